@@ -1,0 +1,158 @@
+// This file implements the RFC 3875 meta-variables a CGI script sees, from the perspective of
+// the gateway that turns one FastCGI request (the params nginx or Apache mod_proxy_fcgi sent)
+// into the environment of one script run. Pure: the daemon's own environment is passed in.
+
+/** The name of the CGI revision cgi-fpm speaks. @see RFC 3875 §4.1.4 */
+export const GATEWAY_INTERFACE = 'CGI/1.1';
+
+/**
+ * Names never exported to a script, whatever their source. `HTTP_PROXY` is what RFC 3875
+ * §4.1.18 makes of a client's `Proxy:` header, and many HTTP clients read it as their proxy
+ * ("httpoxy", CVE-2016-5385). Operators who need a proxy set lowercase `http_proxy` instead.
+ */
+const NEVER_EXPORTED: ReadonlySet<string> = new Set(['HTTP_PROXY']);
+
+/**
+ * Meta-variables the server sets "if and only if" a body is attached; nginx's
+ * `fastcgi_params` sends them empty on a GET, which breaks `int(os.environ['CONTENT_LENGTH'])`.
+ * @see RFC 3875 §4.1.2 (CONTENT_LENGTH), §4.1.3 (CONTENT_TYPE)
+ */
+const UNSET_WHEN_EMPTY: ReadonlySet<string> = new Set(['CONTENT_LENGTH', 'CONTENT_TYPE']);
+
+/**
+ * The request meta-variables RFC 3875 defines. With `HTTP_*` (§4.1.18) these describe the
+ * request, so the request's value wins over a pool's `env`.
+ * @see RFC 3875 §4.1
+ */
+const META_VARIABLES: ReadonlySet<string> = new Set([
+  'AUTH_TYPE',
+  'CONTENT_LENGTH',
+  'CONTENT_TYPE',
+  'GATEWAY_INTERFACE',
+  'PATH_INFO',
+  'PATH_TRANSLATED',
+  'QUERY_STRING',
+  'REMOTE_ADDR',
+  'REMOTE_HOST',
+  'REMOTE_IDENT',
+  'REMOTE_USER',
+  'REQUEST_METHOD',
+  'SCRIPT_NAME',
+  'SERVER_NAME',
+  'SERVER_PORT',
+  'SERVER_PROTOCOL',
+  'SERVER_SOFTWARE',
+]);
+
+/** What {@link buildEnvironment} needs besides the request's params. */
+export interface EnvironmentOptions {
+  /**
+   * The pool's `env`: overrides `inherited` and the request's other params (Apache's `PATH`),
+   * never the request's meta-variables (RFC 3875 §4.1 names and `HTTP_*`).
+   * @see PHP-FPM `env[NAME]`
+   */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * When true the script sees only the CGI variables and `env`; when false `inherited` too.
+   * @see PHP-FPM `clear_env`
+   */
+  readonly clearEnv: boolean;
+  /** The daemon's environment (the caller passes `process.env`); used when `clearEnv` is false. */
+  readonly inherited: Readonly<Record<string, string | undefined>>;
+  /** `SERVER_SOFTWARE`, e.g. `cgi-fpm/0.1.0`. @see RFC 3875 §4.1.17 */
+  readonly serverSoftware: string;
+  /** The resolved script path (from `resolveScript`), exported as `SCRIPT_FILENAME`. */
+  readonly scriptFilename: string;
+  /**
+   * The resolved `PATH_INFO` (from `resolveScript`). When given it replaces the param; when
+   * given empty, `PATH_INFO` is unset (§4.1.5: no path-info). When absent the param is kept.
+   * @see RFC 3875 §4.1.5
+   */
+  readonly pathInfo?: string;
+}
+
+/**
+ * Builds the complete environment of one CGI script run.
+ *
+ * Every param the web server sent is kept. Precedence, lowest first: `inherited` (only when
+ * `clearEnv` is false); params that are not meta-variables (Apache sends its own `PATH`,
+ * nginx any `fastcgi_param`); the pool's `env`; the request's meta-variables (RFC 3875 §4.1
+ * names and `HTTP_*`: they describe this request, so they win as request params win over
+ * `env[]` in PHP-FPM); then the variables the gateway owns: `GATEWAY_INTERFACE`,
+ * `SERVER_SOFTWARE`, `SCRIPT_FILENAME` and `PATH_INFO`.
+ *
+ * Dropped: `HTTP_PROXY` from every source; an empty `CONTENT_LENGTH`/`CONTENT_TYPE`; names
+ * that cannot live in an environment (empty, containing `=` or NUL) and values containing
+ * NUL. When the script path was split off `SCRIPT_FILENAME` (the web server sent no
+ * `PATH_INFO`), `SCRIPT_NAME` loses the same trailing path-info, as PHP's `cgi.fix_pathinfo`
+ * does.
+ *
+ * @param params - the FastCGI params of the request (names and values as sent).
+ * @param options - pool settings and the resolved script.
+ * @returns a fresh null-prototype object, ready for `spawn({ env })`.
+ * @see RFC 3875 §4.1 (request meta-variables), §4.1.18 (protocol-specific variables)
+ */
+export function buildEnvironment(
+  params: ReadonlyMap<string, string>,
+  options: EnvironmentOptions,
+): Record<string, string> {
+  const vars = new Map<string, string>();
+  if (!options.clearEnv) {
+    for (const [name, value] of Object.entries(options.inherited)) {
+      if (value !== undefined) put(vars, name, value);
+    }
+  }
+  for (const [name, value] of params) if (!isMetaVariable(name)) put(vars, name, value);
+  for (const [name, value] of Object.entries(options.env)) put(vars, name, value);
+  for (const [name, value] of params) {
+    if (!isMetaVariable(name)) continue;
+    if (value === '' && UNSET_WHEN_EMPTY.has(name)) vars.delete(name);
+    else put(vars, name, value);
+  }
+  vars.set('GATEWAY_INTERFACE', GATEWAY_INTERFACE);
+  vars.set('SERVER_SOFTWARE', options.serverSoftware);
+  vars.set('SCRIPT_FILENAME', options.scriptFilename);
+  if (options.pathInfo !== undefined) applyPathInfo(vars, params.get('PATH_INFO') ?? '', options.pathInfo);
+  // A null prototype: a param named `__proto__` stays a plain variable.
+  const env = Object.create(null) as Record<string, string>;
+  for (const [name, value] of vars) env[name] = value;
+  return env;
+}
+
+/** Sets one variable unless its name is never exported or cannot be represented. */
+function put(vars: Map<string, string>, name: string, value: string): void {
+  if (NEVER_EXPORTED.has(name) || !isEnvName(name) || value.includes('\0')) return;
+  vars.set(name, value);
+}
+
+/** True for the names that describe the request itself (RFC 3875 §4.1, §4.1.18). */
+function isMetaVariable(name: string): boolean {
+  return META_VARIABLES.has(name) || name.startsWith('HTTP_');
+}
+
+/** True for a name `execve` can carry: non-empty, no `=`, no NUL. */
+function isEnvName(name: string): boolean {
+  return name !== '' && !name.includes('=') && !name.includes('\0');
+}
+
+/**
+ * Sets `PATH_INFO` to the resolved value and, when the gateway split it off `SCRIPT_FILENAME`
+ * itself, trims it off `SCRIPT_NAME` too (`/cgi/hello.py/a/b` -> `/cgi/hello.py`).
+ * @see RFC 3875 §4.1.5 (PATH_INFO), §4.1.13 (SCRIPT_NAME)
+ */
+function applyPathInfo(vars: Map<string, string>, sentPathInfo: string, pathInfo: string): void {
+  if (pathInfo === '') {
+    vars.delete('PATH_INFO');
+    return;
+  }
+  vars.set('PATH_INFO', pathInfo);
+  const scriptName = vars.get('SCRIPT_NAME');
+  if (
+    sentPathInfo === '' &&
+    scriptName !== undefined &&
+    scriptName.length > pathInfo.length &&
+    scriptName.endsWith(pathInfo)
+  ) {
+    vars.set('SCRIPT_NAME', scriptName.slice(0, -pathInfo.length));
+  }
+}

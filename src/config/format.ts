@@ -1,0 +1,54 @@
+// This file implements writing a loaded config back as TOML from the perspective of an operator
+// running `cgi-fpm check`: every key with its effective value (defaults applied, paths resolved)
+// in PHP-FPM's spellings, quoted where dotted, readable by `loadConfig` again.
+
+import { stringify } from 'smol-toml';
+import { formatListenAddress, formatSocketMode } from './listen.ts';
+import type { ListenAddress } from './listen.ts';
+import type { DaemonConfig, PoolConfig } from './schema.ts';
+import { formatDurationMs } from './units.ts';
+
+/** A duration as the file spells it: `0` (off) as the number 0, else `"60s"`, `"1500ms"`. */
+function duration(ms: number): string | number {
+  return ms === 0 ? 0 : formatDurationMs(ms);
+}
+
+/** `listen` as the file spells it: a unix path as is, TCP as `HOST:PORT` / `[IPv6]:PORT`. */
+function listenValue(address: ListenAddress): string {
+  return address.kind === 'unix' ? address.path : formatListenAddress(address);
+}
+
+/** One pool as a TOML table with PHP-FPM key spellings, in the order docs/config.md lists them. */
+export function poolToToml(pool: PoolConfig): Record<string, unknown> {
+  return {
+    listen: listenValue(pool.listen.address),
+    'listen.mode': formatSocketMode(pool.listen.mode),
+    'listen.backlog': pool.listen.backlog,
+    root: pool.root,
+    match: [...pool.match],
+    runtime: pool.runtime,
+    pm: pool.pm.mode,
+    'pm.max_children': pool.pm.maxChildren,
+    request_terminate_timeout: duration(pool.requestTerminateTimeoutMs),
+    'queue.max': pool.queue.max,
+    'queue.timeout': duration(pool.queue.timeoutMs),
+    clear_env: pool.clearEnv,
+    stderr: pool.stderr,
+    env: { ...pool.env },
+  };
+}
+
+/**
+ * The effective config as TOML: a comment naming the file, `[global]`, then one
+ * `[pools.NAME]` table per pool (with its `env` as a `[pools.NAME.env]` table). Loading the
+ * result gives a config equal to `config` (apart from `file`).
+ */
+export function formatConfigToml(config: DaemonConfig): string {
+  // defineProperty, so that a pool named `__proto__` is a key and not a prototype.
+  const pools: Record<string, unknown> = {};
+  for (const pool of config.pools) {
+    Object.defineProperty(pools, pool.name, { value: poolToToml(pool), enumerable: true });
+  }
+  const body = stringify({ global: { log_level: config.global.logLevel }, pools });
+  return `# effective configuration of ${JSON.stringify(config.file)} (defaults applied, paths resolved)\n\n${body}\n`;
+}

@@ -1,0 +1,118 @@
+// This file implements loading the config file from the perspective of the daemon and the CLI:
+// read the file once, parse, validate, resolve paths, check the roots, and hand back one deeply
+// frozen DaemonConfig, or a ConfigError that lists every problem at once.
+
+import * as nodeFs from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ErrorCode } from '../errors.ts';
+import type { ConfigError } from '../errors.ts';
+import { isTable } from './flatten.ts';
+import type { ConfigFs } from './normalize.ts';
+import { configProblem, describeSystemError, formatValue, throwProblems } from './problems.ts';
+import type { DaemonConfig, PoolConfig } from './schema.ts';
+import { sharedListenProblems } from './shared-listen.ts';
+import { suggestKey } from './suggest.ts';
+import { parseToml } from './syntax.ts';
+import { TOP_LEVEL_KEYS } from './toml-schema.ts';
+import { validateGlobal, validatePool } from './validate.ts';
+
+export type { ConfigFs } from './normalize.ts';
+export { ConfigErrorList, configProblems } from './problems.ts';
+
+function topLevelProblems(document: Record<string, unknown>, file: string): ConfigError[] {
+  return Object.keys(document)
+    .filter((key) => !TOP_LEVEL_KEYS.includes(key))
+    .map((key) => {
+      const suggestion = suggestKey(key, TOP_LEVEL_KEYS);
+      const hint =
+        suggestion === undefined
+          ? '; keys belong in [global] or a [pools.NAME] table'
+          : ` (did you mean "${suggestion}"?)`;
+      return configProblem(file, `unknown key ${JSON.stringify(key)}${hint}`, { key });
+    });
+}
+
+async function validatePools(
+  value: unknown,
+  file: string,
+  fs: ConfigFs,
+  problems: ConfigError[],
+): Promise<PoolConfig[]> {
+  if (value === undefined || (isTable(value) && Object.keys(value).length === 0)) {
+    problems.push(
+      configProblem(file, 'no pool defined: add a [pools.NAME] table with listen and root', { key: 'pools' }),
+    );
+    return [];
+  }
+  if (!isTable(value)) {
+    problems.push(
+      configProblem(file, `pools must be a table of pools ([pools.NAME]), got ${formatValue(value)}`, {
+        key: 'pools',
+      }),
+    );
+    return [];
+  }
+  const baseDir = dirname(file);
+  const results = await Promise.all(
+    Object.entries(value).map(([name, table]) => validatePool(table, { file, baseDir, name }, fs)),
+  );
+  const pools: PoolConfig[] = [];
+  for (const result of results) {
+    if (result.ok) pools.push(result.pool);
+    else problems.push(...result.problems);
+  }
+  return pools;
+}
+
+/** Freezes an object graph of plain objects and arrays. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Validates config text as if read from `file`: parse, validate, resolve paths relative to
+ * `file`'s directory, check each pool's root on disk.
+ *
+ * @param text - the TOML text.
+ * @param file - the path it came from (made absolute), for messages and relative paths.
+ * @param fs - file system for the root checks; `node:fs/promises` by default.
+ * @returns the normalized config, deeply frozen; pools in file order (JavaScript puts integer
+ *   pool names such as `[pools.1]` first).
+ * @throws ConfigError `ERR_CONFIG_SYNTAX` for invalid TOML; `ERR_CONFIG_INVALID` for one
+ *   invalid value or key, or a {@link ConfigErrorList} (a ConfigError) listing several.
+ */
+export async function parseConfig(text: string, file: string, fs: ConfigFs = nodeFs): Promise<DaemonConfig> {
+  const absolute = resolve(file);
+  const document = parseToml(text, absolute);
+  const problems = topLevelProblems(document, absolute);
+  const global = validateGlobal(document.global, absolute, problems);
+  const pools = await validatePools(document.pools, absolute, fs, problems);
+  throwProblems(absolute, problems);
+  throwProblems(absolute, sharedListenProblems(absolute, pools));
+  return deepFreeze({ file: absolute, global, pools });
+}
+
+/**
+ * Reads and validates a config file (read once; nothing is cached).
+ *
+ * @param file - path of the TOML file; relative paths are relative to the working directory.
+ * @param fs - file system; `node:fs/promises` by default.
+ * @returns the normalized config, deeply frozen.
+ * @throws ConfigError `ERR_CONFIG_READ` when the file cannot be read, and everything
+ *   {@link parseConfig} throws. Every message names the file.
+ */
+export async function loadConfig(file: string, fs: ConfigFs = nodeFs): Promise<DaemonConfig> {
+  const absolute = resolve(file);
+  let text: string;
+  try {
+    text = await fs.readFile(absolute, 'utf8');
+  } catch (error) {
+    const detail = `cannot read the config file: ${describeSystemError(error)}`;
+    throw configProblem(absolute, detail, {}, ErrorCode.ERR_CONFIG_READ, { cause: error });
+  }
+  return parseConfig(text, absolute, fs);
+}

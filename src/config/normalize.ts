@@ -1,0 +1,87 @@
+// This file implements the step from a pool table to a PoolConfig from the perspective of the
+// daemon: `listen` and `root` are resolved against the config file's directory (the root
+// checked on disk), and PHP-FPM spellings become nested camelCase fields.
+
+import { resolve } from 'node:path';
+import type { ConfigError } from '../errors.ts';
+import { parseListenAddress } from './listen.ts';
+import { configProblem, describeSystemError } from './problems.ts';
+import type { ListenAddress, PoolConfig } from './schema.ts';
+import type { PoolTable } from './toml-schema.ts';
+
+/** The file system calls loading needs; `node:fs/promises` fits. */
+export interface ConfigFs {
+  /** Reads a whole file as UTF-8. */
+  readonly readFile: (path: string, encoding: 'utf8') => Promise<string>;
+  /** Resolves symlinks; rejects (with an errno `code`) when the path does not exist. */
+  readonly realpath: (path: string) => Promise<string>;
+  /** Follows symlinks. */
+  readonly stat: (path: string) => Promise<{ isDirectory: () => boolean }>;
+}
+
+/** Where the pool is: for relative paths and messages. */
+export interface PoolContext {
+  /** Absolute path of the config file. */
+  readonly file: string;
+  /** Its directory, against which relative paths are resolved. */
+  readonly baseDir: string;
+  /** The pool's name. */
+  readonly name: string;
+}
+
+/** A resolved value, or the problem with it. */
+export type Resolved<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: ConfigError };
+
+/**
+ * Resolves `root` against the config file's directory and checks that it is an existing
+ * directory.
+ *
+ * @returns its real path (symlinks resolved), or the problem naming the value and the reason.
+ */
+export async function resolveRoot(value: string, ctx: PoolContext, fs: ConfigFs): Promise<Resolved<string>> {
+  const absolute = resolve(ctx.baseDir, value);
+  const shown = absolute === value ? JSON.stringify(value) : `${JSON.stringify(value)} (${absolute})`;
+  const fail = (why: string, options?: ErrorOptions): Resolved<string> => {
+    const detail = `root must be an existing directory, got ${shown}: ${why}`;
+    return {
+      ok: false,
+      problem: configProblem(ctx.file, detail, { pool: ctx.name, key: 'root' }, undefined, options),
+    };
+  };
+  try {
+    const real = await fs.realpath(absolute);
+    return (await fs.stat(real)).isDirectory() ? { ok: true, value: real } : fail('not a directory');
+  } catch (error) {
+    return fail(describeSystemError(error), { cause: error });
+  }
+}
+
+/**
+ * Parses `listen`, a relative unix socket path resolved against the config file's directory.
+ */
+export function resolveListen(value: string, ctx: PoolContext): Resolved<ListenAddress> {
+  try {
+    return { ok: true, value: parseListenAddress(value, ctx.baseDir) };
+  } catch (error) {
+    const detail = `listen: ${error instanceof Error ? error.message : String(error)}`;
+    return { ok: false, problem: configProblem(ctx.file, detail, { pool: ctx.name, key: 'listen' }) };
+  }
+}
+
+/** Builds the {@link PoolConfig} of a validated table, its listen address and its root. */
+export function buildPool(t: PoolTable, name: string, address: ListenAddress, root: string): PoolConfig {
+  return {
+    name,
+    listen: { address, mode: t['listen.mode'], backlog: t['listen.backlog'] },
+    root,
+    match: t.match,
+    runtime: t.runtime,
+    pm: { mode: t.pm, maxChildren: t['pm.max_children'] },
+    requestTerminateTimeoutMs: t.request_terminate_timeout,
+    queue: { max: t['queue.max'], timeoutMs: t['queue.timeout'] },
+    env: { ...t.env },
+    clearEnv: t.clear_env,
+    stderr: t.stderr,
+  };
+}

@@ -1,0 +1,165 @@
+// This file implements the normalized configuration types from the perspective of the layers
+// that consume a loaded config (supervisor, worker, cli): nested, camelCase, units in the names,
+// defaults applied, paths absolute, deeply frozen. The TOML shape lives in toml-schema.ts.
+
+import type { ListenAddress } from './listen.ts';
+
+export type { ListenAddress } from './listen.ts';
+export { formatListenAddress } from './listen.ts';
+
+/** The log levels, least to most severe (pino's names). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The runtimes a pool can run scripts with. Only `exec` exists so far. */
+export const RUNTIMES = ['exec'] as const;
+
+/** One of {@link RUNTIMES}. */
+export type Runtime = (typeof RUNTIMES)[number];
+
+/** The process manager policies. Only `static` exists so far. */
+export const PM_MODES = ['static'] as const;
+
+/** One of {@link PM_MODES}. */
+export type PmMode = (typeof PM_MODES)[number];
+
+/** Where a script's stderr goes. */
+export const STDERR_MODES = ['log', 'forward'] as const;
+
+/** One of {@link STDERR_MODES}. */
+export type StderrMode = (typeof STDERR_MODES)[number];
+
+/** A whole loaded config file. */
+export interface DaemonConfig {
+  /** Absolute path of the config file this was loaded from. */
+  readonly file: string;
+  /** Daemon-wide settings, from the `[global]` table. */
+  readonly global: GlobalConfig;
+  /** The pools, in the order the file defines them; at least one. */
+  readonly pools: readonly PoolConfig[];
+}
+
+/** The `[global]` table. */
+export interface GlobalConfig {
+  /**
+   * Least severe level that is logged.
+   * @defaultValue `'info'`
+   * @see PHP-FPM `log_level`
+   */
+  readonly logLevel: LogLevel;
+}
+
+/** Where and how a pool accepts FastCGI connections. */
+export interface ListenConfig {
+  /**
+   * The address. Several pools may share one; they then must agree on `mode` and `backlog`.
+   * @see PHP-FPM `listen`
+   */
+  readonly address: ListenAddress;
+  /**
+   * Permission bits of a unix socket (ignored for TCP), e.g. `0o660`.
+   * @defaultValue `0o660` (`"0660"` in the file)
+   * @see PHP-FPM `listen.mode`
+   */
+  readonly mode: number;
+  /**
+   * Length of the kernel's queue of connections not yet accepted.
+   * @defaultValue `511`
+   * @see PHP-FPM `listen.backlog`
+   */
+  readonly backlog: number;
+}
+
+/** The process manager of a pool. */
+export interface PmConfig {
+  /**
+   * The policy; `static` keeps exactly `maxChildren` workers running.
+   * @defaultValue `'static'`
+   * @see PHP-FPM `pm`
+   */
+  readonly mode: PmMode;
+  /**
+   * Number of workers (each serves one request at a time), at least 1.
+   * @defaultValue `5`
+   * @see PHP-FPM `pm.max_children`
+   */
+  readonly maxChildren: number;
+}
+
+/** The bounded queue of requests waiting for an idle worker. */
+export interface QueueConfig {
+  /**
+   * Most requests that may wait; one more is answered `503`. `0` means no waiting at all.
+   * @defaultValue `100`
+   * @see PHP-FPM `listen.backlog` (the closest FPM has: FPM queues in the kernel)
+   */
+  readonly max: number;
+  /**
+   * Longest a request waits for a worker, in milliseconds, before it is answered `503`;
+   * `0` means no limit.
+   * @defaultValue `30000` (`"30s"` in the file)
+   */
+  readonly timeoutMs: number;
+}
+
+/** One pool: a script root served by its own workers. */
+export interface PoolConfig {
+  /**
+   * The pool's name, from `[pools.NAME]`; matches `/^[A-Za-z0-9_-]+$/`.
+   * @see PHP-FPM `[www]` pool sections
+   */
+  readonly name: string;
+  /** Where and how the pool listens. */
+  readonly listen: ListenConfig;
+  /**
+   * Absolute real path (symlinks resolved) of an existing directory holding the scripts.
+   * Scripts outside it are refused.
+   * @see PHP-FPM `chroot` / `security.limit_extensions` (the containment they give)
+   */
+  readonly root: string;
+  /**
+   * picomatch globs a script's path relative to `root` must match; a glob without `/` is
+   * matched against the basename.
+   * @defaultValue `['**']` (every file)
+   * @see PHP-FPM `security.limit_extensions`
+   */
+  readonly match: readonly string[];
+  /**
+   * How a script runs.
+   * @defaultValue `'exec'`
+   */
+  readonly runtime: Runtime;
+  /** The process manager. */
+  readonly pm: PmConfig;
+  /**
+   * Longest a request may run, in milliseconds, before its script is killed and the client
+   * answered `504`; `0` means no limit.
+   * @defaultValue `60000` (`"60s"` in the file)
+   * @see PHP-FPM `request_terminate_timeout`
+   */
+  readonly requestTerminateTimeoutMs: number;
+  /** The queue of requests waiting for an idle worker. */
+  readonly queue: QueueConfig;
+  /**
+   * Extra environment variables every script sees (added after the CGI variables).
+   * @defaultValue `{}`
+   * @see PHP-FPM `env[NAME]`
+   */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * When true, scripts see only the CGI variables plus `env`; when false they also inherit
+   * the daemon's environment.
+   * @defaultValue `true`
+   * @see PHP-FPM `clear_env`
+   */
+  readonly clearEnv: boolean;
+  /**
+   * `log`: each stderr line of a script is logged. `forward`: also sent to the web server as
+   * `FCGI_STDERR` (nginx logs it in its error log).
+   * @defaultValue `'log'`
+   * @see PHP-FPM `catch_workers_output` / `decorate_workers_output`
+   */
+  readonly stderr: StderrMode;
+}

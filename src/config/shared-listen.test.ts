@@ -1,0 +1,65 @@
+// This file implements the tests of shared-listen.ts from the perspective of an operator who
+// puts several pools behind one socket.
+
+import { describe, expect, it } from 'vitest';
+import type { ListenAddress, PoolConfig } from './schema.ts';
+import { sharedListenProblems } from './shared-listen.ts';
+
+const FILE = '/etc/x.toml';
+
+function pool(name: string, address: ListenAddress, mode = 0o660, backlog = 511): PoolConfig {
+  return {
+    name,
+    listen: { address, mode, backlog },
+    root: '/srv',
+    match: ['**'],
+    runtime: 'exec',
+    pm: { mode: 'static', maxChildren: 1 },
+    requestTerminateTimeoutMs: 0,
+    queue: { max: 0, timeoutMs: 0 },
+    env: {},
+    clearEnv: true,
+    stderr: 'log',
+  };
+}
+
+const unix = { kind: 'unix', path: '/run/a.sock' } as const;
+const tcp = { kind: 'tcp', host: '127.0.0.1', port: 9000 } as const;
+
+describe('sharedListenProblems', () => {
+  it('accepts pools that agree, and pools on different addresses', () => {
+    expect(sharedListenProblems(FILE, [pool('a', unix), pool('b', unix), pool('c', tcp, 0o600, 1)])).toEqual(
+      [],
+    );
+  });
+
+  it('ignores listen.mode for TCP', () => {
+    expect(sharedListenProblems(FILE, [pool('a', tcp, 0o600), pool('b', tcp)])).toEqual([]);
+  });
+
+  it('names the pool, the key, the first pool and both values', () => {
+    const problems = sharedListenProblems(FILE, [
+      pool('a', unix),
+      pool('b', unix, 0o600, 10),
+      pool('c', tcp),
+      pool('d', tcp, 0o660, 5),
+    ]);
+    expect(problems.map((p) => [p.pool, p.key, p.message])).toEqual([
+      [
+        'b',
+        'listen.mode',
+        'config: /etc/x.toml: pool "b": listen.mode must equal that of pool "a", which shares listen "unix:/run/a.sock" with "0660", got "0600"',
+      ],
+      [
+        'b',
+        'listen.backlog',
+        'config: /etc/x.toml: pool "b": listen.backlog must equal that of pool "a", which shares listen "unix:/run/a.sock" with 511, got 10',
+      ],
+      [
+        'd',
+        'listen.backlog',
+        'config: /etc/x.toml: pool "d": listen.backlog must equal that of pool "c", which shares listen "127.0.0.1:9000" with 511, got 5',
+      ],
+    ]);
+  });
+});

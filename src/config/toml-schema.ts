@@ -1,0 +1,90 @@
+// This file implements the schema of the TOML file from the perspective of the validator: zod
+// schemas for `[global]` and for one `[pools.NAME]` table after its dotted keys were folded
+// (flatten.ts), with PHP-FPM's key spellings, the defaults, and units parsed.
+
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import { parseSocketMode } from './listen.ts';
+import { LOG_LEVELS, PM_MODES, RUNTIMES, STDERR_MODES } from './schema.ts';
+import { parseDurationMs } from './units.ts';
+
+/** The pattern pool names must match (they appear in logs, status and worker arguments). */
+export const POOL_NAME_RE = /^[A-Za-z0-9_-]+$/;
+
+/** `schema`, then `convert`; a TypeError `convert` throws becomes the issue's message. */
+function converted<S extends z.ZodType, T>(schema: S, convert: (value: z.output<S>) => T) {
+  return schema.transform((value, ctx): T => {
+    try {
+      return convert(value);
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: error instanceof Error ? error.message : String(error),
+        input: value,
+      });
+      return z.NEVER;
+    }
+  });
+}
+
+function parseDuration(value: unknown): number {
+  if (typeof value === 'string' || typeof value === 'number') return parseDurationMs(value);
+  throw new TypeError(
+    `invalid duration ${String(value)}: expected a string such as "30s" or a number of seconds`,
+  );
+}
+
+function parseGlob(value: string): string {
+  if (value.startsWith('/')) {
+    throw new TypeError(
+      `invalid glob ${JSON.stringify(value)}: globs are relative to root; drop the leading "/"`,
+    );
+  }
+  try {
+    picomatch.makeRe(value, { strictBrackets: true });
+  } catch (error) {
+    throw new TypeError(`invalid glob ${JSON.stringify(value)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return value;
+}
+
+const envName = z.string().regex(/^[^=\0]+$/, 'names must be non-empty, without "=" or NUL');
+const envValue = z.string().regex(/^[^\0]*$/, 'values must not contain NUL');
+const glob = converted(z.string().min(1), parseGlob);
+
+/** The `[global]` table. */
+export const globalSchema = z.strictObject({
+  log_level: z.enum(LOG_LEVELS).default('info'),
+});
+
+/** One `[pools.NAME]` table, dotted keys folded. Only `listen` and `root` are required. */
+export const poolSchema = z.strictObject({
+  listen: z.string().min(1),
+  'listen.mode': converted(z.unknown(), parseSocketMode).prefault('0660'),
+  'listen.backlog': z.int().min(1).default(511),
+  root: z.string().min(1),
+  match: z.array(glob).min(1).default(['**']),
+  runtime: z.enum(RUNTIMES).default('exec'),
+  pm: z.enum(PM_MODES).default('static'),
+  'pm.max_children': z.int().min(1).default(5),
+  request_terminate_timeout: converted(z.unknown(), parseDuration).prefault('60s'),
+  'queue.max': z.int().min(0).default(100),
+  'queue.timeout': converted(z.unknown(), parseDuration).prefault('30s'),
+  env: z.record(envName, envValue).default({}),
+  clear_env: z.boolean().default(true),
+  stderr: z.enum(STDERR_MODES).default('log'),
+});
+
+/** The keys `[global]` accepts, for "did you mean" suggestions. */
+export const GLOBAL_KEYS: readonly string[] = Object.keys(globalSchema.shape);
+
+/** The keys a pool accepts (PHP-FPM spellings), for "did you mean" suggestions. */
+export const POOL_KEYS: readonly string[] = Object.keys(poolSchema.shape);
+
+/** The keys the top level of the file accepts. */
+export const TOP_LEVEL_KEYS: readonly string[] = ['global', 'pools'];
+
+/** A pool table as validated, before paths are resolved and the shape is nested. */
+export type PoolTable = z.output<typeof poolSchema>;

@@ -1,0 +1,112 @@
+// This file implements the validation of the `[global]` table and of one `[pools.NAME]` table
+// from the perspective of the loader: fold dotted keys, check with the zod schema, and turn
+// every issue into a problem naming the file, pool, key and value.
+
+import type { z } from 'zod';
+import type { ConfigError } from '../errors.ts';
+import { flattenTable, isTable } from './flatten.ts';
+import type { Flattened } from './flatten.ts';
+import { issueProblems } from './issues.ts';
+import type { IssueScope } from './issues.ts';
+import { buildPool, resolveListen, resolveRoot } from './normalize.ts';
+import type { ConfigFs, PoolContext } from './normalize.ts';
+import { configProblem, formatValue } from './problems.ts';
+import type { GlobalConfig, PoolConfig } from './schema.ts';
+import { GLOBAL_KEYS, globalSchema, POOL_KEYS, POOL_NAME_RE, poolSchema } from './toml-schema.ts';
+
+/** Keys of a pool whose table value is a map of its own, not dotted keys. */
+const POOL_MAPS = ['env'] as const;
+
+/** Defaults of `[global]`, returned alongside the problems when it is invalid. */
+const GLOBAL_DEFAULTS: GlobalConfig = { logLevel: 'info' };
+
+/** A validated pool: the config, or every problem that prevents it. */
+export type ValidatedPool =
+  | { readonly ok: true; readonly pool: PoolConfig }
+  | { readonly ok: false; readonly problems: readonly ConfigError[] };
+
+type Checked<T> = { ok: true; value: T } | { ok: false; problems: ConfigError[] };
+
+/** Runs `schema` on a table whose dotted keys were folded; problems are scoped by `scope`. */
+function check<S extends z.ZodType>(schema: S, flat: Flattened, scope: IssueScope): Checked<z.output<S>> {
+  const problems = flat.duplicates.map((key) => {
+    const full = `${scope.keyPrefix ?? ''}${key}`;
+    const detail = `key "${full}" is given twice, as the quoted key "${key}" and through a bare dotted key or table; keep one`;
+    return configProblem(
+      scope.file,
+      detail,
+      scope.pool === undefined ? { key: full } : { key: full, pool: scope.pool },
+    );
+  });
+  const result = schema.safeParse(flat.table, { reportInput: true });
+  if (!result.success) problems.push(...result.error.issues.flatMap((issue) => issueProblems(issue, scope)));
+  return result.success && problems.length === 0 ? { ok: true, value: result.data } : { ok: false, problems };
+}
+
+/**
+ * Validates the `[global]` table (absent means all defaults).
+ *
+ * @param value - `document.global` as parsed.
+ * @param file - absolute path of the config file.
+ * @param problems - receives every problem found.
+ * @returns the settings; the defaults when there were problems.
+ */
+export function validateGlobal(value: unknown, file: string, problems: ConfigError[]): GlobalConfig {
+  if (value === undefined) return GLOBAL_DEFAULTS;
+  if (!isTable(value)) {
+    problems.push(
+      configProblem(file, `global must be a table ([global]), got ${formatValue(value)}`, { key: 'global' }),
+    );
+    return GLOBAL_DEFAULTS;
+  }
+  const checked = check(globalSchema, flattenTable(value), {
+    file,
+    keyPrefix: 'global.',
+    knownKeys: GLOBAL_KEYS,
+  });
+  if (!checked.ok) {
+    problems.push(...checked.problems);
+    return GLOBAL_DEFAULTS;
+  }
+  return { logLevel: checked.value.log_level };
+}
+
+/** A non-empty string value of the folded table, else `undefined` (the schema reports it). */
+function stringAt(flat: Flattened, key: string): string | undefined {
+  const value = flat.table[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function nameProblems(ctx: PoolContext): ConfigError[] {
+  if (POOL_NAME_RE.test(ctx.name)) return [];
+  const detail = `the pool name must match ${String(POOL_NAME_RE)} (letters, digits, "_", "-"), got ${JSON.stringify(ctx.name)}`;
+  return [configProblem(ctx.file, detail, { pool: ctx.name })];
+}
+
+/**
+ * Validates one `[pools.NAME]` table and normalizes it. `listen` and `root` are resolved (the
+ * root checked on disk) even when other keys are invalid, so every problem is reported at once.
+ *
+ * @param value - `document.pools[NAME]` as parsed.
+ * @param ctx - the pool's name and the config file.
+ * @param fs - used to check `root`.
+ * @returns the pool, or every problem with it.
+ */
+export async function validatePool(value: unknown, ctx: PoolContext, fs: ConfigFs): Promise<ValidatedPool> {
+  const problems = nameProblems(ctx);
+  if (!isTable(value)) {
+    const detail = `must be a table ([pools.${ctx.name}]), got ${formatValue(value)}`;
+    return { ok: false, problems: [...problems, configProblem(ctx.file, detail, { pool: ctx.name })] };
+  }
+  const flat = flattenTable(value, POOL_MAPS);
+  const checked = check(poolSchema, flat, { file: ctx.file, pool: ctx.name, knownKeys: POOL_KEYS });
+  const listenText = stringAt(flat, 'listen');
+  const rootText = stringAt(flat, 'root');
+  const listen = listenText === undefined ? undefined : resolveListen(listenText, ctx);
+  const root = rootText === undefined ? undefined : await resolveRoot(rootText, ctx, fs);
+  if (!checked.ok) problems.push(...checked.problems);
+  for (const r of [listen, root]) if (r?.ok === false) problems.push(r.problem);
+  if (problems.length > 0 || !checked.ok || listen?.ok !== true || root?.ok !== true)
+    return { ok: false, problems };
+  return { ok: true, pool: buildPool(checked.value, ctx.name, listen.value, root.value) };
+}

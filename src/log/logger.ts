@@ -1,0 +1,31 @@
+// This file implements cgi-fpm's logging from the perspective of an operator reading stdout:
+// one pino root per process, JSON lines on stdout (pretty when stdout is a terminal), child
+// loggers bound to {pool, pid} and never to request data.
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+/** Options for {@link createLogger}. */
+export interface LoggerOptions {
+  /** Minimum level written. @defaultValue `'info'` */
+  readonly level?: LevelWithSilent;
+  /** Human-readable output instead of JSON lines (used when stdout is a TTY). @defaultValue `false` */
+  readonly pretty?: boolean;
+  /** Fields bound to every line (e.g. `{ pool: 'blog' }`). */
+  readonly base?: Record<string, unknown>;
+}
+
+/**
+ * Creates the process's root logger writing to fd 1. Writes are synchronous so that lines of
+ * a worker that is about to exit are never lost and lines of several processes sharing one
+ * stdout pipe stay whole (each line is one write(2)).
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const base = { pid: process.pid, ...options.base };
+  const level = options.level ?? 'info';
+  if (options.pretty === true) {
+    return pino({ level, base }, pretty({ colorize: true, sync: true, destination: 1 }));
+  }
+  return pino({ level, base }, pino.destination({ dest: 1, sync: true }));
+}

@@ -1,0 +1,59 @@
+// This file implements request routing from the perspective of one listener: the pools that
+// share it are tried in config order, and the first whose root contains SCRIPT_FILENAME and
+// whose `match` fits takes the request. Script resolution runs here, in the supervisor, so a
+// refused path never wakes a worker (DESIGN.md, "What the client gets").
+import * as fs from 'node:fs/promises';
+import type { PoolConfig } from '../config/schema.ts';
+import { resolveScript, stripProxyPrefix, type ScriptResolution } from '../cgi/script.ts';
+import type { RoutedScript } from './relay-request.ts';
+
+/** A refusal: the status to answer, the log event, and the exact cause. */
+export interface RouteRefusal {
+  readonly status: 403 | 404;
+  readonly event: 'script not found' | 'script refused';
+  readonly reason: string;
+  readonly scriptFilename: string;
+}
+
+/** Routes by SCRIPT_FILENAME among the pools of one listener. */
+export class Router {
+  private readonly pools: readonly PoolConfig[];
+
+  constructor(pools: readonly PoolConfig[]) {
+    this.pools = pools;
+  }
+
+  /**
+   * Resolves the request's script in the first pool that accepts it.
+   * @param params - the request's FastCGI params (SCRIPT_FILENAME, PATH_INFO).
+   * @returns the pool and the resolved script, or the refusal of the most specific pool: one
+   *   whose root contains the path wins over "outside root" of the others.
+   * @see RFC 3875 §3.3 (script-URI), nginx `fastcgi_split_path_info`
+   */
+  async route(params: ReadonlyMap<string, string>): Promise<RoutedScript | RouteRefusal> {
+    const raw = params.get('SCRIPT_FILENAME') ?? '';
+    const scriptFilename = stripProxyPrefix(raw);
+    const pathInfo = params.get('PATH_INFO') ?? '';
+    let refusal: RouteRefusal | undefined;
+    for (const pool of this.pools) {
+      const result: ScriptResolution = await resolveScript(scriptFilename, pathInfo, {
+        root: pool.root,
+        match: pool.match,
+        requireExecutable: pool.runtime === 'exec',
+      }, fs);
+      if (result.ok) return { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
+      const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: raw };
+      if (refusal === undefined || (isOutsideRoot(refusal) && !isOutsideRoot(candidate))) refusal = candidate;
+    }
+    return refusal ?? { status: 404, event: 'script not found', reason: 'no pool on this listener', scriptFilename: raw };
+  }
+}
+
+function isOutsideRoot(refusal: RouteRefusal): boolean {
+  return refusal.reason.startsWith('outside root');
+}
+
+/** True when `route()` refused the request. */
+export function isRefusal(result: RoutedScript | RouteRefusal): result is RouteRefusal {
+  return 'status' in result;
+}

@@ -1,0 +1,195 @@
+// This file implements the CGI output stage from the perspective of a worker between a
+// runtime's raw stdout and the FastCGI request's stdout: hold bytes until the CGI head is
+// complete, send the normalized head and then the body with backpressure, and tell the caller
+// whether it may still answer 502 itself (nothing sent yet) when the script failed.
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import {
+  CgiHeadParser,
+  DEFAULT_MAX_HEAD_BYTES,
+  encodeCgiHead,
+  reasonPhrase,
+  type CgiHead,
+} from '../cgi/response.ts';
+import { CgiError, ErrorCode } from '../errors.ts';
+
+/** Settings of a {@link CgiOutput}. */
+export interface CgiOutputOptions {
+  /** Largest CGI header block accepted, in bytes. @defaultValue `65536` */
+  readonly maxHeadBytes?: number;
+  /** The script, named in errors. @defaultValue `''` */
+  readonly scriptFilename?: string;
+}
+
+/** How the script ended, for the `no cgi headers` error. */
+export interface CgiExit {
+  readonly exitCode?: number | null;
+  readonly signal?: string | null;
+}
+
+/** Below this size the body bytes that followed the head are sent in the same write. */
+const COALESCE_BYTES = 16 * 1024;
+
+/**
+ * A Writable for a runtime's `stdout`. Until the head is complete nothing reaches
+ * `destination`; then `encodeCgiHead(head)` and the body bytes go out, and every later write
+ * is forwarded as is, its callback held until `destination` drains. Empty writes are never
+ * forwarded (an empty FCGI_STDOUT record would end the stream). Its own errors (bad headers,
+ * head too large, destination closed) are kept and reported by {@link CgiOutput.finish}, not
+ * thrown at the runtime.
+ * @example
+ * ```ts
+ * const output = new CgiOutput(fcgiReq.stdout, { scriptFilename });
+ * const exit = await runtime({ ...req, stdout: output });
+ * try { await output.finish(exit); } catch (err) { if (!output.headersSent) send502(err); }
+ * ```
+ * @see RFC 3875 §6 (response), docs/DESIGN.md "What the client gets"
+ */
+export class CgiOutput extends Writable {
+  readonly #destination: Writable;
+  readonly #parser: CgiHeadParser;
+  readonly #scriptFilename: string;
+  #headersSent = false;
+
+  /**
+   * @param destination - where the response goes (the FastCGI request's stdout); written
+   *   to, never ended here.
+   * @param options - head bound and the script named in errors.
+   */
+  constructor(destination: Writable, options: CgiOutputOptions = {}) {
+    super();
+    this.#destination = destination;
+    this.#scriptFilename = options.scriptFilename ?? '';
+    this.#parser = new CgiHeadParser(options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES, this.#scriptFilename);
+    // Kept for finish(); a writer's failure must not become an uncaught 'error'.
+    this.on('error', () => undefined);
+  }
+
+  /** True once the head (and so the response status) has been written to the destination. */
+  get headersSent(): boolean {
+    return this.#headersSent;
+  }
+
+  /** The parsed head once complete (status for the access log), else `undefined`. */
+  get head(): CgiHead | undefined {
+    return this.#parser.head;
+  }
+
+  /**
+   * Ends the stream and reports the outcome once every write reached the destination. Does
+   * not end `destination` (the caller ends the FastCGI request).
+   * @param exit - how the script ended, named in the `no cgi headers` error.
+   * @returns the head that was sent.
+   * @throws CgiError `ERR_CGI_NO_HEADERS` when the output ended (or grew past `maxHeadBytes`)
+   *   without a complete head; CgiError `ERR_CGI_BAD_HEADERS` for a malformed head; Error
+   *   when the destination closed while output was pending.
+   */
+  async finish(exit: CgiExit = {}): Promise<CgiHead> {
+    if (!this.writableEnded) this.end();
+    await finished(this);
+    const head = this.#parser.head;
+    if (head !== undefined) return head;
+    const { exitCode = null, signal = null } = exit;
+    const how =
+      signal !== null ? `killed by ${signal}` : exitCode !== null ? `exit code ${exitCode}` : 'output ended';
+    const message = `cgi: no cgi headers: ${how} after ${this.#parser.buffered} bytes without a blank line`;
+    throw new CgiError(ErrorCode.ERR_CGI_NO_HEADERS, message, {
+      scriptFilename: this.#scriptFilename,
+      exitCode,
+      signal,
+    });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    let data = chunk;
+    if (this.#parser.head === undefined) {
+      let encoded: Buffer | undefined;
+      try {
+        const head = this.#parser.push(chunk);
+        encoded = head === undefined ? undefined : encodeCgiHead(head);
+      } catch (err) {
+        callback(err as Error);
+        return;
+      }
+      if (encoded === undefined) {
+        callback();
+        return;
+      }
+      this.#headersSent = true;
+      const rest = this.#parser.rest;
+      if (rest.length <= COALESCE_BYTES) {
+        data = Buffer.concat([encoded, rest]);
+      } else {
+        this.#destination.write(encoded);
+        data = rest;
+      }
+    }
+    this.#send(data, callback);
+  }
+
+  /** Writes `data` (unless empty) and calls back once the destination can take more. */
+  #send(data: Buffer, callback: (error?: Error | null) => void): void {
+    const destination = this.#destination;
+    if (data.length === 0 || destination.write(data)) {
+      callback();
+      return;
+    }
+    const done = (error?: Error): void => {
+      destination.off('drain', onDrain);
+      destination.off('close', onClose);
+      destination.off('error', done);
+      callback(error);
+    };
+    const onDrain = (): void => {
+      done();
+    };
+    const onClose = (): void => {
+      done(new Error('cgi: output: destination closed before draining'));
+    };
+    if (destination.destroyed) {
+      onClose();
+      return;
+    }
+    destination.on('drain', onDrain);
+    destination.on('close', onClose);
+    destination.on('error', done);
+  }
+}
+
+/**
+ * A complete CGI response the worker or supervisor sends itself: `Status: 502 Bad Gateway`,
+ * `Content-Type: text/html`, the extra `headers` (e.g. `Retry-After`), `Content-Length`, and
+ * a small ASCII HTML page titled `502 <title>`.
+ * @param status - HTTP status, e.g. 502, 503, 504, 403, 404.
+ * @param title - words after the status in the page (HTML-escaped), e.g. `Bad Gateway`.
+ * @param headers - extra header fields, in order.
+ * @throws TypeError for a status outside 100–999 or a header that cannot be sent.
+ * @see RFC 3875 §6.3.3 (Status)
+ */
+export function errorResponse(
+  status: number,
+  title: string,
+  headers: readonly (readonly [string, string])[] = [],
+): Buffer {
+  const text = `${status} ${escapeHtml(title)}`;
+  const body = Buffer.from(
+    `<html>\r\n<head><title>${text}</title></head>\r\n<body>\r\n<center><h1>${text}</h1></center>\r\n` +
+      '<hr><center>cgi-fpm</center>\r\n</body>\r\n</html>\r\n',
+    'latin1',
+  );
+  const head = encodeCgiHead({
+    status,
+    reason: reasonPhrase(status),
+    headers: [
+      ['Content-Type', 'text/html'],
+      ...headers.map(([name, value]): [string, string] => [name, value]),
+      ['Content-Length', String(body.length)],
+    ],
+  });
+  return Buffer.concat([head, body]);
+}
+
+/** Escapes markup and every non-ASCII character, so the page is pure ASCII. */
+function escapeHtml(text: string): string {
+  return text.replace(/[^ -%'-;=?-~]/gu, (char) => `&#${char.codePointAt(0) ?? 0};`);
+}

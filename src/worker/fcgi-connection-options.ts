@@ -1,0 +1,56 @@
+// This file implements the options of a FastCGI responder connection from the perspective of the
+// code that creates one: documented defaults with units, checked once at construction.
+
+import { GetValuesName } from '../fastcgi/constants.ts';
+import { encodeGetValuesResult } from '../fastcgi/writer.ts';
+
+/** Options of {@link FcgiResponderConnection}. */
+export interface FcgiConnectionOptions {
+  /** Bound on one request's params stream, in bytes. @defaultValue 1048576 (1 MiB) */
+  maxParamsBytes?: number;
+  /**
+   * `FCGI_GET_VALUES` answers, merged over `{ FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' }`.
+   * `FCGI_MPXS_CONNS` is always `'0'`: the connection never multiplexes.
+   * @see FastCGI spec §4.1
+   */
+  values?: Record<string, string>;
+  /** Body bytes buffered in `req.stdin` before the socket is paused, in bytes. @defaultValue 65536 */
+  stdinHighWaterMarkBytes?: number;
+}
+
+/** {@link FcgiConnectionOptions} with every default applied. */
+export interface ResolvedConnectionOptions {
+  readonly maxParamsBytes: number;
+  readonly stdinHighWaterMarkBytes: number;
+  readonly values: Readonly<Record<string, string>>;
+}
+
+/**
+ * Apply defaults and check the options.
+ * @throws TypeError when `maxParamsBytes` or `stdinHighWaterMarkBytes` is not a positive integer
+ * @throws RangeError when `values` do not fit one `FCGI_GET_VALUES_RESULT` record (65535 bytes)
+ */
+export function resolveConnectionOptions(options: FcgiConnectionOptions): ResolvedConnectionOptions {
+  const values = {
+    [GetValuesName.FCGI_MAX_CONNS]: '1',
+    [GetValuesName.FCGI_MAX_REQS]: '1',
+    ...options.values,
+    [GetValuesName.FCGI_MPXS_CONNS]: '0',
+  };
+  encodeGetValuesResult(Object.keys(values), values); // fail now, not on the first GET_VALUES
+  return {
+    maxParamsBytes: positiveInteger('maxParamsBytes', options.maxParamsBytes ?? 1024 * 1024),
+    stdinHighWaterMarkBytes: positiveInteger(
+      'stdinHighWaterMarkBytes',
+      options.stdinHighWaterMarkBytes ?? 65536,
+    ),
+    values,
+  };
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`fastcgi: ${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}

@@ -1,0 +1,185 @@
+// This file implements one FastCGI responder request from the perspective of the handler that
+// serves it: the body as a Readable with backpressure, the response as a Writable whose every
+// write becomes corked STDOUT records, and exactly one END_REQUEST however the request ends
+// (node-fastcgi could hang without one on a client abort: audit A-7).
+
+import { finished, Readable, Writable } from 'node:stream';
+import { ProtocolStatus, RecordType } from '../fastcgi/constants.ts';
+import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../fastcgi/writer.ts';
+
+/**
+ * One request on a {@link FcgiResponderConnection}, handed out by its `'request'` event after
+ * the request's empty `FCGI_PARAMS` record.
+ * @see FastCGI spec §5.1 (responder), §6.2
+ */
+export interface FcgiRequest {
+  /** The web server's request id, 1..65535. */
+  readonly requestId: number;
+  /** `FCGI_KEEP_CONN` was set: the connection stays open for the next request. */
+  readonly keepConn: boolean;
+  /** The FastCGI params (CGI meta-variables), decoded UTF-8; a later duplicate name wins. */
+  readonly params: Map<string, string>;
+  /**
+   * The request body as it arrives; ends at the empty `FCGI_STDIN` record, or early on an abort
+   * (check `signal`). Bytes the handler never reads are discarded when it calls `end()`.
+   */
+  readonly stdin: Readable;
+  /**
+   * The response (CGI head and body): each write goes out as `FCGI_STDOUT` records, with
+   * backpressure from the socket. Writes after an abort are dropped.
+   */
+  readonly stdout: Writable;
+  /**
+   * Send diagnostics as `FCGI_STDERR` records (the web server logs them). Ignored after `end()`
+   * or an abort.
+   * @param data - bytes, or a string sent as UTF-8
+   */
+  writeStderr(data: Buffer | string): void;
+  /**
+   * Finish: flush `stdout`, send the empty `FCGI_STDOUT` (and `FCGI_STDERR` if used) record and
+   * exactly one `FCGI_END_REQUEST`, and discard the body not read. Idempotent.
+   * @param appStatus - the CGI exit status, 0..2^32-1
+   * @defaultValue appStatus: 0
+   * @throws RangeError when `appStatus` is out of range
+   * @see FastCGI spec §5.5
+   */
+  end(appStatus?: number): void;
+  /** Aborted on `FCGI_ABORT_REQUEST` or when the connection closes (reason: an AbortError). */
+  readonly signal: AbortSignal;
+}
+
+/** What a request needs from its connection. */
+export interface RequestChannel {
+  /** Write whole records, corked; false when the socket asks to wait for 'drain'. Dropped once the socket is gone. */
+  write(buffers: readonly Buffer[]): boolean;
+  /** Call `callback` once the socket has drained or closed. */
+  whenDrained(callback: () => void): void;
+  /** `stdin` has room again (or its bytes are no longer wanted): resume reading the socket. */
+  resumeInput(): void;
+  /** The request wrote its END_REQUEST (or could not, the socket being gone). */
+  done(request: ResponderRequest): void;
+}
+
+/**
+ * The connection's implementation of {@link FcgiRequest}, plus the calls the connection makes
+ * into it (`pushStdin`, `abort`).
+ */
+export class ResponderRequest implements FcgiRequest {
+  readonly requestId: number;
+  readonly keepConn: boolean;
+  readonly params: Map<string, string>;
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly #controller = new AbortController();
+  readonly #channel: RequestChannel;
+  /** No more STDIN is delivered: the empty record came, or the request was aborted or ended. */
+  #inputDone = false;
+  #ending = false;
+  #stderrUsed = false;
+
+  /**
+   * @param head - the request's id, keep-conn flag and decoded params
+   * @param channel - the connection's side
+   * @param stdinHighWaterMark - bytes `stdin` buffers before the connection stops reading the socket
+   */
+  constructor(
+    head: { requestId: number; keepConn: boolean; params: Map<string, string> },
+    channel: RequestChannel,
+    stdinHighWaterMark: number,
+  ) {
+    this.requestId = head.requestId;
+    this.keepConn = head.keepConn;
+    this.params = head.params;
+    this.#channel = channel;
+    this.stdin = new Readable({
+      highWaterMark: stdinHighWaterMark,
+      read: () => {
+        channel.resumeInput();
+      },
+    });
+    this.stdout = new Writable({
+      writev: (chunks: { chunk: Buffer }[], callback: () => void) => {
+        this.#writeStdout(chunks, callback);
+      },
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /**
+   * Deliver one `FCGI_STDIN` record's content; an empty one ends `stdin`.
+   * @returns false when `stdin` is over its highWaterMark: stop reading the socket until `read`
+   */
+  pushStdin(content: Buffer): boolean {
+    if (this.#inputDone) return true;
+    if (content.length > 0) return this.stdin.push(content);
+    this.#inputDone = true;
+    this.stdin.push(null);
+    return true;
+  }
+
+  /**
+   * Abort the request (`FCGI_ABORT_REQUEST`, or the connection closed): abort `signal`, end
+   * `stdin`. No-op once the handler called `end()`.
+   * @param reason - why, for the AbortError's message
+   */
+  abort(reason: string): void {
+    if (this.#ending || this.signal.aborted) return;
+    this.#controller.abort(new DOMException(reason, 'AbortError'));
+    if (!this.#inputDone) {
+      this.#inputDone = true;
+      this.stdin.push(null);
+    }
+    this.#channel.resumeInput();
+  }
+
+  writeStderr(data: Buffer | string): void {
+    if (this.#ending || this.signal.aborted) return;
+    const records = encodeStream(
+      RecordType.FCGI_STDERR,
+      this.requestId,
+      typeof data === 'string' ? Buffer.from(data) : data,
+    );
+    if (records.length === 0) return;
+    this.#stderrUsed = true;
+    this.#channel.write(records);
+  }
+
+  end(appStatus = 0): void {
+    if (this.#ending) return;
+    const endRequest = encodeEndRequest(this.requestId, appStatus, ProtocolStatus.FCGI_REQUEST_COMPLETE);
+    this.#ending = true;
+    // The body not read is not wanted: free it, and let the connection skip the rest of it.
+    this.#inputDone = true;
+    this.stdin.destroy();
+    this.#channel.resumeInput();
+    // finished() also fires when the handler destroyed stdout: END_REQUEST is still owed.
+    finished(this.stdout, () => {
+      this.#finish(endRequest);
+    });
+    this.stdout.end();
+  }
+
+  #writeStdout(chunks: { chunk: Buffer }[], callback: () => void): void {
+    if (this.signal.aborted) {
+      callback();
+      return;
+    }
+    const records: Buffer[] = [];
+    for (const { chunk } of chunks) {
+      for (const part of encodeStream(RecordType.FCGI_STDOUT, this.requestId, chunk)) records.push(part);
+    }
+    if (records.length === 0 || this.#channel.write(records)) callback();
+    else this.#channel.whenDrained(callback);
+  }
+
+  #finish(endRequest: Buffer): void {
+    const records = [encodeStreamEnd(RecordType.FCGI_STDOUT, this.requestId)];
+    if (this.#stderrUsed) records.push(encodeStreamEnd(RecordType.FCGI_STDERR, this.requestId));
+    records.push(endRequest);
+    this.#channel.write(records);
+    this.#channel.done(this);
+  }
+}

@@ -1,0 +1,41 @@
+// This file implements the control messages between the supervisor and a worker, from the
+// perspective of both ends: the shapes only. Requests never travel here (they go over the
+// FastCGI channel on fd 3); this carries the pool's config once, readiness, and stop.
+import type { PoolConfig } from '../config/schema.ts';
+
+/** File descriptor of the FastCGI channel in a worker forked by the supervisor. */
+export const CHANNEL_FD = 3;
+
+/** Supervisor → worker: the pool to serve (sent once, right after fork). */
+export interface PoolMessage {
+  readonly type: 'pool';
+  readonly pool: PoolConfig;
+  readonly logLevel: string;
+  readonly pretty: boolean;
+}
+
+/** Supervisor → worker: finish the request in flight (if any), then exit 0. */
+export interface StopMessage {
+  readonly type: 'stop';
+}
+
+/** Worker → supervisor: the runtime is loaded and the channel is being read. */
+export interface ReadyMessage {
+  readonly type: 'ready';
+}
+
+/** Worker → supervisor: the worker could not start; `message` names the cause. */
+export interface StartFailedMessage {
+  readonly type: 'start-failed';
+  readonly message: string;
+}
+
+/** Every message the supervisor sends. */
+export type SupervisorMessage = PoolMessage | StopMessage;
+/** Every message a worker sends. */
+export type WorkerMessage = ReadyMessage | StartFailedMessage;
+
+/** Narrows an untrusted IPC payload to a message with a string `type`. */
+export function hasType(value: unknown): value is { type: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}

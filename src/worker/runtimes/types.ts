@@ -1,0 +1,36 @@
+// This file implements the contract between the worker's request loop and a runtime, from the
+// perspective of a runtime: what it gets for one request and what it answers when done
+// (docs/INTERFACES.md, "worker/runtimes").
+import type { Readable, Writable } from 'node:stream';
+
+/** Everything a runtime needs to run one CGI request. */
+export interface RuntimeRequest {
+  /** Real path of the script, already resolved and contained in the pool's root. */
+  scriptFilename: string;
+  /** Working directory of the run: the script's directory. @see RFC 3875 §7.2 */
+  cwd: string;
+  /** The complete CGI environment (from `buildEnvironment`). @see RFC 3875 §4.1 */
+  env: Record<string, string>;
+  /** The request body as it arrives. @see RFC 3875 §4.2 */
+  stdin: Readable;
+  /** Raw CGI output (head + body); the caller parses the head. @see RFC 3875 §6 */
+  stdout: Writable;
+  /** Called once per line the script writes to stderr (line ending removed). */
+  onStderrLine: (line: string) => void;
+  /** Aborted on timeout or client abort: stop the script (TERM, then KILL). */
+  signal: AbortSignal;
+}
+
+/** How a script run ended. */
+export interface RuntimeResult {
+  /** Exit status when the script exited by itself, else `null`. */
+  exitCode: number | null;
+  /** The signal that ended the script, else `null`. */
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Runs one request. Resolves once the script ended and its output was handed to
+ * `req.stdout`; rejects with `CgiError` (`ERR_CGI_SPAWN`) when it could not start.
+ */
+export type Runtime = (req: RuntimeRequest) => Promise<RuntimeResult>;

@@ -1,0 +1,128 @@
+// This file implements a worker's request loop from the perspective of one FastCGI request:
+// build the CGI environment, run the pool's runtime with the body streaming in and the output
+// streaming out through the CGI head check, enforce `request_terminate_timeout`, answer 502 /
+// 504 when no header went out, and log one line per request.
+import { dirname } from 'node:path';
+import type { PoolConfig } from '../config/schema.ts';
+import { buildEnvironment } from '../cgi/environment.ts';
+import { reasonPhrase } from '../cgi/response.ts';
+import { DaemonError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { CgiOutput, errorResponse } from './cgi-output.ts';
+import type { FcgiRequest } from './fcgi-connection.ts';
+import { execRuntime } from './runtimes/exec.ts';
+import type { Runtime, RuntimeResult } from './runtimes/types.ts';
+import { SERVER_SOFTWARE } from '../version.ts';
+
+/** What a request server needs besides its pool. */
+export interface ServeDeps {
+  readonly log: Logger;
+  /** The worker's own environment, seen by scripts when `clear_env = false`. */
+  readonly inherited: Readonly<Record<string, string | undefined>>;
+  readonly now: () => number;
+  /** @defaultValue the pool's runtime (`exec`) */
+  readonly runtime?: Runtime;
+}
+
+/** How one request ended, for the log line. */
+interface Outcome {
+  status: number;
+  event: string | undefined;
+  fields: Record<string, unknown>;
+}
+
+/** Serves requests of one pool, one at a time. */
+export class RequestServer {
+  private readonly pool: PoolConfig;
+  private readonly deps: ServeDeps;
+  private readonly runtime: Runtime;
+  private current: AbortController | undefined;
+  private onIdle: (() => void) | undefined;
+
+  constructor(pool: PoolConfig, deps: ServeDeps) {
+    this.pool = pool;
+    this.deps = deps;
+    this.runtime = deps.runtime ?? execRuntime;
+  }
+
+  /** Handles one request (bound, so it can be an event listener). */
+  readonly handle = (req: FcgiRequest): void => {
+    void this.serve(req);
+  };
+
+  /** Calls `callback` now if idle, else once the request in flight has ended. */
+  stopWhenIdle(callback: () => void): void {
+    if (this.current === undefined) callback();
+    else this.onIdle = callback;
+  }
+
+  /** Stops the script of the request in flight (the supervisor is gone). */
+  abortAll(): void {
+    this.current?.abort(new Error('worker: supervisor gone'));
+  }
+
+  private async serve(req: FcgiRequest): Promise<void> {
+    const startedMs = this.deps.now();
+    const controller = new AbortController();
+    this.current = controller;
+    const scriptFilename = req.params.get('SCRIPT_FILENAME') ?? '';
+    let timedOut = false;
+    const limitMs = this.pool.requestTerminateTimeoutMs;
+    const timer = limitMs > 0 ? setTimeout(() => { timedOut = true; controller.abort(); }, limitMs) : undefined;
+    const onAbort = (): void => { controller.abort(); };
+    req.signal.addEventListener('abort', onAbort, { once: true });
+    const output = new CgiOutput(req.stdout, { scriptFilename });
+    let outcome: Outcome;
+    try {
+      const result = await this.runtime({
+        scriptFilename, cwd: dirname(scriptFilename), stdin: req.stdin, stdout: output,
+        env: this.environment(req.params, scriptFilename), signal: controller.signal,
+        onStderrLine: (line) => { this.stderr(req, scriptFilename, line); },
+      });
+      outcome = await this.conclude(output, result, timedOut);
+    } catch (err) {
+      outcome = { status: 502, event: 'cgi spawn failed', fields: { err: (err as Error).message } };
+    } finally {
+      clearTimeout(timer);
+      req.signal.removeEventListener('abort', onAbort);
+    }
+    if (!output.headersSent && !req.signal.aborted) req.stdout.write(errorResponse(outcome.status, reasonPhrase(outcome.status)));
+    this.log(outcome, scriptFilename, this.deps.now() - startedMs, req.signal.aborted);
+    req.end(0);
+    this.current = undefined;
+    const onIdle = this.onIdle;
+    this.onIdle = undefined;
+    onIdle?.();
+  }
+
+  private async conclude(output: CgiOutput, result: RuntimeResult, timedOut: boolean): Promise<Outcome> {
+    const exit = { exitCode: result.exitCode, signal: result.signal };
+    try {
+      const head = await output.finish(exit);
+      if (timedOut) return { status: head.status, event: 'request timeout', fields: { ...exit, truncated: true } };
+      return { status: head.status, event: undefined, fields: exit };
+    } catch (err) {
+      if (timedOut) return { status: 504, event: 'request timeout', fields: exit };
+      const code = err instanceof DaemonError ? err.code : undefined;
+      return { status: 502, event: 'no cgi headers', fields: { ...exit, code, err: (err as Error).message } };
+    }
+  }
+
+  private environment(params: Map<string, string>, scriptFilename: string): Record<string, string> {
+    return buildEnvironment(params, {
+      env: this.pool.env, clearEnv: this.pool.clearEnv, inherited: this.deps.inherited,
+      serverSoftware: SERVER_SOFTWARE, scriptFilename,
+    });
+  }
+
+  private stderr(req: FcgiRequest, script: string, line: string): void {
+    this.deps.log.warn({ script, line }, 'cgi stderr');
+    if (this.pool.stderr === 'forward') req.writeStderr(`${line}\n`);
+  }
+
+  private log(outcome: Outcome, script: string, ms: number, aborted: boolean): void {
+    const { log } = this.deps;
+    if (outcome.event !== undefined) log.error({ script, elapsedMs: ms, ...outcome.fields }, outcome.event);
+    log.info({ script, status: outcome.status, ms, aborted: aborted || undefined }, 'request');
+  }
+}

@@ -1,0 +1,59 @@
+// This file implements issue 2's keep-alive check from the perspective of nginx configured with
+// `upstream { keepalive 16; }` + `fastcgi_keep_conn on`: 1000 sequential requests all answered
+// over FastCGI connections the daemon keeps open (FCGI_KEEP_CONN honoured), seen from the kernel's
+// table of connections accepted on the daemon's socket.
+import { describe, expect, it } from 'vitest';
+import { keepAliveAgent } from './helpers/http.ts';
+import { acceptedConnections } from './helpers/unix-sockets.ts';
+import { useStack } from './helpers/use-stack.ts';
+import { waitUntil } from './helpers/wait.ts';
+
+const REQUESTS = 1000;
+const stack = useStack({ keepAlive: true });
+
+describe('fastcgi_keep_conn on', () => {
+  it(`serves ${REQUESTS} sequential requests over kept-alive connections`, { timeout: 180_000 }, async () => {
+    const { daemon, fastcgiSocket } = stack();
+    const agent = keepAliveAgent(1);
+    const since = daemon.logs.length;
+    const statuses = new Map<number, number>();
+    const seen = new Set<number>();
+    let samplesWithConnection = 0;
+    let samples = 0;
+    const started = Date.now();
+    try {
+      for (let i = 0; i < REQUESTS; i++) {
+        const res = await stack().request(`/hello.sh?i=${i}`, { agent, timeoutMs: 10_000 });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status !== 200 || res.text !== 'hello\n') {
+          throw new Error(`request ${i}: ${res.status} ${JSON.stringify(res.text.slice(0, 200))}`);
+        }
+        if (i % 50 === 49) {
+          // Between requests nginx holds its upstream connection idle in the keepalive cache.
+          const open = acceptedConnections(fastcgiSocket);
+          samples += 1;
+          if (open.length > 0) samplesWithConnection += 1;
+          for (const inode of open) seen.add(inode);
+        }
+      }
+    } finally {
+      agent.destroy();
+    }
+    const elapsed = Date.now() - started;
+    expect(statuses).toEqual(new Map([[200, REQUESTS]]));
+    // Bounded: well under the test's own timeout, whatever the machine.
+    expect(elapsed).toBeLessThan(150_000);
+    // Kept alive: an idle upstream connection at every sample, and only a handful of distinct
+    // connections over all 1000 requests (one per nginx worker, plus any reconnect).
+    expect(samplesWithConnection).toBe(samples);
+    expect(seen.size).toBeGreaterThanOrEqual(1);
+    expect(seen.size).toBeLessThanOrEqual(3);
+    // One "request" log line per request.
+    await waitUntil(
+      `${REQUESTS} request log lines`,
+      () =>
+        daemon.logs.slice(since).filter((e) => e.msg === 'request' && e.status === 200).length >= REQUESTS,
+      10_000,
+    );
+  });
+});

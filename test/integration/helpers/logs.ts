@@ -1,0 +1,46 @@
+// This file implements log expectations from the perspective of a test that checks what the
+// daemon said about a request: the per-request "request" line and the cause events.
+import type { Daemon, LogEntry } from './daemon.ts';
+
+/** True when the entry's `script` field names `script` (absolute path or URI path ending in it). */
+export function isForScript(entry: LogEntry, script: string): boolean {
+  return typeof entry.script === 'string' && entry.script.endsWith(script);
+}
+
+/**
+ * Waits for the "request" line of `script` logged at index `since` or later and checks its
+ * fields (pool, script, status, bytes, ms).
+ *
+ * @returns the entry, for further assertions
+ * @throws Error when no such line appears within `timeoutMs` or its fields have the wrong types
+ */
+export async function waitForRequestLog(
+  daemon: Daemon,
+  script: string,
+  since: number,
+  timeoutMs = 5000,
+): Promise<LogEntry> {
+  const entry = await daemon.waitForLog(
+    (e) => e.msg === 'request' && isForScript(e, script),
+    timeoutMs,
+    since,
+  );
+  const problems: string[] = [];
+  if (typeof entry.pool !== 'string') problems.push('pool is not a string');
+  if (typeof entry.status !== 'number') problems.push('status is not a number');
+  if (typeof entry.bytes !== 'number') problems.push('bytes is not a number');
+  if (typeof entry.ms !== 'number') problems.push('ms is not a number');
+  if (problems.length > 0)
+    throw new Error(`log: "request" line ${JSON.stringify(entry)}: ${problems.join(', ')}`);
+  return entry;
+}
+
+/** Waits for an event line (`msg === event`) at index `since` or later. */
+export function waitForEvent(
+  daemon: Daemon,
+  event: string,
+  since: number,
+  timeoutMs = 5000,
+): Promise<LogEntry> {
+  return daemon.waitForLog((e) => e.msg === event, timeoutMs, since);
+}
