@@ -7,6 +7,9 @@ import type { PoolConfig } from '../config/schema.ts';
 import { resolveScript, stripProxyPrefix, type ScriptResolution } from '../cgi/script.ts';
 import type { RoutedScript } from './relay-request.ts';
 
+/** Runtimes that exec the script file itself, so it must carry the executable bit. */
+const EXECUTABLE_RUNTIMES: ReadonlySet<string> = new Set(['exec']);
+
 /** A refusal: the status to answer, the log event, and the exact cause. */
 export interface RouteRefusal {
   readonly status: 403 | 404;
@@ -39,7 +42,7 @@ export class Router {
       const result: ScriptResolution = await resolveScript(scriptFilename, pathInfo, {
         root: pool.root,
         match: pool.match,
-        requireExecutable: pool.runtime === 'exec',
+        requireExecutable: EXECUTABLE_RUNTIMES.has(pool.runtime),
       }, fs);
       if (result.ok) return { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
       const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: raw };

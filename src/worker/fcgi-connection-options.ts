@@ -20,8 +20,11 @@ export interface FcgiConnectionOptions {
 
 /** {@link FcgiConnectionOptions} with every default applied. */
 export interface ResolvedConnectionOptions {
+  /** Bound on one request's params stream, in bytes. */
   readonly maxParamsBytes: number;
+  /** Body bytes buffered in `req.stdin` before the socket is paused, in bytes. */
   readonly stdinHighWaterMarkBytes: number;
+  /** Every `FCGI_GET_VALUES` answer, defaults included. */
   readonly values: Readonly<Record<string, string>>;
 }
 
@@ -29,6 +32,7 @@ export interface ResolvedConnectionOptions {
  * Apply defaults and check the options.
  * @throws TypeError when `maxParamsBytes` or `stdinHighWaterMarkBytes` is not a positive integer
  * @throws RangeError when `values` do not fit one `FCGI_GET_VALUES_RESULT` record (65535 bytes)
+ * @see FastCGI spec §4.1
  */
 export function resolveConnectionOptions(options: FcgiConnectionOptions): ResolvedConnectionOptions {
   const values = {

@@ -48,7 +48,7 @@ export interface FcgiRequest {
   readonly signal: AbortSignal;
 }
 
-/** What a request needs from its connection. */
+/** What a request needs from its connection (implemented by {@link FcgiResponderConnection}). */
 export interface RequestChannel {
   /** Write whole records, corked; false when the socket asks to wait for 'drain'. Dropped once the socket is gone. */
   write(buffers: readonly Buffer[]): boolean;
@@ -61,14 +61,20 @@ export interface RequestChannel {
 }
 
 /**
- * The connection's implementation of {@link FcgiRequest}, plus the calls the connection makes
- * into it (`pushStdin`, `abort`).
+ * The connection's implementation of {@link FcgiRequest} (see there for each member), plus the
+ * calls the connection makes into it (`pushStdin`, `abort`).
+ * @see FastCGI spec §5.3 (byte streams), §5.4 (aborting), §5.5 (ending)
  */
 export class ResponderRequest implements FcgiRequest {
+  /** {@inheritDoc FcgiRequest.requestId} */
   readonly requestId: number;
+  /** {@inheritDoc FcgiRequest.keepConn} */
   readonly keepConn: boolean;
+  /** {@inheritDoc FcgiRequest.params} */
   readonly params: Map<string, string>;
+  /** {@inheritDoc FcgiRequest.stdin} */
   readonly stdin: Readable;
+  /** {@inheritDoc FcgiRequest.stdout} */
   readonly stdout: Writable;
   readonly #controller = new AbortController();
   readonly #channel: RequestChannel;
@@ -104,6 +110,7 @@ export class ResponderRequest implements FcgiRequest {
     });
   }
 
+  /** {@inheritDoc FcgiRequest.signal} */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
@@ -135,6 +142,7 @@ export class ResponderRequest implements FcgiRequest {
     this.#channel.resumeInput();
   }
 
+  /** {@inheritDoc FcgiRequest.writeStderr} */
   writeStderr(data: Buffer | string): void {
     if (this.#ending || this.signal.aborted) return;
     const records = encodeStream(
@@ -147,6 +155,7 @@ export class ResponderRequest implements FcgiRequest {
     this.#channel.write(records);
   }
 
+  /** {@inheritDoc FcgiRequest.end} */
   end(appStatus = 0): void {
     if (this.#ending) return;
     const endRequest = encodeEndRequest(this.requestId, appStatus, ProtocolStatus.FCGI_REQUEST_COMPLETE);

@@ -76,10 +76,12 @@ export class ConnectionSocket {
     return ok;
   }
 
-  /** Call `callback` once the socket has drained, or closed. */
+  /**
+   * Call `callback` once the socket has drained, or closed. Only after {@link ConnectionSocket.write}
+   * returned false, so a 'drain' or a 'close' is sure to come.
+   */
   whenDrained(callback: () => void): void {
-    if (this.#socket.writable) this.#drainWaiters.push(callback);
-    else callback();
+    this.#drainWaiters.push(callback);
   }
 
   /** Stop reading because a request's stdin is over its highWaterMark. */

@@ -42,6 +42,7 @@ export function record(type: number, requestId: number, content: Buffer = Buffer
 
 /** The client (web server) side: sends bytes, collects records. */
 export class Peer {
+  /** Every record received, in order, with content copied. */
   readonly records: FcgiRecord[] = [];
   readonly errors: Error[] = [];
   ended = false;
@@ -72,6 +73,7 @@ export class Peer {
     });
   }
 
+  /** Write `buffers` as one chunk. */
   send(...buffers: Buffer[]): void {
     this.socket.write(Buffer.concat(buffers));
   }
@@ -89,6 +91,7 @@ export class Peer {
     }
   }
 
+  /** The records received of `type` (and `requestId`, when given). */
   of(type: number, requestId?: number): FcgiRecord[] {
     return this.records.filter(
       (r) => r.type === type && (requestId === undefined || r.requestId === requestId),

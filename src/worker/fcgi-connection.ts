@@ -60,6 +60,14 @@ export class FcgiResponderConnection extends EventEmitter {
   #slot: Slot | undefined;
   #failed = false;
 
+  /**
+   * Start reading `socket` (flowing mode) and serving requests from it.
+   * @param socket - the connection; owned from now on (paused, resumed, ended and destroyed here)
+   * @param options - see {@link FcgiConnectionOptions}
+   * @defaultValue options: `{}` (1 MiB params, 64 KiB stdin buffer, one connection, no multiplexing)
+   * @throws TypeError when an option is not a positive integer
+   * @throws RangeError when `values` do not fit one `FCGI_GET_VALUES_RESULT` record
+   */
   constructor(socket: Duplex, options: FcgiConnectionOptions = {}) {
     super();
     this.#options = resolveConnectionOptions(options);
