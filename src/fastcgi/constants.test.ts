@@ -1,4 +1,5 @@
-// Tests for the FastCGI constants: the numbers are the spec's §8 table, byte for byte.
+// This file implements the tests of constants.ts from the perspective of the spec's §8 table:
+// every number byte for byte.
 import { describe, expect, it } from 'vitest';
 import {
   FCGI_HEADER_LEN,

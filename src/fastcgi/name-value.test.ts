@@ -1,5 +1,6 @@
-// Tests for name-value pairs: byte tables in both directions, 1- and 4-byte lengths, and a stream
-// split at every offset (node-fastcgi decoded per record and corrupted split pairs: audit A-10).
+// This file implements the tests of name-value.ts from the perspective of the bytes on the wire:
+// tables in both directions, 1- and 4-byte lengths, and a stream split at every offset
+// (node-fastcgi decoded per record and corrupted split pairs: audit A-10).
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from '../errors.ts';
 import { encodeNameValuePairs, NameValueDecoder } from './name-value.ts';

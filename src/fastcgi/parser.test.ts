@@ -1,6 +1,6 @@
-// Tests for the incremental record parser: a byte table of a whole request, split at every offset;
-// padding 0..255; a 66000-byte body; bad versions; and linear work on 20000 tiny records
-// (node-fastcgi's parser was quadratic in records per chunk: audit A-13).
+// This file implements the tests of parser.ts from the perspective of a socket delivering arbitrary
+// chunks: a whole request split at every offset, padding 0..255, a 66000-byte body, bad versions,
+// and linear work on 20000 tiny records (node-fastcgi was quadratic: audit A-13).
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from '../errors.ts';
 import { RecordType } from './constants.ts';

@@ -1,4 +1,5 @@
-// Tests for record framing: byte tables in both directions, padding, ranges, and no copies.
+// This file implements the tests of record.ts from the perspective of the bytes on the wire:
+// tables in both directions, padding, ranges, and no copies.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from '../errors.ts';
 import { ProtocolStatus, RecordType, Role } from './constants.ts';

@@ -1,6 +1,6 @@
-// Tests for what the application writes: byte tables for stream records, stream ends,
-// END_REQUEST, UNKNOWN_TYPE and GET_VALUES_RESULT (own properties only: audit A-2), and big
-// payloads cut into 8-aligned records without copying (audit ).
+// This file implements the tests of writer.ts from the perspective of a web server reading our
+// records: byte tables for stream records, END_REQUEST, UNKNOWN_TYPE and GET_VALUES_RESULT (own
+// properties only: audit A-2), and big payloads in 8-aligned records without copies.
 import { describe, expect, it } from 'vitest';
 import { FCGI_MAX_CONTENT_LEN, GetValuesName, ProtocolStatus, RecordType } from './constants.ts';
 import { NameValueDecoder } from './name-value.ts';

@@ -11,7 +11,8 @@ import { encodeEndRequest } from '../fastcgi/writer.ts';
 import type { Logger } from '../log/logger.ts';
 import { answerManagement } from './management.ts';
 import { RelayRequest, type RequestSink } from './relay-request.ts';
-import { cgiErrorPage, fastcgiResponse } from './responses.ts';
+import { fastcgiResponse } from './responses.ts';
+import { errorPage } from '../cgi/error-page.ts';
 import { isRefusal, type Router } from './router.ts';
 import type { Pool } from './pool.ts';
 
@@ -163,13 +164,13 @@ export class WebConnection implements RequestSink {
       result = await this.deps.router.route(params);
     } catch (err) {
       this.deps.log.error({ err, script: params.get('SCRIPT_FILENAME') }, 'script refused');
-      this.answer(request, 403, cgiErrorPage(403));
+      this.answer(request, 403, errorPage(403));
       return;
     }
     if (request.state !== 'routing') return; // the web server went away meanwhile
     if (isRefusal(result)) {
       this.deps.log.warn({ script: result.scriptFilename, reason: result.reason }, result.event);
-      this.answer(request, result.status, cgiErrorPage(result.status));
+      this.answer(request, result.status, errorPage(result.status));
       return;
     }
     request.route = result;

@@ -5,7 +5,7 @@
 import type { PoolConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RelayRequest } from './relay-request.ts';
-import { cgiErrorPage } from './responses.ts';
+import { errorPage } from '../cgi/error-page.ts';
 import { WorkerHandle, type WorkerExit, type WorkerOptions } from './worker-handle.ts';
 
 /** Answers a request on behalf of the pool (implemented by the connection layer). */
@@ -164,13 +164,13 @@ export class Pool {
     const event = timedOut ? 'request timeout' : 'worker exited';
     this.log.error({ workerPid: worker.pid, code: info.code, signal: info.signal,
       script: request.route?.scriptFilename, elapsedMs: this.deps.now() - request.startedAtMs }, event);
-    this.deps.answer(request, status, cgiErrorPage(status));
+    this.deps.answer(request, status, errorPage(status));
   }
 
   private overloaded(request: RelayRequest, reason: string): void {
     this.log.warn({ reason, queued: this.queue.length, queueMax: this.config.queue.max }, 'pool overloaded');
     const retryAfterS = Math.min(60, Math.max(1, Math.ceil(this.config.queue.timeoutMs / 1000)));
-    this.deps.answer(request, 503, cgiErrorPage(503, [['Retry-After', String(retryAfterS)]]));
+    this.deps.answer(request, 503, errorPage(503, [['Retry-After', String(retryAfterS)]]));
   }
 
   private unqueue(request: RelayRequest): void {

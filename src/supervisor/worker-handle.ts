@@ -71,6 +71,8 @@ export class WorkerHandle {
   private timer: NodeJS.Timeout | undefined;
   private killReason: KillReason | undefined;
   private startFailure: string | undefined;
+  /** Process group of the CGI child the current request started, if any. */
+  private cgiGroup = 0;
 
   constructor(options: WorkerOptions) {
     this.options = options;
@@ -191,6 +193,7 @@ export class WorkerHandle {
   private finish(request: RelayRequest): void {
     clearTimeout(this.timer);
     this.request = undefined;
+    this.cgiGroup = 0;
     this.served += 1;
     request.state = 'finished';
     request.sink.finished(request);
@@ -212,6 +215,9 @@ export class WorkerHandle {
     if (message.type === 'ready' && this.state === 'spawning') {
       this.state = 'idle';
       this.options.events.ready(this);
+    } else if (message.type === 'cgi-group') {
+      const { requestId, pgid } = message as { requestId?: unknown; pgid?: unknown };
+      if (requestId === this.channelId && this.request !== undefined && typeof pgid === 'number') this.cgiGroup = pgid;
     } else if (message.type === 'start-failed') {
       this.startFailure = String((message as { message?: unknown }).message);
     }
@@ -223,9 +229,21 @@ export class WorkerHandle {
     const request = this.request;
     this.request = undefined;
     this.channel.destroy();
+    this.killCgiGroup();
     this.options.events.exited(this, {
       code, signal, request, killReason: this.killReason, startFailure: this.startFailure,
     });
+  }
+
+  /** The worker is gone: its request's CGI process group must not outlive it. */
+  private killCgiGroup(): void {
+    if (this.cgiGroup <= 1) return;
+    try {
+      process.kill(-this.cgiGroup, 'SIGKILL');
+    } catch {
+      // ESRCH: the group already ended with its worker.
+    }
+    this.cgiGroup = 0;
   }
 
   private send(message: SupervisorMessage): void {

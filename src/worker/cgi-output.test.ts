@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { CgiError, ErrorCode } from '../errors.ts';
-import { CgiOutput, errorResponse, type CgiExit } from './cgi-output.ts';
+import { CgiOutput, type CgiExit } from './cgi-output.ts';
 import { execRuntime } from './runtimes/exec.ts';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -182,32 +182,5 @@ describe('CgiOutput', () => {
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('errorResponse', () => {
-  it('writes a CGI head and a small HTML page', () => {
-    const body =
-      '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n' +
-      '<hr><center>cgi-fpm</center>\r\n</body>\r\n</html>\r\n';
-    expect(errorResponse(502, 'Bad Gateway').toString('latin1')).toBe(
-      `Status: 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-    );
-  });
-
-  it('adds extra headers before Content-Length', () => {
-    const text = errorResponse(503, 'Service Unavailable', [['Retry-After', '5']]).toString('latin1');
-    expect(text).toMatch(
-      /^Status: 503 Service Unavailable\r\nContent-Type: text\/html\r\nRetry-After: 5\r\nContent-Length: \d+\r\n\r\n/,
-    );
-  });
-
-  it('escapes markup and non-ASCII in the title', () => {
-    const text = errorResponse(404, 'No <script> & "café" 😀').toString('latin1');
-    expect(text).toContain('<h1>404 No &#60;script&#62; &#38; "caf&#233;" &#128512;</h1>');
-  });
-
-  it('throws TypeError for a status that cannot be sent', () => {
-    expect(() => errorResponse(42, 'x')).toThrow(TypeError);
   });
 });

@@ -8,7 +8,6 @@ import {
   CgiHeadParser,
   DEFAULT_MAX_HEAD_BYTES,
   encodeCgiHead,
-  reasonPhrase,
   type CgiHead,
 } from '../cgi/response.ts';
 import { CgiError, ErrorCode } from '../errors.ts';
@@ -50,6 +49,7 @@ export class CgiOutput extends Writable {
   readonly #parser: CgiHeadParser;
   readonly #scriptFilename: string;
   #headersSent = false;
+  #bytes = 0;
 
   /**
    * @param destination - where the response goes (the FastCGI request's stdout); written
@@ -68,6 +68,11 @@ export class CgiOutput extends Writable {
   /** True once the head (and so the response status) has been written to the destination. */
   get headersSent(): boolean {
     return this.#headersSent;
+  }
+
+  /** Bytes written to the destination so far (normalized head and body). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** The parsed head once complete (status for the access log), else `undefined`. */
@@ -121,6 +126,7 @@ export class CgiOutput extends Writable {
         data = Buffer.concat([encoded, rest]);
       } else {
         this.#destination.write(encoded);
+        this.#bytes += encoded.length;
         data = rest;
       }
     }
@@ -130,6 +136,7 @@ export class CgiOutput extends Writable {
   /** Writes `data` (unless empty) and calls back once the destination can take more. */
   #send(data: Buffer, callback: (error?: Error | null) => void): void {
     const destination = this.#destination;
+    this.#bytes += data.length;
     if (data.length === 0 || destination.write(data)) {
       callback();
       return;
@@ -154,42 +161,4 @@ export class CgiOutput extends Writable {
     destination.on('close', onClose);
     destination.on('error', done);
   }
-}
-
-/**
- * A complete CGI response the worker or supervisor sends itself: `Status: 502 Bad Gateway`,
- * `Content-Type: text/html`, the extra `headers` (e.g. `Retry-After`), `Content-Length`, and
- * a small ASCII HTML page titled `502 <title>`.
- * @param status - HTTP status, e.g. 502, 503, 504, 403, 404.
- * @param title - words after the status in the page (HTML-escaped), e.g. `Bad Gateway`.
- * @param headers - extra header fields, in order.
- * @throws TypeError for a status outside 100–999 or a header that cannot be sent.
- * @see RFC 3875 §6.3.3 (Status)
- */
-export function errorResponse(
-  status: number,
-  title: string,
-  headers: readonly (readonly [string, string])[] = [],
-): Buffer {
-  const text = `${status} ${escapeHtml(title)}`;
-  const body = Buffer.from(
-    `<html>\r\n<head><title>${text}</title></head>\r\n<body>\r\n<center><h1>${text}</h1></center>\r\n` +
-      '<hr><center>cgi-fpm</center>\r\n</body>\r\n</html>\r\n',
-    'latin1',
-  );
-  const head = encodeCgiHead({
-    status,
-    reason: reasonPhrase(status),
-    headers: [
-      ['Content-Type', 'text/html'],
-      ...headers.map(([name, value]): [string, string] => [name, value]),
-      ['Content-Length', String(body.length)],
-    ],
-  });
-  return Buffer.concat([head, body]);
-}
-
-/** Escapes markup and every non-ASCII character, so the page is pure ASCII. */
-function escapeHtml(text: string): string {
-  return text.replace(/[^ -%'-;=?-~]/gu, (char) => `&#${char.codePointAt(0) ?? 0};`);
 }

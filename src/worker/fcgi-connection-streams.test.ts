@@ -1,6 +1,7 @@
-// Tests for the responder connection's streams over a real unix socket: a body never read
-// (lingering close, audit A-4), client aborts, STDIN backpressure, STDOUT backpressure,
-// big responses in aligned records without copies, and a half-open transport.
+// This file implements the tests of the responder connection's streams from the perspective of a
+// web server on a real unix socket: a body never read (lingering close, audit A-4), client aborts
+// STDIN backpressure, STDOUT backpressure, big responses in aligned records without
+// copies, and a half-open transport.
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';

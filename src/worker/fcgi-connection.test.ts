@@ -1,6 +1,7 @@
-// Tests for the responder connection's record handling over a real unix socket: one request at a
-// time, KEEP_CONN, GET_VALUES, unknown types and ids, aborts, and protocol errors. Each node-fastcgi
-// failure from the audit (A-1..A-8) has a regression test here or in fcgi-connection-streams.test.ts.
+// This file implements the tests of fcgi-connection.ts from the perspective of a web server on a
+// real unix socket: one request at a time, KEEP_CONN, GET_VALUES, unknown types and ids, aborts and
+// protocol errors. Each node-fastcgi failure (audit A-1..A-9) has a regression test here or in
+// fcgi-connection-streams.test.ts.
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from '../errors.ts';

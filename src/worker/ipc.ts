@@ -32,8 +32,19 @@ export interface StartFailedMessage {
 
 /** Every message the supervisor sends. */
 export type SupervisorMessage = PoolMessage | StopMessage;
+/**
+ * Worker → supervisor: request `requestId` (the channel's id) started a CGI child in its own
+ * process group `pgid`. Should the worker die, the supervisor kills that group, so no CGI
+ * child outlives its worker.
+ */
+export interface CgiGroupMessage {
+  readonly type: 'cgi-group';
+  readonly requestId: number;
+  readonly pgid: number;
+}
+
 /** Every message a worker sends. */
-export type WorkerMessage = ReadyMessage | StartFailedMessage;
+export type WorkerMessage = ReadyMessage | StartFailedMessage | CgiGroupMessage;
 
 /** Narrows an untrusted IPC payload to a message with a string `type`. */
 export function hasType(value: unknown): value is { type: string } {

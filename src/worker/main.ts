@@ -22,7 +22,10 @@ function start(message: PoolMessage): void {
   });
   const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
   const connection = new FcgiResponderConnection(channel, { values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' } });
-  const server = new RequestServer(message.pool, { log, inherited: process.env, now: () => Date.now() });
+  const server = new RequestServer(message.pool, {
+    log, inherited: process.env, now: () => Date.now(),
+    onCgiGroup: (requestId, pgid) => { send({ type: 'cgi-group', requestId, pgid }); },
+  });
   const leave = (): void => {
     server.stopWhenIdle(() => {
       channel.destroy();

@@ -5,10 +5,10 @@
 import { dirname } from 'node:path';
 import type { PoolConfig } from '../config/schema.ts';
 import { buildEnvironment } from '../cgi/environment.ts';
-import { reasonPhrase } from '../cgi/response.ts';
 import { DaemonError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { CgiOutput, errorResponse } from './cgi-output.ts';
+import { CgiOutput } from './cgi-output.ts';
+import { errorPage } from '../cgi/error-page.ts';
 import type { FcgiRequest } from './fcgi-connection.ts';
 import { execRuntime } from './runtimes/exec.ts';
 import type { Runtime, RuntimeResult } from './runtimes/types.ts';
@@ -20,6 +20,8 @@ export interface ServeDeps {
   /** The worker's own environment, seen by scripts when `clear_env = false`. */
   readonly inherited: Readonly<Record<string, string | undefined>>;
   readonly now: () => number;
+  /** Told of each CGI process group a request starts (sent on to the supervisor). */
+  readonly onCgiGroup?: (requestId: number, pgid: number) => void;
   /** @defaultValue the pool's runtime (`exec`) */
   readonly runtime?: Runtime;
 }
@@ -78,6 +80,7 @@ export class RequestServer {
         scriptFilename, cwd: dirname(scriptFilename), stdin: req.stdin, stdout: output,
         env: this.environment(req.params, scriptFilename), signal: controller.signal,
         onStderrLine: (line) => { this.stderr(req, scriptFilename, line); },
+        onSpawn: (pgid) => { this.deps.onCgiGroup?.(req.requestId, pgid); },
       });
       outcome = await this.conclude(output, result, timedOut);
     } catch (err) {
@@ -86,8 +89,13 @@ export class RequestServer {
       clearTimeout(timer);
       req.signal.removeEventListener('abort', onAbort);
     }
-    if (!output.headersSent && !req.signal.aborted) req.stdout.write(errorResponse(outcome.status, reasonPhrase(outcome.status)));
-    this.log(outcome, scriptFilename, this.deps.now() - startedMs, req.signal.aborted);
+    let bytes = output.bytes;
+    if (!output.headersSent && !req.signal.aborted) {
+      const page = errorPage(outcome.status);
+      req.stdout.write(page);
+      bytes = page.length;
+    }
+    this.log(outcome, scriptFilename, bytes, this.deps.now() - startedMs, req.signal.aborted);
     req.end(0);
     this.current = undefined;
     const onIdle = this.onIdle;
@@ -120,9 +128,9 @@ export class RequestServer {
     if (this.pool.stderr === 'forward') req.writeStderr(`${line}\n`);
   }
 
-  private log(outcome: Outcome, script: string, ms: number, aborted: boolean): void {
+  private log(outcome: Outcome, script: string, bytes: number, ms: number, aborted: boolean): void {
     const { log } = this.deps;
     if (outcome.event !== undefined) log.error({ script, elapsedMs: ms, ...outcome.fields }, outcome.event);
-    log.info({ script, status: outcome.status, ms, aborted: aborted || undefined }, 'request');
+    log.info({ script, status: outcome.status, bytes, ms, aborted: aborted || undefined }, 'request');
   }
 }

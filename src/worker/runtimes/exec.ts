@@ -76,6 +76,7 @@ async function runExec(req: RuntimeRequest, settings: Settings): Promise<Runtime
     stderr.stop();
     throw err;
   }
+  if (child.pid !== undefined) req.onSpawn?.(child.pid);
   const stdin = feedStdin(req.stdin, pipeOf(child.stdin));
   const killer = new GroupKiller(pipeOf(child.pid), settings.killGraceMs, [stdout, stderr]);
   const onAbort = (): void => {

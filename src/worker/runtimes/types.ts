@@ -19,6 +19,11 @@ export interface RuntimeRequest {
   onStderrLine: (line: string) => void;
   /** Aborted on timeout or client abort: stop the script (TERM, then KILL). */
   signal: AbortSignal;
+  /**
+   * Called with the pid of a child process group the runtime started for this request, so
+   * the supervisor can kill it should the worker itself die.
+   */
+  onSpawn?: (pid: number) => void;
 }
 
 /** How a script run ended. */
