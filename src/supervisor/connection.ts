@@ -38,6 +38,7 @@ export class WebConnection implements RequestSink {
   private readonly parser: RecordParser;
   private request: RelayRequest | undefined;
   private closing = false;
+  private draining = false;
   private inputPaused = false;
 
   constructor(socket: Socket, deps: ConnectionDeps) {
@@ -66,7 +67,7 @@ export class WebConnection implements RequestSink {
 
   finished(request: RelayRequest): void {
     if (request !== this.request) return;
-    if (!request.keepConn) this.lingeringClose();
+    if (!request.keepConn || this.draining) this.lingeringClose();
     this.resumeInput();
   }
 
@@ -81,6 +82,15 @@ export class WebConnection implements RequestSink {
     this.socket.resume();
   }
 
+  /**
+   * The daemon is stopping: close now if no request is in flight (an idle kept-alive
+   * connection), else right after the request in flight ends.
+   */
+  shutdown(): void {
+    this.draining = true;
+    if (this.request === undefined || this.request.state === 'finished') this.lingeringClose();
+  }
+
   /** Answers `request` without a worker (or after its worker died). */
   answer(request: RelayRequest, status: number, page: Buffer): void {
     if (request.state === 'finished') return;
@@ -93,6 +103,11 @@ export class WebConnection implements RequestSink {
     this.write(fastcgiResponse(request.requestId, page));
     this.deps.logRequest(request, status, page.length);
     this.finished(request);
+  }
+
+  /** Closes the connection at once (after `process_control_timeout`). */
+  destroy(): void {
+    this.socket.destroy();
   }
 
   private onData(chunk: Buffer): void {
@@ -206,6 +221,7 @@ export class WebConnection implements RequestSink {
   }
 
   private lingeringClose(): void {
+    if (this.closing) return;
     this.closing = true;
     this.socket.end();
     this.socket.resume();

@@ -56,9 +56,12 @@ export async function openListener(pools: readonly PoolConfig[], onConnection: (
   return { address: text, pools, server };
 }
 
-/** Stops accepting; resolves once the server is closed (open connections are not touched). */
-export async function closeListener(listener: Listener): Promise<void> {
-  await new Promise<void>((resolve) => { listener.server.close(() => { resolve(); }); });
+/**
+ * Stops accepting new connections (the unix socket file is removed). Open connections are not
+ * touched: the caller closes them as their requests end.
+ */
+export function closeListener(listener: Listener): void {
+  listener.server.close();
 }
 
 async function listen(server: Server, options: { path?: string; host?: string; port?: number; backlog: number }): Promise<void> {

@@ -35,7 +35,7 @@ export class Supervisor {
   state: SupervisorState = 'starting';
   readonly pools = new Map<string, Pool>();
   private readonly listeners: Listener[] = [];
-  private readonly connections = new Set<Socket>();
+  private readonly connections = new Set<WebConnection>();
   private readonly config: DaemonConfig;
   private readonly deps: SupervisorDeps;
 
@@ -79,7 +79,9 @@ export class Supervisor {
     if (this.state === 'finishing' || this.state === 'terminating') return;
     this.state = 'finishing';
     this.deps.log.info({}, 'stopping');
-    await Promise.all(this.listeners.map(closeListener));
+    // Stop accepting now; server.close()'s callback would wait for every kept-alive connection.
+    for (const listener of this.listeners) closeListener(listener);
+    for (const connection of this.connections) connection.shutdown();
     const pools = [...this.pools.values()];
     const deadline = setTimeout(() => {
       this.state = 'terminating';
@@ -88,14 +90,18 @@ export class Supervisor {
     }, PROCESS_CONTROL_TIMEOUT_MS);
     await Promise.all(pools.map((p) => p.stop()));
     clearTimeout(deadline);
-    for (const socket of this.connections) socket.destroy();
+    for (const connection of this.connections) connection.destroy();
     this.deps.log.info({}, 'exiting, bye-bye');
   }
 
   private accept(socket: Socket, deps: ConnectionDeps): void {
-    this.connections.add(socket);
-    socket.once('close', () => this.connections.delete(socket));
-    new WebConnection(socket, deps);
+    if (this.state === 'finishing' || this.state === 'terminating') {
+      socket.destroy();
+      return;
+    }
+    const connection = new WebConnection(socket, deps);
+    this.connections.add(connection);
+    socket.once('close', () => this.connections.delete(connection));
   }
 
   private connectionDeps(poolNames: readonly string[]): ConnectionDeps {

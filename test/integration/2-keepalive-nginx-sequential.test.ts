@@ -1,8 +1,12 @@
 // This file implements issue 2's keep-alive check from the perspective of nginx configured with
 // `upstream { keepalive 16; }` + `fastcgi_keep_conn on`: 1000 sequential requests all answered
 // over FastCGI connections the daemon keeps open (FCGI_KEEP_CONN honoured), seen from the kernel's
-// table of connections accepted on the daemon's socket.
+// table of connections accepted on the daemon's socket; and kept-alive connections that
+// survive a request body the script never read.
 import { describe, expect, it } from 'vitest';
+import { nginxLikeParams } from './helpers/cgi-params.ts';
+import { parseCgiResponse } from './helpers/cgi-response.ts';
+import { fcgiKeepConnSequence } from './helpers/fastcgi-keep-conn.ts';
 import { keepAliveAgent } from './helpers/http.ts';
 import { acceptedConnections } from './helpers/unix-sockets.ts';
 import { useStack } from './helpers/use-stack.ts';
@@ -55,5 +59,43 @@ describe('fastcgi_keep_conn on', () => {
         daemon.logs.slice(since).filter((e) => e.msg === 'request' && e.status === 200).length >= REQUESTS,
       10_000,
     );
+  });
+
+  it('a POST whose 3 MB body the script never reads does not break the kept-alive connections', async () => {
+    const res = await stack().request('/ignore-body.sh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(3_000_000, 0x61),
+      timeoutMs: 20_000,
+    });
+    expect(res.status).toBe(200);
+    const agent = keepAliveAgent(1);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const next = await stack().request(`/hello.sh?after=${i}`, { agent, timeoutMs: 10_000 });
+        expect(next.status).toBe(200);
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('FCGI_KEEP_CONN from a raw client: an unread 3 MB body, then more requests on the same connection', async () => {
+    const { root, fastcgiSocket } = stack();
+    const body = Buffer.alloc(3_000_000, 0x62);
+    const { responses, stillOpen } = await fcgiKeepConnSequence(fastcgiSocket, [
+      {
+        params: nginxLikeParams(root, '/ignore-body.sh', {
+          REQUEST_METHOD: 'POST',
+          CONTENT_LENGTH: String(body.length),
+        }),
+        stdin: body,
+      },
+      { params: nginxLikeParams(root, '/get-echo.py', { QUERY_STRING: 'second=1' }) },
+      { params: nginxLikeParams(root, '/hello.sh') },
+    ]);
+    expect(responses.map((r) => parseCgiResponse(r.stdout).status)).toEqual([200, 200, 200]);
+    expect(parseCgiResponse(responses[1]!.stdout).body.toString()).toContain('"query": "second=1"');
+    expect(stillOpen).toBe(true);
   });
 });

@@ -5,13 +5,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeConfigFile, type TomlDocument } from './config-file.ts';
+import { LogCollector, type LogEntry } from './log-collector.ts';
 import { CLI_MAIN } from './paths.ts';
 
-/** One parsed pino log line. `msg` is the stable lowercase event name. */
-export interface LogEntry {
-  readonly msg?: string;
-  readonly [field: string]: unknown;
-}
+export type { LogEntry } from './log-collector.ts';
 
 /** How the daemon process ended. */
 export interface ExitStatus {
@@ -70,11 +67,6 @@ export const READY_MESSAGE = 'ready to handle connections';
 
 const STOP_GRACE_MS = 10_000;
 
-interface Waiter {
-  readonly predicate: (entry: LogEntry) => boolean;
-  readonly resolve: (entry: LogEntry) => void;
-}
-
 /**
  * Writes the config and starts the built daemon; resolves once it logs
  * "ready to handle connections".
@@ -96,39 +88,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw new Error(`daemon: spawn failed: ${error.message}`, { cause: error });
   }
 
-  const logs: LogEntry[] = [];
-  const otherStdout: string[] = [];
+  const collector = new LogCollector();
+  const logs = collector.entries;
   let stderr = '';
-  let partial = '';
-  let waiters: Waiter[] = [];
   let exitStatus: ExitStatus | undefined;
-
-  const onLine = (line: string): void => {
-    if (line.trim() === '') return;
-    let entry: unknown;
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      otherStdout.push(line);
-      return;
-    }
-    if (typeof entry !== 'object' || entry === null) {
-      otherStdout.push(line);
-      return;
-    }
-    const log = entry as LogEntry;
-    logs.push(log);
-    waiters = waiters.filter((w) => {
-      if (!w.predicate(log)) return true;
-      w.resolve(log);
-      return false;
-    });
-  };
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    lines.forEach(onLine);
+    collector.push(chunk);
   });
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
@@ -145,9 +111,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (code, signal) => {
       void Promise.race([closed, delay(1000)]).then(() => {
-        onLine(partial);
-        partial = '';
         exitStatus = { code, signal };
+        collector.end('exited before the log line appeared');
         resolve(exitStatus);
       });
     });
@@ -159,7 +124,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       `--- last log lines ---`,
       ...logs.slice(-40).map((l) => JSON.stringify(l)),
       `--- other stdout ---`,
-      ...otherStdout.slice(-40),
+      ...collector.otherLines.slice(-40),
       `--- stderr ---`,
       stderr.slice(-8000),
     ].join('\n');
@@ -168,34 +133,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     predicate: (entry: LogEntry) => boolean,
     timeoutMs = 5000,
     since = 0,
-  ): Promise<LogEntry> => {
-    const found = logs.slice(since).find(predicate);
-    if (found) return Promise.resolve(found);
-    return new Promise<LogEntry>((resolve, reject) => {
-      const waiter: Waiter = {
-        predicate,
-        resolve: (entry) => {
-          clearTimeout(timer);
-          resolve(entry);
-        },
-      };
-      const fail = (why: string): void => {
-        waiters = waiters.filter((w) => w !== waiter);
-        reject(new Error(`daemon: ${why}\n${output()}`));
-      };
-      const timer = setTimeout(() => {
-        fail(`log line not seen within ${timeoutMs} ms`);
-      }, timeoutMs);
-      waiters.push(waiter);
-      void exited.then(() => {
-        // Lines flushed just before exit were already matched by onLine.
-        if (waiters.includes(waiter)) {
-          clearTimeout(timer);
-          fail('exited before the log line appeared');
-        }
-      });
-    });
-  };
+  ): Promise<LogEntry> => collector.waitFor(predicate, timeoutMs, since, output);
 
   let stopping: Promise<number | null> | undefined;
   const stop = (): Promise<number | null> => {
