@@ -63,6 +63,10 @@ describe('formatConfigToml', () => {
           'queue.timeout': '1500ms',
           clear_env: true,
           stderr: 'log',
+          'python.executable': 'python3',
+          'state.modules': 'reset',
+          'state.globals': 'reset',
+          'handler.concurrency': 1,
           env: { DATABASE_URL: 'postgres://localhost/blog', 'odd.name': 'x' },
         },
         api: expect.objectContaining({

@@ -34,6 +34,11 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
     'queue.timeout': duration(pool.queue.timeoutMs),
     clear_env: pool.clearEnv,
     stderr: pool.stderr,
+    'python.executable': pool.python.executable,
+    'state.modules': pool.state.modules,
+    'state.globals': pool.state.globals,
+    ...(pool.handler.module === undefined ? {} : { 'handler.module': pool.handler.module }),
+    'handler.concurrency': pool.handler.concurrency,
     env: { ...pool.env },
   };
 }

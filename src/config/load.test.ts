@@ -4,7 +4,7 @@
 
 import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, ErrorCode } from '../errors.ts';
 import { loadConfig, parseConfig } from './load.ts';
@@ -56,6 +56,9 @@ describe('parseConfig: valid files', () => {
           env: {},
           clearEnv: true,
           stderr: 'log',
+          python: { executable: 'python3' },
+          state: { modules: 'reset', globals: 'reset' },
+          handler: { module: undefined, concurrency: 1 },
         },
       ],
     });
@@ -65,7 +68,8 @@ describe('parseConfig: valid files', () => {
     const text = `[global]\nlog_level = "warn"\n[pools.blog]\nlisten = "127.0.0.1:9001"\n"listen.mode" = "0600"
 "listen.backlog" = 64\nroot = "${root}"\nmatch = ["*.py", "*.cgi"]\nruntime = "exec"\npm = "static"
 "pm.max_children" = 4\nrequest_terminate_timeout = "90s"\n"queue.max" = 0\n"queue.timeout" = "500ms"
-env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr = "forward"\n`;
+env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr = "forward"
+"python.executable" = "/usr/bin/python3"\n"state.modules" = "keep"\nstate.globals = "keep"\n`;
     const config = await parseConfig(text, file);
     expect(config.global.logLevel).toBe('warn');
     expect(config.pools[0]).toEqual({
@@ -80,7 +84,15 @@ env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr 
       env: { DATABASE_URL: 'postgres://localhost/blog' },
       clearEnv: false,
       stderr: 'forward',
+      python: { executable: '/usr/bin/python3' },
+      state: { modules: 'keep', globals: 'keep' },
+      handler: { module: undefined, concurrency: 1 },
     });
+  });
+
+  it('reads a handler pool: handler.module resolved against the config directory', async () => {
+    const p = await onlyPool(pool('runtime = "handler"\n"handler.module" = "app/server.js"\nhandler.concurrency = 8\n'));
+    expect(p.handler).toEqual({ module: join(dirname(file), 'app/server.js'), concurrency: 8 });
   });
 
   it('reads bare dotted keys and sub-tables the same as quoted ones', async () => {

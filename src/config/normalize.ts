@@ -70,7 +70,9 @@ export function resolveListen(value: string, ctx: PoolContext): Resolved<ListenA
 }
 
 /** Builds the {@link PoolConfig} of a validated table, its listen address and its root. */
-export function buildPool(t: PoolTable, name: string, address: ListenAddress, root: string): PoolConfig {
+export function buildPool(t: PoolTable, ctx: PoolContext, address: ListenAddress, root: string): PoolConfig {
+  const name = ctx.name;
+  const handlerModule = t['handler.module'];
   return {
     name,
     listen: { address, mode: t['listen.mode'], backlog: t['listen.backlog'] },
@@ -83,5 +85,11 @@ export function buildPool(t: PoolTable, name: string, address: ListenAddress, ro
     env: { ...t.env },
     clearEnv: t.clear_env,
     stderr: t.stderr,
+    python: { executable: t['python.executable'] },
+    state: { modules: t['state.modules'], globals: t['state.globals'] },
+    handler: {
+      module: handlerModule === undefined ? undefined : resolve(ctx.baseDir, handlerModule),
+      concurrency: t['handler.concurrency'],
+    },
   };
 }

@@ -13,8 +13,12 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] a
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** The runtimes a pool can run scripts with. Only `exec` exists so far. */
-export const RUNTIMES = ['exec'] as const;
+/**
+ * The runtimes a pool can run scripts with: `exec` (fork/exec per request, RFC 3875),
+ * `python` and `node` (unmodified CGI scripts kept in memory), `handler` (a Node module
+ * exporting a request handler).
+ */
+export const RUNTIMES = ['exec', 'python', 'node', 'handler'] as const;
 
 /** One of {@link RUNTIMES}. */
 export type Runtime = (typeof RUNTIMES)[number];
@@ -24,6 +28,12 @@ export const PM_MODES = ['static'] as const;
 
 /** One of {@link PM_MODES}. */
 export type PmMode = (typeof PM_MODES)[number];
+
+/** What survives from one request to the next in a persistent runtime. */
+export const STATE_POLICIES = ['reset', 'keep'] as const;
+
+/** One of {@link STATE_POLICIES}. */
+export type StatePolicy = (typeof STATE_POLICIES)[number];
 
 /** Where a script's stderr goes. */
 export const STDERR_MODES = ['log', 'forward'] as const;
@@ -162,4 +172,50 @@ export interface PoolConfig {
    * @see PHP-FPM `catch_workers_output` / `decorate_workers_output`
    */
   readonly stderr: StderrMode;
+  /** Settings of `runtime = "python"`. */
+  readonly python: PythonConfig;
+  /** What the persistent runtimes (`python`, `node`) keep between requests. */
+  readonly state: StateConfig;
+  /** Settings of `runtime = "handler"`. */
+  readonly handler: HandlerConfig;
+}
+
+/** `python.*` keys. */
+export interface PythonConfig {
+  /**
+   * The interpreter each worker starts once and keeps (a name looked up in PATH, or a path).
+   * @defaultValue `'python3'`
+   */
+  readonly executable: string;
+}
+
+/** `state.*` keys: what a persistent runtime keeps between requests. */
+export interface StateConfig {
+  /**
+   * `reset`: modules first imported (Python) or required (Node) during a request are dropped
+   * after it, so each request imports them fresh, as under CGI; `keep`: they stay loaded (warm).
+   * @defaultValue `'reset'`
+   */
+  readonly modules: StatePolicy;
+  /**
+   * `reset`: each request runs with fresh script globals (Python: a new `__main__` namespace;
+   * Node: properties the script added to `globalThis` are removed); `keep`: they persist.
+   * @defaultValue `'reset'`
+   */
+  readonly globals: StatePolicy;
+}
+
+/** `handler.*` keys. */
+export interface HandlerConfig {
+  /**
+   * Absolute path of the module exporting the handler: a node-http `(req, res)` function (an
+   * Express app) or an object with `fetch(request)` (a Hono app), as the default export or
+   * `module.exports`. Required when `runtime = "handler"`.
+   */
+  readonly module: string | undefined;
+  /**
+   * Requests one worker runs at once (each over its own channel).
+   * @defaultValue `1`
+   */
+  readonly concurrency: number;
 }

@@ -20,6 +20,9 @@ function pool(name: string, address: ListenAddress, mode = 0o660, backlog = 511)
     env: {},
     clearEnv: true,
     stderr: 'log',
+    python: { executable: 'python3' },
+    state: { modules: 'reset', globals: 'reset' },
+    handler: { module: undefined, concurrency: 1 },
   };
 }
 

@@ -5,7 +5,7 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { parseSocketMode } from './listen.ts';
-import { LOG_LEVELS, PM_MODES, RUNTIMES, STDERR_MODES } from './schema.ts';
+import { LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
 import { parseDurationMs } from './units.ts';
 
 /** The pattern pool names must match (they appear in logs, status and worker arguments). */
@@ -75,6 +75,11 @@ export const poolSchema = z.strictObject({
   env: z.record(envName, envValue).default({}),
   clear_env: z.boolean().default(true),
   stderr: z.enum(STDERR_MODES).default('log'),
+  'python.executable': z.string().min(1).default('python3'),
+  'state.modules': z.enum(STATE_POLICIES).default('reset'),
+  'state.globals': z.enum(STATE_POLICIES).default('reset'),
+  'handler.module': z.string().min(1).optional(),
+  'handler.concurrency': z.int().min(1).max(1000).default(1),
 });
 
 /** The keys `[global]` accepts, for "did you mean" suggestions. */

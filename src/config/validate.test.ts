@@ -101,7 +101,11 @@ describe('parseConfig: problems', () => {
   });
 
   it.each([
-    ['runtime = "node"', 'runtime must be one of "exec", got "node"'],
+    ['runtime = "perl"', 'runtime must be one of "exec", "python", "node", "handler", got "perl"'],
+    ['runtime = "handler"', 'runtime "handler" needs handler.module (the module exporting the handler)'],
+    ['"handler.module" = "app.js"', 'handler.module is only used with runtime = "handler", got runtime = "exec"'],
+    ['"state.modules" = "warm"', 'state.modules must be one of "reset", "keep", got "warm"'],
+    ['"handler.concurrency" = 0', 'handler.concurrency must be ≥ 1, got 0'],
     ['pm = "dynamic"', 'pm must be one of "static", got "dynamic"'],
     [
       '"listen.mode" = 660',

@@ -12,6 +12,7 @@ import { buildPool, resolveListen, resolveRoot } from './normalize.ts';
 import type { ConfigFs, PoolContext } from './normalize.ts';
 import { configProblem, formatValue } from './problems.ts';
 import type { GlobalConfig, PoolConfig } from './schema.ts';
+import type { PoolTable } from './toml-schema.ts';
 import { GLOBAL_KEYS, globalSchema, POOL_KEYS, POOL_NAME_RE, poolSchema } from './toml-schema.ts';
 
 /** Keys of a pool whose table value is a map of its own, not dotted keys. */
@@ -106,7 +107,22 @@ export async function validatePool(value: unknown, ctx: PoolContext, fs: ConfigF
   const root = rootText === undefined ? undefined : await resolveRoot(rootText, ctx, fs);
   if (!checked.ok) problems.push(...checked.problems);
   for (const r of [listen, root]) if (r?.ok === false) problems.push(r.problem);
+  if (checked.ok) problems.push(...runtimeProblems(checked.value, ctx));
   if (problems.length > 0 || !checked.ok || listen?.ok !== true || root?.ok !== true)
     return { ok: false, problems };
-  return { ok: true, pool: buildPool(checked.value, ctx.name, listen.value, root.value) };
+  return { ok: true, pool: buildPool(checked.value, ctx, listen.value, root.value) };
+}
+
+/** Keys that only make sense together: a handler pool needs its module, and only it takes one. */
+function runtimeProblems(t: PoolTable, ctx: PoolContext): ConfigError[] {
+  const hasModule = t['handler.module'] !== undefined;
+  if (t.runtime === 'handler' && !hasModule) {
+    return [configProblem(ctx.file, 'runtime "handler" needs handler.module (the module exporting the handler)',
+      { pool: ctx.name, key: 'handler.module' })];
+  }
+  if (t.runtime !== 'handler' && hasModule) {
+    return [configProblem(ctx.file, `handler.module is only used with runtime = "handler", got runtime = "${t.runtime}"`,
+      { pool: ctx.name, key: 'handler.module' })];
+  }
+  return [];
 }

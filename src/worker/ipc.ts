@@ -6,6 +6,14 @@ import type { PoolConfig } from '../config/schema.ts';
 /** File descriptor of the FastCGI channel in a worker forked by the supervisor. */
 export const CHANNEL_FD = 3;
 
+/**
+ * Number of FastCGI channels a worker of `pool` reads (fds 3…): `handler.concurrency` for a
+ * handler pool, else 1 — CGI emulation is process-global, so one request at a time.
+ */
+export function channelCount(pool: PoolConfig): number {
+  return pool.runtime === 'handler' ? pool.handler.concurrency : 1;
+}
+
 /** Supervisor → worker: the pool to serve (sent once, right after fork). */
 export interface PoolMessage {
   readonly type: 'pool';

@@ -5,9 +5,12 @@
 import { Socket } from 'node:net';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { LevelWithSilent } from 'pino';
-import { CHANNEL_FD, hasType, type PoolMessage, type WorkerMessage } from './ipc.ts';
+import type { PoolConfig } from '../config/schema.ts';
+import { CHANNEL_FD, channelCount, hasType, type PoolMessage, type WorkerMessage } from './ipc.ts';
 import { FcgiResponderConnection } from './fcgi-connection.ts';
 import { RequestServer } from './serve.ts';
+import { createRuntime } from './runtimes/index.ts';
+import type { RuntimeHost } from './runtimes/types.ts';
 
 function send(message: WorkerMessage): void {
   if (process.send === undefined || !process.connected) return;
@@ -16,36 +19,66 @@ function send(message: WorkerMessage): void {
   });
 }
 
-function start(message: PoolMessage): void {
+/** The channel fds of this worker: 3, or 3…3+N-1 for a handler pool with `handler.concurrency = N`. */
+function channelFds(pool: PoolConfig): number[] {
+  const count = channelCount(pool);
+  return Array.from({ length: count }, (_, i) => CHANNEL_FD + i);
+}
+
+/** Reads FastCGI requests on one channel, one at a time. */
+function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: Logger) {
+  const channel = new Socket({ fd, readable: true, writable: true });
+  const connection = new FcgiResponderConnection(channel, { values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' } });
+  const server = new RequestServer(pool, {
+    log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
+    onCgiGroup: (requestId, pgid) => { send({ type: 'cgi-group', requestId, pgid }); },
+  });
+  connection.on('request', server.handle);
+  return { channel, connection, server };
+}
+
+async function start(message: PoolMessage): Promise<void> {
   const log: Logger = createLogger({
     level: message.logLevel as LevelWithSilent, pretty: message.pretty, base: { pool: message.pool.name },
   });
-  const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
-  const connection = new FcgiResponderConnection(channel, { values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' } });
-  const server = new RequestServer(message.pool, {
-    log, inherited: process.env, now: () => Date.now(),
-    onCgiGroup: (requestId, pgid) => { send({ type: 'cgi-group', requestId, pgid }); },
-  });
+  let runtime: RuntimeHost;
+  try {
+    runtime = await createRuntime(message.pool, { log });
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    log.error({ err: text }, 'worker failed to start');
+    send({ type: 'start-failed', message: text });
+    process.exitCode = 1;
+    if (process.connected) process.disconnect();
+    return;
+  }
+  const servers = channelFds(message.pool).map((fd) => serveChannel(fd, message.pool, runtime, log));
+  let leaving = false;
   const leave = (): void => {
-    server.stopWhenIdle(() => {
-      channel.destroy();
-      if (process.connected) process.disconnect();
-    });
+    if (leaving) return;
+    leaving = true;
+    void Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.server.stopWhenIdle(resolve); })))
+      .then(async () => {
+        for (const s of servers) s.channel.destroy();
+        await runtime.close();
+      })
+      .finally(() => { if (process.connected) process.disconnect(); });
   };
-  connection.on('request', server.handle);
-  connection.on('protocol-error', (err: Error) => {
-    log.error({ err: err.message }, 'protocol error');
-    leave();
-  });
-  connection.on('close', leave);
+  for (const { connection } of servers) {
+    connection.on('protocol-error', (err: Error) => {
+      log.error({ err: err.message }, 'protocol error');
+      leave();
+    });
+    connection.on('close', leave);
+  }
   process.on('message', (m: unknown) => { if (hasType(m) && m.type === 'stop') leave(); });
   process.on('disconnect', () => {
-    server.abortAll();
+    for (const s of servers) s.server.abortAll();
     leave();
   });
   send({ type: 'ready' });
 }
 
 process.once('message', (message: unknown) => {
-  if (hasType(message) && message.type === 'pool') start(message as PoolMessage);
+  if (hasType(message) && message.type === 'pool') void start(message as PoolMessage);
 });

@@ -10,7 +10,6 @@ import type { Logger } from '../log/logger.ts';
 import { CgiOutput } from './cgi-output.ts';
 import { errorPage } from '../cgi/error-page.ts';
 import type { FcgiRequest } from './fcgi-connection.ts';
-import { execRuntime } from './runtimes/exec.ts';
 import type { Runtime, RuntimeResult } from './runtimes/types.ts';
 import { SERVER_SOFTWARE } from '../version.ts';
 
@@ -22,8 +21,8 @@ export interface ServeDeps {
   readonly now: () => number;
   /** Told of each CGI process group a request starts (sent on to the supervisor). */
   readonly onCgiGroup?: (requestId: number, pgid: number) => void;
-  /** @defaultValue the pool's runtime (`exec`) */
-  readonly runtime?: Runtime;
+  /** Runs each request (the pool's loaded runtime). */
+  readonly runtime: Runtime;
 }
 
 /** How one request ended, for the log line. */
@@ -44,7 +43,7 @@ export class RequestServer {
   constructor(pool: PoolConfig, deps: ServeDeps) {
     this.pool = pool;
     this.deps = deps;
-    this.runtime = deps.runtime ?? execRuntime;
+    this.runtime = deps.runtime;
   }
 
   /** Handles one request (bound, so it can be an event listener). */

@@ -39,3 +39,11 @@ export interface RuntimeResult {
  * `req.stdout`; rejects with `CgiError` (`ERR_CGI_SPAWN`) when it could not start.
  */
 export type Runtime = (req: RuntimeRequest) => Promise<RuntimeResult>;
+
+/** A pool's runtime loaded in one worker: started once, run per request, closed on exit. */
+export interface RuntimeHost {
+  /** Runs one request (see {@link Runtime}); a persistent runtime recovers by itself after a failed run. */
+  readonly run: Runtime;
+  /** Releases what the runtime holds (a python child, timers); the worker then exits. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,31 @@
+// This file implements the choice of runtime from the perspective of a worker starting for
+// its pool: `runtime = "exec" | "python" | "node" | "handler"` becomes a loaded RuntimeHost.
+import type { PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { execRuntime } from './exec.ts';
+import { createHandlerRuntime } from './handler/handler.ts';
+import { createNodeRuntime } from './node/node.ts';
+import { createPythonRuntime } from './python/python.ts';
+import type { RuntimeHost } from './types.ts';
+
+/** What every runtime gets at start. */
+export interface RuntimeDeps {
+  readonly log: Logger;
+}
+
+/**
+ * Loads the pool's runtime; resolves once it can serve requests.
+ * @throws DaemonError naming the cause when it cannot start (missing interpreter, bad module).
+ */
+export async function createRuntime(pool: PoolConfig, deps: RuntimeDeps): Promise<RuntimeHost> {
+  switch (pool.runtime) {
+    case 'exec':
+      return { run: execRuntime, close: () => Promise.resolve() };
+    case 'python':
+      return createPythonRuntime(pool, deps);
+    case 'node':
+      return createNodeRuntime(pool, deps);
+    case 'handler':
+      return createHandlerRuntime(pool, deps);
+  }
+}
