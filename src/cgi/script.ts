@@ -188,3 +188,26 @@ function refused(reason: string): ScriptResolution {
 function notFound(reason: string): ScriptResolution {
   return { ok: false, status: 404, event: 'script not found', reason };
 }
+
+/**
+ * Decides whether a request may reach a pool whose scripts are not files (`runtime =
+ * "handler"`: one module answers every path, e.g. an Express route `/users/42`). The same
+ * checks as {@link resolveScript} without the file system: bytes, absolute, the normalized
+ * path (`..` folded) inside `root` or equal to it, and `match` (default `**`).
+ * @returns the normalized path as `scriptFilename`, or the refusal (403).
+ * @see RFC 3875 §3.3 (script-URI)
+ */
+export function resolveVirtualScript(scriptFilename: string, pathInfo: string, rules: ScriptRules): ScriptResolution {
+  const path = stripProxyPrefix(scriptFilename);
+  if (BAD_BYTES.test(path)) return refused(`bad bytes in path: SCRIPT_FILENAME ${JSON.stringify(path)}`);
+  if (BAD_BYTES.test(pathInfo)) return refused(`bad bytes in path: PATH_INFO ${JSON.stringify(pathInfo)}`);
+  if (path === '') return notFound('no SCRIPT_FILENAME');
+  if (!posix.isAbsolute(path)) return refused(`path not absolute: ${path}`);
+  const normal = posix.normalize(path);
+  if (normal !== rules.root && !isInside(normal, rules.root)) return refused(`outside root ${rules.root}: ${normal}`);
+  const relative = posix.relative(rules.root, normal);
+  if (relative !== '' && !matcherFor(rules.match)(relative)) {
+    return refused(`not matched: ${normal} (match ${rules.match.join(', ')})`);
+  }
+  return { ok: true, scriptFilename: normal, pathInfo };
+}

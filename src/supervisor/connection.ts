@@ -203,7 +203,7 @@ export class WebConnection implements RequestSink {
         if (request.pendingBytes > MAX_HELD_BYTES) this.pauseInput();
         return;
       case 'active':
-        this.poolOf(request)?.forwardStdin(request, record.content);
+        request.channel?.forwardStdin(request, record.content);
         return;
       case 'finished':
         return;

@@ -1,11 +1,13 @@
 // This file implements a pool (a "script group") from the perspective of the relay: its
-// workers, the idle set (a worker is idle only after it said ready), the bounded queue of
-// requests waiting for one, the answers it gives itself (503 overloaded, 502 worker died,
-// 504 timeout) and replacing workers that exit.
+// worker slots (`pm = static`: `pm.max_children`), the idle set of channels (a worker is idle
+// only after it said ready), the bounded queue of requests waiting for one, the answers it
+// gives itself (503 overloaded, 502 worker died, 504 timeout), replacing workers that exit,
+// and restarting them one at a time when the handler module changes.
 import type { PoolConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
-import type { RelayRequest } from './relay-request.ts';
 import { errorPage } from '../cgi/error-page.ts';
+import type { RelayRequest } from './relay-request.ts';
+import type { WorkerChannel } from './worker-channel.ts';
 import { WorkerHandle, type WorkerExit, type WorkerOptions } from './worker-handle.ts';
 
 /** Answers a request on behalf of the pool (implemented by the connection layer). */
@@ -22,17 +24,26 @@ export interface PoolDeps {
 /** Minimum time between two forks of one worker slot (s6's respawn throttle). */
 const RESPAWN_INTERVAL_MS = 1000;
 
+/** An idle channel and the worker it belongs to. */
+interface IdleChannel {
+  readonly worker: WorkerHandle;
+  readonly channel: WorkerChannel;
+}
+
 /** One pool: `pm = static` with `pm.max_children` workers. */
 export class Pool {
   readonly config: PoolConfig;
+  /** Every live worker, including retired ones finishing their last request. */
   readonly workers = new Set<WorkerHandle>();
-  private readonly idle: WorkerHandle[] = [];
+  private readonly slots: (WorkerHandle | undefined)[] = [];
+  private readonly idle: IdleChannel[] = [];
   private readonly queue: RelayRequest[] = [];
   private readonly deps: PoolDeps;
   private readonly log: Logger;
   private readonly lastSpawnMs: number[] = [];
-  private readyWaiters: (() => void)[] = [];
+  private readonly readyWaiters = new Map<WorkerHandle, (ready: boolean) => void>();
   private stopping = false;
+  private restarting: Promise<void> | undefined;
 
   constructor(config: PoolConfig, deps: PoolDeps) {
     this.config = config;
@@ -47,18 +58,15 @@ export class Pool {
 
   /** Forks the initial workers; resolves once every one of them said ready. */
   async start(): Promise<void> {
-    for (let slot = 0; slot < this.config.pm.maxChildren; slot++) this.spawn(slot);
-    await new Promise<void>((resolve) => {
-      this.readyWaiters.push(resolve);
-      this.checkReady();
-    });
+    const workers = Array.from({ length: this.config.pm.maxChildren }, (_, slot) => this.spawn(slot));
+    await Promise.all(workers.map((w) => this.whenReady(w)));
   }
 
-  /** Runs `request` on an idle worker, queues it, or answers 503 when the queue is full. */
+  /** Runs `request` on an idle channel, queues it, or answers 503 when the queue is full. */
   dispatch(request: RelayRequest): void {
-    const worker = this.idle.pop();
-    if (worker !== undefined) {
-      worker.assign(request);
+    const idle = this.idle.pop();
+    if (idle !== undefined) {
+      idle.worker.assign(idle.channel, request);
       return;
     }
     if (this.queue.length >= this.config.queue.max) {
@@ -79,15 +87,19 @@ export class Pool {
     if (request.state === 'queued') {
       this.unqueue(request);
       request.state = 'finished';
-      return;
+    } else if (request.state === 'active') {
+      request.worker?.abort(request);
     }
-    if (request.state !== 'active') return;
-    for (const worker of this.workers) if (worker.current === request) worker.abort(request);
   }
 
-  /** Forwards one STDIN content to the worker running `request`. */
-  forwardStdin(request: RelayRequest, content: Buffer): void {
-    for (const worker of this.workers) if (worker.current === request) worker.forwardStdin(request, content);
+  /**
+   * Replaces every worker, one at a time: a new worker is forked into the slot, and once it
+   * said ready the old one finishes its request and exits. No request fails: the old worker
+   * serves until its successor is ready. Used when the handler module changed.
+   */
+  async restartWorkers(): Promise<void> {
+    this.restarting ??= this.rollSlots().finally(() => { this.restarting = undefined; });
+    await this.restarting;
   }
 
   /**
@@ -100,8 +112,8 @@ export class Pool {
       if (w.child.exitCode !== null || w.child.signalCode !== null) resolve();
       else w.child.once('exit', () => { resolve(); });
     }));
-    for (const worker of this.idle.splice(0)) worker.stop();
-    for (const worker of this.workers) if (worker.state === 'spawning') worker.stop();
+    this.idle.splice(0);
+    for (const worker of this.workers) if (!worker.busy) worker.stop();
     await Promise.all(exits);
   }
 
@@ -110,55 +122,79 @@ export class Pool {
     for (const worker of this.workers) worker.kill('stop');
   }
 
-  private spawn(slot: number): void {
+  private async rollSlots(): Promise<void> {
+    for (let slot = 0; slot < this.slots.length && !this.stopping; slot++) {
+      const old = this.slots[slot];
+      const next = this.spawn(slot);
+      if (!(await this.whenReady(next))) {
+        this.log.error({ workerPid: next.pid }, 'restart stopped: the new worker did not start');
+        return;
+      }
+      if (old !== undefined) this.retire(old);
+    }
+    this.log.info({}, 'workers restarted');
+  }
+
+  private retire(worker: WorkerHandle): void {
+    for (let i = this.idle.length - 1; i >= 0; i--) if (this.idle[i]?.worker === worker) this.idle.splice(i, 1);
+    worker.stop();
+  }
+
+  private spawn(slot: number): WorkerHandle {
     this.lastSpawnMs[slot] = this.deps.now();
     const worker = new WorkerHandle({
       ...this.deps.worker,
       pool: this.config,
       log: this.log,
       events: {
-        ready: (w) => { this.onReady(w); },
-        idle: (w) => { this.onIdle(w); },
+        ready: (w) => { this.readyWaiters.get(w)?.(true); },
+        idle: (w, channel) => { this.onIdle(w, channel); },
         exited: (w, info) => { this.onExited(w, slot, info); },
       },
     });
+    this.slots[slot] = worker;
     this.workers.add(worker);
+    return worker;
   }
 
-  private onReady(worker: WorkerHandle): void {
-    this.log.debug({ workerPid: worker.pid }, 'worker ready');
-    this.onIdle(worker);
-    this.checkReady();
+  private async whenReady(worker: WorkerHandle): Promise<boolean> {
+    if (worker.state === 'running') return true;
+    return new Promise<boolean>((resolve) => {
+      this.readyWaiters.set(worker, (ready) => {
+        this.readyWaiters.delete(worker);
+        resolve(ready);
+      });
+    });
   }
 
-  private onIdle(worker: WorkerHandle): void {
+  private onIdle(worker: WorkerHandle, channel: WorkerChannel): void {
     const next = this.queue.shift();
-    if (next === undefined) {
-      if (this.stopping) worker.stop();
-      else this.idle.push(worker);
-      return;
+    if (next !== undefined) {
+      clearTimeout(next.queueTimer);
+      worker.assign(channel, next);
+    } else if (this.stopping) {
+      if (!worker.busy) worker.stop();
+    } else {
+      this.idle.push({ worker, channel });
     }
-    clearTimeout(next.queueTimer);
-    worker.assign(next);
   }
 
   private onExited(worker: WorkerHandle, slot: number, info: WorkerExit): void {
     this.workers.delete(worker);
-    const at = this.idle.indexOf(worker);
-    if (at >= 0) this.idle.splice(at, 1);
-    if (info.request !== undefined) this.failRequest(worker, info);
-    else if (!this.stopping) {
+    for (let i = this.idle.length - 1; i >= 0; i--) if (this.idle[i]?.worker === worker) this.idle.splice(i, 1);
+    for (const request of info.requests) this.failRequest(worker, request, info);
+    if (info.requests.length === 0 && !this.stopping && this.slots[slot] === worker) {
       this.log.warn({ workerPid: worker.pid, code: info.code, signal: info.signal, cause: info.startFailure },
         'worker exited');
     }
-    if (this.stopping) return;
+    this.readyWaiters.get(worker)?.(false);
+    if (this.stopping || this.slots[slot] !== worker) return;
+    this.slots[slot] = undefined;
     const waitMs = Math.max(0, (this.lastSpawnMs[slot] ?? 0) + RESPAWN_INTERVAL_MS - this.deps.now());
-    setTimeout(() => { if (!this.stopping) this.spawn(slot); }, waitMs).unref();
+    setTimeout(() => { if (!this.stopping && this.slots[slot] === undefined) this.spawn(slot); }, waitMs).unref();
   }
 
-  private failRequest(worker: WorkerHandle, info: WorkerExit): void {
-    const request = info.request;
-    if (request === undefined) return;
+  private failRequest(worker: WorkerHandle, request: RelayRequest, info: WorkerExit): void {
     const timedOut = info.killReason === 'timeout';
     const status = timedOut ? 504 : 502;
     const event = timedOut ? 'request timeout' : 'worker exited';
@@ -177,11 +213,5 @@ export class Pool {
     clearTimeout(request.queueTimer);
     const at = this.queue.indexOf(request);
     if (at >= 0) this.queue.splice(at, 1);
-  }
-
-  private checkReady(): void {
-    const ready = [...this.workers].every((w) => w.state !== 'spawning');
-    if (!ready || this.workers.size < this.config.pm.maxChildren) return;
-    for (const resolve of this.readyWaiters.splice(0)) resolve();
   }
 }

@@ -3,6 +3,8 @@
 // contents, held as slices), where the request is in its life, and what went back.
 import type { PoolConfig } from '../config/schema.ts';
 import type { NameValueDecoder } from '../fastcgi/name-value.ts';
+import type { WorkerChannel } from './worker-channel.ts';
+import type { WorkerHandle } from './worker-handle.ts';
 
 /**
  * Where a relayed request is: reading its PARAMS, being routed (script resolution), waiting in
@@ -45,6 +47,9 @@ export class RelayRequest {
   /** Bytes of FCGI_STDOUT content sent to the web server (0 = no header went out). */
   stdoutBytes = 0;
   route: RoutedScript | undefined;
+  /** The worker and channel running the request, once assigned. */
+  worker: WorkerHandle | undefined;
+  channel: WorkerChannel | undefined;
   /** Pending queue timer while `state === 'queued'`. */
   queueTimer: NodeJS.Timeout | undefined;
   readonly startedAtMs: number;

@@ -4,7 +4,7 @@
 // refused path never wakes a worker (DESIGN.md, "What the client gets").
 import * as fs from 'node:fs/promises';
 import type { PoolConfig } from '../config/schema.ts';
-import { resolveScript, stripProxyPrefix, type ScriptResolution } from '../cgi/script.ts';
+import { resolveScript, resolveVirtualScript, stripProxyPrefix, type ScriptResolution } from '../cgi/script.ts';
 import type { RoutedScript } from './relay-request.ts';
 
 /** Runtimes that exec the script file itself, so it must carry the executable bit. */
@@ -39,11 +39,10 @@ export class Router {
     const pathInfo = params.get('PATH_INFO') ?? '';
     let refusal: RouteRefusal | undefined;
     for (const pool of this.pools) {
-      const result: ScriptResolution = await resolveScript(scriptFilename, pathInfo, {
-        root: pool.root,
-        match: pool.match,
-        requireExecutable: EXECUTABLE_RUNTIMES.has(pool.runtime),
-      }, fs);
+      const rules = { root: pool.root, match: pool.match, requireExecutable: EXECUTABLE_RUNTIMES.has(pool.runtime) };
+      const result: ScriptResolution = pool.runtime === 'handler'
+        ? resolveVirtualScript(scriptFilename, pathInfo, rules)
+        : await resolveScript(scriptFilename, pathInfo, rules, fs);
       if (result.ok) return { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
       const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: raw };
       if (refusal === undefined || (isOutsideRoot(refusal) && !isOutsideRoot(candidate))) refusal = candidate;

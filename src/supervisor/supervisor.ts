@@ -10,6 +10,7 @@ import { closeListener, groupByListen, openListener, type Listener } from './lis
 import { Pool } from './pool.ts';
 import type { RelayRequest } from './relay-request.ts';
 import { Router } from './router.ts';
+import { watchModule } from './module-watch.ts';
 import type { SpawnFn } from './worker-handle.ts';
 
 /** Supervisor life (STYLE.md): serving, re-reading its config, finishing requests, killing. */
@@ -38,6 +39,7 @@ export class Supervisor {
   private readonly connections = new Set<WebConnection>();
   private readonly config: DaemonConfig;
   private readonly deps: SupervisorDeps;
+  private readonly unwatch: (() => void)[] = [];
 
   constructor(config: DaemonConfig, deps: SupervisorDeps) {
     this.config = config;
@@ -70,6 +72,7 @@ export class Supervisor {
       log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
     }
     await Promise.all([...this.pools.values()].map((p) => p.start()));
+    for (const pool of this.pools.values()) this.watchHandler(pool);
     this.state = 'running';
     log.info({ pools: [...this.pools.keys()] }, 'ready to handle connections');
   }
@@ -79,6 +82,7 @@ export class Supervisor {
     if (this.state === 'finishing' || this.state === 'terminating') return;
     this.state = 'finishing';
     this.deps.log.info({}, 'stopping');
+    for (const stop of this.unwatch.splice(0)) stop();
     // Stop accepting now; server.close()'s callback would wait for every kept-alive connection.
     for (const listener of this.listeners) closeListener(listener);
     for (const connection of this.connections) connection.shutdown();
@@ -92,6 +96,17 @@ export class Supervisor {
     clearTimeout(deadline);
     for (const connection of this.connections) connection.destroy();
     this.deps.log.info({}, 'exiting, bye-bye');
+  }
+
+  /** An edited handler module restarts its pool's workers one at a time (issue 3, item 5). */
+  private watchHandler(pool: Pool): void {
+    const path = pool.config.handler.module;
+    if (pool.config.runtime !== 'handler' || path === undefined) return;
+    const log = this.deps.log.child({ pool: pool.config.name });
+    this.unwatch.push(watchModule(path, () => {
+      log.info({ module: path }, 'handler module changed, restarting workers');
+      void pool.restartWorkers();
+    }, (err) => { log.warn({ module: path, err: err.message }, 'cannot watch handler module'); }));
   }
 
   private accept(socket: Socket, deps: ConnectionDeps): void {

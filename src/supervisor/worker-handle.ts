@@ -1,39 +1,36 @@
 // This file implements the supervisor's handle on one worker process, from the perspective of
-// the relay: it forks the worker with a FastCGI channel on fd 3 and an IPC control channel,
-// hands it one request at a time under a fresh channel request id, and relays the worker's
-// reply records back to the web server under the web server's own request id.
+// its pool: it forks the worker with its FastCGI channels (fds 3…) and an IPC control channel,
+// tracks its life (spawning → idle/busy → exiting), arms the per-request backstop timers, and
+// on exit hands back the requests it held and kills the CGI process group it reported.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { PoolConfig } from '../config/schema.ts';
-import { FCGI_KEEP_CONN, RecordType, Role } from '../fastcgi/constants.ts';
-import { encodeNameValuePairs } from '../fastcgi/name-value.ts';
-import { RecordParser } from '../fastcgi/parser.ts';
-import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../fastcgi/record.ts';
 import type { Logger } from '../log/logger.ts';
-import { CHANNEL_FD, hasType, type SupervisorMessage } from '../worker/ipc.ts';
+import { CHANNEL_FD, channelCount, hasType, type SupervisorMessage } from '../worker/ipc.ts';
 import type { RelayRequest } from './relay-request.ts';
+import { WorkerChannel } from './worker-channel.ts';
 
-/** Worker life: forked but not yet ready, ready for a request, running one, on its way out. */
-export type WorkerState = 'spawning' | 'idle' | 'busy' | 'exiting';
+/** Worker life: forked but not yet ready, serving (some channel may be busy), on its way out. */
+export type WorkerState = 'spawning' | 'running' | 'exiting';
 
 /** `child_process.spawn`'s shape, injected so tests and the CLI choose. */
 export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 
 /** Why the supervisor killed a worker, if it did. */
-export type KillReason = 'timeout' | 'abort' | 'stop';
+export type KillReason = 'timeout' | 'abort' | 'stop' | 'protocol';
 
 /** What a worker handle reports to its pool. */
 export interface WorkerEvents {
   ready(worker: WorkerHandle): void;
-  idle(worker: WorkerHandle): void;
+  idle(worker: WorkerHandle, channel: WorkerChannel): void;
   exited(worker: WorkerHandle, info: WorkerExit): void;
 }
 
-/** How a worker ended, and the request it held then. */
+/** How a worker ended, and the requests it held then. */
 export interface WorkerExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
-  readonly request: RelayRequest | undefined;
+  readonly requests: readonly RelayRequest[];
   readonly killReason: KillReason | undefined;
   readonly startFailure: string | undefined;
 }
@@ -49,189 +46,129 @@ export interface WorkerOptions {
   readonly pretty: boolean;
   readonly log: Logger;
   readonly events: WorkerEvents;
-  /** Time a worker gets to end an aborted request before SIGKILL. @defaultValue 5000 */
-  readonly abortGraceMs?: number;
 }
 
+/** Time a worker gets to end an aborted request before SIGKILL. */
 const ABORT_GRACE_MS = 5000;
-/** Margin over `request_terminate_timeout` before the supervisor kills a worker itself. */
-const TERMINATE_MARGIN_MS = 5000;
+/**
+ * Margin over `request_terminate_timeout` before the supervisor kills the worker itself: the
+ * worker answers 504 on time unless its event loop is stuck (a script in an endless loop in
+ * the `node` runtime), and then the supervisor does.
+ */
+const TERMINATE_MARGIN_MS = 1000;
 
-/** One worker process and its FastCGI channel. */
+/** One worker process and its FastCGI channels. */
 export class WorkerHandle {
   state: WorkerState = 'spawning';
   readonly child: ChildProcess;
   readonly pid: number;
+  readonly channels: readonly WorkerChannel[];
   /** Requests this worker has finished. */
   served = 0;
-  private readonly channel: Socket;
   private readonly options: WorkerOptions;
-  private request: RelayRequest | undefined;
-  private channelId = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers = new Map<WorkerChannel, NodeJS.Timeout>();
   private killReason: KillReason | undefined;
   private startFailure: string | undefined;
-  /** Process group of the CGI child the current request started, if any. */
+  /** Process group of the CGI child the request on channel 0 started, if any. */
   private cgiGroup = 0;
 
   constructor(options: WorkerOptions) {
     this.options = options;
+    const count = channelCount(options.pool);
     this.child = options.spawn(process.execPath, [options.workerMain], {
-      stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count).fill('pipe'), 'ipc'],
       env: options.env,
     });
     this.pid = this.child.pid ?? 0;
-    this.channel = this.child.stdio[CHANNEL_FD] as Socket;
-    const parser = new RecordParser((record) => { this.onRecord(record); });
-    this.channel.on('data', (chunk: Buffer) => { this.onChannelData(parser, chunk); });
-    this.channel.on('error', (err) => { options.log.debug({ err, pid: this.pid }, 'worker channel error'); });
+    const events = {
+      finished: (channel: WorkerChannel) => { this.onFinished(channel); },
+      protocolError: (_channel: WorkerChannel, err: unknown) => {
+        options.log.error({ err, workerPid: this.pid }, 'protocol error');
+        this.kill('protocol');
+      },
+    };
+    this.channels = Array.from({ length: count },
+      (_, i) => new WorkerChannel(this.child.stdio[CHANNEL_FD + i] as Socket, events));
     this.child.on('message', (message) => { this.onMessage(message); });
-    this.child.on('error', (err) => { options.log.error({ err, pid: this.pid }, 'worker spawn failed'); });
+    this.child.on('error', (err) => { options.log.error({ err, workerPid: this.pid }, 'worker spawn failed'); });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
     this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
 
-  /** The request this worker runs, if busy. */
-  get current(): RelayRequest | undefined {
-    return this.request;
+  /** True while any channel carries a request. */
+  get busy(): boolean {
+    return this.channels.some((c) => c.request !== undefined);
   }
 
-  /** Sends the whole request so far (BEGIN, PARAMS, held STDIN) under a fresh channel id. */
-  assign(request: RelayRequest): void {
-    if (this.state !== 'idle' || request.route === undefined) throw new TypeError('worker: assign: worker not idle');
-    this.channelId = this.channelId >= 0xffff ? 1 : this.channelId + 1;
-    const id = this.channelId;
-    this.request = request;
-    this.state = 'busy';
-    request.state = 'active';
-    const route = request.route;
-    const overrides: [string, string][] = [['SCRIPT_FILENAME', route.scriptFilename]];
-    if (route.pathInfo !== '') overrides.push(['PATH_INFO', route.pathInfo]);
-    const out: Buffer[] = encodeRecord(RecordType.FCGI_BEGIN_REQUEST, id,
-      encodeBeginRequestBody(Role.FCGI_RESPONDER, FCGI_KEEP_CONN));
-    for (const content of request.paramsContents) out.push(...encodeRecord(RecordType.FCGI_PARAMS, id, content));
-    out.push(...encodeRecord(RecordType.FCGI_PARAMS, id, encodeNameValuePairs(overrides)));
-    out.push(...encodeRecord(RecordType.FCGI_PARAMS, id));
-    for (const content of request.takePending()) out.push(...encodeRecord(RecordType.FCGI_STDIN, id, content));
-    this.writeChannel(out, request);
-    this.armTerminateTimer();
-  }
-
-  /** Forwards one STDIN content of the current request (empty = end of body). */
-  forwardStdin(request: RelayRequest, content: Buffer): void {
-    if (request !== this.request) return;
-    this.writeChannel(encodeRecord(RecordType.FCGI_STDIN, this.channelId, content), request);
+  /** Runs `request` on `channel` (idle) and arms the `request_terminate_timeout` backstop. */
+  assign(channel: WorkerChannel, request: RelayRequest): void {
+    channel.assign(request);
+    request.worker = this;
+    const limitMs = this.options.pool.requestTerminateTimeoutMs;
+    if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
   }
 
   /** The web server went away: FCGI_ABORT_REQUEST to the worker, SIGKILL if it does not end. */
   abort(request: RelayRequest): void {
-    if (request !== this.request) return;
-    this.writeChannel(encodeRecord(RecordType.FCGI_ABORT_REQUEST, this.channelId), undefined);
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.kill('abort'); }, this.options.abortGraceMs ?? ABORT_GRACE_MS);
+    const channel = request.channel;
+    if (channel?.request !== request) return;
+    channel.abort(request);
+    this.arm(channel, ABORT_GRACE_MS, 'abort');
   }
 
-  /** Asks the worker to finish its request and exit (graceful), via IPC. */
+  /** Asks the worker to finish its requests and exit (graceful), via IPC. */
   stop(): void {
     if (this.state === 'exiting') return;
     this.state = 'exiting';
     this.send({ type: 'stop' });
   }
 
-  /** Kills the worker (SIGKILL); its request, if any, is answered by the pool. */
+  /** Kills the worker (SIGKILL); its requests are answered by the pool. */
   kill(reason: KillReason): void {
     this.killReason ??= reason;
     this.state = 'exiting';
     this.child.kill('SIGKILL');
   }
 
-  private writeChannel(buffers: readonly Buffer[], request: RelayRequest | undefined): void {
-    if (this.channel.destroyed) return;
-    this.channel.cork();
-    let ok = true;
-    for (const b of buffers) ok = this.channel.write(b);
-    this.channel.uncork();
-    if (!ok && request !== undefined) {
-      request.sink.pauseInput();
-      this.channel.once('drain', () => { request.sink.resumeInput(); });
-    }
+  private arm(channel: WorkerChannel, ms: number, reason: KillReason): void {
+    clearTimeout(this.timers.get(channel));
+    this.timers.set(channel, setTimeout(() => { this.kill(reason); }, ms));
   }
 
-  private onChannelData(parser: RecordParser, chunk: Buffer): void {
-    try {
-      parser.push(chunk);
-    } catch (err) {
-      this.options.log.error({ err, pid: this.pid }, 'protocol error');
-      this.kill('abort');
-    }
-  }
-
-  private onRecord(record: FcgiRecord): void {
-    const request = this.request;
-    if (request === undefined || record.requestId !== this.channelId) return;
-    switch (record.type) {
-      case RecordType.FCGI_STDOUT:
-      case RecordType.FCGI_STDERR:
-        if (record.type === RecordType.FCGI_STDOUT) request.stdoutBytes += record.content.length;
-        this.relay(request, encodeRecord(record.type, request.requestId, record.content));
-        return;
-      case RecordType.FCGI_END_REQUEST:
-        this.relay(request, encodeRecord(record.type, request.requestId, record.content));
-        this.finish(request);
-        return;
-      default:
-        return;
-    }
-  }
-
-  private relay(request: RelayRequest, buffers: readonly Buffer[]): void {
-    if (request.sink.write(buffers)) return;
-    this.channel.pause();
-    request.sink.onDrain(() => { this.channel.resume(); });
-  }
-
-  private finish(request: RelayRequest): void {
-    clearTimeout(this.timer);
-    this.request = undefined;
-    this.cgiGroup = 0;
+  private onFinished(channel: WorkerChannel): void {
+    clearTimeout(this.timers.get(channel));
+    this.timers.delete(channel);
+    if (channel === this.channels[0]) this.cgiGroup = 0;
     this.served += 1;
-    request.state = 'finished';
-    request.sink.finished(request);
-    this.channel.resume();
-    if (this.state === 'exiting') return;
-    this.state = 'idle';
-    this.options.events.idle(this);
-  }
-
-  private armTerminateTimer(): void {
-    clearTimeout(this.timer);
-    const limitMs = this.options.pool.requestTerminateTimeoutMs;
-    if (limitMs <= 0) return;
-    this.timer = setTimeout(() => { this.kill('timeout'); }, limitMs + TERMINATE_MARGIN_MS);
+    if (this.state === 'running') this.options.events.idle(this, channel);
   }
 
   private onMessage(message: unknown): void {
     if (!hasType(message)) return;
     if (message.type === 'ready' && this.state === 'spawning') {
-      this.state = 'idle';
+      this.state = 'running';
       this.options.events.ready(this);
+      for (const channel of this.channels) this.options.events.idle(this, channel);
     } else if (message.type === 'cgi-group') {
       const { requestId, pgid } = message as { requestId?: unknown; pgid?: unknown };
-      if (requestId === this.channelId && this.request !== undefined && typeof pgid === 'number') this.cgiGroup = pgid;
+      const first = this.channels[0];
+      if (first?.request !== undefined && requestId === first.channelId && typeof pgid === 'number') this.cgiGroup = pgid;
     } else if (message.type === 'start-failed') {
       this.startFailure = String((message as { message?: unknown }).message);
     }
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    clearTimeout(this.timer);
+    for (const timer of this.timers.values()) clearTimeout(timer);
     this.state = 'exiting';
-    const request = this.request;
-    this.request = undefined;
-    this.channel.destroy();
+    const requests: RelayRequest[] = [];
+    for (const channel of this.channels) {
+      const request = channel.close();
+      if (request !== undefined) requests.push(request);
+    }
     this.killCgiGroup();
     this.options.events.exited(this, {
-      code, signal, request, killReason: this.killReason, startFailure: this.startFailure,
+      code, signal, requests, killReason: this.killReason, startFailure: this.startFailure,
     });
   }
 
@@ -249,7 +186,7 @@ export class WorkerHandle {
   private send(message: SupervisorMessage): void {
     if (!this.child.connected) return;
     this.child.send(message, (err) => {
-      if (err !== null) this.options.log.warn({ err, pid: this.pid }, 'worker ipc send failed');
+      if (err !== null) this.options.log.warn({ err, workerPid: this.pid }, 'worker ipc send failed');
     });
   }
 }

@@ -3,9 +3,6 @@
 import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
 import { execRuntime } from './exec.ts';
-import { createHandlerRuntime } from './handler/handler.ts';
-import { createNodeRuntime } from './node/node.ts';
-import { createPythonRuntime } from './python/python.ts';
 import type { RuntimeHost } from './types.ts';
 
 /** What every runtime gets at start. */
@@ -21,11 +18,12 @@ export async function createRuntime(pool: PoolConfig, deps: RuntimeDeps): Promis
   switch (pool.runtime) {
     case 'exec':
       return { run: execRuntime, close: () => Promise.resolve() };
+    // Loaded on demand: a worker only loads the code of its own pool's runtime.
     case 'python':
-      return createPythonRuntime(pool, deps);
+      return (await import('./python/python.ts')).createPythonRuntime(pool, deps);
     case 'node':
-      return createNodeRuntime(pool, deps);
+      return (await import('./node/node.ts')).createNodeRuntime(pool, deps);
     case 'handler':
-      return createHandlerRuntime(pool, deps);
+      return (await import('./handler/handler.ts')).createHandlerRuntime(pool, deps);
   }
 }

@@ -1,0 +1,230 @@
+// This file implements the tests of fetch.ts from the perspective of a worker running fetch
+// handlers: the Request they get, the Response turned into CGI, big bodies, failures,
+// overlapping runs and aborts, with a plain `{ fetch }` object and a Hono app.
+import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { createFetchHost } from './fetch.ts';
+import { fieldValues, nginxEnv, parseReply, testRun } from './runtime-test-peer.ts';
+
+type Fetch = (request: Request) => unknown;
+
+async function run(fetch: Fetch, env: Record<string, string>, body?: Buffer | string) {
+  const host = createFetchHost({ fetch });
+  const t = testRun(env, body);
+  const result = await host.run(t.req);
+  return { result, reply: parseReply(t.output()), stderr: t.stderr };
+}
+
+const MIB = 1024 * 1024;
+const BIG = Buffer.from(Array.from({ length: MIB }, (_, i) => (i * 13 + (i >> 12)) & 0xff));
+const sha256 = (data: Buffer | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+describe('fetch handler: the Request it gets', () => {
+  it('has the URL from scheme, Host and REQUEST_URI, the method, the fields and the body', async () => {
+    let seen: { url: string; method: string; host: string | null; type: string | null; body: string } | undefined;
+    const env = nginxEnv('PUT', '/things/7?full=1', { CONTENT_TYPE: 'text/plain', REQUEST_SCHEME: 'https' });
+    const { result, reply } = await run(async (request) => {
+      seen = {
+        url: request.url,
+        method: request.method,
+        host: request.headers.get('host'),
+        type: request.headers.get('content-type'),
+        body: await request.text(),
+      };
+      return new Response('ok');
+    }, env, 'the body');
+    expect(result).toEqual({ exitCode: 0, signal: null });
+    expect(reply.text).toBe('ok');
+    expect(seen).toEqual({
+      url: 'https://example.test/things/7?full=1',
+      method: 'PUT',
+      host: 'example.test',
+      type: 'text/plain',
+      body: 'the body',
+    });
+  });
+
+  it('has no body for GET, and SERVER_NAME as the host without HTTP_HOST', async () => {
+    let seen: { url: string; body: unknown } | undefined;
+    const env = nginxEnv('GET', '/x', { SERVER_PORT: '8080' });
+    delete env.HTTP_HOST;
+    await run((request) => {
+      seen = { url: request.url, body: request.body };
+      return new Response(null, { status: 204 });
+    }, env);
+    expect(seen).toEqual({ url: 'http://localhost:8080/x', body: null });
+  });
+
+  it('streams a 1 MiB body in and a 1 MiB body out', async () => {
+    const host = createFetchHost({
+      fetch: async (request) => {
+        const received = Buffer.from(await request.arrayBuffer());
+        return new Response(Buffer.concat([Buffer.from(`${sha256(received)}\n`), BIG]));
+      },
+    });
+    const t = testRun(nginxEnv('POST', '/upload'), BIG, { writeDelayMs: 1 });
+    expect(await host.run(t.req)).toEqual({ exitCode: 0, signal: null });
+    const reply = parseReply(t.output());
+    expect(reply.body.subarray(0, 65).toString()).toBe(`${sha256(BIG)}\n`);
+    expect(sha256(reply.body.subarray(65))).toBe(sha256(BIG));
+  });
+});
+
+describe('fetch handler: the reply', () => {
+  it('gives Status with the reason, every Set-Cookie, and the fields', async () => {
+    const { reply } = await run(() => {
+      const headers = new Headers({ 'Content-Type': 'text/plain', 'X-Thing': 'a' });
+      headers.append('Set-Cookie', 'a=1; Path=/');
+      headers.append('Set-Cookie', 'b=2, with comma; HttpOnly');
+      return new Response('made', { status: 201, statusText: 'Made It', headers });
+    }, nginxEnv('GET', '/'));
+    expect(reply.status).toBe(201);
+    expect(reply.reason).toBe('Made It');
+    expect(fieldValues(reply, 'set-cookie')).toEqual(['a=1; Path=/', 'b=2, with comma; HttpOnly']);
+    expect(fieldValues(reply, 'x-thing')).toEqual(['a']);
+    expect(reply.text).toBe('made');
+  });
+
+  it('uses the standard reason phrase when statusText is empty', async () => {
+    const { reply } = await run(() => new Response('nope', { status: 404 }), nginxEnv('GET', '/'));
+    expect([reply.status, reply.reason]).toEqual([404, 'Not Found']);
+  });
+});
+
+describe('fetch handler: failures', () => {
+  it.each([
+    ['throws', (): never => { throw new Error('sync boom'); }, 'fetch() threw: Error: sync boom'],
+    ['rejects', () => Promise.reject(new Error('async boom')), 'fetch() rejected: Error: async boom'],
+    ['answers a non-Response', () => ({ status: 200 }), 'fetch() did not answer a Response: TypeError: got an object (Object)'],
+    ['answers undefined', () => undefined, 'fetch() did not answer a Response: TypeError: got undefined'],
+  ])('answers 500 when fetch %s, and logs why', async (_what, fetch, line) => {
+    const { result, reply, stderr } = await run(fetch, nginxEnv('GET', '/'));
+    expect(result).toEqual({ exitCode: 1, signal: null });
+    expect(reply.status).toBe(500);
+    expect(stderr[0]).toBe(`handler: ${line}`);
+  });
+
+  it('answers 400 for a request the Fetch standard refuses (TRACE)', async () => {
+    const { result, reply } = await run(() => new Response('never'), nginxEnv('TRACE', '/'));
+    expect(result.exitCode).toBe(1);
+    expect(reply.status).toBe(400);
+  });
+
+  it('reports a body stream that fails half-way, after the head went out', async () => {
+    const host = createFetchHost({
+      fetch: () => {
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('first part'));
+            setTimeout(() => {
+              controller.error(new Error('stream broke'));
+            }, 10);
+          },
+        });
+        return new Response(body);
+      },
+    });
+    const t = testRun(nginxEnv('GET', '/'));
+    expect(await host.run(t.req)).toEqual({ exitCode: 1, signal: null });
+    expect(parseReply(t.output()).text).toBe('first part');
+    expect(t.stderr[0]).toContain('stream broke');
+  });
+});
+
+describe('fetch handler: overlapping runs and aborts', () => {
+  it('answers 10 overlapping runs on one host, each with its own reply', async () => {
+    const host = createFetchHost({
+      fetch: async (request) => {
+        const n = Number(new URL(request.url).searchParams.get('n'));
+        await delay((10 - n) * 3);
+        return new Response(`n=${n} body=${await request.text()}`);
+      },
+    });
+    const runs = Array.from({ length: 10 }, (_, n) => testRun(nginxEnv('POST', `/?n=${n}`), `payload ${n}`));
+    const results = await Promise.all(runs.map((t) => host.run(t.req)));
+    expect(results.every((r) => r.exitCode === 0)).toBe(true);
+    runs.forEach((t, n) => {
+      expect(parseReply(t.output()).text).toBe(`n=${n} body=payload ${n}`);
+    });
+  });
+
+  it('resolves at once on abort while fetch is pending; the Request signal is aborted', async () => {
+    let signal: AbortSignal | undefined;
+    const host = createFetchHost({
+      fetch: async (request) => {
+        signal = request.signal;
+        await delay(300);
+        return new Response('too late');
+      },
+    });
+    const t = testRun(nginxEnv('GET', '/slow'));
+    const running = host.run(t.req);
+    await delay(20);
+    const started = Date.now();
+    t.controller.abort();
+    expect(await running).toEqual({ exitCode: null, signal: null });
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(signal?.aborted).toBe(true);
+    expect(t.output().length).toBe(0);
+  });
+
+  it('cancels an endless response body on abort', async () => {
+    let cancelled = false;
+    const host = createFetchHost({
+      fetch: () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull: async (controller) => {
+              await delay(1);
+              controller.enqueue(new Uint8Array(4096));
+            },
+            cancel: () => {
+              cancelled = true;
+            },
+          }),
+        ),
+    });
+    const t = testRun(nginxEnv('GET', '/endless'));
+    const running = host.run(t.req);
+    await delay(50);
+    t.controller.abort();
+    expect(await running).toEqual({ exitCode: null, signal: null });
+    await delay(10);
+    expect(cancelled).toBe(true);
+  });
+});
+
+describe('fetch handler: Hono 4', () => {
+  const app = new Hono();
+  app.get('/hello/:name', (c) => c.text(`hello ${c.req.param('name')}`));
+  app.post('/json', async (c) => c.json({ got: await c.req.json<unknown>() }, 202));
+  app.get('/boom', () => {
+    throw new Error('hono boom');
+  });
+  app.onError((err, c) => c.text(`caught ${err.message}`, 500));
+  const host = createFetchHost(app);
+
+  it('routes with parameters', async () => {
+    const t = testRun(nginxEnv('GET', '/hello/world'));
+    await host.run(t.req);
+    expect(parseReply(t.output()).text).toBe('hello world');
+  });
+
+  it('reads a JSON body and answers JSON with its status', async () => {
+    const t = testRun(nginxEnv('POST', '/json', { CONTENT_TYPE: 'application/json' }), '{"a":[1,2]}');
+    await host.run(t.req);
+    const reply = parseReply(t.output());
+    expect(reply.status).toBe(202);
+    expect(fieldValues(reply, 'content-type')[0]).toMatch(/^application\/json/);
+    expect(JSON.parse(reply.text)).toEqual({ got: { a: [1, 2] } });
+  });
+
+  it("passes on Hono's own 500 when a route throws (its onError)", async () => {
+    const t = testRun(nginxEnv('GET', '/boom'));
+    expect((await host.run(t.req)).exitCode).toBe(0);
+    const reply = parseReply(t.output());
+    expect([reply.status, reply.text]).toEqual([500, 'caught hono boom']);
+  });
+});

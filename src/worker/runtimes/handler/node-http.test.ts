@@ -1,0 +1,275 @@
+// This file implements the tests of node-http.ts from the perspective of a worker running
+// node-http handlers: what the handler sees, what the web server gets back, big bodies both
+// ways with backpressure, failures, overlapping runs and aborts.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import express from 'express';
+import { describe, expect, it } from 'vitest';
+import { createNodeHttpHost } from './node-http.ts';
+import { fieldValues, nginxEnv, parseReply, testRun } from './runtime-test-peer.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+async function run(handler: Handler, env: Record<string, string>, body?: Buffer | string) {
+  const host = createNodeHttpHost(handler);
+  const t = testRun(env, body);
+  const result = await host.run(t.req);
+  return { result, reply: parseReply(t.output()), stderr: t.stderr };
+}
+
+const MIB = 1024 * 1024;
+/** 1 MiB of varied bytes. */
+const BIG = Buffer.from(Array.from({ length: MIB }, (_, i) => (i * 7 + (i >> 10)) & 0xff));
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+describe('node-http handler: the request it sees', () => {
+  it('gets method, target, HTTP/1.1, the client fields, Host and REMOTE_ADDR as the socket address', async () => {
+    let seen: IncomingMessage | undefined;
+    const env = nginxEnv('GET', '/a/b?x=1&y=%20', { HTTP_ACCEPT: 'text/html', HTTP_X_FORWARDED_FOR: '10.0.0.1' });
+    const { result, reply } = await run((req, res) => {
+      seen = req;
+      res.end('ok');
+    }, env);
+    expect(result).toEqual({ exitCode: 0, signal: null });
+    expect(reply.status).toBe(200);
+    expect(seen?.method).toBe('GET');
+    expect(seen?.url).toBe('/a/b?x=1&y=%20');
+    expect(seen?.httpVersion).toBe('1.1');
+    expect(seen?.headers).toMatchObject({
+      host: 'example.test',
+      accept: 'text/html',
+      'user-agent': 'vitest',
+      'x-forwarded-for': '10.0.0.1',
+    });
+    expect(seen?.socket.remoteAddress).toBe('203.0.113.7');
+    expect(seen?.socket.remotePort).toBe(54321);
+  });
+
+  it('gets a POST body with its Content-Type and Content-Length', async () => {
+    const env = nginxEnv('POST', '/echo', { CONTENT_TYPE: 'text/plain' });
+    const { reply } = await run((req, res) => {
+      res.setHeader('Content-Type', req.headers['content-type'] ?? '');
+      res.setHeader('X-Length', req.headers['content-length'] ?? '');
+      req.pipe(res);
+    }, env, 'hello body');
+    expect(reply.text).toBe('hello body');
+    expect(fieldValues(reply, 'content-type')).toEqual(['text/plain']);
+    expect(fieldValues(reply, 'x-length')).toEqual(['10']);
+  });
+});
+
+describe('node-http handler: the reply', () => {
+  it('gives Status with the reason, two Set-Cookie, and no hop-by-hop fields', async () => {
+    const { reply } = await run((_req, res) => {
+      res.statusCode = 201;
+      res.statusMessage = 'Made It';
+      res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+      res.write('chunk one, ');
+      res.end('chunk two');
+    }, nginxEnv('GET', '/'));
+    expect(reply.status).toBe(201);
+    expect(reply.reason).toBe('Made It');
+    expect(fieldValues(reply, 'set-cookie')).toEqual(['a=1', 'b=2']);
+    expect(fieldValues(reply, 'transfer-encoding')).toEqual([]);
+    expect(fieldValues(reply, 'connection')).toEqual([]);
+    expect(reply.text).toBe('chunk one, chunk two');
+  });
+
+  it('keeps Content-Length and sends no body for HEAD', async () => {
+    const { reply } = await run((_req, res) => {
+      res.setHeader('Content-Length', '5');
+      res.end('hello');
+    }, nginxEnv('HEAD', '/'));
+    expect(fieldValues(reply, 'content-length')).toEqual(['5']);
+    expect(reply.body.length).toBe(0);
+  });
+
+  it('echoes a 1 MiB POST body through a slow client, bytes intact', async () => {
+    const host = createNodeHttpHost((req, res) => {
+      req.pipe(res);
+    });
+    const t = testRun(nginxEnv('POST', '/echo'), BIG, { writeDelayMs: 1 });
+    expect(await host.run(t.req)).toEqual({ exitCode: 0, signal: null });
+    const reply = parseReply(t.output());
+    expect(reply.body.length).toBe(MIB);
+    expect(sha256(reply.body)).toBe(sha256(BIG));
+  });
+
+  it('streams a 1 MiB response written in 64 KiB pieces with backpressure', async () => {
+    const { reply } = await run((_req, res) => {
+      let offset = 0;
+      const more = (): void => {
+        while (offset < BIG.length) {
+          const piece = BIG.subarray(offset, offset + 65536);
+          offset += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
+    }, nginxEnv('GET', '/big'));
+    expect(sha256(reply.body)).toBe(sha256(BIG));
+  });
+});
+
+describe('node-http handler: failures', () => {
+  it('answers 500 and logs the stack when the handler throws, then serves the next request', async () => {
+    let calls = 0;
+    const host = createNodeHttpHost((_req, res) => {
+      calls++;
+      if (calls === 1) throw new Error('boom');
+      res.end('fine');
+    });
+    const first = testRun(nginxEnv('GET', '/'));
+    expect(await host.run(first.req)).toEqual({ exitCode: 1, signal: null });
+    expect(parseReply(first.output()).status).toBe(500);
+    expect(first.stderr[0]).toBe('handler: handler failed: Error: boom');
+    expect(first.stderr.some((line) => line.includes('node-http.test.ts'))).toBe(true);
+    const second = testRun(nginxEnv('GET', '/'));
+    expect(await host.run(second.req)).toEqual({ exitCode: 0, signal: null });
+    expect(parseReply(second.output()).text).toBe('fine');
+  });
+
+  it('answers 500 when an async handler rejects', async () => {
+    const { result, reply, stderr } = await run(async () => {
+      await delay(5);
+      throw new TypeError('late boom');
+    }, nginxEnv('GET', '/'));
+    expect(result.exitCode).toBe(1);
+    expect(reply.status).toBe(500);
+    expect(stderr[0]).toContain('TypeError: late boom');
+  });
+
+  it('cuts the response short when the handler fails after answering began', async () => {
+    const host = createNodeHttpHost(async (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('partial');
+      await delay(20);
+      throw new Error('mid-body');
+    });
+    const t = testRun(nginxEnv('GET', '/'));
+    expect(await host.run(t.req)).toEqual({ exitCode: 1, signal: null });
+    const reply = parseReply(t.output());
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe('partial');
+    expect(t.stderr[0]).toContain('mid-body');
+  });
+
+  it('writes nothing (the worker answers 502) when the handler drops the connection', async () => {
+    const host = createNodeHttpHost((req) => {
+      req.socket.destroy();
+    });
+    const t = testRun(nginxEnv('GET', '/'));
+    expect(await host.run(t.req)).toEqual({ exitCode: 1, signal: null });
+    expect(t.output().length).toBe(0);
+    expect(t.stderr[0]).toContain('connection closed without a response');
+  });
+});
+
+describe('node-http handler: overlapping runs and aborts', () => {
+  it('answers 10 overlapping runs on one host, each with its own reply', async () => {
+    const host = createNodeHttpHost(async (req, res) => {
+      const n = Number(new URL(req.url ?? '', 'http://x').searchParams.get('n'));
+      await delay((10 - n) * 3);
+      let body = '';
+      for await (const chunk of req) body += String(chunk);
+      res.end(`n=${n} body=${body}`);
+    });
+    const runs = Array.from({ length: 10 }, (_, n) => testRun(nginxEnv('POST', `/?n=${n}`), `payload ${n}`));
+    const results = await Promise.all(runs.map((t) => host.run(t.req)));
+    expect(results.every((r) => r.exitCode === 0)).toBe(true);
+    runs.forEach((t, n) => {
+      expect(parseReply(t.output()).text).toBe(`n=${n} body=payload ${n}`);
+    });
+  });
+
+  it('resolves at once on abort, and the handler sees close on req and res', async () => {
+    const events: string[] = [];
+    const host = createNodeHttpHost((req, res) => {
+      req.on('close', () => events.push('req close'));
+      res.on('close', () => events.push('res close'));
+    });
+    const t = testRun(nginxEnv('GET', '/hang'));
+    const running = host.run(t.req);
+    await delay(20);
+    const started = Date.now();
+    t.controller.abort();
+    expect(await running).toEqual({ exitCode: null, signal: null });
+    expect(Date.now() - started).toBeLessThan(500);
+    await delay(10);
+    expect(events.sort()).toEqual(['req close', 'res close']);
+  });
+
+  it('stops a response streaming to a stalled client on abort', async () => {
+    const host = createNodeHttpHost((_req, res) => {
+      const timer = setInterval(() => res.write(BIG.subarray(0, 65536)), 1);
+      res.on('close', () => {
+        clearInterval(timer);
+      });
+    });
+    const t = testRun(nginxEnv('GET', '/stream'), undefined, { writeDelayMs: 50 });
+    const running = host.run(t.req);
+    await delay(100);
+    t.controller.abort();
+    expect(await running).toEqual({ exitCode: null, signal: null });
+  });
+
+  it('resolves at once when already aborted', async () => {
+    const host = createNodeHttpHost(() => undefined);
+    const t = testRun(nginxEnv('GET', '/'));
+    t.controller.abort();
+    expect(await host.run(t.req)).toEqual({ exitCode: null, signal: null });
+  });
+
+  it('close() resets runs still open', async () => {
+    const host = createNodeHttpHost(() => undefined);
+    const t = testRun(nginxEnv('GET', '/'));
+    const running = host.run(t.req);
+    await delay(10);
+    await host.close();
+    expect((await running).exitCode).toBe(1);
+  });
+});
+
+describe('node-http handler: Express 5', () => {
+  const app = express();
+  app.use(express.json());
+  app.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id, ip: req.ip, secure: req.secure });
+  });
+  app.post('/items', (req, res) => {
+    res.status(201).json({ received: req.body as unknown });
+  });
+  app.get('/old', (_req, res) => {
+    res.redirect('/new');
+  });
+  const host = createNodeHttpHost(app);
+
+  it('routes with parameters and sees REMOTE_ADDR and HTTPS', async () => {
+    const t = testRun(nginxEnv('GET', '/users/42', { HTTPS: 'on', REQUEST_SCHEME: 'https' }));
+    await host.run(t.req);
+    const reply = parseReply(t.output());
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.text)).toEqual({ id: '42', ip: '203.0.113.7', secure: true });
+  });
+
+  it('parses a JSON body with express.json()', async () => {
+    const t = testRun(nginxEnv('POST', '/items', { CONTENT_TYPE: 'application/json' }), '{"name":"cup","n":2}');
+    await host.run(t.req);
+    const reply = parseReply(t.output());
+    expect(reply.status).toBe(201);
+    expect(JSON.parse(reply.text)).toEqual({ received: { name: 'cup', n: 2 } });
+  });
+
+  it('turns res.redirect into Status 302 with Location', async () => {
+    const t = testRun(nginxEnv('GET', '/old'));
+    await host.run(t.req);
+    const reply = parseReply(t.output());
+    expect(reply.status).toBe(302);
+    expect(fieldValues(reply, 'location')).toEqual(['/new']);
+  });
+});

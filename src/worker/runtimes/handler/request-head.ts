@@ -1,0 +1,148 @@
+// This file implements the HTTP request a handler sees from the perspective of the handler
+// runtime turning one CGI request back into HTTP: method, request-target, Host, the client's
+// header fields (from `HTTP_*`, `CONTENT_TYPE`, `CONTENT_LENGTH`), scheme and addresses.
+// Pure: the CGI environment in, plain values out.
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+import type { SocketAddresses } from './memory-socket.ts';
+
+/** One HTTP request, rebuilt from the CGI meta-variables. */
+export interface HttpRequestHead {
+  /** `REQUEST_METHOD`. @defaultValue `'GET'` */
+  readonly method: string;
+  /**
+   * The request-target in origin form (`/path?query`), as bytes in a latin1 string, with
+   * controls and spaces percent-encoded: `REQUEST_URI`, else `SCRIPT_NAME` + `PATH_INFO` +
+   * `?QUERY_STRING`.
+   */
+  readonly target: string;
+  /** `http` or `https` (`REQUEST_SCHEME`, else `HTTPS=on`). */
+  readonly scheme: 'http' | 'https';
+  /** `HTTP_HOST`, else `SERVER_NAME` with a non-default `SERVER_PORT`, else `localhost`. */
+  readonly host: string;
+  /**
+   * Header fields, lowercase names, values as bytes in latin1 strings (what Node's own parser
+   * gives), without `Host` and without the hop-by-hop fields.
+   */
+  readonly headers: readonly (readonly [string, string])[];
+  /** `CONTENT_LENGTH` in bytes when a body is attached, else `undefined`. @see RFC 3875 §4.1.2 */
+  readonly contentLength: number | undefined;
+  /** The client's and the server's addresses, for the server end of the connection. */
+  readonly addresses: SocketAddresses;
+}
+
+/**
+ * Fields a gateway must not forward (RFC 9110 §7.6.1 connection options), those the runtime
+ * sets itself, and `Expect` (the web server already answered `100-continue`; Node would write
+ * a second interim response).
+ */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'http2-settings',
+  'expect',
+  'host',
+  'content-length',
+  'content-type',
+]);
+
+/**
+ * Rebuilds the HTTP request of a CGI environment.
+ * @param env - the request's complete CGI environment.
+ * @see RFC 3875 §4.1 (meta-variables), §4.1.18 (`HTTP_*`)
+ */
+export function requestHead(env: Readonly<Record<string, string>>): HttpRequestHead {
+  const scheme = env.REQUEST_SCHEME === 'https' || env.HTTPS?.toLowerCase() === 'on' ? 'https' : 'http';
+  const headers: [string, string][] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('HTTP_')) continue;
+    const field = name.slice(5).toLowerCase().replaceAll('_', '-');
+    if (!NOT_FORWARDED.has(field)) pushField(headers, field, value);
+  }
+  if (env.CONTENT_TYPE !== undefined) pushField(headers, 'content-type', env.CONTENT_TYPE);
+  const contentLength = parseLength(env.CONTENT_LENGTH);
+  return {
+    method: env.REQUEST_METHOD === undefined || env.REQUEST_METHOD === '' ? 'GET' : env.REQUEST_METHOD,
+    target: requestTarget(env),
+    scheme,
+    host: wire(env.HTTP_HOST ?? serverHost(env, scheme)),
+    headers,
+    contentLength,
+    addresses: {
+      remoteAddress: env.REMOTE_ADDR,
+      remotePort: parseLength(env.REMOTE_PORT),
+      localAddress: env.SERVER_ADDR,
+      localPort: parseLength(env.SERVER_PORT),
+      encrypted: scheme === 'https',
+    },
+  };
+}
+
+/** The absolute URL of the request (`scheme://host/target`), for a fetch `Request`. */
+export function requestUrl(head: HttpRequestHead): string {
+  // Concatenated, not resolved: a target `//other/x` is a path here, not another host.
+  return new URL(`${head.scheme}://${head.host}${head.target}`).href;
+}
+
+/** The request-target: `REQUEST_URI`, else rebuilt from its parts; absolute form reduced. */
+function requestTarget(env: Readonly<Record<string, string>>): string {
+  let target = env.REQUEST_URI;
+  if (target === undefined || target === '') {
+    const query = env.QUERY_STRING === undefined || env.QUERY_STRING === '' ? '' : `?${env.QUERY_STRING}`;
+    target = `${env.SCRIPT_NAME ?? ''}${env.PATH_INFO ?? ''}${query}`;
+  }
+  if (!target.startsWith('/')) {
+    // Absolute form (`http://host/path`) or garbage: keep only the path and query.
+    const url = parseUrl(target);
+    target = url === undefined ? '/' : `${url.pathname}${url.search}`;
+  }
+  // eslint-disable-next-line no-control-regex -- controls and space are what must be escaped
+  return wire(target).replace(/[\x00-\x20]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+}
+
+/** `new URL(text)` without the throw (`URL.parse` is Node ≥ 22). */
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function serverHost(env: Readonly<Record<string, string>>, scheme: 'http' | 'https'): string {
+  const name = env.SERVER_NAME === undefined || env.SERVER_NAME === '' ? 'localhost' : env.SERVER_NAME;
+  const port = env.SERVER_PORT;
+  const defaultPort = scheme === 'https' ? '443' : '80';
+  return port === undefined || port === '' || port === defaultPort ? name : `${name}:${port}`;
+}
+
+/** Adds a field unless Node would refuse to send it (not a token, or CR/LF/NUL in the value). */
+function pushField(headers: [string, string][], name: string, value: string): void {
+  const bytes = wire(value);
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, bytes);
+  } catch {
+    return;
+  }
+  headers.push([name, bytes]);
+}
+
+/** A non-negative integer, else `undefined` (RFC 3875 §4.1.2: digits only). */
+function parseLength(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d{1,15}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/**
+ * The bytes the client sent, as a latin1 string: FastCGI params were decoded as UTF-8, while
+ * HTTP header values and request-targets are bytes (Node's parser hands them out as latin1).
+ */
+function wire(text: string): string {
+  // eslint-disable-next-line no-control-regex -- every code unit above 0x7f, not controls
+  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
+}

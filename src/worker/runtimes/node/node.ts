@@ -1,0 +1,85 @@
+// This file implements the `node` runtime from the perspective of a worker whose pool runs
+// unmodified CommonJS CGI scripts in memory: scripts are compiled once per worker and re-run
+// in the worker itself, one request at a time, each in an emulated process of its own, with
+// the pool's `state.modules` / `state.globals` policies deciding what survives a request.
+import type { PoolConfig } from '../../../config/schema.ts';
+import { CgiError, ErrorCode } from '../../../errors.ts';
+import type { Logger } from '../../../log/logger.ts';
+import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
+import { AsyncTracker } from './async-tracker.ts';
+import { ScriptCache } from './script-cache.ts';
+import { ScriptRun } from './script-run.ts';
+import { GlobalsBaseline } from './state-policy.ts';
+
+/** What the node runtime needs at start. */
+export interface NodeRuntimeDeps {
+  readonly log: Logger;
+}
+
+/**
+ * Loads the `node` runtime for `pool`. Per request, the script named by `scriptFilename` runs
+ * as CommonJS with `process.env` = the request's CGI environment, `process.stdin` = the body,
+ * `process.stdout` / `console.log` = the CGI output (with backpressure), `process.stderr` /
+ * `console.error` = log lines, `process.argv = [node, script]`, the script's directory as cwd,
+ * and `require` resolving from the script's file. The request ends when the script calls
+ * `process.exit()`, when nothing it started is left (timers, sockets, requests, child
+ * processes, the body it reads, output not yet accepted), on an uncaught exception or unhandled
+ * rejection (`Status: 500` when nothing was written yet, the stack in the log), or on abort
+ * (its timers are cleared, its sockets, servers and child processes destroyed).
+ *
+ * Limits, as for any in-process runtime: a synchronous endless loop blocks the worker until
+ * the supervisor kills it (504 after `request_terminate_timeout` + 1 s); output written to file
+ * descriptors 1 and 2 directly (`fs.writeSync(1, …)`) bypasses the emulation; references to
+ * `process.stdout` or `console` captured by a module kept warm (`state.modules = "keep"`) point
+ * at the request that loaded it.
+ * @throws never: the runtime needs no start-up work and resolves at once.
+ * @see docs/INTERFACES.md "worker/runtimes: lifecycle (issue 3)"
+ */
+export function createNodeRuntime(pool: PoolConfig, deps: NodeRuntimeDeps): Promise<RuntimeHost> {
+  const runtime = new NodeRuntime(pool, deps.log);
+  return Promise.resolve({ run: (req) => runtime.run(req), close: () => runtime.close() });
+}
+
+/** The node runtime of one worker. */
+class NodeRuntime {
+  readonly #cache: ScriptCache;
+  readonly #tracker = new AsyncTracker();
+  readonly #resetModules: boolean;
+  readonly #globals: GlobalsBaseline | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(pool: PoolConfig, log: Logger) {
+    this.#cache = new ScriptCache({ onCompile: (scriptFilename) => { log.debug({ scriptFilename }, 'node script compiled'); } });
+    this.#resetModules = pool.state.modules === 'reset';
+    this.#globals = pool.state.globals === 'reset' ? new GlobalsBaseline() : undefined;
+    this.#tracker.enable();
+  }
+
+  /** Runs one request; a second one waits for the first (CGI emulation is process-wide). */
+  run(req: RuntimeRequest): Promise<RuntimeResult> {
+    const result = this.#queue.then(() => this.#runOne(req));
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  close(): Promise<void> {
+    this.#tracker.disable();
+    return Promise.resolve();
+  }
+
+  async #runOne(req: RuntimeRequest): Promise<RuntimeResult> {
+    const script = this.#cache.load(req.scriptFilename);
+    if (req.signal.aborted) return { exitCode: null, signal: null };
+    const run = new ScriptRun(req, script, {
+      tracker: this.#tracker,
+      resetModules: this.#resetModules,
+      globals: this.#globals,
+    });
+    try {
+      return await run.execute();
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new CgiError(ErrorCode.ERR_CGI_SPAWN, `cgi: node: cannot run script: ${detail}`, { scriptFilename: req.scriptFilename }, { cause: err });
+    }
+  }
+}
