@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorResponse } from './error-page.ts';
+import { errorResponse, htmlResponse } from './error-page.ts';
 
 describe('errorResponse', () => {
   it('writes a CGI head and a small HTML page', () => {
@@ -25,5 +25,12 @@ describe('errorResponse', () => {
 
   it('throws TypeError for a status that cannot be sent', () => {
     expect(() => errorResponse(42, 'x')).toThrow(TypeError);
+  });
+});
+
+describe('htmlResponse', () => {
+  it('frames the caller\'s own body with Status, Content-Type, extra headers and Content-Length', () => {
+    const text = htmlResponse(503, Buffer.from('<p>busy</p>'), [['Retry-After', '3']]).toString('latin1');
+    expect(text).toBe('Status: 503 Service Unavailable\r\nContent-Type: text/html\r\nRetry-After: 3\r\nContent-Length: 11\r\n\r\n<p>busy</p>');
   });
 });

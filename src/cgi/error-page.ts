@@ -24,16 +24,7 @@ export function errorResponse(
       '<hr><center>cgi-fpm</center>\r\n</body>\r\n</html>\r\n',
     'latin1',
   );
-  const head = encodeCgiHead({
-    status,
-    reason: reasonPhrase(status),
-    headers: [
-      ['Content-Type', 'text/html'],
-      ...headers.map(([name, value]): [string, string] => [name, value]),
-      ['Content-Length', String(body.length)],
-    ],
-  });
-  return Buffer.concat([head, body]);
+  return htmlResponse(status, body, headers);
 }
 
 /** Escapes markup and every non-ASCII character, so the page is pure ASCII. */
@@ -47,4 +38,22 @@ function escapeHtml(text: string): string {
  */
 export function errorPage(status: number, headers: readonly (readonly [string, string])[] = []): Buffer {
   return errorResponse(status, reasonPhrase(status), headers);
+}
+
+/**
+ * A complete CGI response with an HTML `body` of the caller's (e.g. the operator's
+ * `overload_page`): `Status`, `Content-Type: text/html`, `headers`, `Content-Length`.
+ * @throws TypeError for a status outside 100–999 or a header that cannot be sent.
+ */
+export function htmlResponse(status: number, body: Buffer, headers: readonly (readonly [string, string])[] = []): Buffer {
+  const head = encodeCgiHead({
+    status,
+    reason: reasonPhrase(status),
+    headers: [
+      ['Content-Type', 'text/html'],
+      ...headers.map(([name, value]): [string, string] => [name, value]),
+      ['Content-Length', String(body.length)],
+    ],
+  });
+  return Buffer.concat([head, body]);
 }

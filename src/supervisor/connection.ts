@@ -23,11 +23,11 @@ const LINGER_MS = 5000;
 
 /** What a connection needs from the supervisor. */
 export interface ConnectionDeps {
-  readonly router: Router;
+  router: Router;
   readonly pools: ReadonlyMap<string, Pool>;
   readonly log: Logger;
   readonly now: () => number;
-  readonly values: Readonly<Record<string, string>>;
+  values: Readonly<Record<string, string>>;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
 }
 

@@ -1,7 +1,7 @@
 // This file implements the supervisor's listening sockets from the perspective of the web
 // server that connects to them: one server per distinct address (pools may share one), unix
 // sockets created with their parent directory and `listen.mode`, TCP on host:port, with
-// `listen.backlog`.
+// `listen.backlog`; and the unix socket helpers the control socket shares (control.ts).
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -42,10 +42,7 @@ export async function openListener(pools: readonly PoolConfig[], onConnection: (
   const server = createServer({ noDelay: true }, onConnection);
   try {
     if (address.kind === 'unix') {
-      await mkdir(dirname(address.path), { recursive: true, mode: 0o755 });
-      await removeStaleSocket(address.path);
-      await listen(server, { path: address.path, backlog });
-      await chmod(address.path, mode);
+      await listenUnix(server, address.path, mode, backlog);
     } else {
       await listen(server, { host: address.host, port: address.port, backlog });
     }
@@ -62,6 +59,24 @@ export async function openListener(pools: readonly PoolConfig[], onConnection: (
  */
 export function closeListener(listener: Listener): void {
   listener.server.close();
+}
+
+/**
+ * Binds `server` to a unix socket the way every cgi-fpm socket is opened: the parent directory
+ * created (mode `0755`) when missing, a stale socket file removed (any other kind of file is
+ * left alone and refused), then `chmod` to `mode`. Used for the pools' listeners and the
+ * control socket.
+ *
+ * @param mode - permission bits of the socket file (`listen.mode`, `0o600` for control).
+ * @param backlog - the `listen(2)` backlog.
+ * @throws Error (rejects) from `mkdir`, `lstat`, `unlink`, `listen` or `chmod`, or when the
+ *   path exists and is not a socket.
+ */
+export async function listenUnix(server: Server, path: string, mode: number, backlog: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await removeStaleSocket(path);
+  await listen(server, { path, backlog });
+  await chmod(path, mode);
 }
 
 async function listen(server: Server, options: { path?: string; host?: string; port?: number; backlog: number }): Promise<void> {

@@ -1,14 +1,19 @@
-// This file implements a pool (a "script group") from the perspective of the relay: its
-// worker slots (`pm = static`: `pm.max_children`), the idle set of channels (a worker is idle
-// only after it said ready), the bounded queue of requests waiting for one, the answers it
-// gives itself (503 overloaded, 502 worker died, 504 timeout), replacing workers that exit,
-// and restarting them one at a time when the handler module changes.
+// This file implements a pool (a "script group") from the perspective of the relay: the idle
+// set of channels (a worker is idle only after it said ready), the bounded queue of requests
+// waiting for one, the answers it gives itself (503 overloaded, 502 worker died, 504 timeout),
+// and the worker population: the pm policy decides how many, the crash backoff decides when,
+// recycling (`pm.max_requests`, `pm.max_memory`) and handler-module restarts replace them.
+import { readFileSync } from 'node:fs';
 import type { PoolConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
-import { errorPage } from '../cgi/error-page.ts';
+import { errorPage, htmlResponse } from '../cgi/error-page.ts';
+import { CrashBackoff } from './backoff.ts';
+import { PoolWorkers } from './pool-workers.ts';
+import { PoolStats } from './pool-stats.ts';
 import type { RelayRequest } from './relay-request.ts';
+import type { PoolStatus } from './status.ts';
 import type { WorkerChannel } from './worker-channel.ts';
-import { WorkerHandle, type WorkerExit, type WorkerOptions } from './worker-handle.ts';
+import type { WorkerExit, WorkerHandle, WorkerOptions } from './worker-handle.ts';
 
 /** Answers a request on behalf of the pool (implemented by the connection layer). */
 export type Answer = (request: RelayRequest, status: number, page: Buffer) => void;
@@ -18,37 +23,35 @@ export interface PoolDeps {
   readonly log: Logger;
   readonly answer: Answer;
   readonly now: () => number;
-  readonly worker: Omit<WorkerOptions, 'pool' | 'log' | 'events'>;
+  readonly random?: () => number;
+  readonly worker: Omit<WorkerOptions, 'pool' | 'log' | 'events' | 'now' | 'maxRequests'>;
 }
 
-/** Minimum time between two forks of one worker slot (s6's respawn throttle). */
-const RESPAWN_INTERVAL_MS = 1000;
-
-/** An idle channel and the worker it belongs to. */
-interface IdleChannel {
-  readonly worker: WorkerHandle;
-  readonly channel: WorkerChannel;
-}
-
-/** One pool: `pm = static` with `pm.max_children` workers. */
+/** One pool and its workers. */
 export class Pool {
   readonly config: PoolConfig;
-  /** Every live worker, including retired ones finishing their last request. */
-  readonly workers = new Set<WorkerHandle>();
-  private readonly slots: (WorkerHandle | undefined)[] = [];
-  private readonly idle: IdleChannel[] = [];
+  readonly stats = new PoolStats();
+  readonly backoff: CrashBackoff;
+  readonly workers: PoolWorkers;
   private readonly queue: RelayRequest[] = [];
+  private readonly queuedAtMs = new Map<RelayRequest, number>();
   private readonly deps: PoolDeps;
   private readonly log: Logger;
-  private readonly lastSpawnMs: number[] = [];
-  private readonly readyWaiters = new Map<WorkerHandle, (ready: boolean) => void>();
-  private stopping = false;
-  private restarting: Promise<void> | undefined;
+  private readonly overloadBody: Buffer | undefined;
 
   constructor(config: PoolConfig, deps: PoolDeps) {
     this.config = config;
     this.deps = deps;
     this.log = deps.log.child({ pool: config.name });
+    this.backoff = new CrashBackoff(deps.random);
+    this.overloadBody = config.overloadPage === undefined ? undefined : readFileSync(config.overloadPage);
+    this.workers = new PoolWorkers(config, {
+      log: this.log, now: deps.now, random: deps.random ?? Math.random, worker: deps.worker, backoff: this.backoff,
+      stats: this.stats, queued: () => this.queue.length,
+      idle: (worker, channel) => { this.onIdle(worker, channel); },
+      exited: (worker, info) => { this.onExited(worker, info); },
+      slow: (worker, request, elapsedMs) => { this.onSlow(worker, request, elapsedMs); },
+    });
   }
 
   /** Number of requests waiting for a worker. */
@@ -56,25 +59,33 @@ export class Pool {
     return this.queue.length;
   }
 
-  /** Forks the initial workers; resolves once every one of them said ready. */
+  /** Forks the initial workers; resolves once each said ready or failed. */
   async start(): Promise<void> {
-    const workers = Array.from({ length: this.config.pm.maxChildren }, (_, slot) => this.spawn(slot));
-    await Promise.all(workers.map((w) => this.whenReady(w)));
+    await this.workers.start();
   }
 
-  /** Runs `request` on an idle channel, queues it, or answers 503 when the queue is full. */
+  /** Runs `request` on an idle channel, queues it, or answers 503. */
   dispatch(request: RelayRequest): void {
-    const idle = this.idle.pop();
+    this.stats.accepted += 1;
+    const idle = this.workers.takeIdle();
     if (idle !== undefined) {
       idle.worker.assign(idle.channel, request);
+      return;
+    }
+    if (this.workers.deadWhileBackingOff()) {
+      this.overloaded(request, 'backing off');
       return;
     }
     if (this.queue.length >= this.config.queue.max) {
       this.overloaded(request, 'queue full');
       return;
     }
+    if (this.workers.atMaxChildren()) this.stats.maxChildrenReached += 1;
     request.state = 'queued';
     this.queue.push(request);
+    this.queuedAtMs.set(request, this.deps.now());
+    this.stats.queuedTo(this.queue.length);
+    this.workers.scale();
     if (this.config.queue.timeoutMs <= 0) return;
     request.queueTimer = setTimeout(() => {
       this.unqueue(request);
@@ -92,125 +103,103 @@ export class Pool {
     }
   }
 
-  /**
-   * Replaces every worker, one at a time: a new worker is forked into the slot, and once it
-   * said ready the old one finishes its request and exits. No request fails: the old worker
-   * serves until its successor is ready. Used when the handler module changed.
-   */
+  /** Replaces every worker one at a time (the handler module changed). */
   async restartWorkers(): Promise<void> {
-    this.restarting ??= this.rollSlots().finally(() => { this.restarting = undefined; });
-    await this.restarting;
+    await this.workers.restartAll();
+  }
+
+  /** Reload of an unchanged pool: forget the crash backoff and try again at once. */
+  retry(): void {
+    if (this.backoff.succeeded() === 'recovered') this.log.info({}, 'backoff cleared by reload');
+    this.workers.scale();
   }
 
   /**
-   * Graceful stop: queued requests still run, each worker exits once nothing is left for it;
-   * resolves when every worker is gone.
+   * Graceful stop: queued requests still run (`handOver` gives them to a successor pool
+   * instead), each worker exits once nothing is left for it; resolves when all are gone.
    */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const exits = [...this.workers].map((w) => new Promise<void>((resolve) => {
-      if (w.child.exitCode !== null || w.child.signalCode !== null) resolve();
-      else w.child.once('exit', () => { resolve(); });
-    }));
-    this.idle.splice(0);
-    for (const worker of this.workers) if (!worker.busy) worker.stop();
-    await Promise.all(exits);
+  async stop(handOver?: (request: RelayRequest) => void): Promise<void> {
+    if (handOver !== undefined) {
+      for (const request of this.queue.splice(0)) {
+        clearTimeout(request.queueTimer);
+        this.queuedAtMs.delete(request);
+        handOver(request);
+      }
+    }
+    await this.workers.stop(() => this.queue.length === 0);
   }
 
   /** Kills every worker now (after `process_control_timeout`). */
   kill(): void {
-    for (const worker of this.workers) worker.kill('stop');
+    this.workers.kill();
   }
 
-  private async rollSlots(): Promise<void> {
-    for (let slot = 0; slot < this.slots.length && !this.stopping; slot++) {
-      const old = this.slots[slot];
-      const next = this.spawn(slot);
-      if (!(await this.whenReady(next))) {
-        this.log.error({ workerPid: next.pid }, 'restart stopped: the new worker did not start');
-        return;
-      }
-      if (old !== undefined) this.retire(old);
-    }
-    this.log.info({}, 'workers restarted');
-  }
-
-  private retire(worker: WorkerHandle): void {
-    for (let i = this.idle.length - 1; i >= 0; i--) if (this.idle[i]?.worker === worker) this.idle.splice(i, 1);
-    worker.stop();
-  }
-
-  private spawn(slot: number): WorkerHandle {
-    this.lastSpawnMs[slot] = this.deps.now();
-    const worker = new WorkerHandle({
-      ...this.deps.worker,
-      pool: this.config,
-      log: this.log,
-      events: {
-        ready: (w) => { this.readyWaiters.get(w)?.(true); },
-        idle: (w, channel) => { this.onIdle(w, channel); },
-        exited: (w, info) => { this.onExited(w, slot, info); },
+  /** The counters and the live population, for `cgi-fpm status`. */
+  status(): PoolStatus {
+    const s = this.stats;
+    return {
+      name: this.config.name, pm: this.config.pm.mode, runtime: this.config.runtime,
+      ...this.workers.counts(), maxChildren: this.config.pm.maxChildren,
+      queueLength: this.queue.length, maxQueueLength: s.maxQueueLength, queueMax: this.config.queue.max,
+      maxQueueWaitMs: s.maxQueueWaitMs, totalQueueWaitMs: s.totalQueueWaitMs, accepted: s.accepted,
+      overloaded: s.overloaded, maxChildrenReached: s.maxChildrenReached, slowRequests: s.slowRequests,
+      restarts: s.restarts, recycled: s.recycled,
+      backoff: {
+        state: this.backoff.active ? 'backing-off' : 'none', delayMs: this.backoff.delayMs,
+        failures: this.backoff.failures,
+        ...(this.backoff.lastFailure === undefined ? {} : { lastFailure: this.backoff.lastFailure }),
       },
-    });
-    this.slots[slot] = worker;
-    this.workers.add(worker);
-    return worker;
-  }
-
-  private async whenReady(worker: WorkerHandle): Promise<boolean> {
-    if (worker.state === 'running') return true;
-    return new Promise<boolean>((resolve) => {
-      this.readyWaiters.set(worker, (ready) => {
-        this.readyWaiters.delete(worker);
-        resolve(ready);
-      });
-    });
+    };
   }
 
   private onIdle(worker: WorkerHandle, channel: WorkerChannel): void {
     const next = this.queue.shift();
-    if (next !== undefined) {
-      clearTimeout(next.queueTimer);
-      worker.assign(channel, next);
-    } else if (this.stopping) {
-      if (!worker.busy) worker.stop();
-    } else {
-      this.idle.push({ worker, channel });
+    if (next === undefined) {
+      this.workers.putIdle(worker, channel);
+      return;
+    }
+    clearTimeout(next.queueTimer);
+    this.stats.waited(this.deps.now() - (this.queuedAtMs.get(next) ?? this.deps.now()));
+    this.queuedAtMs.delete(next);
+    worker.assign(channel, next);
+  }
+
+  private onExited(worker: WorkerHandle, info: WorkerExit): void {
+    for (const request of info.requests) {
+      const timedOut = info.killReason === 'timeout';
+      const status = timedOut ? 504 : 502;
+      this.log.error({
+        workerPid: worker.pid, code: info.code, signal: info.signal, script: request.route?.scriptFilename,
+        elapsedMs: this.deps.now() - request.startedAtMs,
+      }, timedOut ? 'request timeout' : 'worker exited');
+      this.deps.answer(request, status, errorPage(status));
+    }
+    if (this.workers.deadWhileBackingOff()) {
+      for (const request of this.queue.splice(0)) {
+        clearTimeout(request.queueTimer);
+        this.overloaded(request, 'backing off');
+      }
     }
   }
 
-  private onExited(worker: WorkerHandle, slot: number, info: WorkerExit): void {
-    this.workers.delete(worker);
-    for (let i = this.idle.length - 1; i >= 0; i--) if (this.idle[i]?.worker === worker) this.idle.splice(i, 1);
-    for (const request of info.requests) this.failRequest(worker, request, info);
-    if (info.requests.length === 0 && !this.stopping && this.slots[slot] === worker) {
-      this.log.warn({ workerPid: worker.pid, code: info.code, signal: info.signal, cause: info.startFailure },
-        'worker exited');
-    }
-    this.readyWaiters.get(worker)?.(false);
-    if (this.stopping || this.slots[slot] !== worker) return;
-    this.slots[slot] = undefined;
-    const waitMs = Math.max(0, (this.lastSpawnMs[slot] ?? 0) + RESPAWN_INTERVAL_MS - this.deps.now());
-    setTimeout(() => { if (!this.stopping && this.slots[slot] === undefined) this.spawn(slot); }, waitMs).unref();
-  }
-
-  private failRequest(worker: WorkerHandle, request: RelayRequest, info: WorkerExit): void {
-    const timedOut = info.killReason === 'timeout';
-    const status = timedOut ? 504 : 502;
-    const event = timedOut ? 'request timeout' : 'worker exited';
-    this.log.error({ workerPid: worker.pid, code: info.code, signal: info.signal,
-      script: request.route?.scriptFilename, elapsedMs: this.deps.now() - request.startedAtMs }, event);
-    this.deps.answer(request, status, errorPage(status));
+  private onSlow(worker: WorkerHandle, request: RelayRequest, elapsedMs: number): void {
+    this.stats.slowRequests += 1;
+    this.log.warn({ workerPid: worker.pid, script: request.route?.scriptFilename, elapsedMs }, 'slow request');
   }
 
   private overloaded(request: RelayRequest, reason: string): void {
-    this.log.warn({ reason, queued: this.queue.length, queueMax: this.config.queue.max }, 'pool overloaded');
-    const retryAfterS = Math.min(60, Math.max(1, Math.ceil(this.config.queue.timeoutMs / 1000)));
-    this.deps.answer(request, 503, errorPage(503, [['Retry-After', String(retryAfterS)]]));
+    this.stats.overload(this.log, this.deps.now(), { reason, queued: this.queue.length, queueMax: this.config.queue.max });
+    const retryAfterS = this.backoff.active
+      ? Math.ceil(this.backoff.waitMs(this.deps.now()) / 1000) || 1
+      : Math.min(60, Math.max(1, Math.ceil(this.config.queue.timeoutMs / 1000)));
+    const headers: [string, string][] = [['Retry-After', String(retryAfterS)]];
+    const page = this.overloadBody === undefined ? errorPage(503, headers) : htmlResponse(503, this.overloadBody, headers);
+    this.deps.answer(request, 503, page);
   }
 
   private unqueue(request: RelayRequest): void {
     clearTimeout(request.queueTimer);
+    this.queuedAtMs.delete(request);
     const at = this.queue.indexOf(request);
     if (at >= 0) this.queue.splice(at, 1);
   }

@@ -1,16 +1,18 @@
 // This file implements the supervisor from the perspective of the daemon's lifecycle: it
-// opens the listeners, starts every pool and waits until each worker said ready, relays
-// requests while `running`, and on stop closes the listeners, lets requests in flight finish
-// (up to `process_control_timeout`) and then stops the workers.
+// opens the listeners, starts every pool, relays requests while `running`, reloads its config
+// without a gap in accepting (`reloading`), and on stop closes the listeners, lets requests in
+// flight finish (up to `process_control_timeout`) and then stops the workers.
 import type { Socket } from 'node:net';
-import type { DaemonConfig } from '../config/schema.ts';
+import type { DaemonConfig, PoolConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { WebConnection, type ConnectionDeps } from './connection.ts';
 import { closeListener, groupByListen, openListener, type Listener } from './listeners.ts';
+import { watchModule } from './module-watch.ts';
 import { Pool } from './pool.ts';
 import type { RelayRequest } from './relay-request.ts';
+import { applyReload } from './reload.ts';
 import { Router } from './router.ts';
-import { watchModule } from './module-watch.ts';
+import type { ControlTarget, DaemonStatus, ReloadResult } from './status.ts';
 import type { SpawnFn } from './worker-handle.ts';
 
 /** Supervisor life (STYLE.md): serving, re-reading its config, finishing requests, killing. */
@@ -26,87 +28,151 @@ export interface SupervisorDeps {
   readonly workerMain: string;
   readonly pretty: boolean;
   readonly now: () => number;
+  /** Reads and checks a config file (reload); throws `ConfigError`. */
+  readonly load: (file: string) => Promise<DaemonConfig>;
 }
 
-/** Time requests in flight get to finish on stop before workers are killed. */
-const PROCESS_CONTROL_TIMEOUT_MS = 10_000;
+/** One listening address: its server and what its connections route with. */
+export interface OpenListener {
+  readonly listener: Listener;
+  readonly deps: ConnectionDeps;
+}
 
 /** The supervisor: listeners, pools and the relay between them. */
-export class Supervisor {
+export class Supervisor implements ControlTarget {
   state: SupervisorState = 'starting';
   readonly pools = new Map<string, Pool>();
-  private readonly listeners: Listener[] = [];
+  readonly listeners = new Map<string, OpenListener>();
+  config: DaemonConfig;
+  reloads = 0;
+  readonly deps: SupervisorDeps;
   private readonly connections = new Set<WebConnection>();
-  private readonly config: DaemonConfig;
-  private readonly deps: SupervisorDeps;
-  private readonly unwatch: (() => void)[] = [];
+  private readonly unwatch = new Map<string, () => void>();
+  private readonly startedAtMs: number;
+  private shuttingDown: Promise<void> | undefined;
+  private markStopped: () => void = () => undefined;
+  /** Settles once a stop (signal, `cgi-fpm stop`) has finished: every worker is gone. */
+  readonly stopped = new Promise<void>((resolve) => { this.markStopped = resolve; });
 
   constructor(config: DaemonConfig, deps: SupervisorDeps) {
     this.config = config;
     this.deps = deps;
+    this.startedAtMs = deps.now();
   }
 
-  /** The listeners opened, in config order. */
-  get addresses(): readonly string[] {
-    return this.listeners.map((l) => l.address);
-  }
-
-  /** Opens listeners and starts every pool; resolves once all workers are ready. */
+  /** Opens listeners and starts every pool; resolves once their initial workers are ready. */
   async start(): Promise<void> {
-    const { log } = this.deps;
-    for (const pool of this.config.pools) {
-      this.pools.set(pool.name, new Pool(pool, {
-        log,
-        now: this.deps.now,
-        answer: (request, status, page) => { request.sink.answer(request, status, page); },
-        worker: {
-          spawn: this.deps.spawn, workerMain: this.deps.workerMain, env: this.deps.env,
-          logLevel: this.config.global.logLevel, pretty: this.deps.pretty,
-        },
-      }));
-    }
-    for (const group of groupByListen(this.config.pools).values()) {
-      const connectionDeps = this.connectionDeps(group.map((p) => p.name));
-      const listener = await openListener(group, (socket) => { this.accept(socket, connectionDeps); });
-      this.listeners.push(listener);
-      log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
-    }
+    for (const pool of this.config.pools) this.pools.set(pool.name, this.createPool(pool));
+    for (const [address, group] of groupByListen(this.config.pools)) await this.openAddress(address, group);
     await Promise.all([...this.pools.values()].map((p) => p.start()));
     for (const pool of this.pools.values()) this.watchHandler(pool);
     this.state = 'running';
-    log.info({ pools: [...this.pools.keys()] }, 'ready to handle connections');
+    this.deps.log.info({ pools: [...this.pools.keys()] }, 'ready to handle connections');
   }
 
-  /** Graceful stop: no new connections, requests in flight finish, workers exit. */
-  async stop(): Promise<void> {
-    if (this.state === 'finishing' || this.state === 'terminating') return;
+  /** Reads and checks the config again, then applies it with no gap in accepting (SIGHUP/USR2). */
+  async reload(): Promise<ReloadResult> {
+    if (this.state !== 'running') return { ok: false, errors: [`reload: the daemon is ${this.state}`] };
+    this.state = 'reloading';
+    try {
+      return await applyReload(this);
+    } finally {
+      this.endReload();
+    }
+  }
+
+  private endReload(): void {
+    // A stop may have begun meanwhile: it wins.
+    if (this.state === 'reloading') this.state = 'running';
+  }
+
+  /** Graceful stop (SIGTERM/SIGINT): no new connections, requests in flight finish, workers exit. */
+  stop(): void {
+    void this.shutdown();
+  }
+
+  /** As {@link stop}, resolving once every worker is gone. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown ??= this.finish().finally(() => { this.markStopped(); });
+    await this.shuttingDown;
+  }
+
+  private async finish(): Promise<void> {
     this.state = 'finishing';
-    this.deps.log.info({}, 'stopping');
-    for (const stop of this.unwatch.splice(0)) stop();
+    const { log } = this.deps;
+    log.info({}, 'stopping');
+    for (const stop of this.unwatch.values()) stop();
     // Stop accepting now; server.close()'s callback would wait for every kept-alive connection.
-    for (const listener of this.listeners) closeListener(listener);
+    for (const { listener } of this.listeners.values()) closeListener(listener);
     for (const connection of this.connections) connection.shutdown();
     const pools = [...this.pools.values()];
+    const timeoutMs = this.config.global.processControlTimeoutMs;
     const deadline = setTimeout(() => {
       this.state = 'terminating';
-      this.deps.log.warn({ timeoutMs: PROCESS_CONTROL_TIMEOUT_MS }, 'process_control_timeout passed, killing workers');
+      log.warn({ timeoutMs }, 'process_control_timeout passed, killing workers');
       for (const pool of pools) pool.kill();
-    }, PROCESS_CONTROL_TIMEOUT_MS);
+    }, timeoutMs);
     await Promise.all(pools.map((p) => p.stop()));
     clearTimeout(deadline);
     for (const connection of this.connections) connection.destroy();
-    this.deps.log.info({}, 'exiting, bye-bye');
+    log.info({}, 'exiting, bye-bye');
+  }
+
+  /** The daemon's counters, for `cgi-fpm status`. */
+  status(): DaemonStatus {
+    const now = this.deps.now();
+    return {
+      pid: process.pid, state: this.state, configFile: this.config.file, startedAtMs: this.startedAtMs,
+      uptimeMs: now - this.startedAtMs, reloads: this.reloads,
+      pools: [...this.pools.values()].map((p) => p.status()),
+    };
+  }
+
+  /** A pool for `config`, not started. */
+  createPool(config: PoolConfig): Pool {
+    return new Pool(config, {
+      log: this.deps.log,
+      now: this.deps.now,
+      answer: (request, status, page) => { request.sink.answer(request, status, page); },
+      worker: {
+        spawn: this.deps.spawn, workerMain: this.deps.workerMain, env: this.deps.env,
+        logLevel: this.config.global.logLevel, pretty: this.deps.pretty,
+      },
+    });
+  }
+
+  /** Opens the listener for `address` shared by `group`. @throws DaemonError `ERR_LISTEN` */
+  async openAddress(address: string, group: readonly PoolConfig[]): Promise<void> {
+    const deps = this.connectionDeps(group);
+    const listener = await openListener(group, (socket) => { this.accept(socket, deps); });
+    this.listeners.set(address, { listener, deps });
+    this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
+  }
+
+  /** Routes the listener's connections to `group` from now on (reload). */
+  reroute(open: OpenListener, group: readonly PoolConfig[]): void {
+    const fresh = this.connectionDeps(group);
+    open.deps.router = fresh.router;
+    open.deps.values = fresh.values;
   }
 
   /** An edited handler module restarts its pool's workers one at a time (issue 3, item 5). */
-  private watchHandler(pool: Pool): void {
+  watchHandler(pool: Pool): void {
+    this.unwatch.get(pool.config.name)?.();
+    this.unwatch.delete(pool.config.name);
     const path = pool.config.handler.module;
     if (pool.config.runtime !== 'handler' || path === undefined) return;
     const log = this.deps.log.child({ pool: pool.config.name });
-    this.unwatch.push(watchModule(path, () => {
+    this.unwatch.set(pool.config.name, watchModule(path, () => {
       log.info({ module: path }, 'handler module changed, restarting workers');
       void pool.restartWorkers();
     }, (err) => { log.warn({ module: path, err: err.message }, 'cannot watch handler module'); }));
+  }
+
+  /** Stops watching a removed pool's handler module. */
+  unwatchHandler(name: string): void {
+    this.unwatch.get(name)?.();
+    this.unwatch.delete(name);
   }
 
   private accept(socket: Socket, deps: ConnectionDeps): void {
@@ -119,11 +185,10 @@ export class Supervisor {
     socket.once('close', () => this.connections.delete(connection));
   }
 
-  private connectionDeps(poolNames: readonly string[]): ConnectionDeps {
-    const pools = this.config.pools.filter((p) => poolNames.includes(p.name));
-    const maxReqs = pools.reduce((n, p) => n + p.pm.maxChildren, 0);
+  private connectionDeps(group: readonly PoolConfig[]): ConnectionDeps {
+    const maxReqs = group.reduce((n, p) => n + p.pm.maxChildren, 0);
     return {
-      router: new Router(pools),
+      router: new Router(group),
       pools: this.pools,
       log: this.deps.log,
       now: this.deps.now,

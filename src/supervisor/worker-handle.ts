@@ -22,6 +22,10 @@ export type KillReason = 'timeout' | 'abort' | 'stop' | 'protocol';
 /** What a worker handle reports to its pool. */
 export interface WorkerEvents {
   ready(worker: WorkerHandle): void;
+  /** The worker asks to be replaced after its request (`pm.max_memory` passed). */
+  recycle(worker: WorkerHandle, reason: string, rssBytes: number): void;
+  /** A request passed `request_slowlog_timeout` and is still running. */
+  slow(worker: WorkerHandle, request: RelayRequest, elapsedMs: number): void;
   idle(worker: WorkerHandle, channel: WorkerChannel): void;
   exited(worker: WorkerHandle, info: WorkerExit): void;
 }
@@ -46,6 +50,9 @@ export interface WorkerOptions {
   readonly pretty: boolean;
   readonly log: Logger;
   readonly events: WorkerEvents;
+  readonly now: () => number;
+  /** This worker's `pm.max_requests` limit (jitter applied by the pool); 0 = none. */
+  readonly maxRequests: number;
 }
 
 /** Time a worker gets to end an aborted request before SIGKILL. */
@@ -65,8 +72,13 @@ export class WorkerHandle {
   readonly channels: readonly WorkerChannel[];
   /** Requests this worker has finished. */
   served = 0;
+  /** When it was forked, said ready, and last became idle (ms on the pool's clock). */
+  readonly spawnedAtMs: number;
+  readyAtMs = 0;
+  idleSinceMs = 0;
   private readonly options: WorkerOptions;
   private readonly timers = new Map<WorkerChannel, NodeJS.Timeout>();
+  private readonly slowTimers = new Map<WorkerChannel, NodeJS.Timeout>();
   private killReason: KillReason | undefined;
   private startFailure: string | undefined;
   /** Process group of the CGI child the request on channel 0 started, if any. */
@@ -74,6 +86,7 @@ export class WorkerHandle {
 
   constructor(options: WorkerOptions) {
     this.options = options;
+    this.spawnedAtMs = options.now();
     const count = channelCount(options.pool);
     this.child = options.spawn(process.execPath, [options.workerMain], {
       stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count).fill('pipe'), 'ipc'],
@@ -95,6 +108,11 @@ export class WorkerHandle {
     this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
 
+  /** True once `pm.max_requests` is reached: the pool replaces the worker. */
+  get exhausted(): boolean {
+    return this.options.maxRequests > 0 && this.served >= this.options.maxRequests;
+  }
+
   /** True while any channel carries a request. */
   get busy(): boolean {
     return this.channels.some((c) => c.request !== undefined);
@@ -106,6 +124,12 @@ export class WorkerHandle {
     request.worker = this;
     const limitMs = this.options.pool.requestTerminateTimeoutMs;
     if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
+    const slowMs = this.options.pool.requestSlowlogTimeoutMs;
+    if (slowMs > 0) {
+      this.slowTimers.set(channel, setTimeout(() => {
+        this.options.events.slow(this, request, this.options.now() - request.startedAtMs);
+      }, slowMs));
+    }
   }
 
   /** The web server went away: FCGI_ABORT_REQUEST to the worker, SIGKILL if it does not end. */
@@ -138,6 +162,9 @@ export class WorkerHandle {
   private onFinished(channel: WorkerChannel): void {
     clearTimeout(this.timers.get(channel));
     this.timers.delete(channel);
+    clearTimeout(this.slowTimers.get(channel));
+    this.slowTimers.delete(channel);
+    if (!this.busy) this.idleSinceMs = this.options.now();
     if (channel === this.channels[0]) this.cgiGroup = 0;
     this.served += 1;
     if (this.state === 'running') this.options.events.idle(this, channel);
@@ -147,19 +174,24 @@ export class WorkerHandle {
     if (!hasType(message)) return;
     if (message.type === 'ready' && this.state === 'spawning') {
       this.state = 'running';
+      this.readyAtMs = this.options.now();
+      this.idleSinceMs = this.readyAtMs;
       this.options.events.ready(this);
       for (const channel of this.channels) this.options.events.idle(this, channel);
     } else if (message.type === 'cgi-group') {
       const { requestId, pgid } = message as { requestId?: unknown; pgid?: unknown };
       const first = this.channels[0];
       if (first?.request !== undefined && requestId === first.channelId && typeof pgid === 'number') this.cgiGroup = pgid;
+    } else if (message.type === 'recycle') {
+      const { reason, rssBytes } = message as { reason?: unknown; rssBytes?: unknown };
+      this.options.events.recycle(this, String(reason), typeof rssBytes === 'number' ? rssBytes : 0);
     } else if (message.type === 'start-failed') {
       this.startFailure = String((message as { message?: unknown }).message);
     }
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of [...this.timers.values(), ...this.slowTimers.values()]) clearTimeout(timer);
     this.state = 'exiting';
     const requests: RelayRequest[] = [];
     for (const channel of this.channels) {

@@ -51,8 +51,18 @@ export interface CgiGroupMessage {
   readonly pgid: number;
 }
 
+/**
+ * Worker → supervisor: replace me after my request (`pm.max_memory` passed: resident memory
+ * `rssBytes`, the worker's own plus its python child's).
+ */
+export interface RecycleMessage {
+  readonly type: 'recycle';
+  readonly reason: 'max_memory';
+  readonly rssBytes: number;
+}
+
 /** Every message a worker sends. */
-export type WorkerMessage = ReadyMessage | StartFailedMessage | CgiGroupMessage;
+export type WorkerMessage = ReadyMessage | StartFailedMessage | CgiGroupMessage | RecycleMessage;
 
 /** Narrows an untrusted IPC payload to a message with a string `type`. */
 export function hasType(value: unknown): value is { type: string } {

@@ -25,16 +25,49 @@ function channelFds(pool: PoolConfig): number[] {
   return Array.from({ length: count }, (_, i) => CHANNEL_FD + i);
 }
 
+/** Process groups of the CGI children running now (killed at once if the supervisor dies). */
+const cgiGroups = new Set<number>();
+
+/**
+ * After each request: `pm.max_memory` — when this worker's resident memory (plus its runtime
+ * child's, e.g. python) passed the limit, ask the supervisor to replace it.
+ */
+function checkMemory(pool: PoolConfig, runtime: RuntimeHost): void {
+  const limit = pool.pm.maxMemoryBytes;
+  if (limit <= 0) return;
+  void (runtime.childRssBytes?.() ?? Promise.resolve(0)).then((child) => {
+    const rssBytes = process.memoryUsage.rss() + child;
+    if (rssBytes > limit) send({ type: 'recycle', reason: 'max_memory', rssBytes });
+  });
+}
+
 /** Reads FastCGI requests on one channel, one at a time. */
 function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: Logger) {
   const channel = new Socket({ fd, readable: true, writable: true });
   const connection = new FcgiResponderConnection(channel, { values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' } });
+  let pgid = 0;
   const server = new RequestServer(pool, {
     log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
-    onCgiGroup: (requestId, pgid) => { send({ type: 'cgi-group', requestId, pgid }); },
+    onCgiGroup: (requestId, group) => {
+      pgid = group;
+      cgiGroups.add(group);
+      send({ type: 'cgi-group', requestId, pgid: group });
+    },
+    afterRequest: () => {
+      cgiGroups.delete(pgid);
+      checkMemory(pool, runtime);
+    },
   });
   connection.on('request', server.handle);
   return { channel, connection, server };
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: already gone.
+  }
 }
 
 async function start(message: PoolMessage): Promise<void> {
@@ -72,9 +105,12 @@ async function start(message: PoolMessage): Promise<void> {
     connection.on('close', leave);
   }
   process.on('message', (m: unknown) => { if (hasType(m) && m.type === 'stop') leave(); });
+  // The supervisor is gone (even kill -9): nothing of ours may outlive it, so no grace here.
   process.on('disconnect', () => {
-    for (const s of servers) s.server.abortAll();
-    leave();
+    if (leaving) return;
+    for (const pgid of cgiGroups) killGroup(pgid);
+    void runtime.close().finally(() => { process.exit(1); });
+    setTimeout(() => { process.exit(1); }, 500).unref();
   });
   send({ type: 'ready' });
 }

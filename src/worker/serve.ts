@@ -19,6 +19,8 @@ export interface ServeDeps {
   /** The worker's own environment, seen by scripts when `clear_env = false`. */
   readonly inherited: Readonly<Record<string, string | undefined>>;
   readonly now: () => number;
+  /** Called after each request ended (its END_REQUEST sent): the worker checks its memory. */
+  readonly afterRequest?: () => void;
   /** Told of each CGI process group a request starts (sent on to the supervisor). */
   readonly onCgiGroup?: (requestId: number, pgid: number) => void;
   /** Runs each request (the pool's loaded runtime). */
@@ -97,6 +99,7 @@ export class RequestServer {
     this.log(outcome, scriptFilename, bytes, this.deps.now() - startedMs, req.signal.aborted);
     req.end(0);
     this.current = undefined;
+    this.deps.afterRequest?.();
     const onIdle = this.onIdle;
     this.onIdle = undefined;
     onIdle?.();

@@ -46,4 +46,6 @@ export interface RuntimeHost {
   readonly run: Runtime;
   /** Releases what the runtime holds (a python child, timers); the worker then exits. */
   close(): Promise<void>;
+  /** Resident memory of a child process the runtime keeps (python), for `pm.max_memory`. */
+  childRssBytes?(): Promise<number>;
 }

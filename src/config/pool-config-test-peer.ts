@@ -1,0 +1,30 @@
+// This file implements a PoolConfig for unit tests from the perspective of a test that only
+// cares about a few fields: every other field has the config file's default. (Kept out of
+// dist/ by tsconfig.build.json's `*-test-peer.ts` rule.)
+import type { PoolConfig } from './schema.ts';
+
+/** A pool named `test` with the defaults of an empty `[pools.test]` table, then `overrides`. */
+export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig {
+  return {
+    name: 'test',
+    listen: { address: { kind: 'unix', path: '/run/cgi-fpm/test.sock' }, mode: 0o660, backlog: 511 },
+    root: '/srv',
+    match: ['**'],
+    runtime: 'exec',
+    pm: {
+      mode: 'static', maxChildren: 5, startServers: 2, minSpareServers: 1, maxSpareServers: 3,
+      processIdleTimeoutMs: 10_000, maxRequests: 0, maxMemoryBytes: 0,
+    },
+    requestTerminateTimeoutMs: 60_000,
+    requestSlowlogTimeoutMs: 0,
+    queue: { max: 100, timeoutMs: 30_000 },
+    overloadPage: undefined,
+    env: {},
+    clearEnv: true,
+    stderr: 'log',
+    python: { executable: 'python3' },
+    state: { modules: 'reset', globals: 'reset' },
+    handler: { module: undefined, concurrency: 1 },
+    ...overrides,
+  };
+}

@@ -1,0 +1,91 @@
+// This file implements a config reload (SIGHUP, SIGUSR2, `cgi-fpm reload`) from the perspective
+// of a web server that must not notice it: the new file is read and checked first (a bad one
+// is refused and the old config keeps running), listening sockets stay open (no gap in
+// accepting), unchanged pools keep their workers, changed and added pools start new workers
+// and take over once ready, and old pools finish their requests and exit.
+import { configProblems } from '../config/problems.ts';
+import { ConfigError } from '../errors.ts';
+import type { DaemonConfig } from '../config/schema.ts';
+import { groupByListen, closeListener } from './listeners.ts';
+import type { Pool } from './pool.ts';
+import type { ReloadResult } from './status.ts';
+import type { Supervisor } from './supervisor.ts';
+
+/** Applies the config file again. Never throws: problems are returned (and logged). */
+export async function applyReload(sup: Supervisor): Promise<ReloadResult> {
+  const { log } = sup.deps;
+  const file = sup.config.file;
+  log.info({ file }, 'reloading');
+  let next: DaemonConfig;
+  try {
+    next = await sup.deps.load(file);
+  } catch (err) {
+    const errors = err instanceof ConfigError ? configProblems(err).map((e) => e.message) : [String(err)];
+    log.error({ file, errors }, 'reload refused, keeping the running config');
+    return { ok: false, errors };
+  }
+  const kept: Pool[] = [];
+  const started: Pool[] = [];
+  for (const config of next.pools) {
+    const old = sup.pools.get(config.name);
+    if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(config)) kept.push(old);
+    else started.push(sup.createPool(config));
+  }
+  const groups = groupByListen(next.pools);
+  const opened: string[] = [];
+  try {
+    for (const [address, group] of groups) {
+      if (sup.listeners.has(address)) continue;
+      await sup.openAddress(address, group);
+      opened.push(address);
+    }
+  } catch (err) {
+    for (const address of opened) closeOpened(sup, address);
+    const message = err instanceof Error ? err.message : String(err);
+    log.error({ file, errors: [message] }, 'reload refused, keeping the running config');
+    return { ok: false, errors: [message] };
+  }
+  await Promise.all(started.map((p) => p.start()));
+  switchOver(sup, next, started, groups);
+  for (const pool of kept) pool.retry();
+  sup.reloads += 1;
+  log.info({ file, kept: kept.map((p) => p.config.name), started: started.map((p) => p.config.name) }, 'reloaded');
+  return { ok: true };
+}
+
+/** Makes `next` live: new pools replace old ones, listeners route anew, old pools drain. */
+function switchOver(sup: Supervisor, next: DaemonConfig, started: readonly Pool[],
+  groups: ReadonlyMap<string, readonly DaemonConfig['pools'][number][]>): void {
+  const retiring: [Pool, Pool | undefined][] = [];
+  for (const pool of started) {
+    const old = sup.pools.get(pool.config.name);
+    sup.pools.set(pool.config.name, pool);
+    sup.watchHandler(pool);
+    if (old !== undefined) retiring.push([old, pool]);
+  }
+  const names = new Set(next.pools.map((p) => p.name));
+  for (const [name, pool] of [...sup.pools]) {
+    if (names.has(name)) continue;
+    sup.pools.delete(name);
+    sup.unwatchHandler(name);
+    retiring.push([pool, undefined]);
+  }
+  for (const [address, open] of [...sup.listeners]) {
+    const group = groups.get(address);
+    if (group !== undefined) sup.reroute(open, group);
+    else closeOpened(sup, address);
+  }
+  sup.config = next;
+  sup.deps.log.level = next.global.logLevel;
+  for (const [old, successor] of retiring) {
+    // Requests still queued in the old pool move to its successor; those running finish there.
+    void old.stop(successor === undefined ? undefined : (request) => { successor.dispatch(request); });
+  }
+}
+
+function closeOpened(sup: Supervisor, address: string): void {
+  const open = sup.listeners.get(address);
+  if (open === undefined) return;
+  closeListener(open.listener);
+  sup.listeners.delete(address);
+}

@@ -1,0 +1,82 @@
+// This file implements the shape of the daemon's status from the perspective of an operator
+// (`cgi-fpm status`, `--json`) and of the control socket that carries it: per pool what
+// PHP-FPM's status page shows, plus the limits and the crash backoff it hides.
+
+/** The crash backoff of a pool (issue 4): respawns slowed down after repeated worker deaths. */
+export interface BackoffStatus {
+  /** `none`: respawns happen at once; `backing-off`: the next respawn waits `delayMs`. */
+  readonly state: 'none' | 'backing-off';
+  /** Current delay before the next respawn, in milliseconds (0 when `none`). */
+  readonly delayMs: number;
+  /** Deaths counted toward the backoff since the pool last ran well. */
+  readonly failures: number;
+  /** Cause reported by the last worker that failed at start, if any. */
+  readonly lastFailure?: string;
+}
+
+/** One pool's counters. Durations in milliseconds; counts since the pool started. */
+export interface PoolStatus {
+  readonly name: string;
+  /** `static`, `dynamic` or `ondemand`. @see PHP-FPM `pm` */
+  readonly pm: string;
+  readonly runtime: string;
+  /** Workers ready with a free channel. @see FPM status `idle processes` */
+  readonly idle: number;
+  /** Workers running a request. @see FPM status `active processes` */
+  readonly busy: number;
+  /** Workers forked but not yet ready. */
+  readonly spawning: number;
+  /** `pm.max_children`. */
+  readonly maxChildren: number;
+  /** Requests waiting for a worker now. @see FPM status `listen queue` */
+  readonly queueLength: number;
+  /** Most requests ever waiting at once. @see FPM status `max listen queue` */
+  readonly maxQueueLength: number;
+  /** `queue.max`. @see FPM status `listen queue len` */
+  readonly queueMax: number;
+  /** Longest time a request waited in the queue (measured in the supervisor). */
+  readonly maxQueueWaitMs: number;
+  /** Total time requests waited in the queue; divide by `accepted` for the mean. */
+  readonly totalQueueWaitMs: number;
+  /** Requests routed to this pool. @see FPM status `accepted conn` */
+  readonly accepted: number;
+  /** Requests answered 503 (queue full, queue timeout, backing off). */
+  readonly overloaded: number;
+  /** Times a request found every worker busy with `pm.max_children` running. @see FPM `max children reached` */
+  readonly maxChildrenReached: number;
+  /** Requests that passed `request_slowlog_timeout`. @see FPM status `slow requests` */
+  readonly slowRequests: number;
+  /** Workers started after the initial ones (crashes, recycling, scaling). */
+  readonly restarts: number;
+  /** Workers recycled after `pm.max_requests` or `pm.max_memory`. */
+  readonly recycled: number;
+  readonly backoff: BackoffStatus;
+}
+
+/** The whole daemon. */
+export interface DaemonStatus {
+  readonly pid: number;
+  /** `running`, `reloading`, `finishing`, `terminating`. */
+  readonly state: string;
+  readonly configFile: string;
+  /** Start time, ms since the epoch. */
+  readonly startedAtMs: number;
+  readonly uptimeMs: number;
+  /** Successful reloads since start. */
+  readonly reloads: number;
+  readonly pools: readonly PoolStatus[];
+}
+
+/** The outcome of a reload asked for on the control socket (or by SIGHUP/SIGUSR2). */
+export type ReloadResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+/** What the control socket needs from the supervisor. */
+export interface ControlTarget {
+  status(): DaemonStatus;
+  /** Reads and checks the config file again and applies it; never throws. */
+  reload(): Promise<ReloadResult>;
+  /** Starts a graceful stop (as SIGTERM does). */
+  stop(): void;
+}
