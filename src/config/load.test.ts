@@ -42,7 +42,7 @@ describe('parseConfig: valid files', () => {
     const config = await parseConfig(pool(''), file);
     expect(config).toEqual({
       file,
-      global: { logLevel: 'info' },
+      global: { logLevel: 'info', controlSocket: undefined, processControlTimeoutMs: 10_000 },
       pools: [
         {
           name: 'blog',
@@ -50,9 +50,14 @@ describe('parseConfig: valid files', () => {
           root,
           match: ['**'],
           runtime: 'exec',
-          pm: { mode: 'static', maxChildren: 5 },
+          pm: {
+            mode: 'static', maxChildren: 5, startServers: 2, minSpareServers: 1, maxSpareServers: 3,
+            processIdleTimeoutMs: 10_000, maxRequests: 0, maxMemoryBytes: 0,
+          },
           requestTerminateTimeoutMs: 60_000,
+          requestSlowlogTimeoutMs: 0,
           queue: { max: 100, timeoutMs: 30_000 },
+          overloadPage: undefined,
           env: {},
           clearEnv: true,
           stderr: 'log',
@@ -78,9 +83,14 @@ env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr 
       root,
       match: ['*.py', '*.cgi'],
       runtime: 'exec',
-      pm: { mode: 'static', maxChildren: 4 },
+      pm: {
+        mode: 'static', maxChildren: 4, startServers: 2, minSpareServers: 1, maxSpareServers: 3,
+        processIdleTimeoutMs: 10_000, maxRequests: 0, maxMemoryBytes: 0,
+      },
       requestTerminateTimeoutMs: 90_000,
+      requestSlowlogTimeoutMs: 0,
       queue: { max: 0, timeoutMs: 500 },
+      overloadPage: undefined,
       env: { DATABASE_URL: 'postgres://localhost/blog' },
       clearEnv: false,
       stderr: 'forward',
@@ -88,6 +98,19 @@ env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr 
       state: { modules: 'keep', globals: 'keep' },
       handler: { module: undefined, concurrency: 1 },
     });
+  });
+
+  it('reads the pm keys of dynamic and ondemand pools, sizes and durations parsed', async () => {
+    const dyn = await onlyPool(pool('pm = "dynamic"\n"pm.max_children" = 8\n"pm.min_spare_servers" = 2\n"pm.max_spare_servers" = 6\n"pm.max_requests" = 500\n"pm.max_memory" = "256MB"\nrequest_slowlog_timeout = "5s"\n'));
+    expect(dyn.pm).toEqual({
+      mode: 'dynamic', maxChildren: 8, startServers: 4, minSpareServers: 2, maxSpareServers: 6,
+      processIdleTimeoutMs: 10_000, maxRequests: 500, maxMemoryBytes: 256 * 1024 * 1024,
+    });
+    expect(dyn.requestSlowlogTimeoutMs).toBe(5000);
+    const od = await onlyPool(pool('pm = "ondemand"\n"pm.process_idle_timeout" = "2s"\noverload_page = "busy.html"\n'));
+    expect(od.pm.mode).toBe('ondemand');
+    expect(od.pm.processIdleTimeoutMs).toBe(2000);
+    expect(od.overloadPage).toBe(join(dirname(file), 'busy.html'));
   });
 
   it('reads a handler pool: handler.module resolved against the config directory', async () => {
