@@ -2,11 +2,12 @@
 // an HTTP client behind nginx: a python child that dies mid-request (`os._exit`) costs only
 // that request (502), a script that never ends costs only that request (504 at
 // request_terminate_timeout), and the same worker serves the next request with a new python
-// child each time.
+// child each time; a worker killed mid-request takes its python child with it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { fields, pythonPools } from './3-python-pools.ts';
 import { waitForEvent, waitForRequestLog } from './helpers/logs.ts';
-import { childPids } from './helpers/processes.ts';
+import { childPids, waitForProcessesGone } from './helpers/processes.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { waitUntil } from './helpers/wait.ts';
 
@@ -60,18 +61,32 @@ describe('python runtime failures behind nginx', () => {
     expect(elapsed).toBeLessThan(TIMEOUT_MS + 5000);
     await waitForEvent(daemon, 'request timeout', since);
     // The python child running it was killed (SIGKILL to its group) and replaced.
-    await waitUntil('old python gone', () => !isAlive(Number(before)), 5000);
+    await waitForProcessesGone([Number(before)], Number(before), 5000);
     const after = await pythonPid();
     expect(after).not.toBe(before);
     expect(childPids(daemon.pid)).toEqual([worker]);
   });
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+describe('python runtime: a worker killed mid-request', () => {
+  it('takes its python child with it (no orphan running the script), and is replaced', async () => {
+    const { daemon } = stack();
+    const worker = await theWorker();
+    await pythonPid();
+    const python = await waitUntil('the python child', () => childPids(worker)[0], 5000);
+    const since = daemon.logs.length;
+    const response = stack().request('/py/forever.py?orphan', { timeoutMs: 15_000 });
+    await sleep(1000); // the request reached the worker and its python child
+    process.kill(worker, 'SIGKILL');
+    expect((await response).status).toBe(502);
+    await waitForEvent(daemon, 'worker exited', since);
+    await waitForProcessesGone([python], python, 5000);
+    const replaced = await waitUntil(
+      'a new worker',
+      () => childPids(daemon.pid).find((p) => p !== worker),
+      10_000,
+    );
+    expect(replaced).not.toBe(worker);
+    expect((await stack().request('/py/hello.py')).status).toBe(200);
+  });
+});

@@ -13,7 +13,8 @@ import {
   whenGone,
   type RunnerProcess,
 } from './child-process.ts';
-import { Frame, FrameParser, encodeFrameHeader } from './frames.ts';
+import { FrameSender } from './frame-sender.ts';
+import { Frame, FrameParser } from './frames.ts';
 
 /** Where a runner's output goes while a request runs. */
 export interface ChildSink {
@@ -35,7 +36,9 @@ export interface PythonChildOptions {
   readonly executable: string;
   /** Its arguments: the runner's path and its flags. */
   readonly args: readonly string[];
+  /** Starts the process (`child_process.spawn` outside tests). */
   readonly spawn: SpawnFunction;
+  /** Where the interpreter's own output goes while no request runs (`python stderr`). */
   readonly log: Logger;
   /** How long the runner may take to say hello, in ms. */
   readonly startTimeoutMs: number;
@@ -56,6 +59,8 @@ export async function startPythonChild(options: PythonChildOptions): Promise<Pyt
 export class PythonChild {
   /** Resolves once the process exited and its channel closed: how it ended. */
   readonly exited: Promise<RuntimeResult>;
+  /** Frames to the runner. */
+  readonly channel: FrameSender;
   readonly #runner: RunnerProcess;
   readonly #options: PythonChildOptions;
   readonly #recent: string[] = [];
@@ -67,6 +72,7 @@ export class PythonChild {
   constructor(runner: RunnerProcess, options: PythonChildOptions) {
     this.#runner = runner;
     this.#options = options;
+    this.channel = new FrameSender(runner.input);
     const parser = new FrameParser([Frame.STDOUT, Frame.STDERR], {
       data: (type, piece) => {
         if (type === Frame.STDOUT) this.#sink?.stdout(piece);
@@ -146,35 +152,6 @@ export class PythonChild {
     this.#sink = sink;
   }
 
-  /**
-   * Writes one frame to the runner; false when the pipe is full (wait for {@link drained}).
-   * Nothing is written once the runner is gone.
-   */
-  send(type: number, payload?: Buffer): boolean {
-    const input = this.#runner.input;
-    if (!this.#alive || input.destroyed || input.writableEnded) return true;
-    input.cork();
-    let more = input.write(encodeFrameHeader(type, payload?.length ?? 0));
-    if (payload !== undefined && payload.length > 0) more = input.write(payload);
-    input.uncork();
-    return more;
-  }
-
-  /** Resolves when the pipe to the runner can take more, or is closed. */
-  drained(): Promise<void> {
-    const input = this.#runner.input;
-    if (input.destroyed || !input.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        input.off('drain', done);
-        input.off('close', done);
-        resolve();
-      };
-      input.on('drain', done);
-      input.on('close', done);
-    });
-  }
-
   /** Stops reading the runner's frames (the response destination is full). */
   pauseOutput(): void {
     this.#runner.output.pause();
@@ -192,7 +169,7 @@ export class PythonChild {
 
   /** Closes the channel (the runner exits by itself), SIGKILL after `graceMs`. */
   async close(graceMs: number): Promise<void> {
-    this.#runner.input.end();
+    this.channel.end();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);

@@ -24,6 +24,9 @@ const scripts: Record<string, string> = {
   'forever.py': `import sys, time\n${HEAD}print("started", flush=True)\nwhile True:\n    time.sleep(1)\n`,
   'ignore-body.py': `${HEAD}print("ignored the body")\n`,
   'echo-body.py': `import sys\n${HEAD}print(repr(sys.stdin.read()))\n`,
+  'alarm.py': `import signal, sys\n${HEAD}signal.signal(signal.SIGALRM, lambda *_: sys.exit(9))\nsignal.alarm(1)\nprint("alarm set")\n`,
+  'raw-alarm.py': `import signal\n${HEAD}signal.alarm(1)\nprint("default SIGALRM would kill the process")\n`,
+  'umask.py': `import os\n${HEAD}print(oct(os.umask(0o077)))\n`,
   'slow.py': `import time\ntime.sleep(0.6)\n${HEAD}print("slow done")\n`,
   'late-thread.py': [
     'import sys, threading, time',
@@ -113,6 +116,27 @@ describe('python runtime: failures stay local', () => {
     const { text, lines } = await runScript(host, dir.path('slow.py'));
     expect(text).toBe('Content-Type: text/plain\n\nslow done\n');
     expect(lines).toEqual(['late write refused: I/O operation on closed file.']);
+  });
+
+  it.each(['alarm.py', 'raw-alarm.py'])(
+    'an alarm %s left pending is cancelled when its request ends',
+    async (script) => {
+      const pid = await helloPid();
+      expect((await runScript(host, dir.path(script))).text).toMatch(/alarm set|would kill/);
+      // slow.py runs past the moment the alarm was due.
+      const { result, text } = await runScript(host, dir.path('slow.py'));
+      expect(result).toEqual({ exitCode: 0, signal: null });
+      expect(text).toContain('slow done');
+      await sleep(500);
+      expect(await helloPid()).toBe(pid);
+    },
+  );
+
+  it('a umask set by one request is put back for the next', async () => {
+    const first = (await runScript(host, dir.path('umask.py'))).text;
+    const second = (await runScript(host, dir.path('umask.py'))).text;
+    expect(second).toBe(first);
+    expect(second).not.toContain('0o77\n');
   });
 
   it('logs a runner that died, and what it wrote to its own stderr while idle', async () => {

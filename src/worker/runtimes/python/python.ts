@@ -108,6 +108,7 @@ class PythonHost implements RuntimeHost {
 
   /** The live runner, or a new one (a request is waiting: no throttle). */
   #ready(): Promise<PythonChild> {
+    if (this.#closing) return Promise.reject(new Error('runtime: python: closed'));
     if (this.#child?.alive === true) return Promise.resolve(this.#child);
     if (this.#starting !== undefined) return this.#starting;
     clearTimeout(this.#respawnTimer);

@@ -63,7 +63,8 @@ class RequestRun {
     // The supervisor kills this group should the worker die before the request ends.
     req.onSpawn?.(child.pid);
     const { scriptFilename: script, cwd, env } = req;
-    child.send(Frame.REQUEST, Buffer.from(JSON.stringify({ script, cwd, env })));
+    child.channel.coalesce();
+    child.channel.send(Frame.REQUEST, Buffer.from(JSON.stringify({ script, cwd, env })));
     this.#feedBody(req.stdin);
     if (req.signal.aborted) this.#onAbort();
   }
@@ -82,10 +83,10 @@ class RequestRun {
   }
 
   readonly #onBody = (chunk: Buffer): void => {
-    if (chunk.length === 0 || this.#child.send(Frame.STDIN, chunk)) return;
+    if (chunk.length === 0 || this.#child.channel.send(Frame.STDIN, chunk)) return;
     const body = this.#req.stdin;
     body.pause();
-    void this.#child.drained().then(() => {
+    void this.#child.channel.drained().then(() => {
       if (!this.#over) body.resume();
     });
   };
@@ -93,7 +94,7 @@ class RequestRun {
   readonly #endBody = (): void => {
     if (this.#bodyEnded) return;
     this.#bodyEnded = true;
-    this.#child.send(Frame.STDIN_END);
+    this.#child.channel.send(Frame.STDIN_END);
   };
 
   #stdout(piece: Buffer): void {

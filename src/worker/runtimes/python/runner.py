@@ -4,8 +4,8 @@ This file implements the `python` runtime from the perspective of the persistent
 process a cgi-fpm worker starts once: it says hello, then for each request runs the script's
 cached code object as __main__ in a process that looks like a fresh CGI process
 (_cgi_fpm_state), with the body, the response and the log streamed over the channel
-(_cgi_fpm_channel), and reports how the script ended. Stdlib only, python >= 3.8; it never
-imports cgi or cgitb (gone in 3.13), scripts do.
+(_cgi_fpm_stdio, _cgi_fpm_channel), and reports how the script ended. Stdlib only,
+python >= 3.8; it never imports cgi or cgitb (gone in 3.13), scripts do.
 
 Started by the worker as:  python3 runner.py --modules reset|keep --globals reset|keep
 with the channel on fd 3 (from the worker) and fd 4 (to the worker).
@@ -14,7 +14,8 @@ with the channel on fd 3 (from the worker) and fd 4 (to the worker).
 import sys
 
 if sys.version_info < (3, 8):
-    sys.stderr.write("cgi-fpm runner: python >= 3.8 is required, this is %s\n" % sys.version.split()[0])
+    version = sys.version.split()[0]
+    sys.stderr.write("cgi-fpm runner: python >= 3.8 is required, this is %s\n" % version)
     sys.exit(2)
 
 import faulthandler
@@ -27,8 +28,10 @@ _write_bytecode = sys.dont_write_bytecode
 sys.dont_write_bytecode = True
 import _cgi_fpm_channel  # noqa: E402
 import _cgi_fpm_state  # noqa: E402
-from _cgi_fpm_channel import Channel, ChannelClosed, RequestStdio  # noqa: E402
+import _cgi_fpm_stdio  # noqa: E402
+from _cgi_fpm_channel import Channel, ChannelClosed  # noqa: E402
 from _cgi_fpm_state import Baseline, CodeCache, Namespaces, drop_modules_since  # noqa: E402
+from _cgi_fpm_stdio import RequestStdio  # noqa: E402
 
 sys.dont_write_bytecode = _write_bytecode
 
@@ -38,9 +41,8 @@ if sys.path and os.path.realpath(sys.path[0] or ".") == _HERE:
     del sys.path[0]
 
 # Frames of these files are cut from the tracebacks scripts' authors read.
-_RUNNER_FILES = frozenset(
-    os.path.realpath(module.__file__) for module in (sys.modules[__name__], _cgi_fpm_channel, _cgi_fpm_state)
-)
+_RUNNER_MODULES = (sys.modules[__name__], _cgi_fpm_channel, _cgi_fpm_state, _cgi_fpm_stdio)
+_RUNNER_FILES = frozenset(os.path.realpath(module.__file__) for module in _RUNNER_MODULES)
 
 # The answer to an uncaught exception when the script sent nothing yet (details go to the log).
 INTERNAL_ERROR = (
@@ -76,6 +78,7 @@ class Runner:
                 return
             status = self.serve(head["script"], head["cwd"], head["env"])
             self.channel.send_json(b"D", {"exit": status})
+            self.channel.release()
 
     def serve(self, script, cwd, env):
         """Runs one request and puts the process back as it was; returns the exit status."""
@@ -85,6 +88,7 @@ class Runner:
         try:
             status = self.run(script, cwd, env, stdio)
         finally:
+            self.channel.hold()
             _flush_streams()
             if os.getpid() != self.pid:
                 # The script forked and this is the child coming back: end it as python would.
@@ -127,7 +131,6 @@ class Runner:
         if not stdio.output_sent():
             stdio.write_output(INTERNAL_ERROR)
         return 1
-
 
     @staticmethod
     def call_hook(hook, exc_info, stdio):
