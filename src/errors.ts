@@ -27,12 +27,20 @@ export const ErrorCode = {
   ERR_CGI_BAD_HEADERS: 'ERR_CGI_BAD_HEADERS',
   /** A CGI child that could not be started (spawn failed). */
   ERR_CGI_SPAWN: 'ERR_CGI_SPAWN',
+  /** A runtime that could not start in a worker (missing interpreter, bad handler module). */
+  ERR_RUNTIME_START: 'ERR_RUNTIME_START',
   /** A worker process that exited or could not start. */
   ERR_WORKER_EXITED: 'ERR_WORKER_EXITED',
   /** A listener that could not be opened (address in use, bad path, permissions). */
   ERR_LISTEN: 'ERR_LISTEN',
   /** `request_terminate_timeout` or a queue timeout passed. */
   ERR_TIMEOUT: 'ERR_TIMEOUT',
+  /** The control socket cannot be reached (ENOENT, ECONNREFUSED: no daemon), or hung up. */
+  ERR_CONTROL_UNAVAILABLE: 'ERR_CONTROL_UNAVAILABLE',
+  /** The control socket refused the caller (EACCES, EPERM: it is mode 0600). */
+  ERR_CONTROL_DENIED: 'ERR_CONTROL_DENIED',
+  /** A control reply that breaks the protocol (not one JSON line of the expected shape). */
+  ERR_CONTROL_PROTOCOL: 'ERR_CONTROL_PROTOCOL',
 } as const;
 
 /** One of the codes in {@link ErrorCode}. */
@@ -120,5 +128,16 @@ export class TimeoutError extends DaemonError {
   constructor(message: string, timeoutMs: number, options?: ErrorOptions) {
     super(ErrorCode.ERR_TIMEOUT, message, options);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A failure to talk to the daemon over its control socket (`cgi-fpm status`, `reload`, `stop`). */
+export class ControlError extends DaemonError {
+  /** Absolute path of the control socket. */
+  readonly socketPath: string;
+
+  constructor(code: ErrorCode, message: string, context: { socketPath: string }, options?: ErrorOptions) {
+    super(code, message, options);
+    this.socketPath = context.socketPath;
   }
 }

@@ -62,7 +62,7 @@ describe('buildCli', () => {
 
 describe('runCli', () => {
   it.each([
-    [[], 'name a command: check or start'],
+    [[], 'name a command: check, start, status, reload or stop'],
     [['chek'], 'Did you mean check?'],
     [['check', '--bogus'], 'Unknown argument: bogus'],
     [['check', 'extra'], 'Unknown argument: extra'],

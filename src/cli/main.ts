@@ -12,7 +12,10 @@ import { ConfigError } from '../errors.ts';
 import { configProblems } from '../config/problems.ts';
 import { VERSION } from '../version.ts';
 import { checkCommandModule } from './commands/check.ts';
+import { reloadCommandModule } from './commands/reload.ts';
 import { startCommandModule } from './commands/start-module.ts';
+import { statusCommandModule } from './commands/status.ts';
+import { stopCommandModule } from './commands/stop.ts';
 import { EX_CONFIG, EX_OK, EX_SOFTWARE, EX_USAGE } from './exit-codes.ts';
 import type { CliContext, CliIo } from './io.ts';
 
@@ -31,8 +34,9 @@ export const processIo: CliIo = {
 };
 
 /**
- * The `cgi-fpm` command line (yargs ≥ 18 factory): `check` and `start`, `--help`,
- * `--version`; strict (unknown options and commands are usage errors), one command required.
+ * The `cgi-fpm` command line (yargs ≥ 18 factory): `check`, `start`, and `status`, `reload`,
+ * `stop` (which talk to the daemon over its control socket), `--help`, `--version`; strict
+ * (unknown options and commands are usage errors), one command required.
  * It never exits the process: usage errors are thrown as {@link UsageError}, and the command
  * that runs sets `context.exitCode`.
  *
@@ -48,7 +52,10 @@ export function buildCli(
     .usage('$0 <command> [options]\n\nA FastCGI process manager for CGI scripts: the PHP-FPM of CGI.')
     .command(checkCommandModule(context))
     .command(startCommandModule(context))
-    .demandCommand(1, 'name a command: check or start')
+    .command(statusCommandModule(context))
+    .command(reloadCommandModule(context))
+    .command(stopCommandModule(context))
+    .demandCommand(1, 'name a command: check, start, status, reload or stop')
     .recommendCommands()
     .strict()
     .version(VERSION)
@@ -78,9 +85,10 @@ function report(error: unknown, io: CliIo): number {
 }
 
 /**
- * Runs one command line to completion and returns the exit code: the command's own (0, or 78
- * for a bad config), 64 (EX_USAGE) for a bad command line, 78 (EX_CONFIG) for a ConfigError
- * that escaped a command, 70 (EX_SOFTWARE) for anything else.
+ * Runs one command line to completion and returns the exit code: the command's own (0; 78
+ * for a bad config; 69, 75, 76, 77 when the control socket fails), 64 (EX_USAGE) for a bad
+ * command line, 78 (EX_CONFIG) for a ConfigError that escaped a command, 70 (EX_SOFTWARE) for
+ * anything else.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const context: CliContext = { io, exitCode: EX_OK };

@@ -47,7 +47,7 @@ describe('formatConfigToml', () => {
     const text = formatConfigToml(await parseConfig(TEXT, file));
     expect(text.startsWith(`# effective configuration of ${JSON.stringify(file)}`)).toBe(true);
     expect(parse(text)).toEqual({
-      global: { log_level: 'debug' },
+      global: { log_level: 'debug', process_control_timeout: '10s' },
       pools: {
         blog: {
           listen: join(dir, 'blog.sock'),
@@ -58,6 +58,13 @@ describe('formatConfigToml', () => {
           runtime: 'exec',
           pm: 'static',
           'pm.max_children': 4,
+          'pm.start_servers': 2,
+          'pm.min_spare_servers': 1,
+          'pm.max_spare_servers': 3,
+          'pm.process_idle_timeout': '10s',
+          'pm.max_requests': 0,
+          'pm.max_memory': 0,
+          request_slowlog_timeout: 0,
           request_terminate_timeout: 0,
           'queue.max': 100,
           'queue.timeout': '1500ms',

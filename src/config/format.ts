@@ -5,7 +5,7 @@
 import { stringify } from 'smol-toml';
 import { formatListenAddress, formatSocketMode } from './listen.ts';
 import type { ListenAddress } from './listen.ts';
-import type { DaemonConfig, PoolConfig } from './schema.ts';
+import type { DaemonConfig, GlobalConfig, PoolConfig } from './schema.ts';
 import { formatDurationMs } from './units.ts';
 
 /** A duration as the file spells it: `0` (off) as the number 0, else `"60s"`, `"1500ms"`. */
@@ -29,6 +29,14 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
     runtime: pool.runtime,
     pm: pool.pm.mode,
     'pm.max_children': pool.pm.maxChildren,
+    'pm.start_servers': pool.pm.startServers,
+    'pm.min_spare_servers': pool.pm.minSpareServers,
+    'pm.max_spare_servers': pool.pm.maxSpareServers,
+    'pm.process_idle_timeout': duration(pool.pm.processIdleTimeoutMs),
+    'pm.max_requests': pool.pm.maxRequests,
+    'pm.max_memory': pool.pm.maxMemoryBytes,
+    request_slowlog_timeout: duration(pool.requestSlowlogTimeoutMs),
+    ...(pool.overloadPage === undefined ? {} : { overload_page: pool.overloadPage }),
     request_terminate_timeout: duration(pool.requestTerminateTimeoutMs),
     'queue.max': pool.queue.max,
     'queue.timeout': duration(pool.queue.timeoutMs),
@@ -43,6 +51,15 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
   };
 }
 
+/** `[global]` with its key spellings; `control_socket` only when set (absent means none). */
+export function globalToToml(global: GlobalConfig): Record<string, unknown> {
+  return {
+    log_level: global.logLevel,
+    ...(global.controlSocket === undefined ? {} : { control_socket: global.controlSocket }),
+    process_control_timeout: duration(global.processControlTimeoutMs),
+  };
+}
+
 /**
  * The effective config as TOML: a comment naming the file, `[global]`, then one
  * `[pools.NAME]` table per pool (with its `env` as a `[pools.NAME.env]` table). Loading the
@@ -54,6 +71,6 @@ export function formatConfigToml(config: DaemonConfig): string {
   for (const pool of config.pools) {
     Object.defineProperty(pools, pool.name, { value: poolToToml(pool), enumerable: true });
   }
-  const body = stringify({ global: { log_level: config.global.logLevel }, pools });
+  const body = stringify({ global: globalToToml(config.global), pools });
   return `# effective configuration of ${JSON.stringify(config.file)} (defaults applied, paths resolved)\n\n${body}\n`;
 }

@@ -23,8 +23,8 @@ const HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9
 const HOST_PORT_RE = /^(?:\[([^\]]*)\]|([^:[\]]+)):(\d+)$/;
 const MODE_RE = /^0?[0-7]{3,4}$/;
 
-function invalid(value: string, reason: string): TypeError {
-  return new TypeError(`invalid listen address ${JSON.stringify(value)}: ${reason}`);
+function invalid(value: string, reason: string, options?: ErrorOptions): TypeError {
+  return new TypeError(`invalid listen address ${JSON.stringify(value)}: ${reason}`, options);
 }
 
 function parsePort(text: string, value: string): number {
@@ -47,19 +47,35 @@ function normalizeHost(host: string, bracketed: boolean, value: string): string 
   return host.toLowerCase();
 }
 
+/**
+ * Resolves a unix socket path (a `listen` path, `control_socket`) against `baseDir` and checks
+ * that it fits in `sun_path`.
+ *
+ * @param path - the path as written; a relative path is relative to `baseDir`.
+ * @param baseDir - absolute directory (the config file's).
+ * @returns the absolute path.
+ * @throws TypeError when the absolute path is longer than {@link UNIX_PATH_MAX_BYTES}.
+ */
+export function resolveSocketPath(path: string, baseDir: string): string {
+  const absolute = resolve(baseDir, path);
+  const bytes = Buffer.byteLength(absolute);
+  if (bytes > UNIX_PATH_MAX_BYTES) {
+    throw new TypeError(
+      `the socket path is ${bytes} bytes, more than the ${UNIX_PATH_MAX_BYTES} unix sockets allow`,
+    );
+  }
+  return absolute;
+}
+
 function parseUnixPath(path: string, baseDir: string, value: string): ListenAddress {
   if (/^\d+$/.test(path)) {
     throw invalid(value, `a bare port is ambiguous; write "127.0.0.1:${path}" or "0.0.0.0:${path}"`);
   }
-  const absolute = resolve(baseDir, path);
-  const bytes = Buffer.byteLength(absolute);
-  if (bytes > UNIX_PATH_MAX_BYTES) {
-    throw invalid(
-      value,
-      `the socket path is ${bytes} bytes, more than the ${UNIX_PATH_MAX_BYTES} unix sockets allow`,
-    );
+  try {
+    return { kind: 'unix', path: resolveSocketPath(path, baseDir) };
+  } catch (error) {
+    throw invalid(value, (error as Error).message, { cause: error });
   }
-  return { kind: 'unix', path: absolute };
 }
 
 /**

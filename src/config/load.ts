@@ -9,12 +9,13 @@ import type { ConfigError } from '../errors.ts';
 import { isTable } from './flatten.ts';
 import type { ConfigFs } from './normalize.ts';
 import { configProblem, describeSystemError, formatValue, throwProblems } from './problems.ts';
-import type { DaemonConfig, PoolConfig } from './schema.ts';
-import { sharedListenProblems } from './shared-listen.ts';
+import type { DaemonConfig, GlobalConfig, PoolConfig } from './schema.ts';
+import { controlSocketProblems, sharedListenProblems } from './shared-listen.ts';
 import { suggestKey } from './suggest.ts';
 import { parseToml } from './syntax.ts';
 import { TOP_LEVEL_KEYS } from './toml-schema.ts';
-import { validateGlobal, validatePool } from './validate.ts';
+import { validatePool } from './validate.ts';
+import { validateGlobal } from './validate-global.ts';
 
 export type { ConfigFs } from './normalize.ts';
 export { ConfigErrorList, configProblems } from './problems.ts';
@@ -92,8 +93,21 @@ export async function parseConfig(text: string, file: string, fs: ConfigFs = nod
   const global = validateGlobal(document.global, absolute, problems);
   const pools = await validatePools(document.pools, absolute, fs, problems);
   throwProblems(absolute, problems);
-  throwProblems(absolute, sharedListenProblems(absolute, pools));
+  throwProblems(absolute, [
+    ...sharedListenProblems(absolute, pools),
+    ...controlSocketProblems(absolute, global.controlSocket, pools),
+  ]);
   return deepFreeze({ file: absolute, global, pools });
+}
+
+/** Reads the whole file once. @throws ConfigError `ERR_CONFIG_READ` naming the file. */
+async function readConfigText(absolute: string, fs: ConfigFs): Promise<string> {
+  try {
+    return await fs.readFile(absolute, 'utf8');
+  } catch (error) {
+    const detail = `cannot read the config file: ${describeSystemError(error)}`;
+    throw configProblem(absolute, detail, {}, ErrorCode.ERR_CONFIG_READ, { cause: error });
+  }
 }
 
 /**
@@ -107,12 +121,25 @@ export async function parseConfig(text: string, file: string, fs: ConfigFs = nod
  */
 export async function loadConfig(file: string, fs: ConfigFs = nodeFs): Promise<DaemonConfig> {
   const absolute = resolve(file);
-  let text: string;
-  try {
-    text = await fs.readFile(absolute, 'utf8');
-  } catch (error) {
-    const detail = `cannot read the config file: ${describeSystemError(error)}`;
-    throw configProblem(absolute, detail, {}, ErrorCode.ERR_CONFIG_READ, { cause: error });
-  }
-  return parseConfig(text, absolute, fs);
+  return parseConfig(await readConfigText(absolute, fs), absolute, fs);
+}
+
+/**
+ * Reads a config file for its `[global]` table only, as the control commands (`cgi-fpm
+ * status`, `reload`, `stop`) do to find `control_socket`: problems in the pools (a file being
+ * edited while the daemon runs the previous one) do not stop them from reaching the daemon.
+ *
+ * @param file - path of the TOML file; relative paths are relative to the working directory.
+ * @param fs - file system; `node:fs/promises` by default.
+ * @returns the `[global]` settings, `control_socket` resolved against the file's directory.
+ * @throws ConfigError `ERR_CONFIG_READ` when the file cannot be read, `ERR_CONFIG_SYNTAX` for
+ *   invalid TOML, `ERR_CONFIG_INVALID` (or a {@link ConfigErrorList}) for an invalid `[global]`.
+ */
+export async function loadGlobalConfig(file: string, fs: ConfigFs = nodeFs): Promise<GlobalConfig> {
+  const absolute = resolve(file);
+  const document = parseToml(await readConfigText(absolute, fs), absolute);
+  const problems: ConfigError[] = [];
+  const global = validateGlobal(document.global, absolute, problems);
+  throwProblems(absolute, problems);
+  return Object.freeze(global);
 }

@@ -79,7 +79,9 @@ export function buildPool(t: PoolTable, ctx: PoolContext, address: ListenAddress
     root,
     match: t.match,
     runtime: t.runtime,
-    pm: { mode: t.pm, maxChildren: t['pm.max_children'] },
+    pm: pmConfig(t),
+    requestSlowlogTimeoutMs: t.request_slowlog_timeout,
+    overloadPage: t.overload_page === undefined ? undefined : resolve(ctx.baseDir, t.overload_page),
     requestTerminateTimeoutMs: t.request_terminate_timeout,
     queue: { max: t['queue.max'], timeoutMs: t['queue.timeout'] },
     env: { ...t.env },
@@ -91,5 +93,19 @@ export function buildPool(t: PoolTable, ctx: PoolContext, address: ListenAddress
       module: handlerModule === undefined ? undefined : resolve(ctx.baseDir, handlerModule),
       concurrency: t['handler.concurrency'],
     },
+  };
+}
+
+/** The `pm.*` keys, with PHP-FPM's defaults for the spare counts (capped to `pm.max_children`). */
+function pmConfig(t: PoolTable): PoolConfig['pm'] {
+  const maxChildren = t['pm.max_children'];
+  const minSpareServers = Math.min(t['pm.min_spare_servers'], maxChildren);
+  const maxSpareServers = Math.max(minSpareServers, Math.min(t['pm.max_spare_servers'], maxChildren));
+  const startServers = t['pm.start_servers'] ?? minSpareServers + Math.floor((maxSpareServers - minSpareServers) / 2);
+  return {
+    mode: t.pm, maxChildren, startServers, minSpareServers, maxSpareServers,
+    processIdleTimeoutMs: t['pm.process_idle_timeout'],
+    maxRequests: t['pm.max_requests'],
+    maxMemoryBytes: t['pm.max_memory'],
   };
 }

@@ -24,7 +24,7 @@ export const RUNTIMES = ['exec', 'python', 'node', 'handler'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 /** The process manager policies. Only `static` exists so far. */
-export const PM_MODES = ['static'] as const;
+export const PM_MODES = ['static', 'dynamic', 'ondemand'] as const;
 
 /** One of {@link PM_MODES}. */
 export type PmMode = (typeof PM_MODES)[number];
@@ -59,6 +59,23 @@ export interface GlobalConfig {
    * @see PHP-FPM `log_level`
    */
   readonly logLevel: LogLevel;
+  /**
+   * Absolute path of the unix socket (mode `0600`) on which the daemon answers `cgi-fpm status`,
+   * `reload` and `stop`; `undefined` (the key absent) means no control socket. A relative path
+   * in the file is relative to the config file's directory; at most 107 bytes once absolute.
+   * @defaultValue `undefined`
+   * @see PHP-FPM `pm.status_path` (the status page this replaces) and `fpm_signals`
+   */
+  readonly controlSocket: string | undefined;
+  /**
+   * How long workers get to finish the request they run when the daemon stops or a reload
+   * retires them, in milliseconds; past it they (and their CGI process groups) are killed.
+   * `0` means no limit: wait for every request in flight (each bounded by its pool's
+   * `request_terminate_timeout`). systemd's `TimeoutStopSec` must be longer.
+   * @defaultValue `10000` (`"10s"` in the file)
+   * @see PHP-FPM `process_control_timeout`
+   */
+  readonly processControlTimeoutMs: number;
 }
 
 /** Where and how a pool accepts FastCGI connections. */
@@ -85,17 +102,49 @@ export interface ListenConfig {
 /** The process manager of a pool. */
 export interface PmConfig {
   /**
-   * The policy; `static` keeps exactly `maxChildren` workers running.
+   * The policy: `static` keeps `maxChildren` workers; `dynamic` keeps between
+   * `minSpareServers` and `maxSpareServers` idle ones; `ondemand` forks when a request waits
+   * and stops workers idle for `processIdleTimeoutMs`.
    * @defaultValue `'static'`
    * @see PHP-FPM `pm`
    */
   readonly mode: PmMode;
   /**
-   * Number of workers (each serves one request at a time), at least 1.
+   * Most workers at once (each serves one request at a time), at least 1.
    * @defaultValue `5`
    * @see PHP-FPM `pm.max_children`
    */
   readonly maxChildren: number;
+  /**
+   * Workers forked at start (`dynamic`).
+   * @defaultValue `minSpareServers + (maxSpareServers - minSpareServers) / 2` (PHP-FPM's rule)
+   * @see PHP-FPM `pm.start_servers`
+   */
+  readonly startServers: number;
+  /** Fewest idle workers (`dynamic`). @defaultValue `1` @see PHP-FPM `pm.min_spare_servers` */
+  readonly minSpareServers: number;
+  /** Most idle workers (`dynamic`). @defaultValue `3` (at most `maxChildren`) @see PHP-FPM `pm.max_spare_servers` */
+  readonly maxSpareServers: number;
+  /**
+   * A worker idle this long is stopped (`ondemand`), in ms.
+   * @defaultValue `10000` (`"10s"`)
+   * @see PHP-FPM `pm.process_idle_timeout`
+   */
+  readonly processIdleTimeoutMs: number;
+  /**
+   * A worker is replaced (gracefully, after its request) once it served about this many
+   * requests; each worker's limit is lowered by a random 0–10 % so workers do not restart
+   * together. `0` = never.
+   * @defaultValue `0`
+   * @see PHP-FPM `pm.max_requests`
+   */
+  readonly maxRequests: number;
+  /**
+   * A worker whose resident memory (its own, plus its python child's) exceeds this after a
+   * request is replaced, in bytes. `0` = never.
+   * @defaultValue `0`
+   */
+  readonly maxMemoryBytes: number;
 }
 
 /** The bounded queue of requests waiting for an idle worker. */
@@ -150,8 +199,20 @@ export interface PoolConfig {
    * @see PHP-FPM `request_terminate_timeout`
    */
   readonly requestTerminateTimeoutMs: number;
+  /**
+   * A request running longer than this is logged (`slow request`, with script, pid, elapsed)
+   * while it runs, in ms; `0` = off.
+   * @defaultValue `0`
+   * @see PHP-FPM `request_slowlog_timeout`
+   */
+  readonly requestSlowlogTimeoutMs: number;
   /** The queue of requests waiting for an idle worker. */
   readonly queue: QueueConfig;
+  /**
+   * An HTML file sent as the body of `503` answers (queue full, queue timeout, backing off)
+   * instead of the built-in page; absolute path.
+   */
+  readonly overloadPage: string | undefined;
   /**
    * Extra environment variables every script sees (added after the CGI variables).
    * @defaultValue `{}`

@@ -4,26 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ListenAddress, PoolConfig } from './schema.ts';
 import { sharedListenProblems } from './shared-listen.ts';
+import { testPoolConfig } from './pool-config-test-peer.ts';
 
 const FILE = '/etc/x.toml';
 
 function pool(name: string, address: ListenAddress, mode = 0o660, backlog = 511): PoolConfig {
-  return {
-    name,
-    listen: { address, mode, backlog },
-    root: '/srv',
-    match: ['**'],
-    runtime: 'exec',
-    pm: { mode: 'static', maxChildren: 1 },
-    requestTerminateTimeoutMs: 0,
-    queue: { max: 0, timeoutMs: 0 },
-    env: {},
-    clearEnv: true,
-    stderr: 'log',
-    python: { executable: 'python3' },
-    state: { modules: 'reset', globals: 'reset' },
-    handler: { module: undefined, concurrency: 1 },
-  };
+  return testPoolConfig({ name, listen: { address, mode, backlog } });
 }
 
 const unix = { kind: 'unix', path: '/run/a.sock' } as const;

@@ -1,6 +1,7 @@
-// This file implements the rule for pools that share a listen address from the perspective of
-// the supervisor, which opens one socket per address: the pools on it must agree on how it is
-// opened (`listen.backlog`, and `listen.mode` for a unix socket).
+// This file implements the rules for sockets that share a path from the perspective of the
+// supervisor, which opens one socket per address: the pools on it must agree on how it is
+// opened (`listen.backlog`, and `listen.mode` for a unix socket), and the control socket
+// cannot be one of them.
 
 import type { ConfigError } from '../errors.ts';
 import { formatListenAddress, formatSocketMode } from './listen.ts';
@@ -48,4 +49,24 @@ export function sharedListenProblems(file: string, pools: readonly PoolConfig[])
     }
   }
   return problems;
+}
+
+/**
+ * The problem of a `control_socket` that is also a pool's `listen` path: whichever socket the
+ * daemon opened second would replace the first (a stale socket file is removed before binding).
+ *
+ * @param file - absolute path of the config file, for messages.
+ * @param controlSocket - the absolute control socket path, if any.
+ * @param pools - the pools in file order.
+ */
+export function controlSocketProblems(
+  file: string,
+  controlSocket: string | undefined,
+  pools: readonly PoolConfig[],
+): ConfigError[] {
+  if (controlSocket === undefined) return [];
+  const pool = pools.find((p) => p.listen.address.kind === 'unix' && p.listen.address.path === controlSocket);
+  if (pool === undefined) return [];
+  const detail = `global.control_socket must differ from every pool's listen path, got ${JSON.stringify(controlSocket)}, which pool ${JSON.stringify(pool.name)} listens on`;
+  return [configProblem(file, detail, { key: 'global.control_socket' })];
 }

@@ -6,7 +6,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import { parseSocketMode } from './listen.ts';
 import { LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
-import { parseDurationMs } from './units.ts';
+import { parseDurationMs, parseSizeBytes } from './units.ts';
 
 /** The pattern pool names must match (they appear in logs, status and worker arguments). */
 export const POOL_NAME_RE = /^[A-Za-z0-9_-]+$/;
@@ -34,6 +34,11 @@ function parseDuration(value: unknown): number {
   );
 }
 
+function parseSize(value: unknown): number {
+  if (typeof value === 'string' || typeof value === 'number') return parseSizeBytes(value);
+  throw new TypeError(`invalid size ${String(value)}: expected a string such as "256MB" or a number of bytes`);
+}
+
 function parseGlob(value: string): string {
   if (value.startsWith('/')) {
     throw new TypeError(
@@ -54,9 +59,11 @@ const envName = z.string().regex(/^[^=\0]+$/, 'names must be non-empty, without 
 const envValue = z.string().regex(/^[^\0]*$/, 'values must not contain NUL');
 const glob = converted(z.string().min(1), parseGlob);
 
-/** The `[global]` table. */
+/** The `[global]` table. `control_socket` is resolved against the config file's dir later. */
 export const globalSchema = z.strictObject({
   log_level: z.enum(LOG_LEVELS).default('info'),
+  control_socket: z.string().min(1).optional(),
+  process_control_timeout: converted(z.unknown(), parseDuration).prefault('10s'),
 });
 
 /** One `[pools.NAME]` table, dotted keys folded. Only `listen` and `root` are required. */
@@ -69,6 +76,14 @@ export const poolSchema = z.strictObject({
   runtime: z.enum(RUNTIMES).default('exec'),
   pm: z.enum(PM_MODES).default('static'),
   'pm.max_children': z.int().min(1).default(5),
+  'pm.start_servers': z.int().min(1).optional(),
+  'pm.min_spare_servers': z.int().min(1).default(1),
+  'pm.max_spare_servers': z.int().min(1).default(3),
+  'pm.process_idle_timeout': converted(z.unknown(), parseDuration).prefault('10s'),
+  'pm.max_requests': z.int().min(0).default(0),
+  'pm.max_memory': converted(z.unknown(), parseSize).prefault(0),
+  request_slowlog_timeout: converted(z.unknown(), parseDuration).prefault(0),
+  overload_page: z.string().min(1).optional(),
   request_terminate_timeout: converted(z.unknown(), parseDuration).prefault('60s'),
   'queue.max': z.int().min(0).default(100),
   'queue.timeout': converted(z.unknown(), parseDuration).prefault('30s'),
@@ -90,6 +105,9 @@ export const POOL_KEYS: readonly string[] = Object.keys(poolSchema.shape);
 
 /** The keys the top level of the file accepts. */
 export const TOP_LEVEL_KEYS: readonly string[] = ['global', 'pools'];
+
+/** The `[global]` table as validated, before `control_socket` is resolved. */
+export type GlobalTable = z.output<typeof globalSchema>;
 
 /** A pool table as validated, before paths are resolved and the shape is nested. */
 export type PoolTable = z.output<typeof poolSchema>;

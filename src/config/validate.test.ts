@@ -106,7 +106,11 @@ describe('parseConfig: problems', () => {
     ['"handler.module" = "app.js"', 'handler.module is only used with runtime = "handler", got runtime = "exec"'],
     ['"state.modules" = "warm"', 'state.modules must be one of "reset", "keep", got "warm"'],
     ['"handler.concurrency" = 0', 'handler.concurrency must be ≥ 1, got 0'],
-    ['pm = "dynamic"', 'pm must be one of "static", got "dynamic"'],
+    ['pm = "sometimes"', 'pm must be one of "static", "dynamic", "ondemand", got "sometimes"'],
+    ['pm = "dynamic"\n"pm.min_spare_servers" = 4\n"pm.max_spare_servers" = 2', 'pm.min_spare_servers must be ≤ pm.max_spare_servers (2), got 4'],
+    ['pm = "dynamic"\n"pm.max_children" = 2\n"pm.max_spare_servers" = 3', 'pm.max_spare_servers must be ≤ pm.max_children (2), got 3'],
+    ['pm = "dynamic"\n"pm.start_servers" = 5', 'pm.start_servers must be between pm.min_spare_servers (1) and pm.max_spare_servers (3), got 5'],
+    ['"pm.max_memory" = "lots"', 'pm.max_memory: invalid size'],
     [
       '"listen.mode" = 660',
       'listen.mode: invalid socket mode 660: write it as an octal string such as "0660"',

@@ -1,6 +1,6 @@
-// This file implements the validation of the `[global]` table and of one `[pools.NAME]` table
-// from the perspective of the loader: fold dotted keys, check with the zod schema, and turn
-// every issue into a problem naming the file, pool, key and value.
+// This file implements the validation of one `[pools.NAME]` table (and the check shared with
+// `[global]`, validate-global.ts) from the perspective of the loader: fold dotted keys, check
+// with the zod schema, and turn every issue into a problem naming the file, pool, key and value.
 
 import type { z } from 'zod';
 import type { ConfigError } from '../errors.ts';
@@ -11,25 +11,23 @@ import type { IssueScope } from './issues.ts';
 import { buildPool, resolveListen, resolveRoot } from './normalize.ts';
 import type { ConfigFs, PoolContext } from './normalize.ts';
 import { configProblem, formatValue } from './problems.ts';
-import type { GlobalConfig, PoolConfig } from './schema.ts';
+import type { PoolConfig } from './schema.ts';
 import type { PoolTable } from './toml-schema.ts';
-import { GLOBAL_KEYS, globalSchema, POOL_KEYS, POOL_NAME_RE, poolSchema } from './toml-schema.ts';
+import { POOL_KEYS, POOL_NAME_RE, poolSchema } from './toml-schema.ts';
 
 /** Keys of a pool whose table value is a map of its own, not dotted keys. */
 const POOL_MAPS = ['env'] as const;
-
-/** Defaults of `[global]`, returned alongside the problems when it is invalid. */
-const GLOBAL_DEFAULTS: GlobalConfig = { logLevel: 'info' };
 
 /** A validated pool: the config, or every problem that prevents it. */
 export type ValidatedPool =
   | { readonly ok: true; readonly pool: PoolConfig }
   | { readonly ok: false; readonly problems: readonly ConfigError[] };
 
-type Checked<T> = { ok: true; value: T } | { ok: false; problems: ConfigError[] };
+/** A validated table, or every problem with it. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; problems: ConfigError[] };
 
 /** Runs `schema` on a table whose dotted keys were folded; problems are scoped by `scope`. */
-function check<S extends z.ZodType>(schema: S, flat: Flattened, scope: IssueScope): Checked<z.output<S>> {
+export function check<S extends z.ZodType>(schema: S, flat: Flattened, scope: IssueScope): Checked<z.output<S>> {
   const problems = flat.duplicates.map((key) => {
     const full = `${scope.keyPrefix ?? ''}${key}`;
     const detail = `key "${full}" is given twice, as the quoted key "${key}" and through a bare dotted key or table; keep one`;
@@ -44,36 +42,8 @@ function check<S extends z.ZodType>(schema: S, flat: Flattened, scope: IssueScop
   return result.success && problems.length === 0 ? { ok: true, value: result.data } : { ok: false, problems };
 }
 
-/**
- * Validates the `[global]` table (absent means all defaults).
- *
- * @param value - `document.global` as parsed.
- * @param file - absolute path of the config file.
- * @param problems - receives every problem found.
- * @returns the settings; the defaults when there were problems.
- */
-export function validateGlobal(value: unknown, file: string, problems: ConfigError[]): GlobalConfig {
-  if (value === undefined) return GLOBAL_DEFAULTS;
-  if (!isTable(value)) {
-    problems.push(
-      configProblem(file, `global must be a table ([global]), got ${formatValue(value)}`, { key: 'global' }),
-    );
-    return GLOBAL_DEFAULTS;
-  }
-  const checked = check(globalSchema, flattenTable(value), {
-    file,
-    keyPrefix: 'global.',
-    knownKeys: GLOBAL_KEYS,
-  });
-  if (!checked.ok) {
-    problems.push(...checked.problems);
-    return GLOBAL_DEFAULTS;
-  }
-  return { logLevel: checked.value.log_level };
-}
-
 /** A non-empty string value of the folded table, else `undefined` (the schema reports it). */
-function stringAt(flat: Flattened, key: string): string | undefined {
+export function stringAt(flat: Flattened, key: string): string | undefined {
   const value = flat.table[key];
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
@@ -115,6 +85,8 @@ export async function validatePool(value: unknown, ctx: PoolContext, fs: ConfigF
 
 /** Keys that only make sense together: a handler pool needs its module, and only it takes one. */
 function runtimeProblems(t: PoolTable, ctx: PoolContext): ConfigError[] {
+  const pm = pmProblems(t, ctx);
+  if (pm !== undefined) return [pm];
   const hasModule = t['handler.module'] !== undefined;
   if (t.runtime === 'handler' && !hasModule) {
     return [configProblem(ctx.file, 'runtime "handler" needs handler.module (the module exporting the handler)',
@@ -125,4 +97,20 @@ function runtimeProblems(t: PoolTable, ctx: PoolContext): ConfigError[] {
       { pool: ctx.name, key: 'handler.module' })];
   }
   return [];
+}
+
+/** PHP-FPM's dynamic rules: min_spare ≤ start_servers ≤ max_spare ≤ max_children. */
+function pmProblems(t: PoolTable, ctx: PoolContext): ConfigError | undefined {
+  if (t.pm !== 'dynamic') return undefined;
+  const max = t['pm.max_children'];
+  const min = t['pm.min_spare_servers'];
+  const spare = t['pm.max_spare_servers'];
+  const start = t['pm.start_servers'];
+  const at = (key: string, detail: string): ConfigError => configProblem(ctx.file, detail, { pool: ctx.name, key });
+  if (min > spare) return at('pm.min_spare_servers', `pm.min_spare_servers must be ≤ pm.max_spare_servers (${spare}), got ${min}`);
+  if (spare > max) return at('pm.max_spare_servers', `pm.max_spare_servers must be ≤ pm.max_children (${max}), got ${spare}`);
+  if (start !== undefined && (start < min || start > spare)) {
+    return at('pm.start_servers', `pm.start_servers must be between pm.min_spare_servers (${min}) and pm.max_spare_servers (${spare}), got ${start}`);
+  }
+  return undefined;
 }

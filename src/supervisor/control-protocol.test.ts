@@ -27,12 +27,17 @@ describe('parseControlRequest', () => {
     expect(parseControlRequest(line)).toEqual({ ok: false, error });
   });
 
-  it.each(['status', '', '{"command":', '\u0000'])('refuses %j as not JSON, naming the expected form', (line) => {
-    const parsed = parseControlRequest(line);
-    expect(parsed.ok).toBe(false);
-    if (parsed.ok) return;
-    expect(parsed.error).toMatch(/^control: invalid request: not JSON \(.+\); send one line such as \{"command":"status"\}$/);
-  });
+  it.each(['status', '', '{"command":', '\u0000'])(
+    'refuses %j as not JSON, naming the expected form',
+    (line) => {
+      const parsed = parseControlRequest(line);
+      expect(parsed.ok).toBe(false);
+      if (parsed.ok) return;
+      expect(parsed.error).toMatch(
+        /^control: invalid request: not JSON \(.+\); send one line such as \{"command":"status"\}$/,
+      );
+    },
+  );
 });
 
 describe('encodeControlLine', () => {

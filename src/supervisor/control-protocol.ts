@@ -39,8 +39,7 @@ export type ControlReply = StatusReply | ReloadResult;
 
 /** A request line read: the command, or the error to reply with. */
 export type ParsedControlRequest =
-  | { readonly ok: true; readonly command: ControlCommand }
-  | { readonly ok: false; readonly error: string };
+  { readonly ok: true; readonly command: ControlCommand } | { readonly ok: false; readonly error: string };
 
 const EXAMPLE = '{"command":"status"}';
 
@@ -59,7 +58,10 @@ export function parseControlRequest(line: string): ParsedControlRequest {
   try {
     request = JSON.parse(line);
   } catch (error) {
-    return { ok: false, error: `control: invalid request: not JSON (${(error as Error).message}); send one line such as ${EXAMPLE}` };
+    return {
+      ok: false,
+      error: `control: invalid request: not JSON (${(error as Error).message}); send one line such as ${EXAMPLE}`,
+    };
   }
   if (typeof request !== 'object' || request === null || !('command' in request)) {
     return { ok: false, error: `control: invalid request: expected an object such as ${EXAMPLE}` };

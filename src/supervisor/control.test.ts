@@ -83,7 +83,11 @@ describe('startControlServer: the socket', () => {
     const other = join(dir, 'old.sock');
     await new Promise<void>((resolve) => old.listen(other, resolve));
     await rename(join(dir, 'old.sock'), join(dir, 'stale.sock'));
-    await new Promise<void>((resolve) => old.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      old.close(() => {
+        resolve();
+      }),
+    );
     path = join(dir, 'stale.sock');
     expect((await stat(path)).isSocket()).toBe(true);
     server = await startControlServer(path, fakeTarget(), log);
@@ -95,7 +99,9 @@ describe('startControlServer: the socket', () => {
     await writeFile(path, 'precious');
     const error = await startControlServer(path, fakeTarget(), log).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCode.ERR_LISTEN });
-    expect((error as Error).message).toBe(`control: cannot listen on ${path}: exists and is not a socket: ${path}`);
+    expect((error as Error).message).toBe(
+      `control: cannot listen on ${path}: exists and is not a socket: ${path}`,
+    );
   });
 
   it('stops accepting on close and drops connections that sent nothing', async () => {
@@ -173,7 +179,9 @@ describe('startControlServer: bad input', () => {
   it('reads a request split across writes, and one ended by a half-close instead of a newline', async () => {
     const target = fakeTarget();
     server = await startControlServer(path, target, log);
-    expect(JSON.parse(await exchange(['{"comm', 'and":"st', 'atus"}\n{"command":"stop"}\n']))).toMatchObject({ ok: true });
+    expect(JSON.parse(await exchange(['{"comm', 'and":"st', 'atus"}\n{"command":"stop"}\n']))).toMatchObject({
+      ok: true,
+    });
     expect(target.stop).not.toHaveBeenCalled();
     expect(JSON.parse(await exchange(['{"command":"stop"}'], true))).toEqual({ ok: true });
     expect(target.stop).toHaveBeenCalledOnce();

@@ -45,7 +45,10 @@ async function answer(command: ControlCommand, target: ControlTarget, log: Logge
     }
   } catch (error) {
     log.error({ err: error, command }, 'control command failed');
-    return { ok: false, errors: [`control: ${command}: ${error instanceof Error ? error.message : String(error)}`] };
+    return {
+      ok: false,
+      errors: [`control: ${command}: ${error instanceof Error ? error.message : String(error)}`],
+    };
   }
 }
 
@@ -86,7 +89,11 @@ function readRequestLine(socket: Socket, onLine: (line: string | Error) => void)
     const part = newline === -1 ? chunk : chunk.subarray(0, newline);
     size += part.length;
     if (size > MAX_CONTROL_REQUEST_BYTES) {
-      finish(new Error(`control: request too large: more than ${MAX_CONTROL_REQUEST_BYTES} bytes without a newline`));
+      finish(
+        new Error(
+          `control: request too large: more than ${MAX_CONTROL_REQUEST_BYTES} bytes without a newline`,
+        ),
+      );
       return;
     }
     chunks.push(part);
@@ -151,7 +158,12 @@ export async function startControlServer(
   options: ControlServerOptions = {},
 ): Promise<ControlServer> {
   const waiting = new Set<Socket>();
-  const served = { target, log, waiting, requestTimeoutMs: options.requestTimeoutMs ?? CONTROL_REQUEST_TIMEOUT_MS };
+  const served = {
+    target,
+    log,
+    waiting,
+    requestTimeoutMs: options.requestTimeoutMs ?? CONTROL_REQUEST_TIMEOUT_MS,
+  };
   // allowHalfOpen: a client that shuts down its side after the request still gets the reply.
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     serveConnection(socket, served);
@@ -160,7 +172,11 @@ export async function startControlServer(
     await listenUnix(server, path, CONTROL_SOCKET_MODE, 16);
   } catch (err) {
     server.close();
-    throw new DaemonError(ErrorCode.ERR_LISTEN, `control: cannot listen on ${path}: ${(err as Error).message}`, { cause: err });
+    throw new DaemonError(
+      ErrorCode.ERR_LISTEN,
+      `control: cannot listen on ${path}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   log.info({ path }, 'control socket ready');
   return {

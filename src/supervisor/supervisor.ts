@@ -107,7 +107,8 @@ export class Supervisor implements ControlTarget {
     for (const connection of this.connections) connection.shutdown();
     const pools = [...this.pools.values()];
     const timeoutMs = this.config.global.processControlTimeoutMs;
-    const deadline = setTimeout(() => {
+    // process_control_timeout = 0: no limit, wait for every request.
+    const deadline = timeoutMs <= 0 ? undefined : setTimeout(() => {
       this.state = 'terminating';
       log.warn({ timeoutMs }, 'process_control_timeout passed, killing workers');
       for (const pool of pools) pool.kill();

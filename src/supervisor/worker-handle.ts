@@ -83,6 +83,8 @@ export class WorkerHandle {
   private startFailure: string | undefined;
   /** Process group of the CGI child the request on channel 0 started, if any. */
   private cgiGroup = 0;
+  /** Process group of a runtime child that lives across requests (python), if any. */
+  private runtimeGroup = 0;
 
   constructor(options: WorkerOptions) {
     this.options = options;
@@ -178,10 +180,16 @@ export class WorkerHandle {
       this.idleSinceMs = this.readyAtMs;
       this.options.events.ready(this);
       for (const channel of this.channels) this.options.events.idle(this, channel);
+    } else if (message.type === 'ready' && this.state === 'exiting' && this.killReason === undefined) {
+      // Told to stop while it was starting: the worker listens for `stop` only once its
+      // runtime is loaded, so that message was dropped. Say it again, or it never leaves.
+      this.send({ type: 'stop' });
     } else if (message.type === 'cgi-group') {
-      const { requestId, pgid } = message as { requestId?: unknown; pgid?: unknown };
+      const { requestId, pgid, persistent } = message as { requestId?: unknown; pgid?: unknown; persistent?: unknown };
       const first = this.channels[0];
-      if (first?.request !== undefined && requestId === first.channelId && typeof pgid === 'number') this.cgiGroup = pgid;
+      if (typeof pgid !== 'number') return;
+      if (persistent === true) this.runtimeGroup = pgid;
+      else if (first?.request !== undefined && requestId === first.channelId) this.cgiGroup = pgid;
     } else if (message.type === 'recycle') {
       const { reason, rssBytes } = message as { reason?: unknown; rssBytes?: unknown };
       this.options.events.recycle(this, String(reason), typeof rssBytes === 'number' ? rssBytes : 0);
@@ -206,13 +214,16 @@ export class WorkerHandle {
 
   /** The worker is gone: its request's CGI process group must not outlive it. */
   private killCgiGroup(): void {
-    if (this.cgiGroup <= 1) return;
-    try {
-      process.kill(-this.cgiGroup, 'SIGKILL');
-    } catch {
-      // ESRCH: the group already ended with its worker.
+    for (const group of [this.cgiGroup, this.runtimeGroup]) {
+      if (group <= 1) continue;
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {
+        // ESRCH: the group already ended with its worker.
+      }
     }
     this.cgiGroup = 0;
+    this.runtimeGroup = 0;
   }
 
   private send(message: SupervisorMessage): void {

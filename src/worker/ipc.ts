@@ -49,6 +49,8 @@ export interface CgiGroupMessage {
   readonly type: 'cgi-group';
   readonly requestId: number;
   readonly pgid: number;
+  /** The group outlives the request (a python runner): kill it whenever the worker dies. */
+  readonly persistent: boolean;
 }
 
 /**

@@ -49,12 +49,16 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
   const server = new RequestServer(pool, {
     log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
     onCgiGroup: (requestId, group) => {
-      pgid = group;
+      // A python runner lives across requests: its group is reported once, not per request.
+      const persistent = pool.runtime === 'python';
+      if (persistent && cgiGroups.has(group)) return;
+      if (!persistent) pgid = group;
       cgiGroups.add(group);
-      send({ type: 'cgi-group', requestId, pgid: group });
+      send({ type: 'cgi-group', requestId, pgid: group, persistent });
     },
     afterRequest: () => {
-      cgiGroups.delete(pgid);
+      if (pgid !== 0) cgiGroups.delete(pgid);
+      pgid = 0;
       checkMemory(pool, runtime);
     },
   });

@@ -27,7 +27,13 @@ describe('an Express app in a handler pool behind nginx', () => {
     const res = await stack().request('/users/42?tab=posts&n=1');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(json(res.text)).toMatchObject({ id: '42', query: { tab: 'posts', n: '1' }, method: 'GET' });
+    // nginx's $remote_addr on a unix socket is "unix:"; it reaches req.socket.remoteAddress (req.ip).
+    expect(json(res.text)).toMatchObject({
+      id: '42',
+      query: { tab: 'posts', n: '1' },
+      method: 'GET',
+      ip: 'unix:',
+    });
     const line = await waitForRequestLog(daemon, '/users/42', since);
     expect(line).toMatchObject({ pool: 'main', status: 200 });
   });

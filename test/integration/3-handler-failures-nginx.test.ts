@@ -38,7 +38,8 @@ describe('a failing node-http handler behind nginx', () => {
     expect(res.status).toBe(500);
     expect(res.text).toContain('500 Internal Server Error');
     const stderr = await daemon.waitForLog(
-      (e) => e.msg === 'cgi stderr' && typeof e.line === 'string' && e.line.includes('handler threw on purpose'),
+      (e) =>
+        e.msg === 'cgi stderr' && typeof e.line === 'string' && e.line.includes('handler threw on purpose'),
       5000,
       since,
     );

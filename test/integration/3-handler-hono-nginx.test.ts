@@ -29,7 +29,10 @@ describe('a Hono app in a handler pool behind nginx', () => {
       body: '{"list":[1,2,3]}',
     });
     expect(res.status).toBe(201);
-    expect(JSON.parse(res.text)).toEqual({ echoed: { list: [1, 2, 3] }, url: 'http://localhost/echo-json?x=1' });
+    expect(JSON.parse(res.text)).toEqual({
+      echoed: { list: [1, 2, 3] },
+      url: 'http://localhost/echo-json?x=1',
+    });
   });
 
   it('keeps both Set-Cookie fields apart', async () => {

@@ -80,7 +80,12 @@ export function reportFailure(req: RuntimeRequest, what: string, err: unknown): 
  * was written) and reports the cause.
  * @param status - 500 for a handler's fault, 400 for a request it cannot be given.
  */
-export function answerFailure(req: RuntimeRequest, status: 400 | 500, what: string, err: unknown): RuntimeResult {
+export function answerFailure(
+  req: RuntimeRequest,
+  status: 400 | 500,
+  what: string,
+  err: unknown,
+): RuntimeResult {
   reportFailure(req, what, err);
   if (!req.signal.aborted) req.stdout.write(errorPage(status));
   return FAILED;

@@ -23,18 +23,23 @@ const sha256 = (data: Buffer | Uint8Array): string => createHash('sha256').updat
 
 describe('fetch handler: the Request it gets', () => {
   it('has the URL from scheme, Host and REQUEST_URI, the method, the fields and the body', async () => {
-    let seen: { url: string; method: string; host: string | null; type: string | null; body: string } | undefined;
+    let seen:
+      { url: string; method: string; host: string | null; type: string | null; body: string } | undefined;
     const env = nginxEnv('PUT', '/things/7?full=1', { CONTENT_TYPE: 'text/plain', REQUEST_SCHEME: 'https' });
-    const { result, reply } = await run(async (request) => {
-      seen = {
-        url: request.url,
-        method: request.method,
-        host: request.headers.get('host'),
-        type: request.headers.get('content-type'),
-        body: await request.text(),
-      };
-      return new Response('ok');
-    }, env, 'the body');
+    const { result, reply } = await run(
+      async (request) => {
+        seen = {
+          url: request.url,
+          method: request.method,
+          host: request.headers.get('host'),
+          type: request.headers.get('content-type'),
+          body: await request.text(),
+        };
+        return new Response('ok');
+      },
+      env,
+      'the body',
+    );
     expect(result).toEqual({ exitCode: 0, signal: null });
     expect(reply.text).toBe('ok');
     expect(seen).toEqual({
@@ -73,13 +78,43 @@ describe('fetch handler: the Request it gets', () => {
 });
 
 describe('fetch handler: the reply', () => {
+  it('answers at once without reading a 1 MiB body it does not want', async () => {
+    const { result, reply } = await run(
+      () => new Response('too large', { status: 413 }),
+      nginxEnv('POST', '/'),
+      BIG,
+    );
+    expect(result).toEqual({ exitCode: 0, signal: null });
+    expect([reply.status, reply.text]).toEqual([413, 'too large']);
+  });
+
+  it('takes string chunks from a lenient body stream, and fails on other chunk types', async () => {
+    const stream = (chunk: unknown): ReadableStream<Uint8Array> =>
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(chunk as Uint8Array);
+          controller.close();
+        },
+      });
+    const text = await run(() => new Response(stream('plain text')), nginxEnv('GET', '/'));
+    expect(text.reply.text).toBe('plain text');
+    const odd = await run(() => new Response(stream(42)), nginxEnv('GET', '/'));
+    expect(odd.result.exitCode).toBe(1);
+    expect(odd.stderr[0]).toBe(
+      'handler: response body failed: TypeError: response body chunk is number, not bytes',
+    );
+  });
+
   it('gives Status with the reason, every Set-Cookie, and the fields', async () => {
-    const { reply } = await run(() => {
-      const headers = new Headers({ 'Content-Type': 'text/plain', 'X-Thing': 'a' });
-      headers.append('Set-Cookie', 'a=1; Path=/');
-      headers.append('Set-Cookie', 'b=2, with comma; HttpOnly');
-      return new Response('made', { status: 201, statusText: 'Made It', headers });
-    }, nginxEnv('GET', '/'));
+    const { reply } = await run(
+      () => {
+        const headers = new Headers({ 'Content-Type': 'text/plain', 'X-Thing': 'a' });
+        headers.append('Set-Cookie', 'a=1; Path=/');
+        headers.append('Set-Cookie', 'b=2, with comma; HttpOnly');
+        return new Response('made', { status: 201, statusText: 'Made It', headers });
+      },
+      nginxEnv('GET', '/'),
+    );
     expect(reply.status).toBe(201);
     expect(reply.reason).toBe('Made It');
     expect(fieldValues(reply, 'set-cookie')).toEqual(['a=1; Path=/', 'b=2, with comma; HttpOnly']);
@@ -95,15 +130,50 @@ describe('fetch handler: the reply', () => {
 
 describe('fetch handler: failures', () => {
   it.each([
-    ['throws', (): never => { throw new Error('sync boom'); }, 'fetch() threw: Error: sync boom'],
+    [
+      'throws',
+      (): never => {
+        throw new Error('sync boom');
+      },
+      'fetch() threw: Error: sync boom',
+    ],
     ['rejects', () => Promise.reject(new Error('async boom')), 'fetch() rejected: Error: async boom'],
-    ['answers a non-Response', () => ({ status: 200 }), 'fetch() did not answer a Response: TypeError: got an object (Object)'],
+    [
+      'answers a non-Response',
+      () => ({ status: 200 }),
+      'fetch() did not answer a Response: TypeError: got an object (Object)',
+    ],
     ['answers undefined', () => undefined, 'fetch() did not answer a Response: TypeError: got undefined'],
   ])('answers 500 when fetch %s, and logs why', async (_what, fetch, line) => {
     const { result, reply, stderr } = await run(fetch, nginxEnv('GET', '/'));
     expect(result).toEqual({ exitCode: 1, signal: null });
     expect(reply.status).toBe(500);
     expect(stderr[0]).toBe(`handler: ${line}`);
+  });
+
+  it('answers 500 for a Response-like object whose head cannot be CGI (status 42)', async () => {
+    const { result, reply, stderr } = await run(
+      () => ({ status: 42, headers: new Map([['x-a', '1']]), body: null }),
+      nginxEnv('GET', '/'),
+    );
+    expect([result.exitCode, reply.status]).toEqual([1, 500]);
+    expect(stderr[0]).toBe(
+      'handler: response head cannot be sent as CGI: TypeError: cgi: encode head: bad status 42',
+    );
+  });
+
+  it('takes a Response-like object from another copy of undici (same shape)', async () => {
+    const body = new Response('from elsewhere').body;
+    const { reply } = await run(
+      () => ({ status: 203, statusText: '', headers: new Map([['x-from', 'copy']]), body }),
+      nginxEnv('GET', '/'),
+    );
+    expect([reply.status, reply.reason, reply.text]).toEqual([
+      203,
+      'Non-Authoritative Information',
+      'from elsewhere',
+    ]);
+    expect(fieldValues(reply, 'x-from')).toEqual(['copy']);
   });
 
   it('answers 400 for a request the Fetch standard refuses (TRACE)', async () => {
@@ -168,6 +238,64 @@ describe('fetch handler: overlapping runs and aborts', () => {
     expect(Date.now() - started).toBeLessThan(200);
     expect(signal?.aborted).toBe(true);
     expect(t.output().length).toBe(0);
+  });
+
+  it('cancels the body of a Response that comes after the abort', async () => {
+    let cancelled = false;
+    let answer: (response: Response) => void = () => undefined;
+    const host = createFetchHost({
+      fetch: () =>
+        new Promise<Response>((resolve) => {
+          answer = resolve;
+        }),
+    });
+    const t = testRun(nginxEnv('GET', '/late'));
+    const running = host.run(t.req);
+    await delay(10);
+    t.controller.abort();
+    expect(await running).toEqual({ exitCode: null, signal: null });
+    answer(
+      new Response(
+        new ReadableStream({
+          cancel: () => {
+            cancelled = true;
+          },
+        }),
+      ),
+    );
+    await delay(10);
+    expect(cancelled).toBe(true);
+  });
+
+  it('stops and cancels the body when stdout closes under it', async () => {
+    let cancelled = false;
+    const host = createFetchHost({
+      fetch: () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull: async (controller) => {
+              await delay(1);
+              controller.enqueue(new Uint8Array(1024));
+            },
+            cancel: () => {
+              cancelled = true;
+            },
+          }),
+        ),
+    });
+    const t = testRun(nginxEnv('GET', '/endless'));
+    const running = host.run(t.req);
+    await delay(30);
+    t.req.stdout.destroy();
+    expect(await running).toEqual({ exitCode: 0, signal: null });
+    expect(cancelled).toBe(true);
+  });
+
+  it('resolves at once when already aborted', async () => {
+    const host = createFetchHost({ fetch: () => new Promise(() => undefined) });
+    const t = testRun(nginxEnv('GET', '/'));
+    t.controller.abort();
+    expect(await host.run(t.req)).toEqual({ exitCode: null, signal: null });
   });
 
   it('cancels an endless response body on abort', async () => {

@@ -2,11 +2,19 @@
 // the handler runtime: the CGI request becomes a web `Request` whose body streams from stdin,
 // and the `Response` becomes a CGI head and a body streamed into stdout with backpressure.
 import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
-import { ABORTED, answerFailure, copyBody, FAILED, reportFailure, SUCCEEDED, whenAborted, writeHead } from './cgi-reply.ts';
+import {
+  ABORTED,
+  answerFailure,
+  FAILED,
+  reportFailure,
+  SUCCEEDED,
+  whenAborted,
+  writeHead,
+} from './cgi-reply.ts';
 import type { FetchHandler } from './load-handler.ts';
 import { requestHead, requestUrl } from './request-head.ts';
+import { copyWebBody } from './web-body.ts';
 
 /** Methods whose requests carry no body in the Fetch standard (`new Request` refuses one). */
 const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
@@ -53,7 +61,12 @@ async function runFetch(handler: FetchHandler, req: RuntimeRequest): Promise<Run
     return ABORTED;
   }
   if (!isResponse(response)) {
-    return answerFailure(req, 500, 'fetch() did not answer a Response', new TypeError(`got ${describe(response)}`));
+    return answerFailure(
+      req,
+      500,
+      'fetch() did not answer a Response',
+      new TypeError(`got ${describe(response)}`),
+    );
   }
   return send(req, response);
 }
@@ -85,20 +98,15 @@ async function send(req: RuntimeRequest, response: Response): Promise<RuntimeRes
     return answerFailure(req, 500, 'response head cannot be sent as CGI', err);
   }
   if (response.body === null) return SUCCEEDED;
-  const body = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
-  const onAbort = (): void => {
-    body.destroy();
-  };
-  req.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const complete = await copyBody(req, body);
-    if (req.signal.aborted) return ABORTED;
-    if (complete) return SUCCEEDED;
-    reportFailure(req, 'response body failed', body.errored ?? new Error('the body stream ended early'));
-    return FAILED;
-  } finally {
-    req.signal.removeEventListener('abort', onAbort);
-    body.destroy();
+  const end = await copyWebBody(response.body, req.stdout, req.signal);
+  switch (end.kind) {
+    case 'ended':
+      return SUCCEEDED;
+    case 'aborted':
+      return ABORTED;
+    case 'failed':
+      reportFailure(req, 'response body failed', end.error);
+      return FAILED;
   }
 }
 
@@ -110,7 +118,9 @@ function* fields(headers: Headers): Generator<[string, string]> {
 
 /** `headers` as this realm's `Headers` (a `Response` built by another copy of undici has its own). */
 function ownHeaders(headers: Headers): Headers {
-  return headers instanceof Headers ? headers : new Headers([...(headers as unknown as Iterable<[string, string]>)]);
+  return headers instanceof Headers
+    ? headers
+    : new Headers([...(headers as unknown as Iterable<[string, string]>)]);
 }
 
 /** A `Response`, of this realm or of another copy of undici (same shape: status, headers, body). */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolConfig } from '../../../config/schema.ts';
+import { testPoolConfig } from '../../../config/pool-config-test-peer.ts';
 import { DaemonError, ErrorCode } from '../../../errors.ts';
 import { createHandlerRuntime } from './handler.ts';
 import { loadHandler } from './load-handler.ts';
@@ -16,22 +17,13 @@ import { fieldValues, fixture, nginxEnv, parseReply, testRun } from './runtime-t
 const log = pino({ level: 'silent' });
 
 function pool(module: string | undefined): PoolConfig {
-  return {
+  return testPoolConfig({
     name: 'app',
-    listen: { address: { kind: 'unix', path: '/run/app.sock' }, mode: 0o660, backlog: 511 },
     root: '/srv/app',
-    match: ['**'],
     runtime: 'handler',
-    pm: { mode: 'static', maxChildren: 1 },
     requestTerminateTimeoutMs: 0,
-    queue: { max: 0, timeoutMs: 0 },
-    env: {},
-    clearEnv: true,
-    stderr: 'log',
-    python: { executable: 'python3' },
-    state: { modules: 'reset', globals: 'reset' },
     handler: { module, concurrency: 4 },
-  };
+  });
 }
 
 /** Loads `name` from the fixtures and runs one request through it. */
@@ -76,7 +68,12 @@ describe('createHandlerRuntime: module shapes', () => {
 
   it('serves an Express app: params, query, REMOTE_ADDR', async () => {
     const { reply } = await serve('express-app.mjs', nginxEnv('GET', '/users/42?tab=posts'));
-    expect(JSON.parse(reply.text)).toEqual({ id: '42', query: { tab: 'posts' }, ip: '203.0.113.7', protocol: 'http' });
+    expect(JSON.parse(reply.text)).toEqual({
+      id: '42',
+      query: { tab: 'posts' },
+      ip: '203.0.113.7',
+      protocol: 'http',
+    });
   });
 
   it('serves an Express app: express.json() body and redirect', async () => {
@@ -131,9 +128,14 @@ describe('createHandlerRuntime: refusals', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cgi-fpm-handler-'));
     await writeFile(join(dir, 'syntax.mjs'), 'export default function (req, res) {\n  res.end(;\n}\n');
-    await writeFile(join(dir, 'missing-dep.mjs'), "import x from 'no-such-package-cgi-fpm';\nexport default x;\n");
+    await writeFile(
+      join(dir, 'missing-dep.mjs'),
+      "import x from 'no-such-package-cgi-fpm';\nexport default x;\n",
+    );
     await writeFile(join(dir, 'top-level-throw.cjs'), "throw new Error('cannot start: no DATABASE_URL');\n");
     await writeFile(join(dir, 'throw-number.mjs'), 'throw 42;\n');
+    await writeFile(join(dir, 'string.mjs'), "export default 'hello';\n");
+    await writeFile(join(dir, 'array.cjs'), 'module.exports = [1, 2];\n');
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -145,7 +147,7 @@ describe('createHandlerRuntime: refusals', () => {
       (err: unknown) => err,
     );
     expect(error).toBeInstanceOf(DaemonError);
-    expect((error as DaemonError).code).toBe(ErrorCode.ERR_WORKER_EXITED);
+    expect((error as DaemonError).code).toBe(ErrorCode.ERR_RUNTIME_START);
     return error as DaemonError;
   }
 
@@ -158,8 +160,17 @@ describe('createHandlerRuntime: refusals', () => {
     );
   });
 
+  it.each([
+    ['string.mjs', "got default export: string 'hello'"],
+    ['array.cjs', 'got default export: array of length 2'],
+  ])('names what %s exports', async (name, what) => {
+    expect((await refusal(join(dir, name))).message).toContain(what);
+  });
+
   it('names the named exports of a module without a default export', async () => {
-    expect((await refusal(fixture('named-only.mjs'))).message).toMatch(/got no default export; named exports: handler$/);
+    expect((await refusal(fixture('named-only.mjs'))).message).toMatch(
+      /got no default export; named exports: handler$/,
+    );
   });
 
   // Under vitest the import goes through Vite, which words a syntax error its own way; Node's
@@ -186,5 +197,4 @@ describe('createHandlerRuntime: refusals', () => {
       'runtime: handler: pool "app" has no handler.module (the module exporting the handler)',
     );
   });
-
 });

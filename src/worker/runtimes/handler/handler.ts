@@ -26,7 +26,7 @@ export interface HandlerRuntimeDeps {
  * again before an earlier run ended (`handler.concurrency`); no state is kept between runs.
  * A failing handler costs only its request (500 and its stack in the log); the worker keeps
  * serving.
- * @throws DaemonError `ERR_WORKER_EXITED` naming the module: no `handler.module`, the module
+ * @throws DaemonError `ERR_RUNTIME_START` naming the module: no `handler.module`, the module
  *   cannot be imported (the cause is named: syntax error, missing dependency), or it exports
  *   no handler (what it exports is named).
  * @see docs/INTERFACES.md "worker/runtimes: lifecycle (issue 3)"
@@ -35,7 +35,7 @@ export async function createHandlerRuntime(pool: PoolConfig, deps: HandlerRuntim
   const file = pool.handler.module;
   if (file === undefined) {
     throw new DaemonError(
-      ErrorCode.ERR_WORKER_EXITED,
+      ErrorCode.ERR_RUNTIME_START,
       `runtime: handler: pool "${pool.name}" has no handler.module (the module exporting the handler)`,
     );
   }

@@ -24,7 +24,7 @@ export type LoadedHandler =
  * CommonJS `module.exports`) and `default.default` (CommonJS compiled from `export default`)
  * that is a function (node-http) or an object with a `fetch` method (fetch API).
  * @param file - absolute path of the module (`handler.module`).
- * @throws DaemonError `ERR_WORKER_EXITED` naming the module and the cause when it cannot be
+ * @throws DaemonError `ERR_RUNTIME_START` naming the module and the cause when it cannot be
  *   imported (syntax error, missing dependency, a throw at top level), or naming what it
  *   exports when that is no handler.
  */
@@ -34,7 +34,7 @@ export async function loadHandler(file: string): Promise<LoadedHandler> {
     ns = (await import(pathToFileURL(file).href)) as unknown;
   } catch (err) {
     const detail = err instanceof Error ? `${err.name}: ${err.message}` : inspect(err);
-    throw new DaemonError(ErrorCode.ERR_WORKER_EXITED, `runtime: handler: cannot load "${file}": ${detail}`, {
+    throw new DaemonError(ErrorCode.ERR_RUNTIME_START, `runtime: handler: cannot load "${file}": ${detail}`, {
       cause: err,
     });
   }
@@ -44,7 +44,7 @@ export async function loadHandler(file: string): Promise<LoadedHandler> {
   const found = asHandler(exports.default) ?? asHandler(propertyOf(exports.default, 'default'));
   if (found !== undefined) return found;
   throw new DaemonError(
-    ErrorCode.ERR_WORKER_EXITED,
+    ErrorCode.ERR_RUNTIME_START,
     `runtime: handler: "${file}" exports no handler: expected a (req, res) function or an object with ` +
       `fetch(request) as its default export or module.exports; got ${describeExports(exports)}`,
   );

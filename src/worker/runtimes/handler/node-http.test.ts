@@ -26,7 +26,10 @@ const sha256 = (data: Buffer): string => createHash('sha256').update(data).diges
 describe('node-http handler: the request it sees', () => {
   it('gets method, target, HTTP/1.1, the client fields, Host and REMOTE_ADDR as the socket address', async () => {
     let seen: IncomingMessage | undefined;
-    const env = nginxEnv('GET', '/a/b?x=1&y=%20', { HTTP_ACCEPT: 'text/html', HTTP_X_FORWARDED_FOR: '10.0.0.1' });
+    const env = nginxEnv('GET', '/a/b?x=1&y=%20', {
+      HTTP_ACCEPT: 'text/html',
+      HTTP_X_FORWARDED_FOR: '10.0.0.1',
+    });
     const { result, reply } = await run((req, res) => {
       seen = req;
       res.end('ok');
@@ -48,11 +51,15 @@ describe('node-http handler: the request it sees', () => {
 
   it('gets a POST body with its Content-Type and Content-Length', async () => {
     const env = nginxEnv('POST', '/echo', { CONTENT_TYPE: 'text/plain' });
-    const { reply } = await run((req, res) => {
-      res.setHeader('Content-Type', req.headers['content-type'] ?? '');
-      res.setHeader('X-Length', req.headers['content-length'] ?? '');
-      req.pipe(res);
-    }, env, 'hello body');
+    const { reply } = await run(
+      (req, res) => {
+        res.setHeader('Content-Type', req.headers['content-type'] ?? '');
+        res.setHeader('X-Length', req.headers['content-length'] ?? '');
+        req.pipe(res);
+      },
+      env,
+      'hello body',
+    );
     expect(reply.text).toBe('hello body');
     expect(fieldValues(reply, 'content-type')).toEqual(['text/plain']);
     expect(fieldValues(reply, 'x-length')).toEqual(['10']);
@@ -61,13 +68,16 @@ describe('node-http handler: the request it sees', () => {
 
 describe('node-http handler: the reply', () => {
   it('gives Status with the reason, two Set-Cookie, and no hop-by-hop fields', async () => {
-    const { reply } = await run((_req, res) => {
-      res.statusCode = 201;
-      res.statusMessage = 'Made It';
-      res.setHeader('Set-Cookie', ['a=1', 'b=2']);
-      res.write('chunk one, ');
-      res.end('chunk two');
-    }, nginxEnv('GET', '/'));
+    const { reply } = await run(
+      (_req, res) => {
+        res.statusCode = 201;
+        res.statusMessage = 'Made It';
+        res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+        res.write('chunk one, ');
+        res.end('chunk two');
+      },
+      nginxEnv('GET', '/'),
+    );
     expect(reply.status).toBe(201);
     expect(reply.reason).toBe('Made It');
     expect(fieldValues(reply, 'set-cookie')).toEqual(['a=1', 'b=2']);
@@ -76,11 +86,40 @@ describe('node-http handler: the reply', () => {
     expect(reply.text).toBe('chunk one, chunk two');
   });
 
+  it('skips 1xx interim responses (103 Early Hints) and passes on the final one', async () => {
+    const { reply } = await run(
+      (_req, res) => {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+        res.statusCode = 202;
+        res.end('accepted');
+      },
+      nginxEnv('GET', '/'),
+    );
+    expect([reply.status, reply.text]).toEqual([202, 'accepted']);
+    expect(fieldValues(reply, 'link')).toEqual([]);
+  });
+
+  it('decodes a body the handler sends with Transfer-Encoding: chunked itself', async () => {
+    const { reply } = await run(
+      (_req, res) => {
+        res.setHeader('Transfer-Encoding', 'chunked');
+        res.write('one ');
+        res.end('two');
+      },
+      nginxEnv('GET', '/'),
+    );
+    expect(reply.text).toBe('one two');
+    expect(fieldValues(reply, 'transfer-encoding')).toEqual([]);
+  });
+
   it('keeps Content-Length and sends no body for HEAD', async () => {
-    const { reply } = await run((_req, res) => {
-      res.setHeader('Content-Length', '5');
-      res.end('hello');
-    }, nginxEnv('HEAD', '/'));
+    const { reply } = await run(
+      (_req, res) => {
+        res.setHeader('Content-Length', '5');
+        res.end('hello');
+      },
+      nginxEnv('HEAD', '/'),
+    );
     expect(fieldValues(reply, 'content-length')).toEqual(['5']);
     expect(reply.body.length).toBe(0);
   });
@@ -96,22 +135,36 @@ describe('node-http handler: the reply', () => {
     expect(sha256(reply.body)).toBe(sha256(BIG));
   });
 
+  it('answers at once without reading a 1 MiB body it does not want', async () => {
+    const host = createNodeHttpHost((_req, res) => {
+      res.statusCode = 413;
+      res.end('too large');
+    });
+    const t = testRun(nginxEnv('POST', '/upload'), BIG);
+    expect(await host.run(t.req)).toEqual({ exitCode: 0, signal: null });
+    const reply = parseReply(t.output());
+    expect([reply.status, reply.text]).toEqual([413, 'too large']);
+  });
+
   it('streams a 1 MiB response written in 64 KiB pieces with backpressure', async () => {
-    const { reply } = await run((_req, res) => {
-      let offset = 0;
-      const more = (): void => {
-        while (offset < BIG.length) {
-          const piece = BIG.subarray(offset, offset + 65536);
-          offset += piece.length;
-          if (!res.write(piece)) {
-            res.once('drain', more);
-            return;
+    const { reply } = await run(
+      (_req, res) => {
+        let offset = 0;
+        const more = (): void => {
+          while (offset < BIG.length) {
+            const piece = BIG.subarray(offset, offset + 65536);
+            offset += piece.length;
+            if (!res.write(piece)) {
+              res.once('drain', more);
+              return;
+            }
           }
-        }
-        res.end();
-      };
-      more();
-    }, nginxEnv('GET', '/big'));
+          res.end();
+        };
+        more();
+      },
+      nginxEnv('GET', '/big'),
+    );
     expect(sha256(reply.body)).toBe(sha256(BIG));
   });
 });
@@ -135,10 +188,13 @@ describe('node-http handler: failures', () => {
   });
 
   it('answers 500 when an async handler rejects', async () => {
-    const { result, reply, stderr } = await run(async () => {
-      await delay(5);
-      throw new TypeError('late boom');
-    }, nginxEnv('GET', '/'));
+    const { result, reply, stderr } = await run(
+      async () => {
+        await delay(5);
+        throw new TypeError('late boom');
+      },
+      nginxEnv('GET', '/'),
+    );
     expect(result.exitCode).toBe(1);
     expect(reply.status).toBe(500);
     expect(stderr[0]).toContain('TypeError: late boom');
@@ -157,6 +213,25 @@ describe('node-http handler: failures', () => {
     expect(reply.status).toBe(200);
     expect(reply.text).toBe('partial');
     expect(t.stderr[0]).toContain('mid-body');
+  });
+
+  it('reports a response cut short when the handler drops the connection mid-body', async () => {
+    const host = createNodeHttpHost((_req, res) => {
+      res.write('partial');
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    const t = testRun(nginxEnv('GET', '/'));
+    expect(await host.run(t.req)).toEqual({ exitCode: 1, signal: null });
+    expect(parseReply(t.output()).text).toBe('partial');
+    expect(t.stderr[0]).toBe(
+      'handler: response cut short: Error: the connection closed before the response ended',
+    );
+  });
+
+  it('answers 400 for a method Node will not send', async () => {
+    const { result, reply, stderr } = await run(() => undefined, nginxEnv('BAD METHOD', '/'));
+    expect([result.exitCode, reply.status]).toEqual([1, 400]);
+    expect(stderr[0]).toContain('cannot pass the request to the handler');
   });
 
   it('writes nothing (the worker answers 502) when the handler drops the connection', async () => {
@@ -258,7 +333,10 @@ describe('node-http handler: Express 5', () => {
   });
 
   it('parses a JSON body with express.json()', async () => {
-    const t = testRun(nginxEnv('POST', '/items', { CONTENT_TYPE: 'application/json' }), '{"name":"cup","n":2}');
+    const t = testRun(
+      nginxEnv('POST', '/items', { CONTENT_TYPE: 'application/json' }),
+      '{"name":"cup","n":2}',
+    );
     await host.run(t.req);
     const reply = parseReply(t.output());
     expect(reply.status).toBe(201);

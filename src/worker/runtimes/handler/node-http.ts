@@ -1,14 +1,26 @@
 // This file implements node-http handlers (`(req, res)`, Express apps) from the perspective of
 // the handler runtime, with public Node APIs only: one `http.Server` that never listens gets
 // each request as a new in-memory connection (`server.emit('connection', socket)`: "any Duplex
-// stream can be passed"), and Node's own HTTP client writes the request into that connection
-// and parses the response out of it, so chunked bodies, HEAD, 1xx interim responses and
-// header syntax are handled by the same code that handles them on a real socket.
+// stream can be passed"), and Node's own HTTP client (`http.request` with `createConnection`)
+// writes the request into that connection and parses the response out of it.
+// Why the client rather than a hand-written head and reply parser (say, an HTTP/1.0 request so
+// Node does not chunk): an app may still set `Transfer-Encoding: chunked`, send 1xx interim
+// responses (`writeEarlyHints`), or answer HEAD, 204 and 304 without a body, and the client
+// already handles each exactly as on a real socket. It costs about 50 µs of CPU per request on
+// top of the server's own parsing (measured: ~140 µs against ~90 µs for the server side alone).
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { DEFAULT_MAX_HEAD_BYTES } from '../../../cgi/response.ts';
 import { errorPage } from '../../../cgi/error-page.ts';
 import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
-import { ABORTED, answerFailure, copyBody, FAILED, reportFailure, SUCCEEDED, writeHead } from './cgi-reply.ts';
+import {
+  ABORTED,
+  answerFailure,
+  copyBody,
+  FAILED,
+  reportFailure,
+  SUCCEEDED,
+  writeHead,
+} from './cgi-reply.ts';
 import type { NodeHttpHandler } from './load-handler.ts';
 import { memorySocketPair, type MemorySocket } from './memory-socket.ts';
 import { requestHead, type HttpRequestHead } from './request-head.ts';
@@ -74,7 +86,12 @@ export function createNodeHttpHost(handler: NodeHttpHandler): RuntimeHost {
 }
 
 /** Calls the handler; a throw or a rejection is reported and its response reset. */
-function invoke(handler: NodeHttpHandler, req: IncomingMessage, res: ServerResponse, call: Call | undefined): void {
+function invoke(
+  handler: NodeHttpHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  call: Call | undefined,
+): void {
   const fail = (err: unknown): void => {
     if (call === undefined) return;
     call.failed = true;
@@ -102,8 +119,12 @@ function send(head: HttpRequestHead, client: MemorySocket, req: RuntimeRequest):
     let outgoing;
     try {
       outgoing = request({
-        method: head.method, path: head.target, headers, setHost: false,
-        createConnection: () => client, maxHeaderSize: DEFAULT_MAX_HEAD_BYTES,
+        method: head.method,
+        path: head.target,
+        headers,
+        setHost: false,
+        createConnection: () => client,
+        maxHeaderSize: DEFAULT_MAX_HEAD_BYTES,
       });
     } catch (err) {
       // A method or target Node will not send (the web server let it through).

@@ -12,7 +12,11 @@ export function fixture(name: string): string {
 }
 
 /** The CGI variables nginx's `fastcgi_params` gives a request to `target`. */
-export function nginxEnv(method: string, target: string, extra: Record<string, string> = {}): Record<string, string> {
+export function nginxEnv(
+  method: string,
+  target: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const query = target.includes('?') ? target.slice(target.indexOf('?') + 1) : '';
   return {
     GATEWAY_INTERFACE: 'CGI/1.1',
@@ -56,7 +60,11 @@ export interface TestRunOptions {
  * A request to run: `body` (if any) streams as stdin and sets `CONTENT_LENGTH` unless `env`
  * has one.
  */
-export function testRun(env: Record<string, string>, body?: Buffer | string | Readable, options: TestRunOptions = {}): TestRun {
+export function testRun(
+  env: Record<string, string>,
+  body?: Buffer | string | Readable,
+  options: TestRunOptions = {},
+): TestRun {
   const controller = new AbortController();
   const stderr: string[] = [];
   const chunks: Buffer[] = [];
@@ -99,7 +107,8 @@ export interface Reply extends CgiHead {
 export function parseReply(bytes: Buffer): Reply {
   const parser = new CgiHeadParser();
   const head = parser.push(bytes);
-  if (head === undefined) throw new Error(`no complete CGI head in ${JSON.stringify(bytes.toString('latin1'))}`);
+  if (head === undefined)
+    throw new Error(`no complete CGI head in ${JSON.stringify(bytes.toString('latin1'))}`);
   return { ...head, body: parser.rest, text: parser.rest.toString('utf8') };
 }
 

@@ -40,9 +40,11 @@ export class AsyncTracker {
         if (UNTRACKED.has(type) || this.#storage.getStore() !== SCRIPT) return;
         this.#live.set(asyncId, { type, resource });
       },
-      after: () => {
-        // A script callback just returned: it may have unref'd or finished something.
-        if (this.#onChange !== undefined && this.#storage.getStore() === SCRIPT) this.#onChange();
+      after: (asyncId) => {
+        // A script callback just returned: it may have unref'd or finished something. (Its own
+        // resource is recorded, or its store still marks script code.)
+        if (this.#onChange === undefined) return;
+        if (this.#live.has(asyncId) || this.#storage.getStore() === SCRIPT) this.#onChange();
       },
       destroy: (asyncId) => {
         if (this.#live.delete(asyncId)) this.#onChange?.();

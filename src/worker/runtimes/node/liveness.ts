@@ -62,7 +62,8 @@ interface ResourceProbe {
  */
 export function liveness(tracked: TrackedResource): Liveness {
   const probe = tracked.resource as ResourceProbe;
-  if (typeof probe.hasRef === 'function') return (probe.hasRef as () => boolean).call(probe) ? 'alive' : 'idle';
+  if (typeof probe.hasRef === 'function')
+    return (probe.hasRef as () => boolean).call(probe) ? 'alive' : 'idle';
   if (PENDING_REQUESTS.has(tracked.type)) return 'alive';
   if (tracked.type === 'ZLIB') return probe.buffer !== null && probe.buffer !== undefined ? 'alive' : 'idle';
   if (tracked.type.endsWith('REQUEST')) return typeof probe.ondone === 'function' ? 'alive' : 'dead';

@@ -32,7 +32,9 @@ export interface RunSpec {
 export interface ProcessProbe {
   readonly cwd: string;
   /** Each emulated member is the worker's own again. */
-  readonly restored: Readonly<Record<'env' | 'stdin' | 'stdout' | 'stderr' | 'console' | 'exit' | 'argv', boolean>>;
+  readonly restored: Readonly<
+    Record<'env' | 'stdin' | 'stdout' | 'stderr' | 'console' | 'exit' | 'argv' | 'mainModule', boolean>
+  >;
   readonly exitCode: number | string | undefined;
   readonly listeners: Readonly<Record<string, number>>;
   /** Own keys of globalThis added since the peer started (the script's leftovers). */
@@ -41,8 +43,7 @@ export interface ProcessProbe {
 
 /** Messages to the parent. */
 export type PeerReply =
-  | { readonly type: 'started' }
-  | { readonly type: 'result'; readonly id: number; readonly report: RunReport };
+  { readonly type: 'started' } | { readonly type: 'result'; readonly id: number; readonly report: RunReport };
 
 /** The outcome of one request. */
 export interface RunReport {
@@ -63,9 +64,15 @@ export interface RunReport {
   readonly after: ProcessProbe;
 }
 
+/** The worker's own members, compared by identity (never called). */
 const worker = {
-  env: process.env, argv: process.argv, exit: process.exit, console: globalThis.console,
-  stdin: process.stdin, stdout: process.stdout, stderr: process.stderr,
+  env: process.env,
+  argv: process.argv,
+  exit: Reflect.get(process, 'exit') as unknown,
+  console: globalThis.console,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
 };
 const initialGlobals = new Set(Reflect.ownKeys(globalThis));
 const silent = { debug: () => undefined } as unknown as Logger;
@@ -83,19 +90,22 @@ function pattern(bytes: number): Buffer {
  */
 function bodyOf(spec: RunSpec): Readable {
   const network = new AsyncResource('TEST_NETWORK');
-  const data = spec.body?.text !== undefined ? Buffer.from(spec.body.text) : pattern(spec.body?.patternBytes ?? 0);
+  const data =
+    spec.body?.text !== undefined ? Buffer.from(spec.body.text) : pattern(spec.body?.patternBytes ?? 0);
   const size = spec.body?.chunkBytes ?? 65536;
   let offset = 0;
   return new Readable({
     read() {
-      network.runInAsyncScope(() => setImmediate(() => {
-        if (offset >= data.length) {
-          this.push(null);
-          return;
-        }
-        this.push(data.subarray(offset, offset + size));
-        offset += size;
-      }));
+      network.runInAsyncScope(() =>
+        setImmediate(() => {
+          if (offset >= data.length) {
+            this.push(null);
+            return;
+          }
+          this.push(data.subarray(offset, offset + size));
+          offset += size;
+        }),
+      );
     },
   });
 }
@@ -117,18 +127,56 @@ function client(slow: boolean): { sink: Writable; chunks: Buffer[] } {
 
 function probe(): ProcessProbe {
   const listeners: Record<string, number> = {};
-  for (const event of ['exit', 'uncaughtException', 'unhandledRejection', 'SIGUSR2']) listeners[event] = process.listenerCount(event);
+  for (const event of ['exit', 'uncaughtException', 'unhandledRejection', 'SIGUSR2'])
+    listeners[event] = process.listenerCount(event);
   return {
     cwd: process.cwd(),
     restored: {
-      env: process.env === worker.env, argv: process.argv === worker.argv, exit: process.exit === worker.exit,
-      console: globalThis.console === worker.console, stdin: process.stdin === worker.stdin,
-      stdout: process.stdout === worker.stdout, stderr: process.stderr === worker.stderr,
+      env: process.env === worker.env,
+      argv: process.argv === worker.argv,
+      exit: Reflect.get(process, 'exit') === worker.exit,
+      console: globalThis.console === worker.console,
+      stdin: process.stdin === worker.stdin,
+      stdout: process.stdout === worker.stdout,
+      stderr: process.stderr === worker.stderr,
+      mainModule: !Object.hasOwn(process, 'mainModule'),
     },
     exitCode: process.exitCode,
     listeners,
-    addedGlobals: Reflect.ownKeys(globalThis).filter((k) => !initialGlobals.has(k)).map(String),
+    addedGlobals: Reflect.ownKeys(globalThis)
+      .filter((k) => !initialGlobals.has(k))
+      .map(String),
   };
+}
+
+/** Runs the request through the runtime; an abort after `abortAfterMs` plays the client gone. */
+async function runThrough(
+  loaded: RuntimeHost,
+  spec: RunSpec,
+  output: CgiOutput,
+  stderr: string[],
+): Promise<{ exitCode: number | null; rejected: string | undefined }> {
+  const controller = new AbortController();
+  const abort = (): void => {
+    controller.abort();
+  };
+  const timer = spec.abortAfterMs === undefined ? undefined : setTimeout(abort, spec.abortAfterMs);
+  try {
+    const result = await loaded.run({
+      scriptFilename: spec.script,
+      cwd: spec.script.replace(/\/[^/]*$/, ''),
+      env: { ...spec.env },
+      stdin: bodyOf(spec),
+      stdout: output,
+      onStderrLine: (line) => stderr.push(line),
+      signal: controller.signal,
+    });
+    return { exitCode: result.exitCode, rejected: undefined };
+  } catch (err) {
+    return { exitCode: null, rejected: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function run(spec: RunSpec): Promise<RunReport> {
@@ -136,30 +184,27 @@ async function run(spec: RunSpec): Promise<RunReport> {
   const started = Date.now();
   const { sink, chunks } = client(spec.slowClient === true);
   const output = new CgiOutput(sink, { scriptFilename: spec.script });
-  const controller = new AbortController();
-  const timer = spec.abortAfterMs === undefined ? undefined : setTimeout(() => { controller.abort(); }, spec.abortAfterMs);
   const stderr: string[] = [];
-  let exitCode: number | null = null;
-  let rejected: string | undefined;
-  try {
-    const result = await host.run({
-      scriptFilename: spec.script, cwd: spec.script.replace(/\/[^/]*$/, ''), env: { ...spec.env },
-      stdin: bodyOf(spec), stdout: output, onStderrLine: (line) => stderr.push(line), signal: controller.signal,
-    });
-    exitCode = result.exitCode;
-  } catch (err) {
-    rejected = (err as Error).message;
-  }
-  clearTimeout(timer);
+  const { exitCode, rejected } = await runThrough(host, spec, output, stderr);
   let outputError: string | undefined;
-  await output.finish().catch((err: unknown) => { outputError = (err as { code?: string }).code ?? String(err); });
+  await output.finish().catch((err: unknown) => {
+    outputError = (err as { code?: string }).code ?? String(err);
+  });
   const all = Buffer.concat(chunks);
   const split = all.indexOf('\r\n\r\n');
   const body = split < 0 ? all : all.subarray(split + 4);
   return {
-    exitCode, rejected, status: output.head?.status, headers: output.head?.headers ?? [], outputError,
-    body: body.length < 1 << 20 ? body.toString('utf8') : '', bodyBytes: body.length,
-    bodySha256: createHash('sha256').update(body).digest('hex'), stderr, elapsedMs: Date.now() - started, after: probe(),
+    exitCode,
+    rejected,
+    status: output.head?.status,
+    headers: output.head?.headers ?? [],
+    outputError,
+    body: body.length < 1 << 20 ? body.toString('utf8') : '',
+    bodyBytes: body.length,
+    bodySha256: createHash('sha256').update(body).digest('hex'),
+    stderr,
+    elapsedMs: Date.now() - started,
+    after: probe(),
   };
 }
 
@@ -169,12 +214,18 @@ function reply(message: PeerReply): void {
 
 process.on('message', (message: PeerCommand) => {
   if (message.type === 'start') {
-    const pool = { name: 'node-test', runtime: 'node', state: { modules: message.modules, globals: message.globals } };
+    const pool = {
+      name: 'node-test',
+      runtime: 'node',
+      state: { modules: message.modules, globals: message.globals },
+    };
     void createNodeRuntime(pool as unknown as PoolConfig, { log: silent }).then((loaded) => {
       host = loaded;
       reply({ type: 'started' });
     });
     return;
   }
-  void run(message.spec).then((report) => { reply({ type: 'result', id: message.id, report }); });
+  void run(message.spec).then((report) => {
+    reply({ type: 'result', id: message.id, report });
+  });
 });

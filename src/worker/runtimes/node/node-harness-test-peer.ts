@@ -3,15 +3,46 @@
 // inside the test runner, so the runtime runs in a child process of its own (a stand-in worker,
 // node-child-test-peer.ts) built from the sources with TypeScript's transpiler and driven over IPC.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { expect } from 'vitest';
 import type { StatePolicy } from '../../../config/schema.ts';
 import type { PeerCommand, PeerReply, RunReport, RunSpec } from './node-child-test-peer.ts';
 
 export type { RunReport, RunSpec } from './node-child-test-peer.ts';
+
+/** A script's CGI head, the way many scripts write it. */
+export const HEAD = String.raw`process.stdout.write('Content-Type: text/plain\r\n\r\n');`;
+
+/** Writes `scripts` (name → source; names may have one directory) into a new temp dir (real path). */
+export async function writeScripts(scripts: Readonly<Record<string, string>>): Promise<string> {
+  const dir = await realpath(await mkdtemp(join(tmpdir(), 'cgi-fpm-node-')));
+  for (const [name, text] of Object.entries(scripts)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+/** Checks that the worker's process is its own again after a run. */
+export function expectRestored(report: RunReport): void {
+  expect(report.after.restored).toEqual({
+    env: true,
+    argv: true,
+    exit: true,
+    console: true,
+    stdin: true,
+    stdout: true,
+    stderr: true,
+    mainModule: true,
+  });
+  expect(report.after.exitCode).toBeUndefined();
+  // The runtime's own dispatcher stays for its whole life; whatever the script added is gone.
+  expect(report.after.listeners).toEqual({ exit: 0, uncaughtException: 1, unhandledRejection: 1, SIGUSR2: 0 });
+}
 
 const SRC_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 const CHILD_ENTRY = fileURLToPath(new URL('./node-child-test-peer.ts', import.meta.url));

@@ -7,6 +7,7 @@ import { CgiError, ErrorCode } from '../../../errors.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
 import { AsyncTracker } from './async-tracker.ts';
+import { ScriptExit } from './process-emulation.ts';
 import { ScriptCache } from './script-cache.ts';
 import { ScriptRun } from './script-run.ts';
 import { GlobalsBaseline } from './state-policy.ts';
@@ -28,10 +29,13 @@ export interface NodeRuntimeDeps {
  * (its timers are cleared, its sockets, servers and child processes destroyed).
  *
  * Limits, as for any in-process runtime: a synchronous endless loop blocks the worker until
- * the supervisor kills it (504 after `request_terminate_timeout` + 1 s); output written to file
- * descriptors 1 and 2 directly (`fs.writeSync(1, …)`) bypasses the emulation; references to
- * `process.stdout` or `console` captured by a module kept warm (`state.modules = "keep"`) point
- * at the request that loaded it.
+ * the supervisor kills it (504 after `request_terminate_timeout` + 1 s); file descriptors 0, 1
+ * and 2 are the worker's (`fs.readFileSync(0)`, `fs.writeSync(1, …)` bypass the emulation);
+ * `process.kill(process.pid)`, `process.abort()` and signal handlers act on the worker; a
+ * callback still pending more than 100 ms after its script exited or failed (a slow DNS
+ * answer) runs outside any request; references to `process.stdout` or `console` captured by a
+ * module kept warm (`state.modules = "keep"`) point at the request that loaded it; only own
+ * properties of `globalThis` are reset (`Array.prototype` changes persist).
  * @throws never: the runtime needs no start-up work and resolves at once.
  * @see docs/INTERFACES.md "worker/runtimes: lifecycle (issue 3)"
  */
@@ -47,12 +51,38 @@ class NodeRuntime {
   readonly #resetModules: boolean;
   readonly #globals: GlobalsBaseline | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #current: ScriptRun | undefined;
 
   constructor(pool: PoolConfig, log: Logger) {
-    this.#cache = new ScriptCache({ onCompile: (scriptFilename) => { log.debug({ scriptFilename }, 'node script compiled'); } });
+    this.#cache = new ScriptCache({
+      onCompile: (scriptFilename) => {
+        log.debug({ scriptFilename }, 'node script compiled');
+      },
+    });
     this.#resetModules = pool.state.modules === 'reset';
     this.#globals = pool.state.globals === 'reset' ? new GlobalsBaseline() : undefined;
     this.#tracker.enable();
+    process.on('uncaughtException', this.#onUncaughtException);
+    process.on('unhandledRejection', this.#onUnhandledRejection);
+  }
+
+  /**
+   * Installed for the runtime's whole life, not per run: a `process.exit()` unwinding through
+   * a script's promise chain (`main().catch((e) => process.exit(1))`) rejects again in
+   * microtasks that may run after its request was wound down.
+   */
+  readonly #onUncaughtException = (err: unknown): void => {
+    this.#dispatch(err, 'uncaughtException');
+  };
+
+  readonly #onUnhandledRejection = (reason: unknown): void => {
+    this.#dispatch(reason, 'unhandledRejection');
+  };
+
+  #dispatch(err: unknown, event: 'uncaughtException' | 'unhandledRejection'): void {
+    if (err instanceof ScriptExit) return;
+    if (this.#current === undefined) throw err; // Not a script's: the worker fails as without us.
+    this.#current.uncaught(err, event);
   }
 
   /** Runs one request; a second one waits for the first (CGI emulation is process-wide). */
@@ -64,6 +94,8 @@ class NodeRuntime {
 
   close(): Promise<void> {
     this.#tracker.disable();
+    process.off('uncaughtException', this.#onUncaughtException);
+    process.off('unhandledRejection', this.#onUnhandledRejection);
     return Promise.resolve();
   }
 
@@ -75,11 +107,19 @@ class NodeRuntime {
       resetModules: this.#resetModules,
       globals: this.#globals,
     });
+    this.#current = run;
     try {
       return await run.execute();
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
-      throw new CgiError(ErrorCode.ERR_CGI_SPAWN, `cgi: node: cannot run script: ${detail}`, { scriptFilename: req.scriptFilename }, { cause: err });
+      throw new CgiError(
+        ErrorCode.ERR_CGI_SPAWN,
+        `cgi: node: cannot run script: ${detail}`,
+        { scriptFilename: req.scriptFilename },
+        { cause: err },
+      );
+    } finally {
+      this.#current = undefined;
     }
   }
 }

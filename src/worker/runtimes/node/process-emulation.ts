@@ -39,73 +39,78 @@ export interface EmulatedProcess {
   readonly exit: (code?: number | string | null) => never;
   /** The working directory during the run. */
   readonly cwd: string;
+  /**
+   * `process.mainModule`, which Node copies into `require.main` of every module loaded while
+   * it is set: helpers finding the application through `require.main.filename` see the script.
+   */
+  readonly mainModule: object;
 }
 
-/** Puts the worker's own process back; idempotent. Returns the script's `process.exitCode`. */
-export type RestoreProcess = () => number | undefined;
+/** Puts the worker's own process back; idempotent. */
+export type RestoreProcess = () => void;
 
-type Target = 'process' | 'global';
-const SWAPPED: readonly (readonly [Target, string])[] = [
-  ['process', 'env'],
-  ['process', 'argv'],
-  ['process', 'stdin'],
-  ['process', 'stdout'],
-  ['process', 'stderr'],
-  ['process', 'exit'],
-  ['global', 'console'],
-];
+/** One swapped property: where, which, and what the script sees. */
+type Swap = readonly [target: object, key: string, descriptor: PropertyDescriptor];
 
-function targetOf(target: Target): object {
-  return target === 'process' ? process : globalThis;
+function data(value: unknown, enumerable = true): PropertyDescriptor {
+  return { value, writable: true, enumerable, configurable: true };
+}
+
+function accessor(get: () => unknown): PropertyDescriptor {
+  return { get, enumerable: true, configurable: true };
+}
+
+/** The properties swapped for a run, shaped like the originals (stdio and console lazy getters). */
+function swapsFor(emulated: EmulatedProcess): readonly Swap[] {
+  return [
+    [process, 'env', data(emulated.env)],
+    [process, 'argv', data([...emulated.argv])],
+    [process, 'stdin', accessor(emulated.stdin)],
+    [process, 'stdout', accessor(() => emulated.stdout)],
+    [process, 'stderr', accessor(() => emulated.stderr)],
+    [process, 'exit', data(emulated.exit)],
+    [process, 'mainModule', data(emulated.mainModule, false)],
+    [
+      globalThis,
+      'console',
+      {
+        get: emulated.console,
+        // `console = other` in a script replaces it for the rest of the run, as usual.
+        set: (replacement: unknown) => {
+          Object.defineProperty(globalThis, 'console', data(replacement, false));
+        },
+        enumerable: false,
+        configurable: true,
+      },
+    ],
+  ];
 }
 
 /**
  * Installs `emulated` and changes directory to `emulated.cwd`. `process.exitCode` (which
- * cannot be redefined) is cleared for the run and read back by the returned function.
+ * cannot be redefined: it is not configurable) is cleared for the run and put back after.
  * @throws Error from `process.chdir` when the directory is gone; nothing is swapped then.
  */
 export function emulateProcess(emulated: EmulatedProcess): RestoreProcess {
   const cwd = process.cwd();
   process.chdir(emulated.cwd);
-  const saved = SWAPPED.map(([target, key]) => Reflect.getOwnPropertyDescriptor(targetOf(target), key));
+  const swaps = swapsFor(emulated);
+  const saved = swaps.map(([target, key]) => Reflect.getOwnPropertyDescriptor(target, key));
   const savedExitCode = process.exitCode;
   process.exitCode = undefined;
-  const value = (v: unknown): PropertyDescriptor => ({ value: v, writable: true, enumerable: true, configurable: true });
-  const getter = (get: () => unknown): PropertyDescriptor => ({ get, enumerable: true, configurable: true });
-  define(process, 'env', value(emulated.env));
-  define(process, 'argv', value([...emulated.argv]));
-  define(process, 'stdin', getter(emulated.stdin));
-  define(process, 'stdout', getter(() => emulated.stdout));
-  define(process, 'stderr', getter(() => emulated.stderr));
-  define(process, 'exit', value(emulated.exit));
-  define(globalThis, 'console', {
-    get: emulated.console,
-    // `console = other` in a script replaces it for the rest of the run, as usual.
-    set: (replacement: unknown) => {
-      define(globalThis, 'console', { ...value(replacement), enumerable: false });
-    },
-    enumerable: false,
-    configurable: true,
-  });
+  for (const [target, key, descriptor] of swaps) Object.defineProperty(target, key, descriptor);
   let restored = false;
-  let scriptExitCode: number | undefined;
   return () => {
-    if (restored) return scriptExitCode;
+    if (restored) return;
     restored = true;
-    scriptExitCode = exitCodeOf(process.exitCode);
-    SWAPPED.forEach(([target, key], i) => {
-      const descriptor = saved[i];
-      if (descriptor === undefined) Reflect.deleteProperty(targetOf(target), key);
-      else define(targetOf(target), key, descriptor);
+    swaps.forEach(([target, key], i) => {
+      const original = saved[i];
+      if (original === undefined) Reflect.deleteProperty(target, key);
+      else Object.defineProperty(target, key, original);
     });
     process.exitCode = savedExitCode;
     process.chdir(cwd);
-    return scriptExitCode;
   };
-}
-
-function define(target: object, key: string, descriptor: PropertyDescriptor): void {
-  Object.defineProperty(target, key, descriptor);
 }
 
 /** `process.exitCode` as a number (Node 20 accepts integer strings too). */
@@ -124,7 +129,8 @@ export function cgiEnvironment(variables: Readonly<Record<string, string>>): Rec
   return new Proxy<Record<string, string>>(
     { ...variables },
     {
-      set: (target, key, assigned) => Reflect.set(target, key, typeof key === 'string' ? String(assigned) : assigned),
+      set: (target, key, assigned) =>
+        Reflect.set(target, key, typeof key === 'string' ? String(assigned) : assigned),
     },
   );
 }

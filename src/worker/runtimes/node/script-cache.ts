@@ -83,12 +83,23 @@ export class ScriptCache {
       const source = readFileSync(filename, 'utf8');
       const script = { filename, dirname: dirname(filename), fn: compile(filename, source) };
       this.#onCompile(filename);
-      this.#remember(filename, { mtimeMs: version.mtimeMs, ctimeMs: version.ctimeMs, size: version.size, ino: version.ino, script });
+      this.#remember(filename, {
+        mtimeMs: version.mtimeMs,
+        ctimeMs: version.ctimeMs,
+        size: version.size,
+        ino: version.ino,
+        script,
+      });
       return script;
     } catch (err) {
       this.#entries.delete(filename);
       const detail = err instanceof Error ? err.message : String(err);
-      throw new CgiError(ErrorCode.ERR_CGI_SPAWN, `cgi: node: cannot load script: ${detail}`, { scriptFilename: filename }, { cause: err });
+      throw new CgiError(
+        ErrorCode.ERR_CGI_SPAWN,
+        `cgi: node: cannot load script: ${detail}`,
+        { scriptFilename: filename },
+        { cause: err },
+      );
     }
   }
 

@@ -2,17 +2,22 @@
 // runs, which must behave as in its own CGI process: it ends when it calls `process.exit`, when
 // everything it started has finished, when it throws, or when the request is aborted — and
 // whatever it swapped, added or left running is put right before the next request.
-import { Console } from 'node:console';
-import { createRequire } from 'node:module';
-import { basename, dirname as parentOf, join } from 'node:path';
 import { inspect } from 'node:util';
 import { errorPage } from '../../../cgi/error-page.ts';
 import type { RuntimeRequest, RuntimeResult } from '../types.ts';
 import type { AsyncTracker } from './async-tracker.ts';
-import { cgiEnvironment, emulateProcess, exitCodeOf, ScriptExit, type RestoreProcess } from './process-emulation.ts';
-import { settled, streamFlushed } from './run-waits.ts';
+import {
+  cgiEnvironment,
+  emulateProcess,
+  exitCodeOf,
+  ScriptExit,
+  type RestoreProcess,
+} from './process-emulation.ts';
+import { RunStdio } from './run-stdio.ts';
+import { settled } from './run-waits.ts';
 import type { CompiledScript } from './script-cache.ts';
-import { ScriptStderr, ScriptStdin, ScriptStdout, type ScriptContext } from './script-stdio.ts';
+import { invokeScript, scriptModule, type ScriptModule } from './script-module.ts';
+import type { ScriptContext } from './script-stdio.ts';
 import { noteLoadedModules, ProcessListeners, type GlobalsBaseline } from './state-policy.ts';
 
 /** What a run shares with the runtime that started it. */
@@ -39,15 +44,11 @@ export class ScriptRun {
   readonly #req: RuntimeRequest;
   readonly #script: CompiledScript;
   readonly #deps: RunDeps;
-  readonly #context: ScriptContext;
-  readonly #stdout: ScriptStdout;
-  readonly #stderr: ScriptStderr;
+  readonly #stdio: RunStdio;
   readonly #listeners = new ProcessListeners();
   readonly #ended: Promise<Ending>;
   #resolveEnded: (ending: Ending) => void = () => undefined;
   #ending: Ending | undefined;
-  #stdin: ScriptStdin | undefined;
-  #console: Console | undefined;
   #checkScheduled = false;
   #exiting = false;
 
@@ -55,9 +56,13 @@ export class ScriptRun {
     this.#req = req;
     this.#script = script;
     this.#deps = deps;
-    this.#context = { enter: (fn) => { this.#enter(fn); }, changed: this.#scheduleCheck };
-    this.#stdout = new ScriptStdout(req.stdout, this.#context);
-    this.#stderr = new ScriptStderr(req.onStderrLine);
+    const context: ScriptContext = {
+      enter: (fn) => {
+        this.#enter(fn);
+      },
+      changed: this.#scheduleCheck,
+    };
+    this.#stdio = new RunStdio(req, context);
     this.#ended = new Promise((resolve) => {
       this.#resolveEnded = resolve;
     });
@@ -70,16 +75,15 @@ export class ScriptRun {
    * @throws Error from `process.chdir` when the script's directory is gone (nothing ran).
    */
   async execute(): Promise<RuntimeResult> {
-    const restoreProcess = this.#emulate();
+    const module = scriptModule(this.#script);
+    const restoreProcess = this.#emulate(module);
     const forgetModules = this.#deps.resetModules ? noteLoadedModules() : undefined;
-    process.prependListener('uncaughtException', this.#onUncaught);
-    process.prependListener('unhandledRejection', this.#onUncaught);
     this.#req.signal.addEventListener('abort', this.#onAbort, { once: true });
     this.#deps.tracker.watch(this.#scheduleCheck);
     // Timers a previous run's leftovers started since then belong to no process any more.
     this.#deps.tracker.sweep(false);
     this.#enter(() => {
-      this.#invoke();
+      invokeScript(this.#script, module);
     });
     if (this.#req.signal.aborted) this.#onAbort();
     this.#scheduleCheck();
@@ -88,37 +92,26 @@ export class ScriptRun {
     this.#listeners.restore();
     this.#req.signal.removeEventListener('abort', this.#onAbort);
     restoreProcess();
-    this.#stdin?.detach();
-    this.#stderr.flush();
+    this.#stdio.release();
     forgetModules?.();
     this.#deps.globals?.restore();
-    await streamFlushed(this.#stdout, this.#req.signal);
+    await this.#stdio.flushed(this.#req.signal);
     return { exitCode, signal: null };
   }
 
-  #emulate(): RestoreProcess {
-    const { filename, dirname } = this.#script;
+  #emulate(module: ScriptModule): RestoreProcess {
+    const { filename } = this.#script;
     return emulateProcess({
       env: cgiEnvironment(this.#req.env),
       argv: [process.execPath, filename],
-      stdin: () => (this.#stdin ??= new ScriptStdin(this.#req.stdin, this.#context)),
-      stdout: this.#stdout,
-      stderr: this.#stderr,
-      console: () => (this.#console ??= new Console({ stdout: this.#stdout, stderr: this.#stderr, colorMode: false })),
+      stdin: this.#stdio.stdin,
+      stdout: this.#stdio.stdout,
+      stderr: this.#stdio.stderr,
+      console: this.#stdio.console,
       exit: this.#exit,
-      cwd: dirname,
+      cwd: this.#req.cwd,
+      mainModule: module,
     });
-  }
-
-  /** Calls the script body with a fresh `module` and a `require` resolving from its file. */
-  #invoke(): void {
-    const { filename, dirname, fn } = this.#script;
-    const require = createRequire(filename);
-    const paths = nodeModulesPaths(dirname);
-    const module = { id: '.', path: dirname, filename, exports: {}, loaded: false, children: [], paths, require };
-    Object.defineProperty(require, 'main', { value: module, writable: true, enumerable: true, configurable: true });
-    fn.call(module.exports, module.exports, require, module, filename, dirname);
-    module.loaded = true;
   }
 
   /** Winds the run down after its end; returns its exit status. */
@@ -127,7 +120,7 @@ export class ScriptRun {
     if (ending.reason === 'idle') {
       const exitCode = exitCodeOf(process.exitCode) ?? 0;
       this.#emitExit(exitCode);
-      this.#seal(false);
+      this.#stdio.seal(false, false);
       tracker.sweep(false);
       tracker.unwatch();
       return exitCode;
@@ -157,7 +150,7 @@ export class ScriptRun {
   readonly #check = (): void => {
     this.#checkScheduled = false;
     if (this.#ending !== undefined) return;
-    if (this.#stdout.busy || this.#stdin?.busy === true || this.#deps.tracker.busy()) return;
+    if (this.#stdio.busy || this.#deps.tracker.busy()) return;
     this.#end({ reason: 'idle', exitCode: null });
   };
 
@@ -172,15 +165,22 @@ export class ScriptRun {
     throw new ScriptExit(exitCode);
   };
 
-  /** Uncaught exceptions and unhandled rejections while the script runs. */
+  /**
+   * An uncaught exception or unhandled rejection while this run is the current one (the
+   * runtime's dispatcher calls it; {@link ScriptExit} never reaches it).
+   */
+  uncaught(err: unknown, event: 'uncaughtException' | 'unhandledRejection'): void {
+    // A script with its own handler keeps running, as it would in its own process.
+    if (this.#ending === undefined && this.#listeners.added(event).length > 0) return;
+    this.#onUncaught(err);
+  }
+
+  /** A failure of the script: logged; ends the run (500 when nothing was written yet). */
   readonly #onUncaught = (err: unknown): void => {
     if (err instanceof ScriptExit) return;
-    const own = (event: string): boolean => this.#listeners.added(event).some((l) => l !== this.#onUncaught);
-    // A script with its own handler keeps running, as it would in its own process.
-    if (this.#ending === undefined && (own('uncaughtException') || own('unhandledRejection'))) return;
     this.#logError(err);
     if (this.#ending !== undefined) return;
-    if (!this.#stdout.anyOutput) this.#req.stdout.write(errorPage(500));
+    if (!this.#stdio.anyOutput) this.#req.stdout.write(errorPage(500));
     this.#end({ reason: 'error', exitCode: 1 });
   };
 
@@ -192,16 +192,12 @@ export class ScriptRun {
     if (this.#ending !== undefined) return;
     this.#ending = ending;
     if (ending.reason !== 'idle') {
-      // Nothing the script does from here on is output; what it left running is stopped.
-      this.#seal(ending.reason === 'abort');
+      // Its process is gone: nothing it does from here on is output (a `catch` meeting the
+      // exit, a leftover callback), and what it left running is stopped.
+      this.#stdio.seal(ending.reason === 'abort', true);
       this.#deps.tracker.sweep(true);
     }
     this.#resolveEnded(ending);
-  }
-
-  #seal(discard: boolean): void {
-    if (discard) this.#stdout.destroy();
-    else if (!this.#stdout.writableEnded) this.#stdout.end();
   }
 
   /** Calls the 'exit' listeners the script added, as script code, as Node does before exiting. */
@@ -218,14 +214,5 @@ export class ScriptRun {
   #logError(err: unknown): void {
     const text = err instanceof Error ? inspect(err) : `Uncaught ${inspect(err)}`;
     for (const line of text.split('\n')) this.#req.onStderrLine(line);
-  }
-}
-
-/** `module.paths` of a script in `dir`: `node_modules` in it and in each parent, nearest first. */
-function nodeModulesPaths(dir: string): string[] {
-  const paths: string[] = [];
-  for (let current = dir; ; current = parentOf(current)) {
-    if (basename(current) !== 'node_modules') paths.push(join(current, 'node_modules'));
-    if (parentOf(current) === current) return paths;
   }
 }

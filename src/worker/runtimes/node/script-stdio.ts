@@ -48,7 +48,8 @@ export class ScriptStdout extends Writable {
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    const data = chunks.length === 1 ? (chunks[0]?.chunk ?? Buffer.alloc(0)) : Buffer.concat(chunks.map((c) => c.chunk));
+    const data =
+      chunks.length === 1 ? (chunks[0]?.chunk ?? Buffer.alloc(0)) : Buffer.concat(chunks.map((c) => c.chunk));
     this.#forwarded += data.length;
     this.#destination.write(data, (error) => {
       this.#context.enter(() => {
@@ -79,6 +80,12 @@ export class ScriptStderr extends Writable {
   /** Emits the last unterminated line; later writes are dropped. */
   flush(): void {
     this.#lines.end();
+  }
+
+  /** The script's process is gone: emit the last line and drop whatever is written later. */
+  close(): void {
+    this.flush();
+    if (!this.writableEnded) this.end();
   }
 }
 

@@ -33,7 +33,7 @@ const SPAWN_OPTIONS: SpawnOptions = {
 /**
  * Spawns `executable args…` as a runner. A spawn failure that node reports later (ENOENT)
  * comes as an 'error' event on `proc`.
- * @throws DaemonError `ERR_CGI_SPAWN` when spawn throws at once.
+ * @throws DaemonError `ERR_RUNTIME_START` when spawn throws at once.
  */
 export function spawnRunner(
   spawn: SpawnFunction,
@@ -120,7 +120,7 @@ export function killGroup(proc: ChildProcess): void {
 /** The error of a runner that could not start: `runtime: python: cannot start "X": detail`. */
 export function startError(executable: string, detail: string, cause: unknown): DaemonError {
   return new DaemonError(
-    ErrorCode.ERR_CGI_SPAWN,
+    ErrorCode.ERR_RUNTIME_START,
     `runtime: python: cannot start "${executable}": ${detail}`,
     {
       cause,

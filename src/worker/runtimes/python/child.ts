@@ -46,7 +46,7 @@ export interface PythonChildOptions {
 
 /**
  * Starts a runner and resolves once it said hello.
- * @throws DaemonError `ERR_CGI_SPAWN` (`runtime: python: cannot start "python9": spawn python9
+ * @throws DaemonError `ERR_RUNTIME_START` (`runtime: python: cannot start "python9": spawn python9
  *   ENOENT`) when it cannot be spawned, exits or stays silent past `startTimeoutMs`.
  */
 export async function startPythonChild(options: PythonChildOptions): Promise<PythonChild> {

@@ -173,7 +173,7 @@ describe('python runtime: start', () => {
     );
     await expect(starting).rejects.toThrow('runtime: python: cannot start "python9": spawn python9 ENOENT');
     await expect(starting).rejects.toBeInstanceOf(DaemonError);
-    await expect(starting).rejects.toMatchObject({ code: ErrorCode.ERR_CGI_SPAWN });
+    await expect(starting).rejects.toMatchObject({ code: ErrorCode.ERR_RUNTIME_START });
   });
 
   it('rejects when the executable is not a python that says hello', async () => {

@@ -4,6 +4,7 @@
 // (a crash, `os._exit`, an out-of-memory kill, a timeout or client abort), so a failure costs
 // only the request in flight.
 import { spawn as nodeSpawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { PoolConfig } from '../../../config/schema.ts';
 import { CgiError, ErrorCode } from '../../../errors.ts';
@@ -37,7 +38,7 @@ export const RESPAWN_INTERVAL_MS = 1000;
  * resolves once the runner said hello. Each run executes the script in that runner (see
  * runner.py for what the script sees); `pool.state.modules` / `pool.state.globals` choose
  * what it keeps between requests.
- * @throws DaemonError `ERR_CGI_SPAWN` when the interpreter cannot be started, e.g.
+ * @throws DaemonError `ERR_RUNTIME_START` when the interpreter cannot be started, e.g.
  *   `runtime: python: cannot start "python9": spawn python9 ENOENT`.
  * @see docs/INTERFACES.md "worker/runtimes: lifecycle (issue 3)"
  */
@@ -49,6 +50,9 @@ export async function createPythonRuntime(
   await host.start();
   return host;
 }
+
+/** Size of a memory page on Linux x86-64 and arm64 (statm counts pages). */
+const PAGE_BYTES = 4096;
 
 /** One worker's runner, replaced when it dies. */
 class PythonHost implements RuntimeHost {
@@ -82,6 +86,18 @@ class PythonHost implements RuntimeHost {
   /** Starts the first runner; rejects as {@link createPythonRuntime} documents. */
   async start(): Promise<void> {
     await this.#start();
+  }
+
+  /** Resident memory of the runner, from /proc (0 when unknown), for `pm.max_memory`. */
+  async childRssBytes(): Promise<number> {
+    const pid = this.#child?.pid ?? 0;
+    if (pid === 0) return 0;
+    try {
+      const statm = await readFile(`/proc/${pid}/statm`, 'utf8');
+      return Number(statm.split(' ')[1] ?? 0) * PAGE_BYTES;
+    } catch {
+      return 0;
+    }
   }
 
   async close(): Promise<void> {
