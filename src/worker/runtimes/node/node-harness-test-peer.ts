@@ -41,7 +41,12 @@ export function expectRestored(report: RunReport): void {
   });
   expect(report.after.exitCode).toBeUndefined();
   // The runtime's own dispatcher stays for its whole life; whatever the script added is gone.
-  expect(report.after.listeners).toEqual({ exit: 0, uncaughtException: 1, unhandledRejection: 1, SIGUSR2: 0 });
+  expect(report.after.listeners).toEqual({
+    exit: 0,
+    uncaughtException: 1,
+    unhandledRejection: 1,
+    SIGUSR2: 0,
+  });
 }
 
 const SRC_DIR = fileURLToPath(new URL('../../../', import.meta.url));

@@ -56,7 +56,7 @@ class NodeRuntime {
   constructor(pool: PoolConfig, log: Logger) {
     this.#cache = new ScriptCache({
       onCompile: (scriptFilename) => {
-        log.debug({ scriptFilename }, 'node script compiled');
+        log.debug({ script: scriptFilename }, 'node script compiled');
       },
     });
     this.#resetModules = pool.state.modules === 'reset';
