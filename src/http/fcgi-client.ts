@@ -27,10 +27,14 @@ const STDIN_CHUNK_BYTES = 65528;
 /**
  * Sends one FastCGI responder request and streams the reply to `handler`.
  * @returns the socket, so the caller can destroy it when its own client goes away.
+ * @throws TypeError for a `systemd:NAME` address (the front knows no path to connect to).
  * @see FastCGI spec §3.3 (records), §5.1 (FCGI_BEGIN_REQUEST), §6.2 (Responder)
  */
 export function fcgiRequest(address: ListenAddress, params: Iterable<readonly [string, string]>,
   body: Readable, handler: FcgiReplyHandler): Socket {
+  if (address.kind === 'systemd') {
+    throw new TypeError(`http: --http cannot reach the systemd socket "${address.name}": its path is systemd's`);
+  }
   const socket = address.kind === 'unix' ? connect(address.path) : connect(address.port, address.host);
   let ended = false;
   const finish = (complete: boolean): void => {

@@ -11,11 +11,22 @@ import { frontParams, locateScript, parseHostPort } from './front-params.ts';
 
 /**
  * Starts the HTTP front on `hostPort` (`127.0.0.1:8080`, `[::1]:8080`).
- * @throws Error naming the address when it cannot listen.
+ * @throws Error naming the address when it cannot listen, or a pool on a socket systemd
+ *   passed (`systemd:NAME`: the front has no path or port to connect to).
  */
 export async function startHttpFront(hostPort: string, pools: readonly PoolConfig[], log: Logger): Promise<Server> {
   const { host, port } = parseHostPort(hostPort);
-  const server = createServer((req, res) => { void serve(req, res, pools, log); });
+  const passed = pools.find((p) => p.listen.address.kind === 'systemd');
+  if (passed !== undefined) {
+    throw new Error(`http: --http cannot reach pool ${JSON.stringify(passed.name)}: it listens on a socket systemd passed`);
+  }
+  const server = createServer((req, res) => {
+    serve(req, res, pools, log).catch((err: unknown) => {
+      log.error({ err: (err as Error).message, url: req.url }, 'http front error');
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => { reject(new Error(`http: listen ${hostPort}: ${err.message}`, { cause: err })); });
     server.listen(port, host, () => { resolve(); });
