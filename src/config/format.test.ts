@@ -97,6 +97,14 @@ describe('formatConfigToml', () => {
     expect(again.global).toEqual(config.global);
   });
 
+  it('writes a socket systemd passes as systemd:NAME, which loads back equal', async () => {
+    const config = await parseConfig('[pools.www]\nlisten = "systemd:www"\nroot = "cgi-bin"\n', file);
+    expect(config.pools[0]?.listen.address).toEqual({ kind: 'systemd', name: 'www' });
+    const text = formatConfigToml(config);
+    expect(text).toContain('listen = "systemd:www"');
+    expect((await parseConfig(text, join(dir, 'again.toml'))).pools).toEqual(config.pools);
+  });
+
   it('keeps a pool named __proto__ as a pool', async () => {
     const config = await parseConfig('[pools.__proto__]\nlisten = "/a.sock"\nroot = "cgi-bin"\n', file);
     const again = await parseConfig(formatConfigToml(config), file);

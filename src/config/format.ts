@@ -23,8 +23,12 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
   return {
     listen: listenValue(pool.listen.address),
     'listen.mode': formatSocketMode(pool.listen.mode),
+    ...(pool.listen.owner === undefined ? {} : { 'listen.owner': pool.listen.owner }),
+    ...(pool.listen.group === undefined ? {} : { 'listen.group': pool.listen.group }),
     'listen.backlog': pool.listen.backlog,
     root: pool.root,
+    ...(pool.user === undefined ? {} : { user: pool.user.name, group: pool.user.groupName }),
+    ...(pool.umask === undefined ? {} : { umask: formatSocketMode(pool.umask) }),
     match: [...pool.match],
     runtime: pool.runtime,
     pm: pool.pm.mode,

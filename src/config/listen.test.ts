@@ -20,6 +20,11 @@ describe('parseListenAddress', () => {
     ['[::1]:9001', { kind: 'tcp', host: '::1', port: 9001 }],
     ['[0:0::1]:9001', { kind: 'tcp', host: '::1', port: 9001 }],
     ['[::]:9001', { kind: 'tcp', host: '::', port: 9001 }],
+    ['systemd:web', { kind: 'systemd', name: 'web' }],
+    ['systemd:cgi-fpm.socket', { kind: 'systemd', name: 'cgi-fpm.socket' }],
+    ['systemd:9000', { kind: 'systemd', name: '9000' }],
+    ['systemd:with space/and.slash', { kind: 'systemd', name: 'with space/and.slash' }],
+    [`systemd:${'n'.repeat(255)}`, { kind: 'systemd', name: 'n'.repeat(255) }],
   ])('reads %j', (value, address) => {
     expect(parseListenAddress(value, base)).toEqual(address);
   });
@@ -37,6 +42,11 @@ describe('parseListenAddress', () => {
     ['999.1.1.1:9000', '"999.1.1.1" is neither an IPv4 address nor a host name'],
     ['bad_host:9000', 'is neither an IPv4 address nor a host name'],
     [`/${'x'.repeat(107)}`, 'the socket path is 108 bytes, more than the 107 unix sockets allow'],
+    ['systemd:', 'name the socket: "systemd:NAME"'],
+    ['systemd:a:b', 'printable ASCII without ":"'],
+    ['systemd:tab\there', 'printable ASCII without ":"'],
+    ['systemd:caf\u00e9', 'printable ASCII without ":"'],
+    [`systemd:${'n'.repeat(256)}`, "the socket name is 256 characters, more than systemd's 255"],
   ])('refuses %j: %s', (value, reason) => {
     expect(() => parseListenAddress(value, base)).toThrow(TypeError);
     expect(() => parseListenAddress(value, base)).toThrow(
@@ -56,6 +66,7 @@ describe('formatListenAddress', () => {
     [{ kind: 'unix', path: '/run/x.sock' } as const, 'unix:/run/x.sock'],
     [{ kind: 'tcp', host: '127.0.0.1', port: 9001 } as const, '127.0.0.1:9001'],
     [{ kind: 'tcp', host: '::1', port: 9001 } as const, '[::1]:9001'],
+    [{ kind: 'systemd', name: 'web' } as const, 'systemd:web'],
   ])('writes %j as %j, which reads back equal', (address, text) => {
     expect(formatListenAddress(address)).toBe(text);
     expect(parseListenAddress(text, base)).toEqual(address);

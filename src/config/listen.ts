@@ -1,17 +1,29 @@
 // This file implements the `listen` and `listen.mode` values from the perspective of an
 // operator who writes PHP-FPM's spellings ("/run/x.sock", "127.0.0.1:9000", "[::1]:9000",
-// "0660") and of a supervisor that opens sockets from a tagged address.
+// "0660") or names a socket systemd passes ("systemd:NAME"), and of a supervisor that opens
+// sockets from a tagged address.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { resolve } from 'node:path';
 
 /**
- * A listen address: a unix socket path (absolute) or a TCP host and port.
- * @see PHP-FPM `listen`
+ * A listen address: a unix socket path (absolute), a TCP host and port, or a socket systemd
+ * opened and passed by name (socket activation: `LISTEN_FDS`, `FileDescriptorName=`).
+ * @see PHP-FPM `listen`, sd_listen_fds_with_names(3)
  */
 export type ListenAddress =
   | { readonly kind: 'unix'; readonly path: string }
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'systemd'; readonly name: string };
+
+/** The prefix of a `listen` value naming a socket systemd passes: `systemd:NAME`. */
+export const SYSTEMD_LISTEN_PREFIX = 'systemd:';
+
+/**
+ * Longest name systemd gives a passed socket (`FileDescriptorName=`), in characters.
+ * @see systemd `FDNAME_MAX`
+ */
+export const FDNAME_MAX = 255;
 
 /**
  * Longest unix socket path, in bytes: `sun_path` is 108 bytes on Linux, NUL included.
@@ -25,6 +37,19 @@ const MODE_RE = /^0?[0-7]{3,4}$/;
 
 function invalid(value: string, reason: string, options?: ErrorOptions): TypeError {
   return new TypeError(`invalid listen address ${JSON.stringify(value)}: ${reason}`, options);
+}
+
+/**
+ * The name of `systemd:NAME`, checked as systemd checks `FileDescriptorName=`: 1 to 255
+ * printable ASCII characters, no `:` (it separates the names in `LISTEN_FDNAMES`).
+ */
+function parseSystemdName(name: string, value: string): ListenAddress {
+  if (name === '') throw invalid(value, 'name the socket: "systemd:NAME", NAME as in FileDescriptorName=');
+  if (name.length > FDNAME_MAX) throw invalid(value, `the socket name is ${name.length} characters, more than systemd's ${FDNAME_MAX}`);
+  if (!/^[\x20-\x7e]+$/.test(name) || name.includes(':')) {
+    throw invalid(value, 'a systemd socket name is printable ASCII without ":" (FileDescriptorName=)');
+  }
+  return { kind: 'systemd', name };
 }
 
 function parsePort(text: string, value: string): number {
@@ -85,16 +110,21 @@ function parseUnixPath(path: string, baseDir: string, value: string): ListenAddr
  *   relative path is relative to `baseDir` (the config file's directory).
  * - `"127.0.0.1:9001"`, `"localhost:9001"`: TCP on an IPv4 address or a host name.
  * - `"[::1]:9001"`: TCP on an IPv6 address (normalized, so `[0:0::1]` is `::1`).
+ * - `"systemd:NAME"`: the socket systemd passed under the name NAME (socket activation; the
+ *   `.socket` unit's `FileDescriptorName=`, by default the unit's name, e.g. `cgi-fpm.socket`).
  *
- * A value with a `/` is always a path; one with a `:` and no `/` is always `HOST:PORT`.
+ * A value starting with `systemd:` always names a passed socket; otherwise a value with a `/`
+ * is always a path, and one with a `:` and no `/` is always `HOST:PORT`.
  *
  * @param value - the value as written.
  * @param baseDir - absolute directory relative paths are resolved against.
  * @throws TypeError naming the value: a bare port, an unbracketed IPv6 address, a port outside
- *   1–65535, an empty value, or a socket path longer than {@link UNIX_PATH_MAX_BYTES}.
- * @see PHP-FPM `listen`
+ *   1–65535, an empty value, a socket path longer than {@link UNIX_PATH_MAX_BYTES}, or a
+ *   systemd socket name systemd would refuse.
+ * @see PHP-FPM `listen`, systemd.socket(5) `FileDescriptorName=`
  */
 export function parseListenAddress(value: string, baseDir: string): ListenAddress {
+  if (value.startsWith(SYSTEMD_LISTEN_PREFIX)) return parseSystemdName(value.slice(SYSTEMD_LISTEN_PREFIX.length), value);
   const text = value.startsWith('unix:') ? value.slice('unix:'.length) : value;
   if (text === '') throw invalid(value, 'it is empty');
   if (text.includes('/') || !text.includes(':')) return parseUnixPath(text, baseDir, value);
@@ -111,7 +141,7 @@ export function parseListenAddress(value: string, baseDir: string): ListenAddres
 /**
  * A stable string for an address, used as the key under which pools share a listener and in
  * logs: `unix:/run/cgi-fpm/blog.sock` (as nginx's `fastcgi_pass` writes it), `127.0.0.1:9001`,
- * `[::1]:9001`. {@link parseListenAddress} reads it back to an equal address.
+ * `[::1]:9001`, `systemd:web`. {@link parseListenAddress} reads it back to an equal address.
  */
 export function formatListenAddress(address: ListenAddress): string {
   switch (address.kind) {
@@ -121,6 +151,8 @@ export function formatListenAddress(address: ListenAddress): string {
       return address.host.includes(':')
         ? `[${address.host}]:${address.port}`
         : `${address.host}:${address.port}`;
+    case 'systemd':
+      return `${SYSTEMD_LISTEN_PREFIX}${address.name}`;
   }
 }
 

@@ -4,6 +4,7 @@
 
 import { resolve } from 'node:path';
 import type { ConfigError } from '../errors.ts';
+import type { PoolIdentity } from './identity.ts';
 import { parseListenAddress } from './listen.ts';
 import { configProblem, describeSystemError } from './problems.ts';
 import type { ListenAddress, PoolConfig } from './schema.ts';
@@ -69,14 +70,21 @@ export function resolveListen(value: string, ctx: PoolContext): Resolved<ListenA
   }
 }
 
-/** Builds the {@link PoolConfig} of a validated table, its listen address and its root. */
-export function buildPool(t: PoolTable, ctx: PoolContext, address: ListenAddress, root: string): PoolConfig {
+/** Builds the {@link PoolConfig} of a validated table, its listen address, root and identity. */
+export function buildPool(
+  t: PoolTable, ctx: PoolContext, address: ListenAddress, root: string, identity: PoolIdentity,
+): PoolConfig {
   const name = ctx.name;
   const handlerModule = t['handler.module'];
   return {
     name,
-    listen: { address, mode: t['listen.mode'], backlog: t['listen.backlog'] },
+    listen: {
+      address, mode: t['listen.mode'], backlog: t['listen.backlog'],
+      owner: identity.listenOwner, group: identity.listenGroup,
+    },
     root,
+    user: identity.user,
+    umask: t.umask,
     match: t.match,
     runtime: t.runtime,
     pm: pmConfig(t),

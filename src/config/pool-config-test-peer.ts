@@ -7,8 +7,13 @@ import type { PoolConfig } from './schema.ts';
 export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig {
   return {
     name: 'test',
-    listen: { address: { kind: 'unix', path: '/run/cgi-fpm/test.sock' }, mode: 0o660, backlog: 511 },
+    listen: {
+      address: { kind: 'unix', path: '/run/cgi-fpm/test.sock' }, mode: 0o660, backlog: 511,
+      owner: undefined, group: undefined,
+    },
     root: '/srv',
+    user: undefined,
+    umask: undefined,
     match: ['**'],
     runtime: 'exec',
     pm: {

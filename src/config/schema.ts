@@ -97,6 +97,35 @@ export interface ListenConfig {
    * @see PHP-FPM `listen.backlog`
    */
   readonly backlog: number;
+  /**
+   * uid the unix socket is given (ignored for TCP); `undefined` keeps the daemon's. Written as
+   * a user name or a numeric uid, resolved against `/etc/passwd` at load.
+   * @defaultValue `undefined`
+   * @see PHP-FPM `listen.owner`
+   */
+  readonly owner: number | undefined;
+  /**
+   * gid the unix socket is given (ignored for TCP); `undefined` keeps the daemon's. Written as
+   * a group name or a numeric gid; when only `listen.owner` is written (and found in
+   * `/etc/passwd`), that user's primary group, as in PHP-FPM.
+   * @defaultValue `undefined` (the owner's primary group when `listen.owner` is set)
+   * @see PHP-FPM `listen.group`
+   */
+  readonly group: number | undefined;
+}
+
+/** Whom a pool's workers (and the scripts they start) run as. */
+export interface PoolUser {
+  /** The uid, from `user`. */
+  readonly uid: number;
+  /** The gid, from `group`, else the user's primary group. */
+  readonly gid: number;
+  /** The user's name from `/etc/passwd`, or the uid as digits when it has no entry. */
+  readonly name: string;
+  /** The group's name from `/etc/group`, or the gid as digits when it has no entry. */
+  readonly groupName: string;
+  /** The user's home directory from `/etc/passwd` (the workers' `HOME`), if it has an entry. */
+  readonly home: string | undefined;
 }
 
 /** The process manager of a pool. */
@@ -190,6 +219,22 @@ export interface PoolConfig {
    * @defaultValue `'exec'`
    */
   readonly runtime: Runtime;
+  /**
+   * Whom the pool's workers run as (and so its scripts, their children and the python
+   * runner); `undefined` runs them as the daemon. Only a daemon started as root can switch:
+   * otherwise it refuses to start such a pool unless the user is the daemon's own.
+   * @defaultValue `undefined`
+   * @see PHP-FPM `user`, `group`
+   */
+  readonly user: PoolUser | undefined;
+  /**
+   * The file mode creation mask the workers set before loading the runtime, so files the
+   * scripts create get it (`0o027`: no write for the group, nothing for others); `undefined`
+   * keeps the daemon's.
+   * @defaultValue `undefined`
+   * @see umask(2); systemd's `UMask=`
+   */
+  readonly umask: number | undefined;
   /** The process manager. */
   readonly pm: PmConfig;
   /**

@@ -9,7 +9,7 @@ import { testPoolConfig } from './pool-config-test-peer.ts';
 const FILE = '/etc/x.toml';
 
 function pool(name: string, address: ListenAddress, mode = 0o660, backlog = 511): PoolConfig {
-  return testPoolConfig({ name, listen: { address, mode, backlog } });
+  return testPoolConfig({ name, listen: { address, mode, backlog, owner: undefined, group: undefined } });
 }
 
 const unix = { kind: 'unix', path: '/run/a.sock' } as const;
@@ -48,6 +48,30 @@ describe('sharedListenProblems', () => {
         'd',
         'listen.backlog',
         'config: /etc/x.toml: pool "d": listen.backlog must equal that of pool "c", which shares listen "127.0.0.1:9000" with 511, got 5',
+      ],
+    ]);
+  });
+
+  it('wants listen.owner and listen.group to agree on a shared unix socket, not on TCP', () => {
+    const owned = (name: string, address: ListenAddress, owner?: number, group?: number): PoolConfig =>
+      testPoolConfig({ name, listen: { address, mode: 0o660, backlog: 511, owner, group } });
+    const problems = sharedListenProblems(FILE, [
+      owned('a', unix, 33, 33),
+      owned('b', unix, 33),
+      owned('c', unix, undefined, 33),
+      owned('d', tcp, 1, 1),
+      owned('e', tcp),
+    ]);
+    expect(problems.map((p) => [p.pool, p.key, p.message])).toEqual([
+      [
+        'b',
+        'listen.group',
+        `config: /etc/x.toml: pool "b": listen.group must equal that of pool "a", which shares listen "unix:/run/a.sock" with 33, got the daemon's`,
+      ],
+      [
+        'c',
+        'listen.owner',
+        `config: /etc/x.toml: pool "c": listen.owner must equal that of pool "a", which shares listen "unix:/run/a.sock" with 33, got the daemon's`,
       ],
     ]);
   });

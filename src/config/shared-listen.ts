@@ -1,7 +1,7 @@
 // This file implements the rules for sockets that share a path from the perspective of the
 // supervisor, which opens one socket per address: the pools on it must agree on how it is
-// opened (`listen.backlog`, and `listen.mode` for a unix socket), and the control socket
-// cannot be one of them.
+// opened (`listen.backlog`; `listen.mode`, `listen.owner`, `listen.group` for a unix socket),
+// and the control socket cannot be one of them.
 
 import type { ConfigError } from '../errors.ts';
 import { formatListenAddress, formatSocketMode } from './listen.ts';
@@ -20,9 +20,20 @@ function disagreement(
   return configProblem(file, detail, { pool: pool.name, key });
 }
 
+/** `listen.owner` and `listen.group` of a unix socket shared with `first`. */
+function ownerProblems(file: string, pool: PoolConfig, first: PoolConfig): ConfigError[] {
+  const show = (id: number | undefined): string => (id === undefined ? "the daemon's" : String(id));
+  const problems: ConfigError[] = [];
+  if (pool.listen.owner !== first.listen.owner)
+    problems.push(disagreement(file, pool, first, 'listen.owner', (p) => show(p.listen.owner)));
+  if (pool.listen.group !== first.listen.group)
+    problems.push(disagreement(file, pool, first, 'listen.group', (p) => show(p.listen.group)));
+  return problems;
+}
+
 /**
  * The problems of pools sharing a listen address with an earlier pool but disagreeing with it
- * on `listen.backlog` or (unix sockets only) `listen.mode`.
+ * on `listen.backlog` or (unix sockets only) `listen.mode`, `listen.owner`, `listen.group`.
  *
  * @param file - absolute path of the config file, for messages.
  * @param pools - the pools in file order.
@@ -44,6 +55,7 @@ export function sharedListenProblems(file: string, pools: readonly PoolConfig[])
         ),
       );
     }
+    if (pool.listen.address.kind === 'unix') problems.push(...ownerProblems(file, pool, first));
     if (pool.listen.backlog !== first.listen.backlog) {
       problems.push(disagreement(file, pool, first, 'listen.backlog', (p) => String(p.listen.backlog)));
     }

@@ -4,6 +4,7 @@
 
 import picomatch from 'picomatch';
 import { z } from 'zod';
+import { parseAccountRef } from './accounts.ts';
 import { parseSocketMode } from './listen.ts';
 import { LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
 import { parseDurationMs, parseSizeBytes } from './units.ts';
@@ -55,6 +56,14 @@ function parseGlob(value: string): string {
   return value;
 }
 
+/** `umask`: an octal string such as `"0027"`; numbers are refused as for `listen.mode`. */
+function parseUmask(value: unknown): number {
+  if (typeof value === 'string' && /^0?[0-7]{3}$/.test(value)) return Number.parseInt(value, 8);
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  throw new TypeError(`invalid umask ${shown}: write it as an octal string such as "0027"`);
+}
+
+const account = converted(z.unknown(), parseAccountRef).optional();
 const envName = z.string().regex(/^[^=\0]+$/, 'names must be non-empty, without "=" or NUL');
 const envValue = z.string().regex(/^[^\0]*$/, 'values must not contain NUL');
 const glob = converted(z.string().min(1), parseGlob);
@@ -70,8 +79,13 @@ export const globalSchema = z.strictObject({
 export const poolSchema = z.strictObject({
   listen: z.string().min(1),
   'listen.mode': converted(z.unknown(), parseSocketMode).prefault('0660'),
+  'listen.owner': account,
+  'listen.group': account,
   'listen.backlog': z.int().min(1).default(511),
   root: z.string().min(1),
+  user: account,
+  group: account,
+  umask: converted(z.unknown(), parseUmask).optional(),
   match: z.array(glob).min(1).default(['**']),
   runtime: z.enum(RUNTIMES).default('exec'),
   pm: z.enum(PM_MODES).default('static'),

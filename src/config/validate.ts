@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { ConfigError } from '../errors.ts';
 import { flattenTable, isTable } from './flatten.ts';
 import type { Flattened } from './flatten.ts';
+import { resolveIdentity } from './identity.ts';
 import { issueProblems } from './issues.ts';
 import type { IssueScope } from './issues.ts';
 import { buildPool, resolveListen, resolveRoot } from './normalize.ts';
@@ -56,11 +57,12 @@ function nameProblems(ctx: PoolContext): ConfigError[] {
 
 /**
  * Validates one `[pools.NAME]` table and normalizes it. `listen` and `root` are resolved (the
- * root checked on disk) even when other keys are invalid, so every problem is reported at once.
+ * root checked on disk) even when other keys are invalid, so every problem is reported at once;
+ * `user`, `group`, `listen.owner` and `listen.group` are looked up once the table is valid.
  *
  * @param value - `document.pools[NAME]` as parsed.
  * @param ctx - the pool's name and the config file.
- * @param fs - used to check `root`.
+ * @param fs - used to check `root` and to read /etc/passwd and /etc/group.
  * @returns the pool, or every problem with it.
  */
 export async function validatePool(value: unknown, ctx: PoolContext, fs: ConfigFs): Promise<ValidatedPool> {
@@ -78,9 +80,11 @@ export async function validatePool(value: unknown, ctx: PoolContext, fs: ConfigF
   if (!checked.ok) problems.push(...checked.problems);
   for (const r of [listen, root]) if (r?.ok === false) problems.push(r.problem);
   if (checked.ok) problems.push(...runtimeProblems(checked.value, ctx));
-  if (problems.length > 0 || !checked.ok || listen?.ok !== true || root?.ok !== true)
+  const identity = checked.ok ? await resolveIdentity(checked.value, ctx, fs) : undefined;
+  if (identity?.ok === false) problems.push(...identity.problems);
+  if (problems.length > 0 || !checked.ok || listen?.ok !== true || root?.ok !== true || identity?.ok !== true)
     return { ok: false, problems };
-  return { ok: true, pool: buildPool(checked.value, ctx, listen.value, root.value) };
+  return { ok: true, pool: buildPool(checked.value, ctx, listen.value, root.value, identity.value) };
 }
 
 /** Keys that only make sense together: a handler pool needs its module, and only it takes one. */
