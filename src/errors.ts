@@ -29,10 +29,17 @@ export const ErrorCode = {
   ERR_CGI_SPAWN: 'ERR_CGI_SPAWN',
   /** A runtime that could not start in a worker (missing interpreter, bad handler module). */
   ERR_RUNTIME_START: 'ERR_RUNTIME_START',
+  /** A pool's `user` the daemon cannot switch its workers to (it was not started as root). */
+  ERR_POOL_USER: 'ERR_POOL_USER',
   /** A worker process that exited or could not start. */
   ERR_WORKER_EXITED: 'ERR_WORKER_EXITED',
   /** A listener that could not be opened (address in use, bad path, permissions). */
   ERR_LISTEN: 'ERR_LISTEN',
+  /**
+   * Sockets passed by systemd (`LISTEN_FDS`, `LISTEN_FDNAMES`) that do not fit the config: a
+   * `systemd:NAME` not passed, a passed socket no pool uses, a malformed variable.
+   */
+  ERR_LISTEN_FDS: 'ERR_LISTEN_FDS',
   /** `request_terminate_timeout` or a queue timeout passed. */
   ERR_TIMEOUT: 'ERR_TIMEOUT',
   /** The control socket cannot be reached (ENOENT, ECONNREFUSED: no daemon), or hung up. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildEnvironment, GATEWAY_INTERFACE, type EnvironmentOptions } from './environment.ts';
+import { buildEnvironment, GATEWAY_INTERFACE, splitScriptName, type EnvironmentOptions } from './environment.ts';
 
 const base: EnvironmentOptions = {
   env: {},
@@ -242,5 +242,18 @@ describe('buildEnvironment', () => {
     expect(split('/cgi/a.py')).toBe('/cgi/a.py');
     expect(split('/x')).toBe('/x');
     expect(buildEnvironment(new Map(), { ...base, pathInfo: '/x' }).SCRIPT_NAME).toBeUndefined();
+  });
+});
+
+describe('splitScriptName (the supervisor trims SCRIPT_NAME for the worker)', () => {
+  it.each([
+    ['/cgi-bin/a.py/x/y', '', '/x/y', '/cgi-bin/a.py'],
+    ['/cgi-bin/a.py/x/y', '/x/y', '/x/y', undefined],
+    ['/cgi-bin/a.py', '', '', undefined],
+    ['/cgi-bin/a.py', '', '/x', undefined],
+    ['/x', '', '/x', undefined],
+    [undefined, '', '/x', undefined],
+  ])('SCRIPT_NAME %j, sent PATH_INFO %j, resolved %j -> %j', (scriptName, sent, pathInfo, expected) => {
+    expect(splitScriptName(scriptName, sent, pathInfo)).toBe(expected);
   });
 });

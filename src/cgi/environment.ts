@@ -146,13 +146,22 @@ function applyPathInfo(vars: Map<string, string>, sentPathInfo: string, pathInfo
     return;
   }
   vars.set('PATH_INFO', pathInfo);
-  const scriptName = vars.get('SCRIPT_NAME');
-  if (
-    sentPathInfo === '' &&
-    scriptName !== undefined &&
-    scriptName.length > pathInfo.length &&
-    scriptName.endsWith(pathInfo)
-  ) {
-    vars.set('SCRIPT_NAME', scriptName.slice(0, -pathInfo.length));
-  }
+  const scriptName = splitScriptName(vars.get('SCRIPT_NAME'), sentPathInfo, pathInfo);
+  if (scriptName !== undefined) vars.set('SCRIPT_NAME', scriptName);
+}
+
+/**
+ * `SCRIPT_NAME` without the path-info the gateway split off `SCRIPT_FILENAME` itself (the web
+ * server sent no `PATH_INFO`, as Apache's `ProxyPassMatch` to `…/$1` does), as PHP's
+ * `cgi.fix_pathinfo` does: `/cgi/hello.py/a/b` with path-info `/a/b` -> `/cgi/hello.py`.
+ * @param scriptName - `SCRIPT_NAME` as sent, if any.
+ * @param sentPathInfo - `PATH_INFO` as sent (`''` when absent).
+ * @param pathInfo - the resolved path-info.
+ * @returns the trimmed `SCRIPT_NAME`, or `undefined` when it stays as sent.
+ * @see RFC 3875 §4.1.13 (SCRIPT_NAME)
+ */
+export function splitScriptName(scriptName: string | undefined, sentPathInfo: string, pathInfo: string): string | undefined {
+  if (sentPathInfo !== '' || pathInfo === '' || scriptName === undefined) return undefined;
+  if (scriptName.length <= pathInfo.length || !scriptName.endsWith(pathInfo)) return undefined;
+  return scriptName.slice(0, -pathInfo.length);
 }

@@ -108,6 +108,24 @@ describe('resolveScript on a real directory', () => {
       expected: () => notFound(`no such file: ${root}/hello.py/extra`),
     },
     {
+      name: 'the path-info sent twice (Apache proxy-fcgi-pathinfo=first-dot)',
+      path: () => `proxy:fcgi://localhost${root}/hello.py/extra/path`,
+      pathInfo: '/extra/path',
+      expected: () => ok('hello.py', '/extra/path'),
+    },
+    {
+      name: 'only the path-info sent is cut',
+      path: () => `${root}/hello.py/more/extra`,
+      pathInfo: '/extra',
+      expected: () => notFound(`no such file: ${root}/hello.py/more/extra`),
+    },
+    {
+      name: 'the path-info sent twice, cut to a directory',
+      path: () => `${root}/dir/x`,
+      pathInfo: '/x',
+      expected: () => notFound(`no such file: ${root}/dir/x`),
+    },
+    {
       name: 'a missing file',
       path: () => `${root}/nope.py`,
       expected: () => notFound(`no such file: ${root}/nope.py`),

@@ -73,7 +73,8 @@ export function stripProxyPrefix(scriptFilename: string): string {
  * inside `root` (symlinks and `..` resolved -> 403), regular file (-> 403), `match` (-> 403),
  * executable (-> 403). When the path does not exist, `pathInfo` is empty and a leading part of
  * it is a regular file (`/srv/cgi/hello.py/extra/path`), that file runs and the rest becomes
- * the path-info, as fcgiwrap and Apache do.
+ * the path-info, as fcgiwrap and Apache do; when `pathInfo` was sent and the path ends with
+ * it (Apache's `proxy-fcgi-pathinfo=first-dot`), the path without it runs.
  *
  * @param scriptFilename - `SCRIPT_FILENAME` as sent (an Apache proxy prefix is stripped).
  * @param pathInfo - `PATH_INFO` as sent, `''` when absent.
@@ -119,9 +120,13 @@ export async function resolveScript(
 
 /**
  * The real path of `path`, or of its longest leading part that is a regular file (the rest
- * becoming the path-info) when `path` does not exist and no path-info was sent.
+ * becoming the path-info) when `path` does not exist and no path-info was sent. When path-info
+ * was sent and `path` ends with it (Apache mod_proxy_fcgi with `proxy-fcgi-pathinfo=first-dot`
+ * sends `/srv/cgi/a.py/x` and `PATH_INFO=/x`, as PHP-FPM's `cgi.fix_pathinfo` expects), that
+ * suffix alone is cut.
  */
 async function findScript(path: string, pathInfo: string, fs: ScriptFs): Promise<ScriptResolution> {
+  const repeatsPathInfo = pathInfo !== '' && path.length > pathInfo.length && path.endsWith(pathInfo);
   let candidate = path;
   for (;;) {
     let real: string;
@@ -129,8 +134,9 @@ async function findScript(path: string, pathInfo: string, fs: ScriptFs): Promise
       real = await fs.realpath(candidate);
     } catch (err) {
       // Walk up one component: `/srv/cgi/a.py/x` fails with ENOTDIR, then `/srv/cgi/a.py` exists.
-      const cut = candidate.lastIndexOf('/');
-      if (!isCode(err, 'ENOENT', 'ENOTDIR') || pathInfo !== '' || cut <= 0) return classify(err, path);
+      const cut = pathInfo === '' ? candidate.lastIndexOf('/') : path.length - pathInfo.length;
+      const walk = pathInfo === '' || (repeatsPathInfo && candidate === path);
+      if (!isCode(err, 'ENOENT', 'ENOTDIR') || !walk || cut <= 0) return classify(err, path);
       candidate = candidate.slice(0, cut);
       continue;
     }

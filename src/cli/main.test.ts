@@ -8,7 +8,9 @@ import { ConfigError, ErrorCode } from '../errors.ts';
 import { buildCli, runCli, UsageError } from './main.ts';
 import type { CliContext, CliIo } from './io.ts';
 
-const startCommand = vi.hoisted(() => vi.fn<(args: { config: string; http?: string }) => Promise<number>>());
+const startCommand = vi.hoisted(() =>
+  vi.fn<(args: { config: string; http?: string | undefined; notifyFd?: number | undefined }) => Promise<number>>(),
+);
 vi.mock('./commands/start.ts', () => ({ startCommand }));
 
 interface Captured extends CliIo {
@@ -62,12 +64,16 @@ describe('buildCli', () => {
 
 describe('runCli', () => {
   it.each([
-    [[], 'name a command: check, start, status, reload or stop'],
+    [[], 'name a command: check, start, status, reload, stop or worker'],
     [['chek'], 'Did you mean check?'],
     [['check', '--bogus'], 'Unknown argument: bogus'],
     [['check', 'extra'], 'Unknown argument: extra'],
     [['check', '-c'], 'Not enough arguments following: c'],
     [['start', '--http'], 'Not enough arguments following: http'],
+    [['start', '--notify-fd'], 'Not enough arguments following: notify-fd'],
+    [['start', '--notify-fd', '2'], '--notify-fd must be a file descriptor number of 3 or more, got 2'],
+    [['start', '--notify-fd', 'x'], '--notify-fd must be a file descriptor number of 3 or more, got NaN'],
+    [['start', '--notify-fd', '3.5'], '--notify-fd must be a file descriptor number of 3 or more, got 3.5'],
   ])('exits 64 (EX_USAGE) for %j', async (argv, message) => {
     const io = capture();
     expect(await runCli(argv, io)).toBe(64);
@@ -104,6 +110,12 @@ describe('runCli', () => {
     startCommand.mockResolvedValue(78);
     expect(await runCli(['start'], capture())).toBe(78);
     expect(startCommand).toHaveBeenLastCalledWith({ config: '/etc/cgi-fpm/cgi-fpm.toml' });
+  });
+
+  it('hands --notify-fd (s6 readiness) over to start.ts as a number', async () => {
+    startCommand.mockResolvedValue(0);
+    expect(await runCli(['start', '--notify-fd', '5'], capture())).toBe(0);
+    expect(startCommand).toHaveBeenCalledWith({ config: '/etc/cgi-fpm/cgi-fpm.toml', notifyFd: 5 });
   });
 
   it('exits 78 (EX_CONFIG) for a ConfigError that escapes a command', async () => {

@@ -16,6 +16,7 @@ import { reloadCommandModule } from './commands/reload.ts';
 import { startCommandModule } from './commands/start-module.ts';
 import { statusCommandModule } from './commands/status.ts';
 import { stopCommandModule } from './commands/stop.ts';
+import { workerCommandModule } from './commands/worker.ts';
 import { EX_CONFIG, EX_OK, EX_SOFTWARE, EX_USAGE } from './exit-codes.ts';
 import type { CliContext, CliIo } from './io.ts';
 
@@ -35,7 +36,8 @@ export const processIo: CliIo = {
 
 /**
  * The `cgi-fpm` command line (yargs ≥ 18 factory): `check`, `start`, and `status`, `reload`,
- * `stop` (which talk to the daemon over its control socket), `--help`, `--version`; strict
+ * `stop` (which talk to the daemon over its control socket), `worker` (one pool on fd 0, for
+ * Apache mod_fcgid), `--help`, `--version`; strict
  * (unknown options and commands are usage errors), one command required.
  * It never exits the process: usage errors are thrown as {@link UsageError}, and the command
  * that runs sets `context.exitCode`.
@@ -55,18 +57,20 @@ export function buildCli(
     .command(statusCommandModule(context))
     .command(reloadCommandModule(context))
     .command(stopCommandModule(context))
-    .demandCommand(1, 'name a command: check, start, status, reload or stop')
+    .command(workerCommandModule(context))
+    .demandCommand(1, 'name a command: check, start, status, reload, stop or worker')
     .recommendCommands()
     .strict()
     .version(VERSION)
     .help()
     .alias('h', 'help')
     .exitProcess(false)
-    .fail((message: string | null, error: Error | undefined) => {
-      // yargs reports its own validation failures as a YError (e.g. `-c` without a value);
-      // any other error was thrown by a command handler.
-      if (error !== undefined && error.name !== 'YError') throw error;
-      throw new UsageError(message ?? error?.message ?? 'invalid command line');
+    .fail((message: string | null, error: Error | string | undefined) => {
+      // yargs reports its own validation failures as a YError (e.g. `-c` without a value), and
+      // a `.check()` that returns a message as that string; any other error was thrown by a
+      // command handler.
+      if (error instanceof Error && error.name !== 'YError') throw error;
+      throw new UsageError(message ?? (error instanceof Error ? error.message : error) ?? 'invalid command line');
     });
 }
 

@@ -14,18 +14,24 @@ export interface LoggerOptions {
   readonly pretty?: boolean;
   /** Fields bound to every line (e.g. `{ pool: 'blog' }`). */
   readonly base?: Record<string, unknown>;
+  /**
+   * The file descriptor lines go to: 1 (stdout), or 2 (stderr) for a standalone worker, whose
+   * stderr Apache mod_fcgid connects to its error log. @defaultValue `1`
+   */
+  readonly destination?: 1 | 2;
 }
 
 /**
- * Creates the process's root logger writing to fd 1. Writes are synchronous so that lines of
- * a worker that is about to exit are never lost and lines of several processes sharing one
- * stdout pipe stay whole (each line is one write(2)).
+ * Creates the process's root logger writing to fd 1 (or `options.destination`). Writes are
+ * synchronous so that lines of a worker that is about to exit are never lost and lines of
+ * several processes sharing one stdout pipe stay whole (each line is one write(2)).
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const base = { pid: process.pid, ...options.base };
   const level = options.level ?? 'info';
+  const dest = options.destination ?? 1;
   if (options.pretty === true) {
-    return pino({ level, base }, pretty({ colorize: true, sync: true, destination: 1 }));
+    return pino({ level, base }, pretty({ colorize: true, sync: true, destination: dest }));
   }
-  return pino({ level, base }, pino.destination({ dest: 1, sync: true }));
+  return pino({ level, base }, pino.destination({ dest, sync: true }));
 }

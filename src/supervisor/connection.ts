@@ -173,7 +173,7 @@ export class WebConnection implements RequestSink {
     void this.route(request, request.decoder.end());
   }
 
-  private async route(request: RelayRequest, params: Map<string, string>): Promise<void> {
+  private async route(request: RelayRequest, params: Map<string, string>, rerouted = false): Promise<void> {
     let result;
     try {
       result = await this.deps.router.route(params);
@@ -188,8 +188,20 @@ export class WebConnection implements RequestSink {
       this.answer(request, result.status, errorPage(result.status));
       return;
     }
+    const pool = this.deps.pools.get(result.pool.name);
+    if (pool === undefined) {
+      // A reload removed the pool while the script was being resolved: route it again under
+      // the new config (once), rather than leave the web server waiting for an answer.
+      if (!rerouted) {
+        void this.route(request, params, true);
+        return;
+      }
+      this.deps.log.error({ script: result.scriptFilename, pool: result.pool.name }, 'pool gone during reload');
+      this.answer(request, 503, errorPage(503, [['Retry-After', '1']]));
+      return;
+    }
     request.route = result;
-    this.deps.pools.get(result.pool.name)?.dispatch(request);
+    pool.dispatch(request);
   }
 
   private stdin(record: FcgiRecord): void {

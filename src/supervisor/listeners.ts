@@ -1,8 +1,10 @@
 // This file implements the supervisor's listening sockets from the perspective of the web
 // server that connects to them: one server per distinct address (pools may share one), unix
-// sockets created with their parent directory and `listen.mode`, TCP on host:port, with
-// `listen.backlog`; and the unix socket helpers the control socket shares (control.ts).
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+// sockets created with their parent directory, `listen.owner`, `listen.group` and
+// `listen.mode`, TCP on host:port, with `listen.backlog`, or a socket systemd passed
+// (`systemd:NAME`, adopted by fd); and the unix socket helpers the control socket shares
+// (control.ts).
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { PoolConfig } from '../config/schema.ts';
@@ -15,6 +17,12 @@ export interface Listener {
   readonly address: string;
   readonly pools: readonly PoolConfig[];
   readonly server: Server;
+  /**
+   * The fd systemd passed, for `systemd:NAME`: systemd keeps its own copy, and a reload that
+   * drops the address keeps this one open (the fd number must not be reused while systemd
+   * may pass it again), routing to no pool.
+   */
+  readonly passedFd?: number;
 }
 
 /** Groups pools by their `listen` address, keeping config order. */
@@ -30,27 +38,41 @@ export function groupByListen(pools: readonly PoolConfig[]): Map<string, PoolCon
 }
 
 /**
- * Opens one listener for a group of pools sharing an address.
- * @throws DaemonError (`ERR_LISTEN`) naming the address when it cannot be bound.
- * @see PHP-FPM `listen`, `listen.mode`, `listen.backlog`
+ * Opens one listener for a group of pools sharing an address. A `systemd:NAME` address adopts
+ * the fd passed under NAME: its mode and owner are the `.socket` unit's; Node calls listen(2)
+ * on it again, so `listen.backlog` applies.
+ *
+ * @param passed - fds systemd passed, by name (socket activation).
+ * @throws DaemonError (`ERR_LISTEN`) naming the address when it cannot be bound or adopted;
+ *   (`ERR_LISTEN_FDS`) when no socket was passed under NAME.
+ * @see PHP-FPM `listen`, `listen.mode`, `listen.backlog`; sd_listen_fds(3)
  */
-export async function openListener(pools: readonly PoolConfig[], onConnection: (socket: Socket) => void): Promise<Listener> {
+export async function openListener(pools: readonly PoolConfig[], onConnection: (socket: Socket) => void,
+  passed: ReadonlyMap<string, number> = new Map()): Promise<Listener> {
   const first = pools[0];
   if (first === undefined) throw new TypeError('listeners: openListener: no pools');
-  const { address, mode, backlog } = first.listen;
+  const { address, mode, backlog, owner, group } = first.listen;
   const text = formatListenAddress(address);
+  const passedFd = address.kind === 'systemd' ? passed.get(address.name) : undefined;
+  if (address.kind === 'systemd' && passedFd === undefined) {
+    const names = [...passed].map(([name, fd]) => `${JSON.stringify(name)} (fd ${fd})`).join(', ');
+    throw new DaemonError(ErrorCode.ERR_LISTEN_FDS,
+      `listen: ${text}: no socket named ${JSON.stringify(address.name)} was passed by systemd (passed: ${names === '' ? 'none' : names})`);
+  }
   const server = createServer({ noDelay: true }, onConnection);
   try {
     if (address.kind === 'unix') {
-      await listenUnix(server, address.path, mode, backlog);
-    } else {
+      await listenUnix(server, address.path, mode, backlog, { uid: owner, gid: group });
+    } else if (address.kind === 'tcp') {
       await listen(server, { host: address.host, port: address.port, backlog });
+    } else {
+      await listen(server, { fd: passedFd, backlog });
     }
   } catch (err) {
     server.close();
     throw new DaemonError(ErrorCode.ERR_LISTEN, `listen: ${text}: ${(err as Error).message}`, { cause: err });
   }
-  return { address: text, pools, server };
+  return passedFd === undefined ? { address: text, pools, server } : { address: text, pools, server, passedFd };
 }
 
 /**
@@ -61,25 +83,48 @@ export function closeListener(listener: Listener): void {
   listener.server.close();
 }
 
+/** Owner and group a unix socket file is given; `undefined` keeps the daemon's. */
+export interface SocketOwner {
+  /** @see PHP-FPM `listen.owner` */
+  readonly uid?: number | undefined;
+  /** @see PHP-FPM `listen.group` */
+  readonly gid?: number | undefined;
+}
+
 /**
  * Binds `server` to a unix socket the way every cgi-fpm socket is opened: the parent directory
  * created (mode `0755`) when missing, a stale socket file removed (any other kind of file is
- * left alone and refused), then `chmod` to `mode`. Used for the pools' listeners and the
- * control socket.
+ * left alone and refused), then `chown` to `owner` (when given) and `chmod` to `mode`. Used for
+ * the pools' listeners and the control socket.
  *
  * @param mode - permission bits of the socket file (`listen.mode`, `0o600` for control).
  * @param backlog - the `listen(2)` backlog.
- * @throws Error (rejects) from `mkdir`, `lstat`, `unlink`, `listen` or `chmod`, or when the
- *   path exists and is not a socket.
+ * @param owner - `listen.owner` / `listen.group`; a non-root daemon can only give the socket
+ *   to itself and to groups it is in.
+ * @throws Error (rejects) from `mkdir`, `lstat`, `unlink`, `listen`, `chown` (naming the ids)
+ *   or `chmod`, or when the path exists and is not a socket.
  */
-export async function listenUnix(server: Server, path: string, mode: number, backlog: number): Promise<void> {
+export async function listenUnix(
+  server: Server, path: string, mode: number, backlog: number, owner: SocketOwner = {},
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(path);
   await listen(server, { path, backlog });
+  if (owner.uid !== undefined || owner.gid !== undefined) await chownSocket(path, owner);
   await chmod(path, mode);
 }
 
-async function listen(server: Server, options: { path?: string; host?: string; port?: number; backlog: number }): Promise<void> {
+/** chown(2) with `-1` for "unchanged", as PHP-FPM does; the error names what was asked. */
+async function chownSocket(path: string, owner: SocketOwner): Promise<void> {
+  try {
+    await chown(path, owner.uid ?? -1, owner.gid ?? -1);
+  } catch (err) {
+    const asked = `listen.owner ${owner.uid ?? '(unchanged)'}, listen.group ${owner.gid ?? '(unchanged)'}`;
+    throw new Error(`cannot give the socket to ${asked}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function listen(server: Server, options: { path?: string; host?: string; port?: number; fd?: number | undefined; backlog: number }): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {

@@ -153,7 +153,8 @@ export class Pool {
   }
 
   private onIdle(worker: WorkerHandle, channel: WorkerChannel): void {
-    const next = this.queue.shift();
+    // A worker past `pm.max_requests` takes no queued request: putIdle recycles it.
+    const next = worker.exhausted ? undefined : this.queue.shift();
     if (next === undefined) {
       this.workers.putIdle(worker, channel);
       return;

@@ -32,6 +32,8 @@ export interface RoutedScript {
   readonly pool: PoolConfig;
   readonly scriptFilename: string;
   readonly pathInfo: string;
+  /** `SCRIPT_NAME` without the path-info the router split off `SCRIPT_FILENAME`, when it did. */
+  readonly scriptName?: string;
 }
 
 /** One FastCGI request relayed from a web-server connection to a worker. */

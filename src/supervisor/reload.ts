@@ -8,8 +8,9 @@ import { ConfigError } from '../errors.ts';
 import type { DaemonConfig } from '../config/schema.ts';
 import { groupByListen, closeListener } from './listeners.ts';
 import type { Pool } from './pool.ts';
+import { currentIds, poolUserProblems } from './pool-identity.ts';
 import type { ReloadResult } from './status.ts';
-import type { Supervisor } from './supervisor.ts';
+import type { OpenListener, Supervisor } from './supervisor.ts';
 
 /** Applies the config file again. Never throws: problems are returned (and logged). */
 export async function applyReload(sup: Supervisor): Promise<ReloadResult> {
@@ -23,6 +24,11 @@ export async function applyReload(sup: Supervisor): Promise<ReloadResult> {
     const errors = err instanceof ConfigError ? configProblems(err).map((e) => e.message) : [String(err)];
     log.error({ file, errors }, 'reload refused, keeping the running config');
     return { ok: false, errors };
+  }
+  const userProblems = poolUserProblems(next.pools, currentIds()).map((p) => `reload: ${p}`);
+  if (userProblems.length > 0) {
+    log.error({ file, errors: userProblems }, 'reload refused, keeping the running config');
+    return { ok: false, errors: userProblems };
   }
   const kept: Pool[] = [];
   const started: Pool[] = [];
@@ -73,6 +79,7 @@ function switchOver(sup: Supervisor, next: DaemonConfig, started: readonly Pool[
   for (const [address, open] of [...sup.listeners]) {
     const group = groups.get(address);
     if (group !== undefined) sup.reroute(open, group);
+    else if (open.listener.passedFd !== undefined) parkPassed(sup, address, open);
     else closeOpened(sup, address);
   }
   sup.config = next;
@@ -81,6 +88,16 @@ function switchOver(sup: Supervisor, next: DaemonConfig, started: readonly Pool[
     // Requests still queued in the old pool move to its successor; those running finish there.
     void old.stop(successor === undefined ? undefined : (request) => { successor.dispatch(request); });
   }
+}
+
+/**
+ * A socket systemd passed and no pool listens on any more stays open, routing to no pool
+ * (404): closing it would free its fd number while systemd may still pass it, and a later
+ * reload naming it again takes it back.
+ */
+function parkPassed(sup: Supervisor, address: string, open: OpenListener): void {
+  sup.reroute(open, []);
+  sup.deps.log.warn({ listen: address, fd: open.listener.passedFd }, 'no pool listens on this systemd socket any more, kept open');
 }
 
 function closeOpened(sup: Supervisor, address: string): void {

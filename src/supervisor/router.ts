@@ -2,13 +2,10 @@
 // share it are tried in config order, and the first whose root contains SCRIPT_FILENAME and
 // whose `match` fits takes the request. Script resolution runs here, in the supervisor, so a
 // refused path never wakes a worker (DESIGN.md, "What the client gets").
-import * as fs from 'node:fs/promises';
+import { splitScriptName } from '../cgi/environment.ts';
 import type { PoolConfig } from '../config/schema.ts';
-import { resolveScript, resolveVirtualScript, stripProxyPrefix, type ScriptResolution } from '../cgi/script.ts';
+import { resolvePoolScript } from '../worker/resolve.ts';
 import type { RoutedScript } from './relay-request.ts';
-
-/** Runtimes that exec the script file itself, so it must carry the executable bit. */
-const EXECUTABLE_RUNTIMES: ReadonlySet<string> = new Set(['exec']);
 
 /** A refusal: the status to answer, the log event, and the exact cause. */
 export interface RouteRefusal {
@@ -35,15 +32,14 @@ export class Router {
    */
   async route(params: ReadonlyMap<string, string>): Promise<RoutedScript | RouteRefusal> {
     const raw = params.get('SCRIPT_FILENAME') ?? '';
-    const scriptFilename = stripProxyPrefix(raw);
-    const pathInfo = params.get('PATH_INFO') ?? '';
     let refusal: RouteRefusal | undefined;
     for (const pool of this.pools) {
-      const rules = { root: pool.root, match: pool.match, requireExecutable: EXECUTABLE_RUNTIMES.has(pool.runtime) };
-      const result: ScriptResolution = pool.runtime === 'handler'
-        ? resolveVirtualScript(scriptFilename, pathInfo, rules)
-        : await resolveScript(scriptFilename, pathInfo, rules, fs);
-      if (result.ok) return { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
+      const result = await resolvePoolScript(pool, params);
+      if (result.ok) {
+        const scriptName = splitScriptName(params.get('SCRIPT_NAME'), params.get('PATH_INFO') ?? '', result.pathInfo);
+        const routed = { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
+        return scriptName === undefined ? routed : { ...routed, scriptName };
+      }
       const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: raw };
       if (refusal === undefined || (isOutsideRoot(refusal) && !isOutsideRoot(candidate))) refusal = candidate;
     }

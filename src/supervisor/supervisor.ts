@@ -9,6 +9,7 @@ import { WebConnection, type ConnectionDeps } from './connection.ts';
 import { closeListener, groupByListen, openListener, type Listener } from './listeners.ts';
 import { watchModule } from './module-watch.ts';
 import { Pool } from './pool.ts';
+import { assertPoolUsers } from './pool-identity.ts';
 import type { RelayRequest } from './relay-request.ts';
 import { applyReload } from './reload.ts';
 import { Router } from './router.ts';
@@ -30,6 +31,26 @@ export interface SupervisorDeps {
   readonly now: () => number;
   /** Reads and checks a config file (reload); throws `ConfigError`. */
   readonly load: (file: string) => Promise<DaemonConfig>;
+  /**
+   * Sockets systemd passed (socket activation), fd by name, for `listen = "systemd:NAME"`.
+   * @defaultValue none
+   */
+  readonly listenFds?: ReadonlyMap<string, number>;
+  /** Told of lifecycle steps (systemd and s6 readiness). @defaultValue none */
+  readonly events?: SupervisorEvents;
+}
+
+/**
+ * Lifecycle steps reported to whoever watches the daemon (src/systemd/readiness.ts). Called
+ * synchronously; they must not throw.
+ */
+export interface SupervisorEvents {
+  /** A reload began. */
+  reloading(): void;
+  /** The reload ended, applied or refused; the daemon serves again (unless stopping). */
+  reloaded(result: ReloadResult): void;
+  /** A graceful stop began. */
+  stopping(): void;
 }
 
 /** One listening address: its server and what its connections route with. */
@@ -60,8 +81,13 @@ export class Supervisor implements ControlTarget {
     this.startedAtMs = deps.now();
   }
 
-  /** Opens listeners and starts every pool; resolves once their initial workers are ready. */
+  /**
+   * Opens listeners and starts every pool; resolves once their initial workers are ready.
+   * @throws DaemonError `ERR_POOL_USER` (before opening anything) when a pool has a `user` the
+   *   daemon cannot switch to; `ERR_LISTEN` when a listener cannot be opened.
+   */
   async start(): Promise<void> {
+    assertPoolUsers(this.config.pools);
     for (const pool of this.config.pools) this.pools.set(pool.name, this.createPool(pool));
     for (const [address, group] of groupByListen(this.config.pools)) await this.openAddress(address, group);
     await Promise.all([...this.pools.values()].map((p) => p.start()));
@@ -74,10 +100,14 @@ export class Supervisor implements ControlTarget {
   async reload(): Promise<ReloadResult> {
     if (this.state !== 'running') return { ok: false, errors: [`reload: the daemon is ${this.state}`] };
     this.state = 'reloading';
+    this.deps.events?.reloading();
+    let result: ReloadResult = { ok: false, errors: ['reload: failed'] };
     try {
-      return await applyReload(this);
+      result = await applyReload(this);
+      return result;
     } finally {
       this.endReload();
+      this.deps.events?.reloaded(result);
     }
   }
 
@@ -101,6 +131,7 @@ export class Supervisor implements ControlTarget {
     this.state = 'finishing';
     const { log } = this.deps;
     log.info({}, 'stopping');
+    this.deps.events?.stopping();
     for (const stop of this.unwatch.values()) stop();
     // Stop accepting now; server.close()'s callback would wait for every kept-alive connection.
     for (const { listener } of this.listeners.values()) closeListener(listener);
@@ -145,7 +176,7 @@ export class Supervisor implements ControlTarget {
   /** Opens the listener for `address` shared by `group`. @throws DaemonError `ERR_LISTEN` */
   async openAddress(address: string, group: readonly PoolConfig[]): Promise<void> {
     const deps = this.connectionDeps(group);
-    const listener = await openListener(group, (socket) => { this.accept(socket, deps); });
+    const listener = await openListener(group, (socket) => { this.accept(socket, deps); }, this.deps.listenFds);
     this.listeners.set(address, { listener, deps });
     this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
   }

@@ -51,6 +51,7 @@ export class WorkerChannel {
     request.channel = this;
     const overrides: [string, string][] = [['SCRIPT_FILENAME', route.scriptFilename]];
     if (route.pathInfo !== '') overrides.push(['PATH_INFO', route.pathInfo]);
+    if (route.scriptName !== undefined) overrides.push(['SCRIPT_NAME', route.scriptName]);
     const out: Buffer[] = encodeRecord(RecordType.FCGI_BEGIN_REQUEST, id,
       encodeBeginRequestBody(Role.FCGI_RESPONDER, FCGI_KEEP_CONN));
     for (const content of request.paramsContents) out.push(...encodeRecord(RecordType.FCGI_PARAMS, id, content));

@@ -1,12 +1,13 @@
 // This file implements the supervisor's handle on one worker process, from the perspective of
-// its pool: it forks the worker with its FastCGI channels (fds 3…) and an IPC control channel,
-// tracks its life (spawning → idle/busy → exiting), arms the per-request backstop timers, and
-// on exit hands back the requests it held and kills the CGI process group it reported.
+// its pool: it forks the worker (as the pool's `user`, if any) with its FastCGI channels
+// (fds 3…) and an IPC control channel, tracks its life (spawning → idle/busy → exiting), arms
+// the per-request backstop timers, and on exit hands back the requests it held and kills the CGI process group it reported.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { PoolConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { CHANNEL_FD, channelCount, hasType, type SupervisorMessage } from '../worker/ipc.ts';
+import { workerIdentity } from './pool-identity.ts';
 import type { RelayRequest } from './relay-request.ts';
 import { WorkerChannel } from './worker-channel.ts';
 
@@ -81,6 +82,8 @@ export class WorkerHandle {
   private readonly slowTimers = new Map<WorkerChannel, NodeJS.Timeout>();
   private killReason: KillReason | undefined;
   private startFailure: string | undefined;
+  /** {@link stop} was asked while a request ran: the `stop` goes out when the last one ends. */
+  private stopOnceIdle = false;
   /** Process group of the CGI child the request on channel 0 started, if any. */
   private cgiGroup = 0;
   /** Process group of a runtime child that lives across requests (python), if any. */
@@ -92,7 +95,8 @@ export class WorkerHandle {
     const count = channelCount(options.pool);
     this.child = options.spawn(process.execPath, [options.workerMain], {
       stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count).fill('pipe'), 'ipc'],
-      env: options.env,
+      // The pool's `user`: uid, gid and its HOME/USER/LOGNAME (env unchanged without one).
+      ...workerIdentity(options.pool, options.env),
     });
     this.pid = this.child.pid ?? 0;
     const events = {
@@ -142,11 +146,16 @@ export class WorkerHandle {
     this.arm(channel, ABORT_GRACE_MS, 'abort');
   }
 
-  /** Asks the worker to finish its requests and exit (graceful), via IPC. */
+  /**
+   * Asks the worker to exit (graceful), via IPC, once its requests have ended: a `stop` that
+   * overlaps a request (one the worker has not read yet, or whose END_REQUEST it has not
+   * flushed yet) made the worker leave without answering it (a 502 or a cut response).
+   */
   stop(): void {
     if (this.state === 'exiting') return;
     this.state = 'exiting';
-    this.send({ type: 'stop' });
+    if (this.busy) this.stopOnceIdle = true;
+    else this.send({ type: 'stop' });
   }
 
   /** Kills the worker (SIGKILL); its requests are answered by the pool. */
@@ -170,6 +179,10 @@ export class WorkerHandle {
     if (channel === this.channels[0]) this.cgiGroup = 0;
     this.served += 1;
     if (this.state === 'running') this.options.events.idle(this, channel);
+    else if (this.stopOnceIdle && !this.busy) {
+      this.stopOnceIdle = false;
+      this.send({ type: 'stop' });
+    }
   }
 
   private onMessage(message: unknown): void {

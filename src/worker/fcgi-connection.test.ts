@@ -71,6 +71,26 @@ describe('FcgiResponderConnection', () => {
     expect(h.peer.ended).toBe(false);
   });
 
+  it("emits 'idle' once END_REQUEST is written: ending the socket then loses nothing", async () => {
+    const h = await setup();
+    let idles = 0;
+    h.connection.on('idle', () => {
+      idles += 1;
+      h.socket.end();
+    });
+    h.peer.send(begin(1, FCGI_KEEP_CONN), params(1), stream(FCGI_STDIN, 1, ''));
+    const req = await h.request();
+    expect(h.connection.idle).toBe(false);
+    req.stdout.write('body');
+    req.end();
+    expect(idles).toBe(0);
+    await h.peer.until(() => h.peer.ended);
+    expect(idles).toBe(1);
+    expect(h.connection.idle).toBe(true);
+    expect(h.peer.text(FCGI_STDOUT, 1).toString()).toBe('body');
+    expect(ends(h)).toEqual([{ appStatus: 0, protocolStatus: ProtocolStatus.FCGI_REQUEST_COMPLETE }]);
+  });
+
   it('aborts on FCGI_ABORT_REQUEST and sends exactly one END_REQUEST after end()', async () => {
     const h = await setup();
     h.peer.send(begin(1, FCGI_KEEP_CONN), params(1), record(FCGI_STDIN, 1, Buffer.from('part')));

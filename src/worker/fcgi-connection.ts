@@ -44,8 +44,10 @@ interface Slot {
  * A FastCGI responder on one connection (any `Duplex`: a unix socket, a socketpair, fd 0), one
  * request at a time. Events: `'request'` (req: {@link FcgiRequest}) after a request's empty PARAMS
  * record; `'protocol-error'` (err: {@link ProtocolError}, `ERR_FCGI_PROTOCOL` or
- * `ERR_FCGI_PARAMS_TOO_LARGE`), after which the socket is destroyed; `'close'` () once the socket
- * closed (socket errors end here too). A request in flight when the connection closes is aborted.
+ * `ERR_FCGI_PARAMS_TOO_LARGE`), after which the socket is destroyed; `'idle'` () once a request's
+ * END_REQUEST was written (with `FCGI_KEEP_CONN` the connection then waits for the next one);
+ * `'close'` () once the socket closed (socket errors end here too). A request in flight when the
+ * connection closes is aborted.
  * @throws TypeError (constructor) when an option is not a positive integer
  * @throws RangeError (constructor) when `values` do not fit one GET_VALUES_RESULT record
  * @see FastCGI spec §3 (connections), §5 (application records), §6.2 (responder)
@@ -208,10 +210,16 @@ export class FcgiResponderConnection extends EventEmitter {
     this.#io.write([encodeGetValuesResult(decoder.end().keys(), this.#options.values)]);
   }
 
+  /** True between requests: no BEGIN_REQUEST without its END_REQUEST written. */
+  get idle(): boolean {
+    return this.#slot === undefined;
+  }
+
   #endSlot(keepConn: boolean): void {
     this.#slot = undefined;
     this.#io.resumeInput();
     if (!keepConn || this.#io.peerEnded) this.#io.linger();
+    this.emit('idle');
   }
 
   #onEnd(): void {

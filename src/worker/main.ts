@@ -75,6 +75,8 @@ function killGroup(pgid: number): void {
 }
 
 async function start(message: PoolMessage): Promise<void> {
+  // `umask`: set before the runtime loads, so the scripts and the python runner inherit it.
+  if (message.pool.umask !== undefined) process.umask(message.pool.umask);
   const log: Logger = createLogger({
     level: message.logLevel as LevelWithSilent, pretty: message.pretty, base: { pool: message.pool.name },
   });

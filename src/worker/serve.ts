@@ -1,6 +1,7 @@
 // This file implements a worker's request loop from the perspective of one FastCGI request:
-// build the CGI environment, run the pool's runtime with the body streaming in and the output
-// streaming out through the CGI head check, enforce `request_terminate_timeout`, answer 502 /
+// resolve the script when no supervisor did (standalone worker), build the CGI environment,
+// run the pool's runtime with the body streaming in and the output streaming out through the
+// CGI head check, enforce `request_terminate_timeout`, answer 403/404 (refused script), 502 /
 // 504 when no header went out, and log one line per request.
 import { dirname } from 'node:path';
 import type { PoolConfig } from '../config/schema.ts';
@@ -8,9 +9,11 @@ import { buildEnvironment } from '../cgi/environment.ts';
 import { DaemonError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { CgiOutput } from './cgi-output.ts';
+import { spawnFailure } from './spawn-failure.ts';
 import { errorPage } from '../cgi/error-page.ts';
 import type { FcgiRequest } from './fcgi-connection.ts';
 import type { Runtime, RuntimeResult } from './runtimes/types.ts';
+import type { ScriptResolution } from '../cgi/script.ts';
 import { SERVER_SOFTWARE } from '../version.ts';
 
 /** What a request server needs besides its pool. */
@@ -25,6 +28,18 @@ export interface ServeDeps {
   readonly onCgiGroup?: (requestId: number, pgid: number) => void;
   /** Runs each request (the pool's loaded runtime). */
   readonly runtime: Runtime;
+  /**
+   * Resolves each request's script before the runtime runs (`resolvePoolScript`): a standalone
+   * worker has no supervisor to do it. A refusal is answered here (403/404, logged as the
+   * supervisor logs it). Absent: `SCRIPT_FILENAME`/`PATH_INFO` arrive resolved.
+   */
+  readonly resolve?: (params: ReadonlyMap<string, string>) => Promise<ScriptResolution>;
+}
+
+/** The script a request runs and, when resolved here, its path-info (RFC 3875 §4.1.5). */
+interface Script {
+  readonly scriptFilename: string;
+  readonly pathInfo?: string;
 }
 
 /** How one request ended, for the log line. */
@@ -40,7 +55,7 @@ export class RequestServer {
   private readonly deps: ServeDeps;
   private readonly runtime: Runtime;
   private current: AbortController | undefined;
-  private onIdle: (() => void) | undefined;
+  private onIdle: (() => void)[] = [];
 
   constructor(pool: PoolConfig, deps: ServeDeps) {
     this.pool = pool;
@@ -53,22 +68,32 @@ export class RequestServer {
     void this.serve(req);
   };
 
-  /** Calls `callback` now if idle, else once the request in flight has ended. */
+  /** Calls `callback` now if idle, else once the request in flight has ended (each caller's). */
   stopWhenIdle(callback: () => void): void {
     if (this.current === undefined) callback();
-    else this.onIdle = callback;
+    else this.onIdle.push(callback);
   }
 
-  /** Stops the script of the request in flight (the supervisor is gone). */
+  /** True while a request is in flight (from its params to its END_REQUEST). */
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Stops the script of the request in flight (the supervisor, or mod_fcgid, is gone). */
   abortAll(): void {
-    this.current?.abort(new Error('worker: supervisor gone'));
+    this.current?.abort(new Error('worker: parent gone'));
   }
 
   private async serve(req: FcgiRequest): Promise<void> {
     const startedMs = this.deps.now();
     const controller = new AbortController();
     this.current = controller;
-    const scriptFilename = req.params.get('SCRIPT_FILENAME') ?? '';
+    const script = await this.script(req);
+    if (!('scriptFilename' in script)) {
+      this.finish(req, script, req.params.get('SCRIPT_FILENAME') ?? '', undefined, startedMs);
+      return;
+    }
+    const { scriptFilename } = script;
     let timedOut = false;
     const limitMs = this.pool.requestTerminateTimeoutMs;
     const timer = limitMs > 0 ? setTimeout(() => { timedOut = true; controller.abort(); }, limitMs) : undefined;
@@ -79,30 +104,55 @@ export class RequestServer {
     try {
       const result = await this.runtime({
         scriptFilename, cwd: dirname(scriptFilename), stdin: req.stdin, stdout: output,
-        env: this.environment(req.params, scriptFilename), signal: controller.signal,
+        env: this.environment(req.params, script), signal: controller.signal,
         onStderrLine: (line) => { this.stderr(req, scriptFilename, line); },
         onSpawn: (pgid) => { this.deps.onCgiGroup?.(req.requestId, pgid); },
       });
       outcome = await this.conclude(output, result, timedOut);
     } catch (err) {
-      outcome = { status: 502, event: 'cgi spawn failed', fields: { err: (err as Error).message } };
+      outcome = spawnFailure(err, this.pool);
     } finally {
       clearTimeout(timer);
       req.signal.removeEventListener('abort', onAbort);
     }
-    let bytes = output.bytes;
-    if (!output.headersSent && !req.signal.aborted) {
+    this.finish(req, outcome, scriptFilename, output, startedMs);
+  }
+
+  /**
+   * The script to run: as sent when the supervisor resolved it, else resolved here; a refusal
+   * becomes the outcome to answer with (its event logged as the supervisor's router does).
+   */
+  private async script(req: FcgiRequest): Promise<Script | Outcome> {
+    const sent = req.params.get('SCRIPT_FILENAME') ?? '';
+    const resolve = this.deps.resolve;
+    if (resolve === undefined) return { scriptFilename: sent };
+    let result: ScriptResolution;
+    try {
+      result = await resolve(req.params);
+    } catch (err) {
+      this.deps.log.error({ err, script: sent }, 'script refused');
+      return { status: 403, event: undefined, fields: {} };
+    }
+    if (result.ok) return { scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
+    this.deps.log.warn({ script: sent, reason: result.reason }, result.event);
+    return { status: result.status, event: undefined, fields: {} };
+  }
+
+  /** Sends the error page when no header went out, logs, ends the request, and goes idle. */
+  private finish(req: FcgiRequest, outcome: Outcome, script: string, output: CgiOutput | undefined, startedMs: number): void {
+    let bytes = output?.bytes ?? 0;
+    if (output?.headersSent !== true && !req.signal.aborted) {
       const page = errorPage(outcome.status);
       req.stdout.write(page);
       bytes = page.length;
     }
-    this.log(outcome, scriptFilename, bytes, this.deps.now() - startedMs, req.signal.aborted);
+    this.log(outcome, script, bytes, this.deps.now() - startedMs, req.signal.aborted);
     req.end(0);
     this.current = undefined;
     this.deps.afterRequest?.();
     const onIdle = this.onIdle;
-    this.onIdle = undefined;
-    onIdle?.();
+    this.onIdle = [];
+    for (const callback of onIdle) callback();
   }
 
   private async conclude(output: CgiOutput, result: RuntimeResult, timedOut: boolean): Promise<Outcome> {
@@ -118,10 +168,11 @@ export class RequestServer {
     }
   }
 
-  private environment(params: Map<string, string>, scriptFilename: string): Record<string, string> {
+  private environment(params: Map<string, string>, script: Script): Record<string, string> {
     return buildEnvironment(params, {
       env: this.pool.env, clearEnv: this.pool.clearEnv, inherited: this.deps.inherited,
-      serverSoftware: SERVER_SOFTWARE, scriptFilename,
+      serverSoftware: SERVER_SOFTWARE, scriptFilename: script.scriptFilename,
+      ...(script.pathInfo === undefined ? {} : { pathInfo: script.pathInfo }),
     });
   }
 

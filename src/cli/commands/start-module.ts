@@ -12,9 +12,14 @@ export interface StartCliArgs {
   readonly config: string;
   /** `HOST:PORT` to also serve plain HTTP on, if given. */
   readonly http: string | undefined;
+  /** s6's notification fd (3 or more), if given. */
+  readonly 'notify-fd': number | undefined;
 }
 
-/** The yargs command module of `cgi-fpm start -c FILE [--http HOST:PORT]`. */
+/** The lowest `--notify-fd`: 0, 1 and 2 are stdin, stdout and stderr. */
+const MIN_NOTIFY_FD = 3;
+
+/** The yargs command module of `cgi-fpm start -c FILE [--http HOST:PORT] [--notify-fd N]`. */
 export function startCommandModule(context: CliContext): CommandModule<object, StartCliArgs> {
   return {
     command: 'start',
@@ -24,10 +29,18 @@ export function startCommandModule(context: CliContext): CommandModule<object, S
         type: 'string',
         requiresArg: true,
         describe: 'also serve plain HTTP on HOST:PORT (for trying cgi-fpm without a web server)',
+      }).option('notify-fd', {
+        type: 'number',
+        requiresArg: true,
+        describe: 'write a newline to file descriptor N once ready, then close it (s6 notification-fd)',
+      }).check(({ 'notify-fd': fd }) => {
+        if (fd === undefined || (Number.isInteger(fd) && fd >= MIN_NOTIFY_FD)) return true;
+        // A string (not a thrown Error) is a usage error: exit 64.
+        return `--notify-fd must be a file descriptor number of ${MIN_NOTIFY_FD} or more, got ${String(fd)}`;
       }),
-    handler: async ({ config, http }) => {
+    handler: async ({ config, http, 'notify-fd': notifyFd }) => {
       const { startCommand } = await import('./start.ts');
-      context.exitCode = await startCommand(http === undefined ? { config } : { config, http });
+      context.exitCode = await startCommand({ config, http, notifyFd });
     },
   };
 }

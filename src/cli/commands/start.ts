@@ -1,7 +1,8 @@
 // This file implements `cgi-fpm start` from the perspective of the operator: load and check
 // the config, start the supervisor (the control socket, and the embedded HTTP front with
-// `--http`), answer signals, and return the exit code once stopped (sysexits: 78 for a bad
-// config, 70 when it cannot start).
+// `--http`) on the sockets systemd passed if any, tell systemd or s6 once ready, answer
+// signals, and return the exit code once stopped (sysexits: 64 for a bad `--notify-fd`, 78
+// for a bad config, 70 when it cannot start).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/load.ts';
@@ -11,7 +12,8 @@ import { createLogger } from '../../log/logger.ts';
 import { startControlServer, type ControlServer } from '../../supervisor/control.ts';
 import { installSignals } from '../../supervisor/signals.ts';
 import { Supervisor } from '../../supervisor/supervisor.ts';
-import { EX_CONFIG, EX_SOFTWARE } from '../exit-codes.ts';
+import { EX_CONFIG, EX_SOFTWARE, EX_USAGE } from '../exit-codes.ts';
+import { isOpenFd, setUpService, type ServiceSetup } from './start-service.ts';
 
 /** Arguments of `cgi-fpm start`. */
 export interface StartArgs {
@@ -19,15 +21,25 @@ export interface StartArgs {
   readonly config: string;
   /** `HOST:PORT` to also serve plain HTTP on (the embedded front), if given. */
   readonly http?: string | undefined;
+  /** s6's notification fd: a newline is written to it once ready, then it is closed. */
+  readonly notifyFd?: number | undefined;
 }
+
+/** Bound on sending the last systemd notifications before exiting, in milliseconds. */
+const NOTIFY_FLUSH_MS = 2000;
 
 /**
  * Runs the daemon until it is told to stop (SIGTERM, SIGINT, `cgi-fpm stop`).
- * @returns 0 after a graceful stop, 78 (EX_CONFIG) for a config error, 70 (EX_SOFTWARE) when
- *   it could not start (e.g. `ERR_LISTEN`).
+ * @returns 0 after a graceful stop, 64 (EX_USAGE) when `--notify-fd` is not open, 78
+ *   (EX_CONFIG) for a config error, 70 (EX_SOFTWARE) when it could not start (e.g.
+ *   `ERR_LISTEN`, `ERR_LISTEN_FDS`).
  */
 export async function startCommand(args: StartArgs): Promise<number> {
   const pretty = process.stdout.isTTY;
+  if (args.notifyFd !== undefined && !isOpenFd(args.notifyFd)) {
+    process.stderr.write(`cgi-fpm: --notify-fd ${args.notifyFd}: file descriptor ${args.notifyFd} is not open\n`);
+    return EX_USAGE;
+  }
   let config;
   try {
     config = await loadConfig(args.config);
@@ -37,9 +49,18 @@ export async function startCommand(args: StartArgs): Promise<number> {
     return EX_CONFIG;
   }
   const log = createLogger({ level: config.global.logLevel, pretty });
+  let service: ServiceSetup;
+  try {
+    service = setUpService(config, args.notifyFd, log, () => supervisor.status());
+  } catch (err) {
+    if (!(err instanceof DaemonError)) throw err;
+    log.fatal({ err: err.message, code: err.code }, 'failed to start');
+    return EX_SOFTWARE;
+  }
   const supervisor = new Supervisor(config, {
-    log, spawn, env: process.env, pretty, now: () => Date.now(), load: loadConfig,
+    log, spawn, env: service.workerEnv, pretty, now: () => Date.now(), load: loadConfig,
     workerMain: fileURLToPath(new URL('../../worker/main.js', import.meta.url)),
+    listenFds: service.listenFds, events: service.readiness,
   });
   const removeSignals = installSignals({
     stop: () => { supervisor.stop(); },
@@ -55,11 +76,14 @@ export async function startCommand(args: StartArgs): Promise<number> {
     log.fatal({ err: err instanceof DaemonError ? err.message : err }, 'failed to start');
     control?.close();
     await supervisor.shutdown();
+    await service.readiness.close(NOTIFY_FLUSH_MS);
     removeSignals();
     return EX_SOFTWARE;
   }
+  service.readiness.ready();
   await supervisor.stopped;
   control?.close();
+  await service.readiness.close(NOTIFY_FLUSH_MS);
   removeSignals();
   return 0;
 }
