@@ -82,6 +82,10 @@ function switchOver(sup: Supervisor, next: DaemonConfig, started: readonly Pool[
     else if (open.listener.passedFd !== undefined) parkPassed(sup, address, open);
     else closeOpened(sup, address);
   }
+  // Keep the pools in file order (status lists them so); the Map object itself is shared.
+  const ordered = next.pools.flatMap((p) => sup.pools.get(p.name) ?? []);
+  sup.pools.clear();
+  for (const pool of ordered) sup.pools.set(pool.config.name, pool);
   sup.config = next;
   sup.deps.log.level = next.global.logLevel;
   for (const [old, successor] of retiring) {

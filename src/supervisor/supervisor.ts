@@ -14,6 +14,7 @@ import type { RelayRequest } from './relay-request.ts';
 import { applyReload } from './reload.ts';
 import { Router } from './router.ts';
 import type { ControlTarget, DaemonStatus, ReloadResult } from './status.ts';
+import type { SupervisorEvents } from './events.ts';
 import type { SpawnFn } from './worker-handle.ts';
 
 /** Supervisor life (STYLE.md): serving, re-reading its config, finishing requests, killing. */
@@ -38,19 +39,6 @@ export interface SupervisorDeps {
   readonly listenFds?: ReadonlyMap<string, number>;
   /** Told of lifecycle steps (systemd and s6 readiness). @defaultValue none */
   readonly events?: SupervisorEvents;
-}
-
-/**
- * Lifecycle steps reported to whoever watches the daemon (src/systemd/readiness.ts). Called
- * synchronously; they must not throw.
- */
-export interface SupervisorEvents {
-  /** A reload began. */
-  reloading(): void;
-  /** The reload ended, applied or refused; the daemon serves again (unless stopping). */
-  reloaded(result: ReloadResult): void;
-  /** A graceful stop began. */
-  stopping(): void;
 }
 
 /** One listening address: its server and what its connections route with. */

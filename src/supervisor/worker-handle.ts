@@ -63,7 +63,7 @@ const ABORT_GRACE_MS = 5000;
  * worker answers 504 on time unless its event loop is stuck (a script in an endless loop in
  * the `node` runtime), and then the supervisor does.
  */
-const TERMINATE_MARGIN_MS = 1000;
+const TERMINATE_MARGIN_MS = 500;
 
 /** One worker process and its FastCGI channels. */
 export class WorkerHandle {

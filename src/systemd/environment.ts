@@ -5,7 +5,12 @@
 import { LISTEN_ENV_NAMES } from './listen-fds.ts';
 
 /** Variables systemd sets for the main process only; workers and scripts never see them. */
-export const SYSTEMD_ENV_NAMES: readonly string[] = [...LISTEN_ENV_NAMES, 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'];
+export const SYSTEMD_ENV_NAMES: readonly string[] = [
+  ...LISTEN_ENV_NAMES,
+  'NOTIFY_SOCKET',
+  'WATCHDOG_USEC',
+  'WATCHDOG_PID',
+];
 
 /** The notification settings the environment gives. */
 export interface NotifyEnv {
@@ -31,7 +36,10 @@ export function readNotifyEnv(env: Readonly<Record<string, string | undefined>>,
   return { notifySocket, watchdogIntervalMs: watchdogIntervalMs(env, pid) };
 }
 
-function watchdogIntervalMs(env: Readonly<Record<string, string | undefined>>, pid: number): number | undefined {
+function watchdogIntervalMs(
+  env: Readonly<Record<string, string | undefined>>,
+  pid: number,
+): number | undefined {
   const usecText = env.WATCHDOG_USEC;
   if (usecText === undefined || !/^\d+$/.test(usecText)) return undefined;
   const watchdogPid = env.WATCHDOG_PID;
@@ -46,7 +54,9 @@ function watchdogIntervalMs(env: Readonly<Record<string, string | undefined>>, p
  * script that saw `NOTIFY_SOCKET` could take them as meant for itself (sd_notify(3)'s
  * `unset_environment`).
  */
-export function childEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+export function childEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
   const copy = { ...env };
   for (const name of SYSTEMD_ENV_NAMES) Reflect.deleteProperty(copy, name);
   return copy;

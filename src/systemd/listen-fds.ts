@@ -54,14 +54,19 @@ export function parseListenFds(env: Readonly<Record<string, string | undefined>>
   if (countText === undefined) return { sockets: [], ignored: undefined };
   const pidText = env.LISTEN_PID;
   if (pidText === undefined) return { sockets: [], ignored: 'LISTEN_FDS is set but LISTEN_PID is not' };
-  if (pidText !== String(pid)) return { sockets: [], ignored: `LISTEN_PID=${pidText} is not this process (${pid})` };
-  if (!/^\d+$/.test(countText)) throw fail(`LISTEN_FDS=${JSON.stringify(countText)} is not a number of sockets`);
+  if (pidText !== String(pid))
+    return { sockets: [], ignored: `LISTEN_PID=${pidText} is not this process (${pid})` };
+  if (!/^\d+$/.test(countText))
+    throw fail(`LISTEN_FDS=${JSON.stringify(countText)} is not a number of sockets`);
   const count = Number(countText);
   if (count === 0) return { sockets: [], ignored: undefined };
   const namesText = env.LISTEN_FDNAMES;
-  const names = namesText === undefined ? Array.from({ length: count }, () => UNKNOWN_FDNAME) : namesText.split(':');
+  const names =
+    namesText === undefined ? Array.from({ length: count }, () => UNKNOWN_FDNAME) : namesText.split(':');
   if (names.length !== count) {
-    throw fail(`LISTEN_FDNAMES=${JSON.stringify(namesText)} names ${names.length} sockets, LISTEN_FDS=${count}`);
+    throw fail(
+      `LISTEN_FDNAMES=${JSON.stringify(namesText)} names ${names.length} sockets, LISTEN_FDS=${count}`,
+    );
   }
   return { sockets: names.map((name, i) => ({ name, fd: SD_LISTEN_FDS_START + i })), ignored: undefined };
 }
@@ -76,8 +81,10 @@ export function socketsByName(sockets: readonly PassedSocket[]): Map<string, num
   for (const { name, fd } of sockets) {
     const first = byName.get(name);
     if (first !== undefined) {
-      throw fail(`sockets ${JSON.stringify(name)} (fd ${first}) and ${JSON.stringify(name)} (fd ${fd}) share a name; ` +
-        'give each ListenStream= its own .socket unit with its own FileDescriptorName=');
+      throw fail(
+        `sockets ${JSON.stringify(name)} (fd ${first}) and ${JSON.stringify(name)} (fd ${fd}) share a name; ` +
+          'give each ListenStream= its own .socket unit with its own FileDescriptorName=',
+      );
     }
     byName.set(name, fd);
   }
@@ -104,7 +111,10 @@ function missingSocketMessage(name: string, byName: ReadonlyMap<string, number>)
  * @param addresses - every pool's listen address.
  * @throws DaemonError (`ERR_LISTEN_FDS`) naming each missing and each unused socket.
  */
-export function checkPassedSockets(byName: ReadonlyMap<string, number>, addresses: readonly ListenAddress[]): void {
+export function checkPassedSockets(
+  byName: ReadonlyMap<string, number>,
+  addresses: readonly ListenAddress[],
+): void {
   const wanted = new Set<string>();
   for (const address of addresses) if (address.kind === 'systemd') wanted.add(address.name);
   const problems: string[] = [];
@@ -112,7 +122,9 @@ export function checkPassedSockets(byName: ReadonlyMap<string, number>, addresse
   for (const [name, fd] of byName) {
     if (wanted.has(name)) continue;
     const listen = formatListenAddress({ kind: 'systemd', name });
-    problems.push(`systemd: socket ${JSON.stringify(name)} (fd ${fd}) passed but no pool listens on ${listen}`);
+    problems.push(
+      `systemd: socket ${JSON.stringify(name)} (fd ${fd}) passed but no pool listens on ${listen}`,
+    );
   }
   if (problems.length > 0) throw new DaemonError(ErrorCode.ERR_LISTEN_FDS, problems.join('\n'));
 }

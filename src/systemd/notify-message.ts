@@ -26,7 +26,9 @@ export function statusText(status: DaemonStatus, requestsPerSecond: number): str
     queued += pool.queueLength;
   }
   const pools = `${status.pools.length} ${status.pools.length === 1 ? 'pool' : 'pools'}`;
-  const workers = [`${busy} busy`, `${idle} idle`, ...(spawning > 0 ? [`${spawning} starting`] : [])].join(', ');
+  const workers = [`${busy} busy`, `${idle} idle`, ...(spawning > 0 ? [`${spawning} starting`] : [])].join(
+    ', ',
+  );
   const queue = queued > 0 ? `, ${queued} queued` : '';
   return `${pools}, workers: ${workers}${queue}; ${requestsPerSecond.toFixed(1)} req/s`;
 }

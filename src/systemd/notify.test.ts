@@ -30,23 +30,46 @@ class FakeChild extends EventEmitter {
   }
 }
 
-function setUp(overrides: Partial<NotifierDeps> = {}): { notifier: SystemdNotifier; calls: Call[]; logs: Record<string, unknown>[] } {
+function setUp(overrides: Partial<NotifierDeps> = {}): {
+  notifier: SystemdNotifier;
+  calls: Call[];
+  logs: Record<string, unknown>[];
+} {
   const calls: Call[] = [];
   const logs: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } });
+  const log = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  );
   const spawn = (command: string, args: readonly string[], options: SpawnOptions): ChildProcess => {
     const child = new FakeChild();
     calls.push({ command, args, options, child });
     return child as unknown as ChildProcess;
   };
-  const notifier = new SystemdNotifier({ spawn, log, notifySocket: '/run/n.sock', pid: 77, path: '/usr/bin', ...overrides });
+  const notifier = new SystemdNotifier({
+    spawn,
+    log,
+    notifySocket: '/run/n.sock',
+    pid: 77,
+    path: '/usr/bin',
+    ...overrides,
+  });
   return { notifier, calls, logs };
 }
 
-const tick = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve); });
+const tick = (): Promise<void> =>
+  new Promise((resolve) => {
+    setImmediate(resolve);
+  });
 
 describe('SystemdNotifier', () => {
-  afterEach(() => { vi.useRealTimers(); });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('runs systemd-notify --pid=PID with the assignments, NOTIFY_SOCKET and PATH only', () => {
     const { notifier, calls } = setUp();
@@ -92,10 +115,14 @@ describe('SystemdNotifier', () => {
     notifier.send(['STATUS=x'], 'status');
     calls[0]?.child.finish(1, 'Failed to notify init system: Connection refused\n');
     await tick();
-    expect(logs).toContainEqual(expect.objectContaining({
-      msg: 'systemd notification failed', code: 1, message: ['READY=1'],
-      stderr: 'Failed to notify init system: Connection refused',
-    }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'systemd notification failed',
+        code: 1,
+        message: ['READY=1'],
+        stderr: 'Failed to notify init system: Connection refused',
+      }),
+    );
     expect(calls).toHaveLength(2);
   });
 
@@ -103,13 +130,19 @@ describe('SystemdNotifier', () => {
     const { notifier, calls, logs } = setUp({ command: 'no-such-systemd-notify' });
     notifier.send(['READY=1']);
     notifier.send(['STATUS=x'], 'status');
-    calls[0]?.child.emit('error', Object.assign(new Error('spawn no-such-systemd-notify ENOENT'), { code: 'ENOENT' }));
+    calls[0]?.child.emit(
+      'error',
+      Object.assign(new Error('spawn no-such-systemd-notify ENOENT'), { code: 'ENOENT' }),
+    );
     await tick();
     notifier.send(['STOPPING=1']);
     expect(calls).toHaveLength(1);
-    expect(logs).toContainEqual(expect.objectContaining({
-      msg: 'cannot run systemd-notify, systemd notifications off', command: 'no-such-systemd-notify',
-    }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        msg: 'cannot run systemd-notify, systemd notifications off',
+        command: 'no-such-systemd-notify',
+      }),
+    );
     await notifier.flush(1000);
   });
 
@@ -123,7 +156,9 @@ describe('SystemdNotifier', () => {
     vi.advanceTimersByTime(1);
     expect(calls[0]?.child.killed).toEqual(['SIGKILL']);
     calls[0]?.child.emit('close', null, 'SIGKILL');
-    expect(logs).toContainEqual(expect.objectContaining({ msg: 'systemd notification failed', signal: 'SIGKILL' }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({ msg: 'systemd notification failed', signal: 'SIGKILL' }),
+    );
     expect(calls).toHaveLength(2);
     await Promise.resolve();
   });
@@ -133,7 +168,9 @@ describe('SystemdNotifier', () => {
     await notifier.flush(10);
     notifier.send(['STOPPING=1']);
     let flushed = false;
-    const flushing = notifier.flush(60_000).then(() => { flushed = true; });
+    const flushing = notifier.flush(60_000).then(() => {
+      flushed = true;
+    });
     await tick();
     expect(flushed).toBe(false);
     calls[0]?.child.finish(0);

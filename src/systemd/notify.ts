@@ -79,7 +79,10 @@ export class SystemdNotifier implements Notifier {
       return;
     }
     if (this.pending.length >= MAX_PENDING) {
-      this.deps.log.warn({ message, pending: this.pending.length }, 'systemd notification dropped, too many waiting');
+      this.deps.log.warn(
+        { message, pending: this.pending.length },
+        'systemd notification dropped, too many waiting',
+      );
       return;
     }
     this.pending.push({ kind, message });
@@ -91,8 +94,12 @@ export class SystemdNotifier implements Notifier {
     if (!this.sending) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      new Promise<void>((resolve) => { this.idleWaiters.push(resolve); }),
-      new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); }),
+      new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve);
+      }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
     ]);
     clearTimeout(timer);
   }
@@ -116,11 +123,19 @@ export class SystemdNotifier implements Notifier {
   private run(message: NotifyMessage, done: () => void): void {
     const { log, notifySocket, pid, path } = this.deps;
     const command = this.deps.command ?? 'systemd-notify';
-    const env: NodeJS.ProcessEnv = path === undefined ? { NOTIFY_SOCKET: notifySocket } : { NOTIFY_SOCKET: notifySocket, PATH: path };
-    const child = this.deps.spawn(command, [`--pid=${pid}`, ...message], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const env: NodeJS.ProcessEnv =
+      path === undefined ? { NOTIFY_SOCKET: notifySocket } : { NOTIFY_SOCKET: notifySocket, PATH: path };
+    const child = this.deps.spawn(command, [`--pid=${pid}`, ...message], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); }, SEND_TIMEOUT_MS);
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, SEND_TIMEOUT_MS);
     let finished = false;
     const finish = (): void => {
       if (finished) return;

@@ -27,18 +27,49 @@ let busy = 0;
 
 function status(): DaemonStatus {
   const pool: PoolStatus = {
-    name: 'www', pm: 'static', runtime: 'exec', idle: 2 - busy, busy, spawning: 0, maxChildren: 2,
-    queueLength: 0, maxQueueLength: 0, queueMax: 10, maxQueueWaitMs: 0, totalQueueWaitMs: 0, accepted,
-    overloaded: 0, maxChildrenReached: 0, slowRequests: 0, restarts: 0, recycled: 0,
+    name: 'www',
+    pm: 'static',
+    runtime: 'exec',
+    idle: 2 - busy,
+    busy,
+    spawning: 0,
+    maxChildren: 2,
+    queueLength: 0,
+    maxQueueLength: 0,
+    queueMax: 10,
+    maxQueueWaitMs: 0,
+    totalQueueWaitMs: 0,
+    accepted,
+    overloaded: 0,
+    maxChildrenReached: 0,
+    slowRequests: 0,
+    restarts: 0,
+    recycled: 0,
     backoff: { state: 'none', delayMs: 0, failures: 0 },
   };
-  return { pid: 1, state: 'running', configFile: '/x.toml', startedAtMs: 0, uptimeMs: 0, reloads: 0, pools: [pool] };
+  return {
+    pid: 1,
+    state: 'running',
+    configFile: '/x.toml',
+    startedAtMs: 0,
+    uptimeMs: 0,
+    reloads: 0,
+    pools: [pool],
+  };
 }
 
-function setUp(overrides: Partial<ReadinessDeps> = {}): { readiness: Readiness; notifier: RecordingNotifier } {
+function setUp(overrides: Partial<ReadinessDeps> = {}): {
+  readiness: Readiness;
+  notifier: RecordingNotifier;
+} {
   const notifier = new RecordingNotifier();
   const readiness = new Readiness({
-    notifier, watchdogIntervalMs: undefined, status, now: () => Date.now(), monotonicUsec: () => 5_000_000n, ...overrides,
+    notifier,
+    watchdogIntervalMs: undefined,
+    status,
+    now: () => Date.now(),
+    monotonicUsec: () => 5_000_000n,
+    ...overrides,
   });
   return { readiness, notifier };
 }
@@ -62,7 +93,10 @@ describe('Readiness', () => {
     accepted = 50;
     busy = 1;
     vi.advanceTimersByTime(5000);
-    expect(notifier.sent.at(-1)).toEqual({ message: ['STATUS=1 pool, workers: 1 busy, 1 idle; 10.0 req/s'], kind: 'status' });
+    expect(notifier.sent.at(-1)).toEqual({
+      message: ['STATUS=1 pool, workers: 1 busy, 1 idle; 10.0 req/s'],
+      kind: 'status',
+    });
     vi.advanceTimersByTime(5000);
     expect(notifier.sent.at(-1)?.message).toEqual(['STATUS=1 pool, workers: 1 busy, 1 idle; 0.0 req/s']);
     vi.advanceTimersByTime(5000);
@@ -78,8 +112,18 @@ describe('Readiness', () => {
     readiness.reloaded();
     readiness.reloading();
     readiness.reloaded();
-    expect(notifier.messages().map((m) => m[0])).toEqual(['READY=1', 'RELOADING=1', 'READY=1', 'RELOADING=1', 'READY=1']);
-    expect(notifier.messages()[1]).toEqual(['RELOADING=1', 'MONOTONIC_USEC=5000000', 'STATUS=reloading the config']);
+    expect(notifier.messages().map((m) => m[0])).toEqual([
+      'READY=1',
+      'RELOADING=1',
+      'READY=1',
+      'RELOADING=1',
+      'READY=1',
+    ]);
+    expect(notifier.messages()[1]).toEqual([
+      'RELOADING=1',
+      'MONOTONIC_USEC=5000000',
+      'STATUS=reloading the config',
+    ]);
   });
 
   it('says STOPPING=1 once, then nothing more: no READY after a reload cut short, no timers', () => {
@@ -92,7 +136,12 @@ describe('Readiness', () => {
     const count = notifier.sent.length;
     vi.advanceTimersByTime(60_000);
     expect(notifier.sent).toHaveLength(count);
-    expect(notifier.messages().map((m) => m[0])).toEqual(['READY=1', 'WATCHDOG=1', 'RELOADING=1', 'STOPPING=1']);
+    expect(notifier.messages().map((m) => m[0])).toEqual([
+      'READY=1',
+      'WATCHDOG=1',
+      'RELOADING=1',
+      'STOPPING=1',
+    ]);
     expect(vi.getTimerCount()).toBe(0);
   });
 
@@ -108,7 +157,12 @@ describe('Readiness', () => {
   it('tells s6 once (onReady), even without systemd, and sets no timer then', () => {
     const onReady = vi.fn();
     const readiness = new Readiness({
-      notifier: undefined, watchdogIntervalMs: undefined, status, now: () => Date.now(), monotonicUsec: () => 0n, onReady,
+      notifier: undefined,
+      watchdogIntervalMs: undefined,
+      status,
+      now: () => Date.now(),
+      monotonicUsec: () => 0n,
+      onReady,
     });
     readiness.ready();
     readiness.reloading();

@@ -2,10 +2,15 @@
 // manager watching the daemon: systemd (`Type=notify`: READY, STATUS every few seconds,
 // RELOADING … READY around reloads, STOPPING, WATCHDOG) and s6 (`notification-fd`: one newline
 // once ready). It follows the supervisor's life through its events.
-import type { SupervisorEvents } from '../supervisor/supervisor.ts';
+import type { SupervisorEvents } from '../supervisor/events.ts';
 import type { DaemonStatus } from '../supervisor/status.ts';
 import {
-  readyMessage, reloadingMessage, statusMessage, statusText, stoppingMessage, watchdogMessage,
+  readyMessage,
+  reloadingMessage,
+  statusMessage,
+  statusText,
+  stoppingMessage,
+  watchdogMessage,
 } from './notify-message.ts';
 import type { Notifier } from './notify.ts';
 
@@ -58,11 +63,15 @@ export class Readiness implements SupervisorEvents {
     this.sendReady();
     const { notifier, watchdogIntervalMs } = this.deps;
     if (notifier !== undefined) {
-      this.statusTimer = setInterval(() => { this.refreshStatus(); }, this.deps.statusIntervalMs ?? STATUS_INTERVAL_MS);
+      this.statusTimer = setInterval(() => {
+        this.refreshStatus();
+      }, this.deps.statusIntervalMs ?? STATUS_INTERVAL_MS);
       this.statusTimer.unref();
       if (watchdogIntervalMs !== undefined) {
         notifier.send(watchdogMessage(), 'watchdog');
-        this.watchdogTimer = setInterval(() => { notifier.send(watchdogMessage(), 'watchdog'); }, watchdogIntervalMs);
+        this.watchdogTimer = setInterval(() => {
+          notifier.send(watchdogMessage(), 'watchdog');
+        }, watchdogIntervalMs);
         this.watchdogTimer.unref();
       }
     }
@@ -125,7 +134,10 @@ export class Readiness implements SupervisorEvents {
     const accepted = status.pools.reduce((n, p) => n + p.accepted, 0);
     const elapsedMs = nowMs - this.lastSampleMs;
     // Pools replaced by a reload start counting from 0 again: never report a negative rate.
-    const rate = this.lastSampleMs === 0 || elapsedMs <= 0 ? 0 : Math.max(0, accepted - this.lastAccepted) / (elapsedMs / 1000);
+    const rate =
+      this.lastSampleMs === 0 || elapsedMs <= 0
+        ? 0
+        : Math.max(0, accepted - this.lastAccepted) / (elapsedMs / 1000);
     this.lastAccepted = accepted;
     this.lastSampleMs = nowMs;
     return statusText(status, rate);

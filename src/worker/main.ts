@@ -66,6 +66,19 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
   return { channel, connection, server };
 }
 
+/** Ends `channel` once its pending writes are out (at most 1 s), then destroys it. */
+async function flushAndClose(channel: Socket): Promise<void> {
+  if (channel.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    channel.end(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  channel.destroy();
+}
+
 function killGroup(pgid: number): void {
   try {
     process.kill(-pgid, 'SIGKILL');
@@ -80,6 +93,12 @@ async function start(message: PoolMessage): Promise<void> {
   const log: Logger = createLogger({
     level: message.logLevel as LevelWithSilent, pretty: message.pretty, base: { pool: message.pool.name },
   });
+  // A stop (or the supervisor's death) may come while the runtime loads: remember it.
+  const requested = { stop: false };
+  const early = (m: unknown): void => { if (hasType(m) && m.type === 'stop') requested.stop = true; };
+  const orphaned = (): void => { process.exit(1); };
+  process.on('message', early);
+  process.once('disconnect', orphaned);
   let runtime: RuntimeHost;
   try {
     runtime = await createRuntime(message.pool, { log });
@@ -91,6 +110,13 @@ async function start(message: PoolMessage): Promise<void> {
     if (process.connected) process.disconnect();
     return;
   }
+  process.off('message', early);
+  process.off('disconnect', orphaned);
+  if (requested.stop) {
+    await runtime.close();
+    if (process.connected) process.disconnect();
+    return;
+  }
   const servers = channelFds(message.pool).map((fd) => serveChannel(fd, message.pool, runtime, log));
   let leaving = false;
   const leave = (): void => {
@@ -98,7 +124,8 @@ async function start(message: PoolMessage): Promise<void> {
     leaving = true;
     void Promise.all(servers.map((s) => new Promise<void>((resolve) => { s.server.stopWhenIdle(resolve); })))
       .then(async () => {
-        for (const s of servers) s.channel.destroy();
+        // END_REQUEST may still be queued on a channel: flush before closing.
+        await Promise.all(servers.map(async (s) => { await flushAndClose(s.channel); }));
         await runtime.close();
       })
       .finally(() => { if (process.connected) process.disconnect(); });

@@ -74,10 +74,6 @@ export class RequestServer {
     else this.onIdle.push(callback);
   }
 
-  /** True while a request is in flight (from its params to its END_REQUEST). */
-  get busy(): boolean {
-    return this.current !== undefined;
-  }
 
   /** Stops the script of the request in flight (the supervisor, or mod_fcgid, is gone). */
   abortAll(): void {

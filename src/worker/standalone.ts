@@ -17,7 +17,10 @@ import { RequestServer } from './serve.ts';
 export interface StandaloneOptions {
   /** The config's `log_level`. */
   readonly logLevel: LevelWithSilent;
-  /** How often the worker checks that its parent (mod_fcgid's process manager) is alive. @defaultValue 1000 */
+  /**
+   * How often the worker checks that its parent (mod_fcgid's process manager) is alive, in
+   * milliseconds. @defaultValue 1000
+   */
   readonly parentCheckMs?: number;
 }
 
@@ -73,7 +76,9 @@ export async function runStandaloneWorker(
   });
   return new Promise<StandaloneExit>((resolve) => {
     const loop = new StandaloneLoop(server, log, async (code) => {
-      await runtime.close();
+      await runtime.close().catch((err: unknown) => {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'runtime close failed');
+      });
       resolve(code);
     });
     loop.start(pool.runtime, options.parentCheckMs ?? 1000);
@@ -167,20 +172,24 @@ class StandaloneLoop {
         this.leave(0);
         return;
       }
-      // Close the connection once its END_REQUEST is out (a kept-alive one would stay open).
+      // Close the connection once its END_REQUEST is out (a kept-alive one would stay open);
+      // a request whose params were still arriving is served first.
       const { socket, connection } = active;
-      const timer = setTimeout(() => {
-        socket.destroy();
-      }, CLOSE_GRACE_MS);
+      let timer: NodeJS.Timeout | undefined;
+      const close = (): void => {
+        socket.end();
+        timer = setTimeout(() => {
+          socket.destroy();
+        }, CLOSE_GRACE_MS);
+      };
       socket.once('close', () => {
         clearTimeout(timer);
-        this.leave(0);
-      });
-      if (connection.idle) socket.end();
-      else
-        connection.once('idle', () => {
-          socket.end();
+        this.server.stopWhenIdle(() => {
+          this.leave(0);
         });
+      });
+      if (connection.idle) close();
+      else connection.once('idle', close);
     });
   }
 

@@ -31,22 +31,45 @@ export interface ServiceSetup {
  * @throws DaemonError (`ERR_LISTEN_FDS`) when the passed sockets and the pools'
  *   `systemd:NAME` listens disagree, or the socket-activation variables are malformed.
  */
-export function setUpService(config: DaemonConfig, notifyFd: number | undefined, log: Logger,
-  status: () => DaemonStatus): ServiceSetup {
+export function setUpService(
+  config: DaemonConfig,
+  notifyFd: number | undefined,
+  log: Logger,
+  status: () => DaemonStatus,
+): ServiceSetup {
   const env = process.env;
   const passed = parseListenFds(env, process.pid);
   if (passed.ignored !== undefined) log.warn({ reason: passed.ignored }, 'systemd sockets ignored');
   const listenFds = socketsByName(passed.sockets);
-  checkPassedSockets(listenFds, config.pools.map((p) => p.listen.address));
+  checkPassedSockets(
+    listenFds,
+    config.pools.map((p) => p.listen.address),
+  );
   const { notifySocket, watchdogIntervalMs } = readNotifyEnv(env, process.pid);
-  const notifier = notifySocket === undefined ? undefined : new SystemdNotifier({
-    spawn, log, notifySocket, pid: process.pid, path: env.PATH,
-  });
+  const notifier =
+    notifySocket === undefined
+      ? undefined
+      : new SystemdNotifier({
+          spawn,
+          log,
+          notifySocket,
+          pid: process.pid,
+          path: env.PATH,
+        });
   if (notifier !== undefined) log.info({ notifySocket, watchdogIntervalMs }, 'notifying systemd');
   const readiness = new Readiness({
-    notifier, watchdogIntervalMs, status, now: () => Date.now(),
+    notifier,
+    watchdogIntervalMs,
+    status,
+    now: () => Date.now(),
     monotonicUsec: () => process.hrtime.bigint() / 1000n,
-    ...(notifyFd === undefined ? {} : { onReady: () => { writeReadyLine(notifyFd, log); } }),
+    ...(notifyFd === undefined
+      ? {}
+      : {
+          onReady: () => {
+            writeReadyLine(notifyFd, log);
+          },
+        }),
   });
   return { listenFds, workerEnv: childEnvironment(env), readiness };
 }

@@ -32,6 +32,16 @@ export interface DaemonOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Bound on "ready to handle connections", in milliseconds. @defaultValue 15000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * A program the daemon is started through, with its arguments; `node main.js start …` are
+   * appended (e.g. `["systemd-socket-activate", "-l", "/tmp/x/a.sock"]`, which execs it).
+   */
+  readonly launcher?: readonly string[];
+  /**
+   * Resolve only once the daemon logs "ready to handle connections". Turn off when it starts
+   * later (socket activation starts it on the first connection). @defaultValue true
+   */
+  readonly awaitReady?: boolean;
 }
 
 /** A started daemon. */
@@ -77,7 +87,9 @@ const STOP_GRACE_MS = 10_000;
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const configFile = join(options.dir, options.configName ?? 'cgi-fpm.toml');
   await writeConfigFile(configFile, options.config);
-  const child = spawn(process.execPath, [CLI_MAIN, 'start', '-c', configFile, ...(options.args ?? [])], {
+  const argv = [process.execPath, CLI_MAIN, 'start', '-c', configFile, ...(options.args ?? [])];
+  const [command = process.execPath, ...rest] = [...(options.launcher ?? []), ...argv];
+  const child = spawn(command, rest, {
     cwd: options.dir,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -150,6 +162,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 
   const daemon: Daemon = { pid, configFile, logs, exited, output, waitForLog, stop };
+  if (options.awaitReady === false) return daemon;
   try {
     await waitForLog((e) => e.msg === READY_MESSAGE, options.readyTimeoutMs ?? 15_000);
   } catch (err) {

@@ -1,12 +1,14 @@
 // This file implements HTTP requests from the perspective of a test talking to nginx over its
-// unix socket: every request is bounded in time, and the raw response (status, every header
-// line, body bytes) comes back for exact assertions.
+// unix socket (or to Apache on a loopback port): every request is bounded in time, and the raw
+// response (status, every header line, body bytes) comes back for exact assertions.
 import { Agent, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 
 /** Options for {@link httpRequest}. */
 export interface HttpRequestOptions {
-  /** Unix socket of the HTTP server (nginx). */
-  readonly socketPath: string;
+  /** Unix socket of the HTTP server (nginx); give it or `port`. */
+  readonly socketPath?: string;
+  /** TCP port of the HTTP server on 127.0.0.1 (Apache cannot listen on a unix socket). */
+  readonly port?: number;
   /** Request target, e.g. `/get-echo.py?a=1`. Sent as is (no normalisation). */
   readonly path: string;
   /** @defaultValue `"GET"` */
@@ -45,7 +47,7 @@ export function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> 
   if (body !== undefined) headers['content-length'] = body.length;
   return new Promise<HttpResponse>((resolve, reject) => {
     const req = request({
-      socketPath: options.socketPath,
+      ...(options.port === undefined ? { socketPath: options.socketPath } : { host: '127.0.0.1', port: options.port }),
       path: options.path,
       method,
       headers,

@@ -19,3 +19,9 @@ export const NGINX_FASTCGI_PARAMS = '/etc/nginx/fastcgi_params';
 
 /** The nginx binary the tests run. */
 export const NGINX_BIN = '/usr/sbin/nginx';
+
+/** The Apache httpd binary the tests run (Debian's apache2 package). */
+export const APACHE_BIN = '/usr/sbin/apache2';
+
+/** Where Debian's apache2 and libapache2-mod-fcgid packages put the shared modules. */
+export const APACHE_MODULES_DIR = '/usr/lib/apache2/modules';

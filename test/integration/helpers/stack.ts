@@ -26,6 +26,8 @@ export interface StackOptions {
   readonly daemonArgs?: readonly string[];
   /** Extra environment variables for the daemon process. */
   readonly daemonEnv?: Readonly<Record<string, string>>;
+  /** Keys merged over `log_level = "info"` in `[global]` (e.g. `control_socket`). */
+  readonly global?: TomlDocument;
 }
 
 /** Where a stack's files and sockets live. */
@@ -100,7 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       : { main: { ...defaultPool(root, fastcgiSocket), ...options.pool } };
     daemon = await startDaemon({
       dir,
-      config: { global: { log_level: 'info' }, pools },
+      config: { global: { log_level: 'info', ...options.global }, pools },
       ...(options.daemonArgs ? { args: options.daemonArgs } : {}),
       ...(options.daemonEnv ? { env: options.daemonEnv } : {}),
     });

@@ -1,0 +1,81 @@
+// This file implements `pm = "ondemand"` (issue 4) from the perspective of an HTTP client
+// behind nginx and of an operator watching the processes: the pool starts with no worker, the
+// first request forks one and is answered 200, the worker is stopped once it has been idle for
+// pm.process_idle_timeout (not before), and the next request forks a new one again.
+import { describe, expect, it } from 'vitest';
+import { CONTROL_GLOBAL, controlSocketIn, liveWorkers, poolStatus } from './helpers/control.ts';
+import { childPids } from './helpers/processes.ts';
+import { echoed, echoQueryScript, writeScript } from './helpers/scripts.ts';
+import { defaultPool } from './helpers/stack.ts';
+import { useStack } from './helpers/use-stack.ts';
+import { waitUntil } from './helpers/wait.ts';
+
+const IDLE_TIMEOUT_MS = 1000;
+
+const stack = useStack({
+  global: CONTROL_GLOBAL,
+  pools: async ({ root, fastcgiSocket }) => {
+    await writeScript(root, 'echo.sh', echoQueryScript());
+    return {
+      main: {
+        ...defaultPool(root, fastcgiSocket),
+        pm: 'ondemand',
+        'pm.max_children': 2,
+        'pm.process_idle_timeout': `${IDLE_TIMEOUT_MS}ms`,
+      },
+    };
+  },
+});
+
+/** One request: 200 with its body, then the pool has one worker; resolves with its pid. */
+async function requestSpawnsOne(query: string): Promise<{ pid: number; answeredAt: number }> {
+  const s = stack();
+  const response = await s.request(`/echo.sh?${query}`, { timeoutMs: 10_000 });
+  const answeredAt = Date.now();
+  expect([response.status, response.text]).toEqual([200, echoed(query)]);
+  const pool = await poolStatus(controlSocketIn(s.dir), 'main');
+  expect({ idle: pool.idle, busy: pool.busy, spawning: pool.spawning }).toEqual({
+    idle: 1,
+    busy: 0,
+    spawning: 0,
+  });
+  const workers = childPids(s.daemon.pid);
+  expect(workers).toHaveLength(1);
+  return { pid: workers[0]!, answeredAt };
+}
+
+/** Waits until the pool has no worker; resolves with when that was seen. */
+async function waitForNoWorker(): Promise<number> {
+  const s = stack();
+  const control = controlSocketIn(s.dir);
+  await waitUntil(
+    'no worker left',
+    async () => liveWorkers(await poolStatus(control, 'main')) === 0 && childPids(s.daemon.pid).length === 0,
+    IDLE_TIMEOUT_MS + 3000,
+    20,
+  );
+  return Date.now();
+}
+
+describe('pm = "ondemand" with pm.process_idle_timeout = 1s', () => {
+  it('starts without workers, forks one per demand, and stops it after the idle timeout, twice', async () => {
+    const s = stack();
+    const control = controlSocketIn(s.dir);
+    const initial = await poolStatus(control, 'main');
+    expect({ pm: initial.pm, live: liveWorkers(initial) }).toEqual({ pm: 'ondemand', live: 0 });
+    expect(childPids(s.daemon.pid)).toEqual([]);
+
+    const first = await requestSpawnsOne('first');
+    const goneAt = await waitForNoWorker();
+    // Stopped because it was idle that long, not at once.
+    expect(goneAt - first.answeredAt).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS - 100);
+
+    const second = await requestSpawnsOne('second');
+    expect(second.pid).not.toBe(first.pid);
+    await waitForNoWorker();
+
+    const pool = await poolStatus(control, 'main');
+    expect(pool.accepted).toBe(2);
+    expect(pool.backoff.state).toBe('none');
+  });
+});
