@@ -9,6 +9,7 @@ import type { PoolConfig } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { FcgiResponderConnection } from './fcgi-connection.ts';
 import { resolvePoolScript } from './resolve.ts';
+import { adoptPoolIdentity } from './standalone-identity.ts';
 import { createRuntime } from './runtimes/index.ts';
 import type { RuntimeHost } from './runtimes/types.ts';
 import { RequestServer } from './serve.ts';
@@ -43,12 +44,13 @@ const CLOSE_GRACE_MS = 2000;
  * prefix stripped) is resolved against the pool's `root` and `match` here: 404 `script not
  * found`, 403 `script refused`. `listen`, `pm.*` and `queue.*` do not apply: the web server
  * spawns, counts and recycles processes (`FcgidMaxRequestsPerProcess`, `FcgidIdleTimeout`).
- * `request_terminate_timeout`, `env`, `clear_env`, `stderr` and the runtime settings do.
+ * `request_terminate_timeout`, `env`, `clear_env`, `stderr`, `umask`, `user` (taken when started
+ * as root, else it must be this process's) and the runtime settings do.
  * Log lines (pino JSON) go to stderr, which mod_fcgid connects to Apache's error log.
  *
  * @returns 0 after SIGTERM/SIGINT (the request in flight finished first) or when the parent is
- *   gone (the request in flight aborted); 70 (EX_SOFTWARE) when the runtime cannot start or
- *   fd 0 is not a listening socket.
+ *   gone (the request in flight aborted); 70 (EX_SOFTWARE) when the runtime cannot start, the
+ *   pool's `user` cannot be taken, or fd 0 is not a listening socket.
  */
 export async function runStandaloneWorker(
   pool: PoolConfig,
@@ -61,7 +63,9 @@ export async function runStandaloneWorker(
     destination: LOG_FD,
   });
   let runtime: RuntimeHost;
+  let inherited: NodeJS.ProcessEnv;
   try {
+    inherited = adoptPoolIdentity(pool, process.env);
     runtime = await createRuntime(pool, { log });
   } catch (err) {
     log.error({ err: err instanceof Error ? err.message : String(err) }, 'worker failed to start');
@@ -69,7 +73,7 @@ export async function runStandaloneWorker(
   }
   const server = new RequestServer(pool, {
     log,
-    inherited: process.env,
+    inherited,
     now: () => Date.now(),
     runtime: runtime.run,
     resolve: (params) => resolvePoolScript(pool, params),
