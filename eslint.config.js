@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'examples/', 'test/integration/fixtures/', 'bench/results/'] },
+  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', 'examples/', 'test/integration/fixtures/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,

@@ -61,7 +61,6 @@ class NodeRuntime {
     });
     this.#resetModules = pool.state.modules === 'reset';
     this.#globals = pool.state.globals === 'reset' ? new GlobalsBaseline() : undefined;
-    this.#tracker.enable();
     process.on('uncaughtException', this.#onUncaughtException);
     process.on('unhandledRejection', this.#onUnhandledRejection);
   }
@@ -108,6 +107,9 @@ class NodeRuntime {
       globals: this.#globals,
     });
     this.#current = run;
+    // The async hook costs on every async operation of the process: it runs only while a
+    // script does (one request at a time), not while the worker reads the next request.
+    this.#tracker.enable();
     try {
       return await run.execute();
     } catch (err) {
@@ -119,6 +121,7 @@ class NodeRuntime {
         { cause: err },
       );
     } finally {
+      this.#tracker.disable();
       this.#current = undefined;
     }
   }

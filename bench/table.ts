@@ -1,0 +1,106 @@
+// This file implements the printed table from the perspective of someone reading one bench
+// run: a header saying what ran where (and whether the machine was busy), one line per target
+// (or its error), then the ratios with issue 3's goals.
+import type { Versions } from './interpreters.ts';
+import type { Row, Settings } from './measure.ts';
+import type { Ratio } from './ratios.ts';
+
+/** What the header says about the machine and the tools. */
+export interface RunInfo {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly versions: Versions;
+  readonly settings: Settings;
+  /**
+   * 1-minute load average before and after the run. Before shows other work on the machine,
+   * which skews rows; after includes the bench's own load.
+   */
+  readonly loadAverage: { readonly start: number; readonly end: number };
+}
+
+/** A column: its width and which side it is aligned to. */
+type Column = readonly [width: number, align: 'left' | 'right'];
+
+const ROW_COLUMNS: readonly Column[] = [
+  [18, 'left'],
+  [9, 'left'],
+  [8, 'left'],
+  [9, 'right'],
+  [10, 'right'],
+  [10, 'right'],
+  [7, 'right'],
+];
+const RATIO_COLUMNS: readonly Column[] = [
+  [32, 'left'],
+  [8, 'right'],
+  [11, 'right'],
+  [0, 'left'],
+];
+
+function rps(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+function ms(value: number): string {
+  if (value < 10) return `${value.toFixed(2)} ms`;
+  if (value < 100) return `${value.toFixed(1)} ms`;
+  return `${value.toFixed(0)} ms`;
+}
+
+function times(value: number): string {
+  return value >= 10 ? `${value.toFixed(1)}×` : `${value.toFixed(2)}×`;
+}
+
+function line(cells: readonly string[], columns: readonly Column[]): string {
+  return cells
+    .map((cell, i) => {
+      const [width, align] = columns[i] ?? [0, 'left'];
+      return align === 'left' ? cell.padEnd(width) : cell.padStart(width);
+    })
+    .join(' ')
+    .trimEnd();
+}
+
+function rowLines(row: Row): string[] {
+  const head = [row.target.label, row.target.backend, row.target.runtime ?? '-'];
+  const log = row.log.map((l) => `    ${l}`);
+  if (!row.ok) return [`${line(head, ROW_COLUMNS)} FAILED: ${row.error}`, ...log];
+  const r = row.result;
+  const cells = [...head, rps(r.rps), ms(r.p50Ms), ms(r.p99Ms), String(r.errorTotal)];
+  return [line(cells, ROW_COLUMNS), ...(r.errorTotal > 0 ? log : [])];
+}
+
+function ratioLine(r: Ratio): string {
+  const value = r.value === undefined ? '-' : times(r.value);
+  const goal = r.spec.goal === undefined ? '' : `≥ ${r.spec.goal}×`;
+  const verdict = r.missing ?? (r.met === undefined ? '' : r.met ? 'met' : 'NOT met');
+  return line([r.spec.label, value, goal, verdict], RATIO_COLUMNS);
+}
+
+function header(info: RunInfo): string[] {
+  const { settings, versions, loadAverage } = info;
+  const load = settings.load;
+  // Only the load before the run tells about other work: during it, the bench loads the CPUs itself.
+  const busy = loadAverage.start > info.cpus / 2;
+  return [
+    `cgi-fpm bench: ${info.cpus} CPUs (${info.cpuModel}), load average ${loadAverage.start.toFixed(2)} at start`,
+    `  ${Object.entries(versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ')}`,
+    `  ${settings.workers} workers per target; wrk -t${load.threads} -c${load.connections} -d${load.durationS}s --timeout ${load.timeoutS}s --latency after a ${settings.warmupS} s warm-up; nginx on 127.0.0.1`,
+    ...(busy ? ['  WARNING: the machine was busy at start; other processes slow every row down'] : []),
+  ];
+}
+
+/** The whole report as text. */
+export function formatTable(rows: readonly Row[], ratios: readonly Ratio[], info: RunInfo): string {
+  return [
+    ...header(info),
+    '',
+    line(['target', 'backend', 'runtime', 'req/s', 'p50', 'p99', 'errors'], ROW_COLUMNS),
+    ...rows.flatMap(rowLines),
+    '',
+    line(['ratio of req/s', 'value', 'goal', ''], RATIO_COLUMNS),
+    ...ratios.map(ratioLine),
+  ].join('\n');
+}
