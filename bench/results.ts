@@ -64,7 +64,13 @@ export async function writeResults(
   const file = join(RESULTS_DIR, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   const record = {
     startedAt: startedAt.toISOString(),
-    machine: { cpus: info.cpus, cpuModel: info.cpuModel, platform: process.platform, arch: process.arch },
+    machine: {
+      cpus: info.cpus,
+      cpuModel: info.cpuModel,
+      platform: process.platform,
+      arch: process.arch,
+      busyAtStart: info.busyAtStart,
+    },
     versions: info.versions,
     settings: info.settings,
     rows: rows.map(rowJson),

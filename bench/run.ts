@@ -1,9 +1,10 @@
 // This file implements `npm run bench` from the perspective of someone comparing runtimes:
 // install the missing tools, start cgi-fpm, fcgiwrap and nginx on loopback, measure every
 // target in turn with wrk, print one table with the ratios, write it as JSON, stop everything.
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { backendContext, startBackends } from './backends.ts';
 import { Cleanup } from './cleanup.ts';
+import { cpuBusy } from './cpu-busy.ts';
 import { startFront, urlOf } from './front.ts';
 import { findInterpreters, findVersions } from './interpreters.ts';
 import { measureTarget, type Row, type Settings } from './measure.ts';
@@ -47,10 +48,12 @@ async function measureAll(
   targets: readonly Target[],
   cleanup: Cleanup,
   info: Pick<RunInfo, 'settings'>,
-): Promise<{ rows: Row[]; versions: RunInfo['versions'] }> {
+): Promise<{ rows: Row[]; versions: RunInfo['versions']; busyAtStart: number }> {
   const tools = await ensureTools(say);
   const interpreters = await findInterpreters();
   const versions = findVersions(tools, interpreters);
+  // Before any server starts (the workers' start-up would count): only others' work shows.
+  const busyAtStart = await cpuBusy(1000);
   const workspace = await createWorkspace(interpreters);
   cleanup.add('scratch directory', () => workspace.dir.remove());
   const backends = await startBackends(
@@ -72,14 +75,13 @@ async function measureAll(
     if (!row.ok) say(`bench: ${site.target.label}: ${row.error}`);
     rows.push(row);
   }
-  return { rows, versions };
+  return { rows, versions, busyAtStart };
 }
 
 /** The whole run; resolves with the exit code (1 when a row failed). */
 async function main(cleanup: Cleanup): Promise<number> {
   const targets = selectTargets(process.argv.slice(2));
   const startedAt = new Date();
-  const loadAtStart = loadavg()[0] ?? 0;
   const base = {
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
@@ -91,8 +93,8 @@ async function main(cleanup: Cleanup): Promise<number> {
   } finally {
     await cleanup.run(say);
   }
-  const { rows, versions } = measured;
-  const info: RunInfo = { ...base, versions, loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 } };
+  const { rows, versions, busyAtStart } = measured;
+  const info: RunInfo = { ...base, versions, busyAtStart };
   const ratios = computeRatios(rows);
   process.stdout.write(`\n${formatTable(rows, ratios, info)}\n\n`);
   say(`bench: results written to ${await writeResults(startedAt, rows, ratios, info)}`);

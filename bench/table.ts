@@ -11,12 +11,12 @@ export interface RunInfo {
   readonly cpuModel: string;
   readonly versions: Versions;
   readonly settings: Settings;
-  /**
-   * 1-minute load average before and after the run. Before shows other work on the machine,
-   * which skews rows; after includes the bench's own load.
-   */
-  readonly loadAverage: { readonly start: number; readonly end: number };
+  /** Share of all CPUs busy in the second before the servers started (others' work; 0 to 1). */
+  readonly busyAtStart: number;
 }
+
+/** Above this busy share before the start, the header warns that the rows are skewed. */
+const BUSY_WARNING = 0.2;
 
 /** A column: its width and which side it is aligned to. */
 type Column = readonly [width: number, align: 'left' | 'right'];
@@ -78,17 +78,17 @@ function ratioLine(r: Ratio): string {
 }
 
 function header(info: RunInfo): string[] {
-  const { settings, versions, loadAverage } = info;
+  const { settings, versions, busyAtStart } = info;
   const load = settings.load;
-  // Only the load before the run tells about other work: during it, the bench loads the CPUs itself.
-  const busy = loadAverage.start > info.cpus / 2;
   return [
-    `cgi-fpm bench: ${info.cpus} CPUs (${info.cpuModel}), load average ${loadAverage.start.toFixed(2)} at start`,
+    `cgi-fpm bench: ${info.cpus} CPUs (${info.cpuModel}), ${(busyAtStart * 100).toFixed(0)}% busy just before the servers started`,
     `  ${Object.entries(versions)
       .map(([k, v]) => `${k} ${v}`)
       .join(' · ')}`,
     `  ${settings.workers} workers per target; wrk -t${load.threads} -c${load.connections} -d${load.durationS}s --timeout ${load.timeoutS}s --latency after a ${settings.warmupS} s warm-up; nginx on 127.0.0.1`,
-    ...(busy ? ['  WARNING: the machine was busy at start; other processes slow every row down'] : []),
+    ...(busyAtStart > BUSY_WARNING
+      ? ['  WARNING: other processes were using the CPUs; they slow every row down']
+      : []),
   ];
 }
 
