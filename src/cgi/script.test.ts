@@ -10,6 +10,7 @@ import {
   type ScriptResolution,
   type ScriptRules,
 } from './script.ts';
+import { syncScriptFs } from './script-fs.ts';
 
 // `node:fs/promises` must fit the injected interface as is.
 const realFs: ScriptFs = fsp;
@@ -241,6 +242,13 @@ describe('resolveScript on a real directory', () => {
 
   it.each(cases)('$name', async ({ path, pathInfo, rules: over, expected }) => {
     await expect(resolveScript(path(), pathInfo ?? '', rules(over), realFs)).resolves.toStrictEqual(
+      expected(),
+    );
+  });
+
+  // The supervisor's blocking calls must answer exactly as the promise API does.
+  it.each(cases)('$name (syncScriptFs)', async ({ path, pathInfo, rules: over, expected }) => {
+    await expect(resolveScript(path(), pathInfo ?? '', rules(over), syncScriptFs)).resolves.toStrictEqual(
       expected(),
     );
   });

@@ -60,6 +60,14 @@ export class WebConnection implements RequestSink {
     return ok;
   }
 
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
   onDrain(resume: () => void): void {
     if (this.socket.destroyed) resume();
     else this.socket.once('drain', resume);

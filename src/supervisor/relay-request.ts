@@ -16,6 +16,13 @@ export type RequestState = 'params' | 'routing' | 'queued' | 'active' | 'finishe
 export interface RequestSink {
   /** Writes encoded records to the web server; false when its buffer is full. */
   write(buffers: readonly Buffer[]): boolean;
+  /**
+   * Holds writes until the matching {@link RequestSink.uncork}, so the records relayed from one
+   * read of the worker's channel leave in one `writev` (calls nest).
+   */
+  cork(): void;
+  /** Releases one {@link RequestSink.cork}; the last one sends what was held. */
+  uncork(): void;
   /** Calls `resume` once the web server's socket has drained. */
   onDrain(resume: () => void): void;
   /** The request sent its END_REQUEST (or was answered by the supervisor). */

@@ -31,10 +31,15 @@ export class WorkerChannel {
     this.events = events;
     const parser = new RecordParser((record) => { this.onRecord(record); });
     socket.on('data', (chunk: Buffer) => {
+      // What one read brings (STDOUT, the empty STDOUT, END_REQUEST) leaves in one writev.
+      const sink = this.request?.sink;
+      sink?.cork();
       try {
         parser.push(chunk);
       } catch (err) {
         events.protocolError(this, err);
+      } finally {
+        sink?.uncork();
       }
     });
     socket.on('error', () => undefined); // the worker's exit is what counts

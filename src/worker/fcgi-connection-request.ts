@@ -50,8 +50,13 @@ export interface FcgiRequest {
 
 /** What a request needs from its connection (implemented by {@link FcgiResponderConnection}). */
 export interface RequestChannel {
-  /** Write whole records, corked; false when the socket asks to wait for 'drain'. Dropped once the socket is gone. */
+  /**
+   * Write whole records, corked, with any held ones; false when the socket asks to wait for
+   * 'drain'. Dropped once the socket is gone.
+   */
   write(buffers: readonly Buffer[]): boolean;
+  /** Like `write`, but the records may wait for the next `write` or one turn of the event loop. */
+  writeHeld(buffers: readonly Buffer[]): boolean;
   /** Call `callback` once the socket has drained or closed. */
   whenDrained(callback: () => void): void;
   /** `stdin` has room again (or its bytes are no longer wanted): resume reading the socket. */
@@ -152,7 +157,7 @@ export class ResponderRequest implements FcgiRequest {
     );
     if (records.length === 0) return;
     this.#stderrUsed = true;
-    this.#channel.write(records);
+    this.#channel.writeHeld(records);
   }
 
   /** {@inheritDoc FcgiRequest.end} */
@@ -180,7 +185,7 @@ export class ResponderRequest implements FcgiRequest {
     for (const { chunk } of chunks) {
       for (const part of encodeStream(RecordType.FCGI_STDOUT, this.requestId, chunk)) records.push(part);
     }
-    if (records.length === 0 || this.#channel.write(records)) callback();
+    if (records.length === 0 || this.#channel.writeHeld(records)) callback();
     else this.#channel.whenDrained(callback);
   }
 

@@ -2,6 +2,7 @@
 // the records going out and the bytes coming in: corked writes (one writev per record batch),
 // drain waiting, pausing input while a request's stdin is full, and the lingering close.
 
+import { AsyncResource } from 'node:async_hooks';
 import type { Duplex } from 'node:stream';
 
 /** What {@link ConnectionSocket} reports to its connection. */
@@ -25,6 +26,13 @@ export class ConnectionSocket {
   #pausedForStdin = false;
   #lingering = false;
   #peerEnded = false;
+  /** Records written with {@link ConnectionSocket.writeHeld} wait, corked. */
+  #holding = false;
+  /**
+   * The connection's own async context: the release of held records is scheduled in it, not in
+   * the writer's (a node script's run counts what its code schedules as its own work).
+   */
+  readonly #scope = new AsyncResource('CGI_FPM_FCGI_OUTPUT');
 
   /**
    * @param socket - the connection; read in flowing mode from now on
@@ -62,19 +70,43 @@ export class ConnectionSocket {
   }
 
   /**
-   * Write whole records in one corked batch (one writev for headers, payload slices, padding).
+   * Write whole records in one corked batch (one writev for headers, payload slices, padding),
+   * together with any records held by {@link ConnectionSocket.writeHeld}.
    * Dropped silently once the socket is closed or half-closed.
    * @returns false when the socket asks to wait for 'drain' (see {@link ConnectionSocket.whenDrained})
    */
   write(buffers: readonly Buffer[]): boolean {
-    const socket = this.#socket;
-    if (!socket.writable) return true; // nothing will drain: do not make the writer wait
-    socket.cork();
-    let ok = true;
-    for (const buffer of buffers) ok = socket.write(buffer);
-    socket.uncork();
+    const ok = this.writeHeld(buffers);
+    this.#release();
     return ok;
   }
+
+  /**
+   * Write records that may wait for the next {@link ConnectionSocket.write} (a request's
+   * END_REQUEST) or for the next turn of the event loop, whichever comes first: a script that
+   * prints and ends sends its output and its end in one writev, so the supervisor is woken once.
+   * The delay is bounded by one loop turn; backpressure is as for `write`.
+   */
+  writeHeld(buffers: readonly Buffer[]): boolean {
+    const socket = this.#socket;
+    if (!socket.writable) return true; // nothing will drain: do not make the writer wait
+    if (!this.#holding) {
+      this.#holding = true;
+      socket.cork();
+      // Two hops: the first lands in this turn's check phase, where a run that just ended is
+      // wound down (and its END_REQUEST written); the second is the next turn's.
+      this.#scope.runInAsyncScope(() => setImmediate(() => setImmediate(this.#release)));
+    }
+    let ok = true;
+    for (const buffer of buffers) ok = socket.write(buffer);
+    return ok;
+  }
+
+  readonly #release = (): void => {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#socket.uncork();
+  };
 
   /**
    * Call `callback` once the socket has drained, or closed. Only after {@link ConnectionSocket.write}

@@ -126,28 +126,62 @@ describe('FcgiResponderConnection streams', () => {
     expect(ends(h)).toBe(1);
   });
 
-  it('writes each stdout write as one corked writev of header and payload slices', async () => {
-    const h = await setup();
-    h.peer.send(begin(1), params(1), stream(FCGI_STDIN, 1, ''));
-    const req = await h.request();
+  /** Records each batch the socket writes (a snapshot: the stream clears its entries after the call). */
+  function spyBatches(socket: Harness['socket']): Buffer[][] {
     const batches: Buffer[][] = [];
-    const writev = h.socket._writev!.bind(h.socket);
-    // Snapshot each batch: the stream clears its buffered entries after the call.
-    h.socket._writev = (entries, callback) => {
+    const writev = socket._writev!.bind(socket);
+    socket._writev = (entries, callback) => {
       batches.push(entries.map((e) => e.chunk as Buffer));
       writev(entries, callback);
     };
+    return batches;
+  }
+
+  it('writes the stdout and the end of a request that ends at once in one writev', async () => {
+    const h = await setup();
+    h.peer.send(begin(1), params(1), stream(FCGI_STDIN, 1, ''));
+    const req = await h.request();
+    const batches = spyBatches(h.socket);
+    const write = vi.spyOn(h.socket, '_write');
+    req.stdout.write(Buffer.alloc(1000, 7));
+    expect(batches).toHaveLength(0); // held until the end or the next turn of the loop
+    req.end();
+    await h.peer.until(() => h.peer.ended);
+    expect(write).not.toHaveBeenCalled();
+    expect(batches.map((chunks) => chunks.map((c) => c.length))).toEqual([[8, 1000, 8, 16]]);
+  });
+
+  it('writes a large stdout write as one corked writev of header and payload slices', async () => {
+    const h = await setup();
+    h.peer.send(begin(1), params(1), stream(FCGI_STDIN, 1, ''));
+    const req = await h.request();
+    const batches = spyBatches(h.socket);
     const write = vi.spyOn(h.socket, '_write');
     const data = Buffer.alloc(100_000, 7);
     req.stdout.write(data);
+    req.end();
+    await h.peer.until(() => h.peer.ended);
     expect(write).not.toHaveBeenCalled();
-    expect(batches).toHaveLength(1);
     const chunks = batches[0]!;
     expect(chunks.map((c) => c.length)).toEqual([8, 65528, 8, 100_000 - 65528]);
     expect(chunks[1]!.buffer).toBe(data.buffer);
+    expect(h.peer.text(FCGI_STDOUT, 1).equals(data)).toBe(true);
+  });
+
+  it('sends held stdout within a turn of the event loop when the request goes on', async () => {
+    const h = await setup();
+    h.peer.send(begin(1), params(1), stream(FCGI_STDIN, 1, ''));
+    const req = await h.request();
+    const batches = spyBatches(h.socket);
+    req.stdout.write('first');
+    await new Promise((resolve) => setImmediate(() => setImmediate(() => setImmediate(resolve))));
+    expect(batches).toHaveLength(1);
+    await h.peer.until(() => h.peer.text(FCGI_STDOUT, 1).toString() === 'first');
+    req.stdout.write('second');
     req.end();
     await h.peer.until(() => h.peer.ended);
-    expect(h.peer.text(FCGI_STDOUT, 1).equals(data)).toBe(true);
+    expect(batches).toHaveLength(2);
+    expect(h.peer.text(FCGI_STDOUT, 1).toString()).toBe('firstsecond');
   });
 
   it('stops reading the socket while stdin is over its highWaterMark, and delivers the whole body (audit A-9)', async () => {

@@ -87,6 +87,7 @@ export class FcgiResponderConnection extends EventEmitter {
     this.#io = io;
     this.#channel = {
       write: (buffers) => io.write(buffers),
+      writeHeld: (buffers) => io.writeHeld(buffers),
       whenDrained: (callback) => {
         io.whenDrained(callback);
       },

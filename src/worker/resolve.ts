@@ -1,7 +1,6 @@
 // This file implements script resolution for one pool from the perspective of the code that
 // decides whether a request may run there: the supervisor's router (each pool sharing a
 // listener, in turn) and a standalone worker (`cgi-fpm worker`: its one pool, no supervisor).
-import * as fs from 'node:fs/promises';
 import type { PoolConfig } from '../config/schema.ts';
 import {
   resolveScript,
@@ -9,6 +8,7 @@ import {
   type ScriptResolution,
   type ScriptRules,
 } from '../cgi/script.ts';
+import { syncScriptFs } from '../cgi/script-fs.ts';
 
 /** Runtimes that exec the script file itself, so it must carry the executable bit. */
 const EXECUTABLE_RUNTIMES: ReadonlySet<string> = new Set(['exec']);
@@ -36,5 +36,5 @@ export function resolvePoolScript(
   const rules = poolScriptRules(pool);
   return pool.runtime === 'handler'
     ? Promise.resolve(resolveVirtualScript(scriptFilename, pathInfo, rules))
-    : resolveScript(scriptFilename, pathInfo, rules, fs);
+    : resolveScript(scriptFilename, pathInfo, rules, syncScriptFs);
 }

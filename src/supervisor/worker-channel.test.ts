@@ -1,0 +1,85 @@
+import { createServer, connect, type Socket } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testPoolConfig } from '../config/pool-config-test-peer.ts';
+import { RecordType } from '../fastcgi/constants.ts';
+import { NameValueDecoder } from '../fastcgi/name-value.ts';
+import { RecordParser } from '../fastcgi/parser.ts';
+import type { FcgiRecord } from '../fastcgi/record.ts';
+import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../fastcgi/writer.ts';
+import { RelayRequest, type RequestSink } from './relay-request.ts';
+import { WorkerChannel } from './worker-channel.ts';
+
+/** A connected pair of unix sockets: the supervisor's end and the worker's. */
+async function socketPair(): Promise<{ ours: Socket; theirs: Socket; close: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'cgi-fpm-channel-'));
+  const path = join(dir, 's');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const ours = connect(path);
+  const theirs = await accepted;
+  return {
+    ours,
+    theirs,
+    close: async () => {
+      ours.destroy();
+      theirs.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A web-server side that logs what the channel does to it. */
+function loggingSink(): RequestSink & { log: string[] } {
+  const log: string[] = [];
+  return {
+    log,
+    write: (buffers) => { log.push(`write ${buffers.length}`); return true; },
+    cork: () => { log.push('cork'); },
+    uncork: () => { log.push('uncork'); },
+    onDrain: () => undefined,
+    finished: () => { log.push('finished'); },
+    answer: () => undefined,
+    pauseInput: () => undefined,
+    resumeInput: () => undefined,
+  };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+describe('WorkerChannel', () => {
+  it('relays the records of one read from the worker inside one cork (one writev to the web server)', async () => {
+    const pair = await socketPair();
+    cleanups.push(pair.close);
+    const finished: WorkerChannel[] = [];
+    const channel = new WorkerChannel(pair.ours, {
+      finished: (c) => finished.push(c),
+      protocolError: (_c, err) => { throw err; },
+    });
+    const received: FcgiRecord[] = [];
+    const parser = new RecordParser((record) => received.push(record));
+    pair.theirs.on('data', (chunk: Buffer) => { parser.push(chunk); });
+    const sink = loggingSink();
+    const request = new RelayRequest({ requestId: 7, keepConn: true, sink, decoder: new NameValueDecoder(), nowMs: 0 });
+    request.route = { pool: testPoolConfig(), scriptFilename: '/srv/cgi/a.js', pathInfo: '' };
+    channel.assign(request);
+    await expect.poll(() => received.some((r) => r.type === RecordType.FCGI_PARAMS && r.content.length === 0)).toBe(true);
+    const id = channel.channelId;
+    pair.theirs.write(Buffer.concat([
+      ...encodeStream(RecordType.FCGI_STDOUT, id, Buffer.from('Content-Type: text/plain\r\n\r\nhi')),
+      encodeStreamEnd(RecordType.FCGI_STDOUT, id),
+      encodeEndRequest(id, 0, 0),
+    ]));
+    await expect.poll(() => finished.length).toBe(1);
+    expect(sink.log).toEqual(['cork', 'write 3', 'write 1', 'write 2', 'finished', 'uncork']);
+    expect(request.state).toBe('finished');
+    expect(request.stdoutBytes).toBe(30);
+  });
+});
