@@ -1,16 +1,20 @@
-// This file implements one row of the table from the perspective of the bench loop: probe the
-// target, warm it up, then measure it with wrk; any failure becomes the row's error, with the
-// daemon's own words for it, and the loop goes on with the next target.
+// This file implements the rows of the table from the perspective of the bench loop: probe each
+// target and warm it up, then measure all of them in interleaved slices (rounds.ts); any
+// failure becomes the row's error, with the daemon's own words for it, and the other targets
+// go on.
 import type { Target } from './targets.ts';
 import { probe } from './probe.ts';
+import { combineSlices, roundOrder } from './rounds.ts';
 import { runWrk, type WrkLoad, type WrkResult } from './wrk.ts';
 
 /** How every row is measured. */
 export interface Settings {
   /** Workers per pool (`pm.max_children`) and fcgiwrap children (`-c`). */
   readonly workers: number;
-  /** The measured wrk run. */
+  /** One measured slice of wrk (`durationS` is a slice's). */
   readonly load: WrkLoad;
+  /** Slices per target, taken in interleaved rounds. */
+  readonly rounds: number;
   /** Seconds of the same load before measuring, not counted. */
   readonly warmupS: number;
   /** Bound on the probe request, in milliseconds (the first one waits for workers to start). */
@@ -28,7 +32,7 @@ interface RowBase {
 
 /** One row: a measurement, or why there is none. */
 export type Row =
-  | (RowBase & { readonly ok: true; readonly result: WrkResult })
+  | (RowBase & { readonly ok: true; readonly result: WrkResult; readonly slices: readonly WrkResult[] })
   | (RowBase & { readonly ok: false; readonly error: string });
 
 /** Where a row's target is and what the backend logged about it. */
@@ -46,24 +50,75 @@ function newLines(before: number, problems: () => readonly string[]): string[] {
   return problems().slice(before).slice(-5);
 }
 
-/** Probes, warms up and measures `target`; never throws. */
-export async function measureTarget(target: Target, context: RowContext, settings: Settings): Promise<Row> {
-  const { url } = context;
+/** A target to measure, with where it is. */
+export interface Candidate {
+  readonly target: Target;
+  readonly context: RowContext;
+}
+
+/** The failed row of `target`: the first line of `message`, then the detail and the backend's words. */
+function failedRow(target: Target, context: RowContext, message: string): Row {
+  const [error = '', ...detail] = message.split('\n');
+  // What the failing step printed, then everything the backend said about this target,
+  // startup included (a worker that never started).
+  const log = [...detail.filter((l) => l.trim() !== '').slice(-10), ...context.problems().slice(-5)];
+  return { target, url: context.url, ok: false, error, log };
+}
+
+/** Probes and warms up `target`; resolves with its failed row, or undefined when it is ready. */
+async function prepare({ target, context }: Candidate, settings: Settings): Promise<Row | undefined> {
   if (context.startError !== undefined) {
     const [error = '', ...rest] = context.startError.split('\n');
-    return { target, url, ok: false, error, log: rest.filter((l) => l.trim() !== '').slice(-5) };
+    return { target, url: context.url, ok: false, error, log: rest.filter((l) => l.trim() !== '').slice(-5) };
   }
-  const before = context.problems().length;
   try {
-    await probe(url, settings.probeTimeoutMs);
-    await runWrk(context.wrk, url, { ...settings.load, durationS: settings.warmupS });
-    const result = await runWrk(context.wrk, url, settings.load);
-    return { target, url, ok: true, result, log: newLines(before, context.problems) };
+    await probe(context.url, settings.probeTimeoutMs);
+    await runWrk(context.wrk, context.url, { ...settings.load, durationS: settings.warmupS });
+    return undefined;
   } catch (err) {
-    const [error = '', ...detail] = (err as Error).message.split('\n');
-    // What the failing step printed, then everything the backend said about this target,
-    // startup included (a worker that never started).
-    const log = [...detail.filter((l) => l.trim() !== '').slice(-10), ...context.problems().slice(-5)];
-    return { target, url, ok: false, error, log };
+    return failedRow(target, context, (err as Error).message);
   }
+}
+
+/**
+ * Measures every candidate: each is probed and warmed up, then the ready ones are loaded one
+ * at a time in `settings.rounds` interleaved rounds of one slice each. Never throws; a target
+ * that fails is left out of the later rounds. `onStep` hears each step.
+ * @returns one row per candidate, in their order
+ */
+export async function measureTargets(
+  candidates: readonly Candidate[],
+  settings: Settings,
+  onStep: (line: string) => void,
+  stopped: () => boolean,
+): Promise<Row[]> {
+  const failed = new Map<string, Row>();
+  const before = new Map<string, number>();
+  for (const candidate of candidates) {
+    if (stopped()) break;
+    onStep(`bench: warming up ${candidate.target.label} (${candidate.context.url})`);
+    before.set(candidate.target.id, candidate.context.problems().length);
+    const row = await prepare(candidate, settings);
+    if (row !== undefined) failed.set(candidate.target.id, row);
+  }
+  const slices = new Map<string, WrkResult[]>(candidates.map((c) => [c.target.id, []]));
+  for (let round = 0; round < settings.rounds && !stopped(); round++) {
+    onStep(`bench: round ${round + 1} of ${settings.rounds}`);
+    for (const { target, context } of roundOrder(candidates, round)) {
+      if (failed.has(target.id) || stopped()) continue;
+      try {
+        slices.get(target.id)?.push(await runWrk(context.wrk, context.url, settings.load));
+      } catch (err) {
+        failed.set(target.id, failedRow(target, context, (err as Error).message));
+      }
+    }
+  }
+  return candidates.map(({ target, context }) => {
+    const row = failed.get(target.id);
+    if (row !== undefined) return row;
+    const taken = slices.get(target.id) ?? [];
+    if (taken.length === 0) return { target, url: context.url, ok: false, error: 'not measured (interrupted)', log: [] };
+    const { slices: kept, ...result } = combineSlices(taken);
+    return { target, url: context.url, ok: true, result, slices: kept, log: newLines(before.get(target.id) ?? 0, context.problems) };
+  });
 }

@@ -32,6 +32,7 @@ function rowJson(row: Row): Record<string, unknown> {
     errorCounts: r.errors,
     requests: r.requests,
     durationS: r.durationS,
+    sliceRps: row.slices.map((slice) => slice.rps),
     backendLog: row.log,
   };
 }

@@ -86,6 +86,7 @@ function header(info: RunInfo): string[] {
       .map(([k, v]) => `${k} ${v}`)
       .join(' · ')}`,
     `  ${settings.workers} workers per target; wrk -t${load.threads} -c${load.connections} -d${load.durationS}s --timeout ${load.timeoutS}s --latency after a ${settings.warmupS} s warm-up; nginx on 127.0.0.1`,
+    `  ${settings.rounds} interleaved rounds (A B C, C B A, …): a row is the median of its slices, a ratio the median of its per-round ratios`,
     ...(busyAtStart > BUSY_WARNING
       ? ['  WARNING: other processes were using the CPUs; they slow every row down']
       : []),

@@ -139,7 +139,7 @@ function probe(): ProcessProbe {
       stdin: process.stdin === worker.stdin,
       stdout: process.stdout === worker.stdout,
       stderr: process.stderr === worker.stderr,
-      mainModule: !Object.hasOwn(process, 'mainModule'),
+      mainModule: Reflect.get(process, 'mainModule') === undefined,
     },
     exitCode: process.exitCode,
     listeners,

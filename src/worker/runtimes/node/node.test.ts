@@ -49,6 +49,11 @@ more();`,
   'globals.js': `globalThis.counter = (globalThis.counter ?? 0) + 1; globalThis.structuredClone = 'replaced';
 leaked = 'implicit global'; ${HEAD} process.stdout.write('counter ' + counter);`,
   'cwd.js': `${HEAD} const before = process.cwd(); process.chdir('/'); console.log(before + ' -> ' + process.cwd());`,
+  'reassign.js': `${HEAD} const out = process.stdout;
+process.env = { ONLY: 'mine' }; process.argv = ['x']; console = { log: (s) => out.write('mine: ' + s) };
+Object.defineProperty(process, 'exit', { value: () => 'redefined', configurable: true, writable: true });
+delete process.stderr;
+console.log(process.env.ONLY + ' ' + process.argv.length + ' ' + process.exit());`,
 };
 
 let dir = '';
@@ -156,6 +161,15 @@ describe('node runtime (state.modules = reset, state.globals = reset)', () => {
     expect(report.body).toBe(`${dir} -> /\n`);
     expect(report.after.cwd).not.toBe('/');
     expect(report.after.cwd).toBe(tmpdir());
+  });
+
+  it('lets a script assign or redefine process members for its own run only', async () => {
+    const report = await request(peer, 'reassign.js');
+    expect(report.body).toBe('mine: mine 1 redefined');
+    expectRestored(report);
+    const env = JSON.parse((await request(peer, 'env.js', { env: { QUERY_STRING: 'y' } })).body) as Record<string, unknown>;
+    expect(env.query).toBe('y');
+    expect(env.keys).not.toContain('ONLY');
   });
 
   it('picks up an edited script on its next request', async () => {

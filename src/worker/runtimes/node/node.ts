@@ -7,7 +7,7 @@ import { CgiError, ErrorCode } from '../../../errors.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
 import { AsyncTracker } from './async-tracker.ts';
-import { ScriptExit } from './process-emulation.ts';
+import { ProcessEmulation, ScriptExit } from './process-emulation.ts';
 import { ScriptCache } from './script-cache.ts';
 import { ScriptRun } from './script-run.ts';
 import { GlobalsBaseline } from './state-policy.ts';
@@ -48,6 +48,7 @@ export function createNodeRuntime(pool: PoolConfig, deps: NodeRuntimeDeps): Prom
 class NodeRuntime {
   readonly #cache: ScriptCache;
   readonly #tracker = new AsyncTracker();
+  readonly #emulation = new ProcessEmulation();
   readonly #resetModules: boolean;
   readonly #globals: GlobalsBaseline | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -60,6 +61,8 @@ class NodeRuntime {
       },
     });
     this.#resetModules = pool.state.modules === 'reset';
+    // Before the globals baseline: the installed `console` accessor is part of the worker.
+    this.#emulation.install();
     this.#globals = pool.state.globals === 'reset' ? new GlobalsBaseline() : undefined;
     process.on('uncaughtException', this.#onUncaughtException);
     process.on('unhandledRejection', this.#onUnhandledRejection);
@@ -93,6 +96,7 @@ class NodeRuntime {
 
   close(): Promise<void> {
     this.#tracker.disable();
+    this.#emulation.uninstall();
     process.off('uncaughtException', this.#onUncaughtException);
     process.off('unhandledRejection', this.#onUnhandledRejection);
     return Promise.resolve();
@@ -103,6 +107,7 @@ class NodeRuntime {
     if (req.signal.aborted) return { exitCode: null, signal: null };
     const run = new ScriptRun(req, script, {
       tracker: this.#tracker,
+      emulation: this.#emulation,
       resetModules: this.#resetModules,
       globals: this.#globals,
     });

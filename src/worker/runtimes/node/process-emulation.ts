@@ -49,68 +49,139 @@ export interface EmulatedProcess {
 /** Puts the worker's own process back; idempotent. */
 export type RestoreProcess = () => void;
 
-/** One swapped property: where, which, and what the script sees. */
-type Swap = readonly [target: object, key: string, descriptor: PropertyDescriptor];
+/** The members of `process` a run replaces, and `globalThis.console`. */
+type ProcessKey = 'env' | 'argv' | 'stdin' | 'stdout' | 'stderr' | 'exit' | 'mainModule';
+type EmulatedKey = ProcessKey | 'console';
 
-function data(value: unknown, enumerable = true): PropertyDescriptor {
-  return { value, writable: true, enumerable, configurable: true };
+/** What the script sees for each member during a run; read on access (stdin and console lazily). */
+type RunValues = Record<EmulatedKey, () => unknown>;
+
+/** One run: its values, and what the script assigned over them (`process.env = {…}`). */
+interface ActiveRun {
+  readonly values: RunValues;
+  readonly assigned: Map<EmulatedKey, unknown>;
 }
 
-function accessor(get: () => unknown): PropertyDescriptor {
-  return { get, enumerable: true, configurable: true };
+/** An emulated member as installed: where it lives and how the worker's own value is read. */
+interface Member {
+  readonly target: object;
+  readonly key: EmulatedKey;
+  /** The worker's own property, put back by {@link ProcessEmulation.uninstall}. */
+  readonly original: PropertyDescriptor | undefined;
+  /** The accessor installed in its place. */
+  readonly installed: PropertyDescriptor;
 }
 
-/** The properties swapped for a run, shaped like the originals (stdio and console lazy getters). */
-function swapsFor(emulated: EmulatedProcess): readonly Swap[] {
-  return [
-    [process, 'env', data(emulated.env)],
-    [process, 'argv', data([...emulated.argv])],
-    [process, 'stdin', accessor(emulated.stdin)],
-    [process, 'stdout', accessor(() => emulated.stdout)],
-    [process, 'stderr', accessor(() => emulated.stderr)],
-    [process, 'exit', data(emulated.exit)],
-    [process, 'mainModule', data(emulated.mainModule, false)],
-    [
-      globalThis,
-      'console',
-      {
-        get: emulated.console,
-        // `console = other` in a script replaces it for the rest of the run, as usual.
-        set: (replacement: unknown) => {
-          Object.defineProperty(globalThis, 'console', data(replacement, false));
-        },
-        enumerable: false,
-        configurable: true,
-      },
-    ],
-  ];
-}
+/** Members whose original has no setter: assigning them does nothing, as on a real `process`. */
+const READ_ONLY: ReadonlySet<EmulatedKey> = new Set(['stdin', 'stdout', 'stderr']);
 
 /**
- * Installs `emulated` and changes directory to `emulated.cwd`. `process.exitCode` (which
- * cannot be redefined: it is not configurable) is cleared for the run and put back after.
- * @throws Error from `process.chdir` when the directory is gone; nothing is swapped then.
+ * The per-request process of the node runtime, installed once per worker: `process.env`,
+ * `argv`, `stdin`, `stdout`, `stderr`, `exit`, `mainModule` and `globalThis.console` become
+ * accessors that answer with the current run's values, and with the worker's own between runs.
+ * Entering a run swaps one reference instead of redefining eight properties twice per request
+ * (which also keeps V8's code for `process` stable). A script that assigns one of them
+ * (`process.env = {…}`, `console = other`) changes it for the rest of its run only; one that
+ * redefines or deletes one has it put back when its run ends.
  */
-export function emulateProcess(emulated: EmulatedProcess): RestoreProcess {
-  const cwd = process.cwd();
-  process.chdir(emulated.cwd);
-  const swaps = swapsFor(emulated);
-  const saved = swaps.map(([target, key]) => Reflect.getOwnPropertyDescriptor(target, key));
-  const savedExitCode = process.exitCode;
-  process.exitCode = undefined;
-  for (const [target, key, descriptor] of swaps) Object.defineProperty(target, key, descriptor);
-  let restored = false;
-  return () => {
-    if (restored) return;
-    restored = true;
-    swaps.forEach(([target, key], i) => {
-      const original = saved[i];
+export class ProcessEmulation {
+  #members: Member[] = [];
+  #run: ActiveRun | undefined;
+
+  /** Installs the accessors (idempotent). Call before capturing a `GlobalsBaseline`. */
+  install(): void {
+    if (this.#members.length > 0) return;
+    const keys: ProcessKey[] = ['env', 'argv', 'stdin', 'stdout', 'stderr', 'exit', 'mainModule'];
+    this.#members = [
+      ...keys.map((key) => this.#member(process, key)),
+      this.#member(globalThis, 'console'),
+    ];
+    for (const member of this.#members) Object.defineProperty(member.target, member.key, member.installed);
+  }
+
+  /** Puts the worker's own properties back (the runtime closes). */
+  uninstall(): void {
+    for (const { target, key, original } of this.#members) {
       if (original === undefined) Reflect.deleteProperty(target, key);
       else Object.defineProperty(target, key, original);
-    });
-    process.exitCode = savedExitCode;
-    process.chdir(cwd);
-  };
+    }
+    this.#members = [];
+    this.#run = undefined;
+  }
+
+  /**
+   * Starts a run: the script sees `emulated`, in its directory. `process.exitCode` (which
+   * cannot be redefined: it is not configurable) is cleared for the run and put back after.
+   * @returns the function that ends the run's process (idempotent)
+   * @throws Error from `process.chdir` when the directory is gone; nothing is changed then.
+   */
+  enter(emulated: EmulatedProcess): RestoreProcess {
+    this.install();
+    const cwd = process.cwd();
+    process.chdir(emulated.cwd);
+    const argv = [...emulated.argv];
+    const run: ActiveRun = {
+      values: {
+        env: () => emulated.env,
+        argv: () => argv,
+        stdin: emulated.stdin,
+        stdout: () => emulated.stdout,
+        stderr: () => emulated.stderr,
+        exit: () => emulated.exit,
+        mainModule: () => emulated.mainModule,
+        console: emulated.console,
+      },
+      assigned: new Map(),
+    };
+    const savedExitCode = process.exitCode;
+    process.exitCode = undefined;
+    this.#run = run;
+    let restored = false;
+    return () => {
+      if (restored) return;
+      restored = true;
+      if (this.#run === run) this.#run = undefined;
+      this.#reinstall();
+      process.exitCode = savedExitCode;
+      process.chdir(cwd);
+    };
+  }
+
+  /** The accessor for one member, and the worker's own value behind it. */
+  #member(target: object, key: EmulatedKey): Member {
+    const original = Reflect.getOwnPropertyDescriptor(target, key);
+    let own: unknown = original?.value;
+    const ownValue = (): unknown => (original?.get === undefined ? own : original.get.call(target));
+    const installed: PropertyDescriptor = {
+      get: () => {
+        const run = this.#run;
+        if (run === undefined) return ownValue();
+        return run.assigned.has(key) ? run.assigned.get(key) : run.values[key]();
+      },
+      set: (value: unknown) => {
+        const run = this.#run;
+        if (run !== undefined) {
+          if (!READ_ONLY.has(key)) run.assigned.set(key, value);
+        } else if (original?.set !== undefined) {
+          original.set.call(target, value);
+        } else if (original?.get === undefined) {
+          own = value;
+        }
+      },
+      enumerable: original?.enumerable ?? key !== 'mainModule',
+      configurable: true,
+    };
+    return { target, key, original, installed };
+  }
+
+  /** Puts back any accessor a script redefined or deleted. */
+  #reinstall(): void {
+    for (const { target, key, installed } of this.#members) {
+      if (Reflect.getOwnPropertyDescriptor(target, key)?.get !== installed.get) {
+        Object.defineProperty(target, key, installed);
+      }
+    }
+  }
 }
 
 /** `process.exitCode` as a number (Node 20 accepts integer strings too). */

@@ -8,9 +8,9 @@ import type { RuntimeRequest, RuntimeResult } from '../types.ts';
 import type { AsyncTracker } from './async-tracker.ts';
 import {
   cgiEnvironment,
-  emulateProcess,
   exitCodeOf,
   ScriptExit,
+  type ProcessEmulation,
   type RestoreProcess,
 } from './process-emulation.ts';
 import { RunStdio } from './run-stdio.ts';
@@ -24,6 +24,8 @@ import { noteLoadedModules, ProcessListeners, type GlobalsBaseline } from './sta
 export interface RunDeps {
   /** Records the script's async resources. */
   readonly tracker: AsyncTracker;
+  /** The worker's `process` members that answer with the run's values. */
+  readonly emulation: ProcessEmulation;
   /** `state.modules = "reset"`: drop the modules first required during the run. */
   readonly resetModules: boolean;
   /** `state.globals = "reset"`: the global object to come back to after the run. */
@@ -101,7 +103,7 @@ export class ScriptRun {
 
   #emulate(module: ScriptModule): RestoreProcess {
     const { filename } = this.#script;
-    return emulateProcess({
+    return this.#deps.emulation.enter({
       env: cgiEnvironment(this.#req.env),
       argv: [process.execPath, filename],
       stdin: this.#stdio.stdin,
