@@ -31,8 +31,8 @@ export interface EmulatedProcess {
   readonly stdin: () => Readable;
   /** `process.stdout`. */
   readonly stdout: Writable;
-  /** `process.stderr`. */
-  readonly stderr: Writable;
+  /** `process.stderr`, created on first access. */
+  readonly stderr: () => Writable;
   /** `console`, created on first access. */
   readonly console: () => Console;
   /** `process.exit`: records the status and throws {@link ScriptExit}. */
@@ -126,7 +126,7 @@ export class ProcessEmulation {
         argv: () => argv,
         stdin: emulated.stdin,
         stdout: () => emulated.stdout,
-        stderr: () => emulated.stderr,
+        stderr: emulated.stderr,
         exit: () => emulated.exit,
         mainModule: () => emulated.mainModule,
         console: emulated.console,

@@ -11,26 +11,35 @@ import { ScriptStderr, ScriptStdin, ScriptStdout, type ScriptContext } from './s
 export class RunStdio {
   /** `process.stdout`: into the request's CGI output. */
   readonly stdout: ScriptStdout;
-  /** `process.stderr`: into the log, a line at a time. */
-  readonly stderr: ScriptStderr;
   readonly #req: RuntimeRequest;
   readonly #context: ScriptContext;
   #stdin: ScriptStdin | undefined;
+  #stderr: ScriptStderr | undefined;
+  /** Sealed with `closeStderr`: a stderr created from now on is closed at once. */
+  #stderrClosed = false;
   #console: Console | undefined;
 
   constructor(req: RuntimeRequest, context: ScriptContext) {
     this.#req = req;
     this.#context = context;
     this.stdout = new ScriptStdout(req.stdout, context);
-    this.stderr = new ScriptStderr(req.onStderrLine);
   }
+
+  /** `process.stderr`, into the log a line at a time; created on first use. */
+  readonly stderr = (): ScriptStderr => {
+    if (this.#stderr === undefined) {
+      this.#stderr = new ScriptStderr(this.#req.onStderrLine);
+      if (this.#stderrClosed) this.#stderr.close();
+    }
+    return this.#stderr;
+  };
 
   /** `process.stdin`, created on first use (a script that never reads its body pays nothing). */
   readonly stdin = (): ScriptStdin => (this.#stdin ??= new ScriptStdin(this.#req.stdin, this.#context));
 
   /** `console` over this run's stdout and stderr, created on first use (fresh counters, groups). */
   readonly console = (): Console =>
-    (this.#console ??= new Console({ stdout: this.stdout, stderr: this.stderr, colorMode: false }));
+    (this.#console ??= new Console({ stdout: this.stdout, stderr: this.stderr(), colorMode: false }));
 
   /** True while output waits for the client or the script reads its body. */
   get busy(): boolean {
@@ -49,13 +58,16 @@ export class RunStdio {
   seal(discard: boolean, closeStderr: boolean): void {
     if (discard) this.stdout.destroy();
     else if (!this.stdout.writableEnded) this.stdout.end();
-    if (closeStderr) this.stderr.close();
+    if (closeStderr) {
+      this.#stderrClosed = true;
+      this.#stderr?.close();
+    }
   }
 
   /** The run is over: the body is no longer fed to the script, the last stderr line is logged. */
   release(): void {
     this.#stdin?.detach();
-    this.stderr.flush();
+    this.#stderr?.flush();
   }
 
   /** Resolves once the output reached the request (at once after an abort of `signal`). */

@@ -83,21 +83,25 @@ type Listener = (...args: unknown[]) => void;
  * with {@link ProcessListeners.added} and removed by {@link ProcessListeners.restore}.
  */
 export class ProcessListeners {
-  readonly #before = new Map<string | symbol, ReadonlySet<unknown>>();
+  readonly #before = new Map<string | symbol, readonly unknown[]>();
 
   constructor() {
-    for (const event of process.eventNames()) this.#before.set(event, new Set(process.rawListeners(event)));
+    for (const event of process.eventNames()) this.#before.set(event, process.rawListeners(event));
   }
 
   /** Listeners added to `event` since the snapshot, in order (`once` wrappers included). */
   added(event: string | symbol): Listener[] {
-    const before = this.#before.get(event);
-    return (process.rawListeners(event) as Listener[]).filter((listener) => before?.has(listener) !== true);
+    const before = this.#before.get(event) ?? [];
+    return (process.rawListeners(event) as Listener[]).filter((listener) => !before.includes(listener));
   }
 
   /** Removes every listener added since the snapshot. */
   restore(): void {
     for (const event of process.eventNames()) {
+      const now = process.rawListeners(event);
+      const before = this.#before.get(event) ?? [];
+      // Nothing added (the common case): the same listeners in the same order.
+      if (now.length === before.length && now.every((listener, i) => listener === before[i])) continue;
       for (const listener of this.added(event)) process.removeListener(event, listener);
     }
   }
