@@ -1,8 +1,9 @@
 // This file implements the per-request process a CGI script sees from the perspective of the
 // node runtime that runs many scripts in one worker: `process.env`, `process.stdin/stdout/
 // stderr`, `console`, `process.argv`, `process.exit`, `process.exitCode` and the working
-// directory are swapped in with Object.defineProperty before the script runs and the originals
-// put back after it (one request at a time, so swapping globals is safe).
+// directory answer with the current run's values: accessors installed once per worker point at
+// the run in progress (one request at a time, so one pointer suffices), and at the worker's own
+// values between runs.
 import type { Console } from 'node:console';
 import type { Readable, Writable } from 'node:stream';
 
