@@ -1,13 +1,16 @@
 // This file implements the bookkeeping of a script's asynchronous work from the perspective of
 // the node runtime, which must end a request when the script is done as a real process would:
 // an AsyncLocalStorage marks script code, an async hook records every resource that code
-// creates (timers, sockets, requests, child processes) until it is destroyed, and the run asks
+// creates (timers, sockets, requests, child processes) until it is finished, and the run asks
 // whether any of them still holds the "process" open.
 import { AsyncLocalStorage, createHook, type AsyncHook } from 'node:async_hooks';
 import { clearTimer, destroyResource, isTimer, liveness, type TrackedResource } from './liveness.ts';
 
 /** The store that marks script code; one request runs at a time, so one marker suffices. */
 const SCRIPT = Symbol('cgi-fpm node script');
+
+/** The store that marks the runtime's own code called from script code (see `outside`). */
+const RUNTIME = Symbol('cgi-fpm node runtime');
 
 /**
  * Resource types never recorded: promises settle only through other resources, and ticks and
@@ -32,13 +35,29 @@ export class AsyncTracker {
   readonly #storage = new AsyncLocalStorage<symbol>();
   readonly #live = new Map<number, TrackedResource>();
   readonly #hook: AsyncHook;
+  /**
+   * The `destroy` callback, in a hook of its own enabled only once a script creates something
+   * other than a timer: while any enabled hook has `destroy`, Node tracks the garbage
+   * collection of every promise and queues a destroy event for every tick, which cost a
+   * synchronous hello-world script about a tenth of its request. Timers need no destroy event
+   * (`liveness` reads their `_destroyed` flag); handles and requests do.
+   */
+  readonly #destroyHook: AsyncHook;
+  #destroyEnabled = false;
+  #enabled = false;
   #onChange: (() => void) | undefined;
 
   constructor() {
     this.#hook = createHook({
       init: (asyncId, type, _triggerAsyncId, resource) => {
         if (UNTRACKED.has(type) || this.#storage.getStore() !== SCRIPT) return;
-        this.#live.set(asyncId, { type, resource });
+        const tracked: TrackedResource = { type, resource };
+        this.#live.set(asyncId, tracked);
+        // Native resources report their destroy to the hooks enabled at that time.
+        if (!this.#destroyEnabled && !isTimer(tracked)) {
+          this.#destroyEnabled = true;
+          this.#destroyHook.enable();
+        }
       },
       after: (asyncId) => {
         // A script callback just returned: it may have unref'd or finished something. (Its own
@@ -46,20 +65,31 @@ export class AsyncTracker {
         if (this.#onChange === undefined) return;
         if (this.#live.has(asyncId) || this.#storage.getStore() === SCRIPT) this.#onChange();
       },
+    });
+    this.#destroyHook = createHook({
       destroy: (asyncId) => {
         if (this.#live.delete(asyncId)) this.#onChange?.();
       },
     });
   }
 
-  /** Starts recording (once per runtime; the hook costs nothing while no script runs). */
+  /** Starts recording (per run: an enabled hook costs on every async operation of the worker). */
   enable(): void {
+    if (this.#enabled) return;
+    this.#enabled = true;
     this.#hook.enable();
   }
 
   /** Stops recording and forgets every resource. */
   disable(): void {
-    this.#hook.disable();
+    if (this.#destroyEnabled) {
+      this.#destroyEnabled = false;
+      this.#destroyHook.disable();
+    }
+    if (this.#enabled) {
+      this.#enabled = false;
+      this.#hook.disable();
+    }
     this.#live.clear();
   }
 
@@ -68,9 +98,13 @@ export class AsyncTracker {
     return this.#storage.run(SCRIPT, fn);
   }
 
-  /** Calls `fn` as runtime code (nothing it creates is recorded), even from script code. */
+  /**
+   * Calls `fn` as runtime code (nothing it creates is recorded), even from script code. (A
+   * store of its own rather than `AsyncLocalStorage.exit`, which in Node 20 disables and
+   * re-enables the storage's async hook, and with it the promise hooks, on every call.)
+   */
   outside<T>(fn: () => T): T {
-    return this.#storage.exit(fn);
+    return this.#storage.run(RUNTIME, fn);
   }
 
   /**

@@ -41,6 +41,7 @@ const PENDING_REQUESTS: ReadonlySet<string> = new Set([
 /** The optional members the classification and the clean-up look for on a resource. */
 interface ResourceProbe {
   hasRef?: unknown;
+  _destroyed?: unknown;
   buffer?: unknown;
   ondone?: unknown;
   destroy?: unknown;
@@ -50,6 +51,9 @@ interface ResourceProbe {
 
 /**
  * Classifies a resource:
+ * - a Timeout or Immediate that ran (and will not again) or was cleared is dead: Node sets its
+ *   `_destroyed` flag then, before its `after` hook (and the tracker has no `destroy` hook
+ *   while a script created nothing but timers);
  * - anything with `hasRef()` (Timeout, Immediate, every libuv handle: sockets, servers, pipes,
  *   child processes, signal watchers) is alive while ref'd — `unref()` lets a process exit;
  * - request wraps ({@link PENDING_REQUESTS}) are alive until destroyed;
@@ -62,6 +66,7 @@ interface ResourceProbe {
  */
 export function liveness(tracked: TrackedResource): Liveness {
   const probe = tracked.resource as ResourceProbe;
+  if (probe._destroyed === true && isTimer(tracked)) return 'dead';
   if (typeof probe.hasRef === 'function')
     return (probe.hasRef as () => boolean).call(probe) ? 'alive' : 'idle';
   if (PENDING_REQUESTS.has(tracked.type)) return 'alive';
