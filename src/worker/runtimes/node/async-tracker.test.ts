@@ -35,6 +35,36 @@ describe('AsyncTracker', () => {
     clearTimeout(outside);
   });
 
+  it('stops counting a timer the script cleared, or an interval once cleared from its callback', async () => {
+    const t = tracker();
+    t.run(() => {
+      const later = setTimeout(() => undefined, 60_000);
+      setImmediate(() => {
+        clearTimeout(later);
+      });
+      let ticks = 0;
+      const interval = setInterval(() => {
+        if (++ticks === 2) clearInterval(interval);
+      }, 1);
+    });
+    expect(t.busy()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await turn();
+    expect(t.busy()).toBe(false);
+  });
+
+  it('records nothing created through outside(), even when called from script code', async () => {
+    const t = tracker();
+    let timer: NodeJS.Timeout | undefined;
+    t.run(() => {
+      timer = t.outside(() => setTimeout(() => undefined, 60_000));
+    });
+    await turn();
+    expect(t.size).toBe(0);
+    expect(t.busy()).toBe(false);
+    clearTimeout(timer);
+  });
+
   it("counts what the script's callbacks start in turn", async () => {
     const t = tracker();
     t.run(() => setImmediate(() => setTimeout(() => undefined, 30)));
