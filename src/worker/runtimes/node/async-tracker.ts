@@ -73,24 +73,32 @@ export class AsyncTracker {
     });
   }
 
-  /** Starts recording (per run: an enabled hook costs on every async operation of the worker). */
+  /**
+   * Starts recording, once per runtime: toggling a hook per request (which re-installs Node's
+   * promise hooks each time) cost more than the hook's calls between requests.
+   */
   enable(): void {
     if (this.#enabled) return;
     this.#enabled = true;
     this.#hook.enable();
   }
 
-  /** Stops recording and forgets every resource. */
-  disable(): void {
+  /** Forgets every resource (a run ended) and drops the `destroy` hook until one is needed. */
+  reset(): void {
     if (this.#destroyEnabled) {
       this.#destroyEnabled = false;
       this.#destroyHook.disable();
     }
+    this.#live.clear();
+  }
+
+  /** Stops recording and forgets every resource. */
+  disable(): void {
+    this.reset();
     if (this.#enabled) {
       this.#enabled = false;
       this.#hook.disable();
     }
-    this.#live.clear();
   }
 
   /** Calls `fn` as script code: what it creates, and what that creates in turn, is recorded. */

@@ -64,6 +64,7 @@ class NodeRuntime {
     // Before the globals baseline: the installed `console` accessor is part of the worker.
     this.#emulation.install();
     this.#globals = pool.state.globals === 'reset' ? new GlobalsBaseline() : undefined;
+    this.#tracker.enable();
     process.on('uncaughtException', this.#onUncaughtException);
     process.on('unhandledRejection', this.#onUnhandledRejection);
   }
@@ -112,9 +113,6 @@ class NodeRuntime {
       globals: this.#globals,
     });
     this.#current = run;
-    // The async hook costs on every async operation of the process: it runs only while a
-    // script does (one request at a time), not while the worker reads the next request.
-    this.#tracker.enable();
     try {
       return await run.execute();
     } catch (err) {
@@ -126,7 +124,7 @@ class NodeRuntime {
         { cause: err },
       );
     } finally {
-      this.#tracker.disable();
+      this.#tracker.reset();
       this.#current = undefined;
     }
   }
