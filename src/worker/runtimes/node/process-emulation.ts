@@ -88,10 +88,15 @@ const READ_ONLY: ReadonlySet<EmulatedKey> = new Set(['stdin', 'stdout', 'stderr'
 export class ProcessEmulation {
   #members: Member[] = [];
   #run: ActiveRun | undefined;
+  /** The worker's own working directory, put back by {@link ProcessEmulation.uninstall}. */
+  #workerCwd: string | undefined;
+  /** The directory last entered for a run, as requested and as `process.cwd()` then read it. */
+  #entered: { readonly path: string; readonly real: string } | undefined;
 
   /** Installs the accessors (idempotent). Call before capturing a `GlobalsBaseline`. */
   install(): void {
     if (this.#members.length > 0) return;
+    this.#workerCwd = process.cwd();
     const keys: ProcessKey[] = ['env', 'argv', 'stdin', 'stdout', 'stderr', 'exit', 'mainModule'];
     this.#members = [
       ...keys.map((key) => this.#member(process, key)),
@@ -108,18 +113,22 @@ export class ProcessEmulation {
     }
     this.#members = [];
     this.#run = undefined;
+    if (this.#workerCwd !== undefined && this.#entered !== undefined) process.chdir(this.#workerCwd);
+    this.#entered = undefined;
   }
 
   /**
    * Starts a run: the script sees `emulated`, in its directory. `process.exitCode` (which
    * cannot be redefined: it is not configurable) is cleared for the run and put back after.
+   * Between runs the worker stays in the last run's directory, so that consecutive requests
+   * for scripts in one directory cost no `chdir(2)`; a directory the script changed is put
+   * back when its run ends.
    * @returns the function that ends the run's process (idempotent)
    * @throws Error from `process.chdir` when the directory is gone; nothing is changed then.
    */
   enter(emulated: EmulatedProcess): RestoreProcess {
     this.install();
-    const cwd = process.cwd();
-    process.chdir(emulated.cwd);
+    this.#enterDirectory(emulated.cwd);
     const argv = [...emulated.argv];
     const run: ActiveRun = {
       values: {
@@ -144,8 +153,28 @@ export class ProcessEmulation {
       if (this.#run === run) this.#run = undefined;
       this.#reinstall();
       process.exitCode = savedExitCode;
-      process.chdir(cwd);
+      this.#restoreDirectory(emulated.cwd);
     };
+  }
+
+  /**
+   * Makes `path` the working directory, unless it already is: `process.cwd()` answers from
+   * Node's cache until something calls `process.chdir`, so the check costs no system call.
+   */
+  #enterDirectory(path: string): void {
+    if (this.#entered?.path === path && process.cwd() === this.#entered.real) return;
+    process.chdir(path);
+    this.#entered = { path, real: process.cwd() };
+  }
+
+  /** Back to the run's directory after the script changed it, or to the worker's if it is gone. */
+  #restoreDirectory(path: string): void {
+    try {
+      this.#enterDirectory(path);
+    } catch {
+      this.#entered = undefined;
+      if (this.#workerCwd !== undefined) process.chdir(this.#workerCwd);
+    }
   }
 
   /** The accessor for one member, and the worker's own value behind it. */
