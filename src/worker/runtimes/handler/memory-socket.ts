@@ -158,33 +158,16 @@ export class MemorySocket extends Duplex {
 }
 
 /**
- * The end `http.request` writes the request into. Node's client calls `destroySoon()` on it
- * once the response ended (`Connection: close`); closing at once then, rather than
- * half-closing, spares the server end a second `end()` of a finished stream (Node builds an
- * `ERR_STREAM_ALREADY_FINISHED` error with a stack for it: a tenth of a request's CPU).
- */
-export class ClientSocket extends MemorySocket {
-  /** Closes once every write went through: at once, or after the writes held by backpressure. */
-  destroySoon(): void {
-    if (this.writableLength === 0) {
-      this.destroy();
-      return;
-    }
-    this.once('finish', () => this.destroy());
-    this.end();
-  }
-}
-
-/**
- * Creates a connected pair: `client` for the `http.request` side, `server` for the side handed
- * to `http.Server` by `server.emit('connection', server)`.
+ * Creates a connected pair: `client` for the runtime, which writes the request and reads the
+ * response, and `server` for the side handed to `http.Server` by
+ * `server.emit('connection', server)`.
  * @param serverAddresses - what the server end reports (the CGI request's addresses).
  */
 export function memorySocketPair(serverAddresses: SocketAddresses = {}): {
-  client: ClientSocket;
+  client: MemorySocket;
   server: MemorySocket;
 } {
-  const client = new ClientSocket();
+  const client = new MemorySocket();
   const server = new MemorySocket(serverAddresses);
   MemorySocket.connect(client, server);
   return { client, server };
