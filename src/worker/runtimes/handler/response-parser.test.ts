@@ -13,7 +13,10 @@ interface Seen {
 }
 
 /** Parses `text` (latin1) pushed in pieces of `step` bytes, then the connection's end. */
-function parse(text: string, options: { step?: number; noBody?: boolean; maxHeadBytes?: number } = {}): Seen {
+function parse(
+  text: string,
+  options: { step?: number | undefined; noBody?: boolean; maxHeadBytes?: number } = {},
+): Seen {
   const seen: Seen = { heads: [], body: '', ends: 0, complete: false };
   const parser = new ResponseParser(
     {

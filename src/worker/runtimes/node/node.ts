@@ -10,7 +10,7 @@ import { AsyncTracker } from './async-tracker.ts';
 import { ProcessEmulation, ScriptExit } from './process-emulation.ts';
 import { ScriptCache } from './script-cache.ts';
 import { ScriptRun } from './script-run.ts';
-import { GlobalsBaseline } from './state-policy.ts';
+import { GlobalsBaseline } from './globals-baseline.ts';
 
 /** What the node runtime needs at start. */
 export interface NodeRuntimeDeps {

@@ -18,7 +18,8 @@ import { settled } from './run-waits.ts';
 import type { CompiledScript } from './script-cache.ts';
 import { invokeScript, scriptModule, type ScriptModule } from './script-module.ts';
 import type { ScriptContext } from './script-stdio.ts';
-import { noteLoadedModules, ProcessListeners, type GlobalsBaseline } from './state-policy.ts';
+import type { GlobalsBaseline } from './globals-baseline.ts';
+import { noteLoadedModules, ProcessListeners } from './state-policy.ts';
 
 /** What a run shares with the runtime that started it. */
 export interface RunDeps {

@@ -1,12 +1,12 @@
 // This file implements the state policies' tests from the perspective of the node runtime
-// putting the worker back after a request: globals added, replaced or deleted, modules loaded
-// during the request, and listeners added to process.
+// putting the worker back after a request: modules loaded during the request, and listeners
+// added to process. (Globals: globals-baseline.test.ts.)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GlobalsBaseline, noteLoadedModules, ProcessListeners } from './state-policy.ts';
+import { noteLoadedModules, ProcessListeners } from './state-policy.ts';
 
 let dir = '';
 beforeAll(async () => {
@@ -14,33 +14,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-});
-
-const scratch = globalThis as Record<PropertyKey, unknown>;
-
-describe('GlobalsBaseline', () => {
-  it('removes globals added since the capture and restores replaced and deleted ones', () => {
-    const originalClone = globalThis.structuredClone;
-    const baseline = new GlobalsBaseline();
-    scratch.cgiFpmAdded = 1;
-    scratch[Symbol.for('cgi-fpm.test')] = 2;
-    scratch.structuredClone = 'replaced';
-    Reflect.deleteProperty(globalThis, 'queueMicrotask');
-    baseline.restore();
-    expect('cgiFpmAdded' in globalThis).toBe(false);
-    expect(Symbol.for('cgi-fpm.test') in globalThis).toBe(false);
-    expect(globalThis.structuredClone).toBe(originalClone);
-    expect(typeof globalThis.queueMicrotask).toBe('function');
-  });
-
-  it('is a baseline for every later run', () => {
-    const baseline = new GlobalsBaseline();
-    for (let run = 0; run < 3; run++) {
-      scratch.counter = ((scratch.counter as number | undefined) ?? 0) + 1;
-      expect(scratch.counter).toBe(1);
-      baseline.restore();
-    }
-  });
 });
 
 describe('noteLoadedModules', () => {

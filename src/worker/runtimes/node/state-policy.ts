@@ -1,8 +1,7 @@
 // This file implements what survives a request from the perspective of the node runtime's
-// state policies (`state.modules`, `state.globals`): modules first required during a request
-// are dropped from `require.cache` (reset) or kept warm (keep), properties a script added to or
-// changed on `globalThis` are undone (reset) or persist (keep), and listeners a script added to
-// `process` are always removed, as its process would have ended.
+// state policies: modules first required during a request are dropped from `require.cache`
+// (`state.modules = "reset"`) or kept warm (keep), and listeners a script added to `process`
+// are always removed, as its process would have ended. (`state.globals`: globals-baseline.ts.)
 import { createRequire } from 'node:module';
 
 /** The worker's CommonJS module cache, the one `require` in scripts uses. */
@@ -21,58 +20,6 @@ export function noteLoadedModules(): () => void {
       if (!before.has(id) && !id.endsWith('.node')) Reflect.deleteProperty(moduleCache, id);
     }
   };
-}
-
-/**
- * The own properties of `globalThis` as they were when captured. Taken once per runtime: after
- * every run under `state.globals = "reset"` the global object is brought back to it, so it
- * stays the baseline for the next run.
- * @see PoolConfig.state.globals
- */
-export class GlobalsBaseline {
-  readonly #descriptors = new Map<string | symbol, PropertyDescriptor>();
-
-  constructor() {
-    for (const key of Reflect.ownKeys(globalThis)) {
-      const descriptor = Reflect.getOwnPropertyDescriptor(globalThis, key);
-      if (descriptor !== undefined) this.#descriptors.set(key, descriptor);
-    }
-  }
-
-  /**
-   * Deletes the properties added since the capture, puts back those changed or deleted.
-   * Non-configurable ones a script defined cannot be undone and are left as they are.
-   */
-  restore(): void {
-    let unchanged = 0;
-    for (const key of Reflect.ownKeys(globalThis)) {
-      const before = this.#descriptors.get(key);
-      if (before === undefined) {
-        Reflect.deleteProperty(globalThis, key);
-        continue;
-      }
-      unchanged++;
-      if (!sameDescriptor(before, Reflect.getOwnPropertyDescriptor(globalThis, key))) {
-        Reflect.defineProperty(globalThis, key, before);
-      }
-    }
-    if (unchanged === this.#descriptors.size) return;
-    for (const [key, descriptor] of this.#descriptors) {
-      if (!Object.hasOwn(globalThis, key)) Reflect.defineProperty(globalThis, key, descriptor);
-    }
-  }
-}
-
-function sameDescriptor(a: PropertyDescriptor, b: PropertyDescriptor | undefined): boolean {
-  return (
-    b !== undefined &&
-    Object.is(a.value, b.value) &&
-    a.get === b.get &&
-    a.set === b.set &&
-    a.writable === b.writable &&
-    a.enumerable === b.enumerable &&
-    a.configurable === b.configurable
-  );
 }
 
 type Listener = (...args: unknown[]) => void;

@@ -1,0 +1,66 @@
+// This file implements the globals baseline's tests from the perspective of the node runtime
+// putting `globalThis` back after each request under `state.globals = "reset"`: every kind of
+// change a script can make is undone, also after an earlier restore reordered the keys.
+import { describe, expect, it } from 'vitest';
+import { GlobalsBaseline } from './globals-baseline.ts';
+
+const scratch = globalThis as Record<PropertyKey, unknown>;
+
+describe('GlobalsBaseline', () => {
+  it('removes globals added since the capture and restores replaced and deleted ones', () => {
+    const originalClone = globalThis.structuredClone;
+    const baseline = new GlobalsBaseline();
+    scratch.cgiFpmAdded = 1;
+    scratch[Symbol.for('cgi-fpm.test')] = 2;
+    scratch.structuredClone = 'replaced';
+    Reflect.deleteProperty(globalThis, 'queueMicrotask');
+    baseline.restore();
+    expect('cgiFpmAdded' in globalThis).toBe(false);
+    expect(Symbol.for('cgi-fpm.test') in globalThis).toBe(false);
+    expect(globalThis.structuredClone).toBe(originalClone);
+    expect(typeof globalThis.queueMicrotask).toBe('function');
+  });
+
+  it('is a baseline for every later run', () => {
+    const baseline = new GlobalsBaseline();
+    for (let run = 0; run < 3; run++) {
+      scratch.counter = ((scratch.counter as number | undefined) ?? 0) + 1;
+      expect(scratch.counter).toBe(1);
+      baseline.restore();
+    }
+  });
+
+  it('undoes a non-enumerable global, a replaced Object and Reflect, and a value put back later in the order', () => {
+    const { Object: realObject, Reflect: realReflect, setTimeout: realSetTimeout } = globalThis;
+    const baseline = new GlobalsBaseline();
+    Object.defineProperty(globalThis, 'cgiFpmHidden', { value: 1, configurable: true });
+    scratch.Object = { is: () => true, hasOwn: () => true };
+    scratch.Reflect = {};
+    baseline.restore();
+    expect(Object.getOwnPropertyNames(globalThis)).not.toContain('cgiFpmHidden');
+    expect(globalThis.Object).toBe(realObject);
+    expect(globalThis.Reflect).toBe(realReflect);
+    // Deleted and put back: last in V8's order now, and still watched.
+    Reflect.deleteProperty(globalThis, 'setTimeout');
+    baseline.restore();
+    scratch.setTimeout = 'replaced';
+    baseline.restore();
+    expect(globalThis.setTimeout).toBe(realSetTimeout);
+  });
+
+  it('puts back a lazy accessor a script assigned, and a data global it turned into a throwing getter', () => {
+    const before = Reflect.getOwnPropertyDescriptor(globalThis, 'navigator');
+    const atob = globalThis.atob;
+    const baseline = new GlobalsBaseline();
+    scratch.navigator = 'assigned';
+    Object.defineProperty(globalThis, 'atob', {
+      get: () => {
+        throw new Error('a getter the check calls');
+      },
+      configurable: true,
+    });
+    baseline.restore();
+    expect(Reflect.getOwnPropertyDescriptor(globalThis, 'navigator')).toEqual(before);
+    expect(globalThis.atob).toBe(atob);
+  });
+});
