@@ -24,25 +24,27 @@ export interface SocketAddresses {
 }
 
 /**
+ * Takes the bytes the peer writes as they come, instead of this end's readable side (see
+ * {@link MemorySocket.receive}).
+ */
+export interface Receiver {
+  /** A chunk the peer wrote; call `done` once ready for the next one (backpressure). */
+  data(chunk: Buffer, done: () => void): void;
+  /** The peer called `end()`. */
+  end(): void;
+}
+
+/**
  * One end of an in-memory connection. Writes are pushed into the peer's readable side; when the
  * peer's buffer is full the write's callback waits for the peer's next `_read` (backpressure).
  * `end()` is a half-close (the peer reads EOF); `destroy()` is a reset (both ends close, no
  * error event: an HTTP parser on the other end reports the hang-up itself).
  */
 export class MemorySocket extends Duplex {
-  /** @see SocketAddresses.remoteAddress */
-  readonly remoteAddress: string | undefined;
-  /** @see SocketAddresses.remotePort */
-  readonly remotePort: number | undefined;
-  /** `'IPv4'` or `'IPv6'` for an IP `remoteAddress`, else `undefined`. */
-  readonly remoteFamily: string | undefined;
-  /** @see SocketAddresses.localAddress */
-  readonly localAddress: string | undefined;
-  /** @see SocketAddresses.localPort */
-  readonly localPort: number | undefined;
-  /** @see SocketAddresses.encrypted */
-  readonly encrypted: boolean;
+  #addresses: SocketAddresses = {};
+  #remoteFamily: string | undefined;
   #peer: MemorySocket | undefined;
+  #receiver: Receiver | undefined;
   /** The peer's write callback, held until this end reads again. */
   #blockedWrite: (() => void) | undefined;
   #timeoutMs = 0;
@@ -50,15 +52,57 @@ export class MemorySocket extends Duplex {
 
   constructor(addresses: SocketAddresses = {}) {
     super({ allowHalfOpen: true });
-    this.remoteAddress = addresses.remoteAddress;
-    this.remotePort = addresses.remotePort;
-    const family = addresses.remoteAddress === undefined ? 0 : isIP(addresses.remoteAddress);
-    this.remoteFamily = family === 0 ? undefined : `IPv${family}`;
-    this.localAddress = addresses.localAddress;
-    this.localPort = addresses.localPort;
-    this.encrypted = addresses.encrypted ?? false;
+    this.setAddresses(addresses);
     // Nothing here emits 'error' on purpose; a listener keeps a stray one from crashing the worker.
     this.on('error', () => undefined);
+  }
+
+  /** @see SocketAddresses.remoteAddress */
+  get remoteAddress(): string | undefined {
+    return this.#addresses.remoteAddress;
+  }
+
+  /** @see SocketAddresses.remotePort */
+  get remotePort(): number | undefined {
+    return this.#addresses.remotePort;
+  }
+
+  /** `'IPv4'` or `'IPv6'` for an IP `remoteAddress`, else `undefined`. */
+  get remoteFamily(): string | undefined {
+    return this.#remoteFamily;
+  }
+
+  /** @see SocketAddresses.localAddress */
+  get localAddress(): string | undefined {
+    return this.#addresses.localAddress;
+  }
+
+  /** @see SocketAddresses.localPort */
+  get localPort(): number | undefined {
+    return this.#addresses.localPort;
+  }
+
+  /** @see SocketAddresses.encrypted */
+  get encrypted(): boolean {
+    return this.#addresses.encrypted ?? false;
+  }
+
+  /**
+   * Sets the addresses this end reports: a connection kept for the next request reports that
+   * request's client, as a proxy's kept-alive connection carries many clients' requests.
+   */
+  setAddresses(addresses: SocketAddresses): void {
+    this.#addresses = addresses;
+    const family = addresses.remoteAddress === undefined ? 0 : isIP(addresses.remoteAddress);
+    this.#remoteFamily = family === 0 ? undefined : `IPv${family}`;
+  }
+
+  /**
+   * Hands what the peer writes to `receiver` directly, skipping this end's readable side (no
+   * buffering, no 'data' events): for the runtime's end, which only parses what it reads.
+   */
+  receive(receiver: Receiver): void {
+    this.#receiver = receiver;
   }
 
   /** Connects `a` and `b` to each other (once). */
@@ -118,13 +162,17 @@ export class MemorySocket extends Duplex {
     }
     this.#touch();
     peer.#touch();
-    if (peer.push(chunk)) callback();
+    if (peer.#receiver !== undefined) peer.#receiver.data(chunk, () => callback());
+    else if (peer.push(chunk)) callback();
     else peer.#blockedWrite = callback;
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     const peer = this.#peer;
-    if (peer !== undefined && !peer.destroyed) peer.push(null);
+    if (peer !== undefined && !peer.destroyed) {
+      if (peer.#receiver !== undefined) peer.#receiver.end();
+      else peer.push(null);
+    }
     callback();
   }
 

@@ -310,6 +310,45 @@ describe('node-http handler: overlapping runs and aborts', () => {
   });
 });
 
+describe('node-http handler: kept connections', () => {
+  it('serves consecutive requests on one kept connection, each with its own client address', async () => {
+    const sockets: unknown[] = [];
+    const host = createNodeHttpHost((req, res) => {
+      sockets.push(req.socket);
+      res.end(`${req.socket.remoteAddress ?? ''} ${String(req.socket.remotePort)} ${req.url ?? ''}`);
+    });
+    const first = testRun(nginxEnv('GET', '/one'));
+    const second = testRun(nginxEnv('GET', '/two', { REMOTE_ADDR: '2001:db8::1', REMOTE_PORT: '4242' }));
+    expect(await host.run(first.req)).toEqual({ exitCode: 0, signal: null });
+    expect(await host.run(second.req)).toEqual({ exitCode: 0, signal: null });
+    expect(parseReply(first.output()).text).toBe('203.0.113.7 54321 /one');
+    expect(parseReply(second.output()).text).toBe('2001:db8::1 4242 /two');
+    expect(sockets[1]).toBe(sockets[0]);
+    expect((sockets[1] as { remoteFamily?: string }).remoteFamily).toBe('IPv6');
+  });
+
+  it('opens a new connection after one the handler closed, one with a body, and one that failed', async () => {
+    const sockets: unknown[] = [];
+    const host = createNodeHttpHost((req, res) => {
+      sockets.push(req.socket);
+      if (req.url === '/close') res.setHeader('Connection', 'close');
+      if (req.url === '/fail') throw new Error('fails');
+      req.resume();
+      res.end('ok');
+    });
+    const urls = ['/close', '/after-close', '/post', '/after-post', '/fail', '/after-fail'];
+    for (const url of urls) {
+      const t = url === '/post' ? testRun(nginxEnv('POST', url), 'a body') : testRun(nginxEnv('GET', url));
+      expect((await host.run(t.req)).exitCode).toBe(url === '/fail' ? 1 : 0);
+      expect(parseReply(t.output()).status).toBe(url === '/fail' ? 500 : 200);
+    }
+    expect(new Set(sockets).size).toBe(4);
+    expect(sockets[1]).not.toBe(sockets[0]);
+    expect(sockets[3]).not.toBe(sockets[2]);
+    expect(sockets[5]).not.toBe(sockets[4]);
+  });
+});
+
 describe('node-http handler: Express 5', () => {
   const app = express();
   app.use(express.json());

@@ -1,8 +1,8 @@
 // This file implements node-http handlers (`(req, res)`, Express apps) from the perspective of
 // the handler runtime, with public Node APIs only: one `http.Server` that never listens gets
-// each request as a new in-memory connection (`server.emit('connection', socket)`: "any Duplex
-// stream can be passed"); the runtime writes the request into that connection as HTTP/1.1 bytes
-// (`Connection: close`) and reads the response out of it with its own `ResponseParser`.
+// in-memory connections (`server.emit('connection', socket)`: "any Duplex stream can be
+// passed"), kept alive from one request to the next; the runtime writes each request into one
+// as HTTP/1.1 bytes and reads the response out of it with its own `ResponseParser`.
 // Why not Node's HTTP client (`http.request` with `createConnection`), as before: it cost about
 // a quarter of a hello-world request (an OutgoingMessage, a second llhttp parser and an
 // IncomingMessage per request), while the bytes Node's own server writes need only the framing
@@ -13,15 +13,18 @@ import { errorPage } from '../../../cgi/error-page.ts';
 import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
 import { ABORTED, answerFailure, FAILED, reportFailure, SUCCEEDED, writeHead } from './cgi-reply.ts';
 import type { NodeHttpHandler } from './load-handler.ts';
-import { memorySocketPair, type MemorySocket } from './memory-socket.ts';
 import { requestHead, type HttpRequestHead } from './request-head.ts';
 import { ResponseParser, type ResponseHead } from './response-parser.ts';
+import { ServerConnections, type ServerConnection } from './server-connections.ts';
 
 /**
  * Largest request head the server accepts, in bytes: above the FastCGI params bound (1 MiB),
  * so whatever the web server could send reaches the handler.
  */
 const MAX_REQUEST_HEAD_BYTES = 2 * 1024 * 1024;
+
+/** Idle connections kept for the next requests (one per concurrent run is enough). */
+const MAX_IDLE_CONNECTIONS = 16;
 
 /** One run's state, found from the server end of its connection. */
 interface Call {
@@ -40,11 +43,13 @@ interface Call {
  */
 export function createNodeHttpHost(handler: NodeHttpHandler): RuntimeHost {
   const calls = new WeakMap<object, Call>();
-  const open = new Set<MemorySocket>();
   // requestTimeout 0: `request_terminate_timeout` bounds a request, not Node's 300 s default.
   const server = createServer({ requestTimeout: 0, maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
     invoke(handler, req, res, calls.get(req.socket));
   });
+  // An idle kept connection waits for the next request without a timer of its own.
+  server.keepAliveTimeout = 0;
+  const connections = new ServerConnections(server, MAX_IDLE_CONNECTIONS);
   return {
     run: async (req) => {
       const head = requestHead(req.env);
@@ -55,31 +60,32 @@ export function createNodeHttpHost(handler: NodeHttpHandler): RuntimeHost {
         // A method or Host the web server let through that HTTP cannot carry.
         return answerFailure(req, 400, 'cannot pass the request to the handler', err);
       }
-      const { client, server: end } = memorySocketPair(head.addresses);
+      if (req.signal.aborted) return ABORTED;
+      // A body the handler did not read would still be owed to the server: no reuse then.
+      const withBody = head.contentLength !== undefined && head.contentLength > 0;
+      const connection = connections.acquire(head.addresses);
       const call: Call = { req, failed: false };
-      calls.set(end, call);
-      open.add(client);
-      // A reset: the handler sees 'close', the client side fails at once, the body copy stops.
+      calls.set(connection.server, call);
+      // A reset: the handler sees 'close', the response stops, the body copy stops.
       const onAbort = (): void => {
-        client.destroy();
+        connection.destroy();
       };
       req.signal.addEventListener('abort', onAbort, { once: true });
+      let result: RuntimeResult = ABORTED;
       try {
-        if (req.signal.aborted) return ABORTED;
-        server.emit('connection', end);
-        const answered = receive(client, call, head.method === 'HEAD');
-        client.write(bytes);
-        // Unpiped by `pipe` itself once the connection closes.
-        if (head.contentLength !== undefined && head.contentLength > 0) req.stdin.pipe(client, { end: false });
-        return await answered;
+        const answered = receive(connection, call, head.method === 'HEAD');
+        connection.client.write(bytes);
+        if (withBody) req.stdin.pipe(connection.client, { end: false });
+        result = await answered;
+        return result;
       } finally {
         req.signal.removeEventListener('abort', onAbort);
-        open.delete(client);
-        client.destroy();
+        if (withBody) req.stdin.unpipe(connection.client);
+        connections.release(connection, result === SUCCEEDED && !withBody);
       }
     },
     close: () => {
-      for (const socket of open) socket.destroy();
+      connections.destroyAll();
       return Promise.resolve();
     },
   };
@@ -111,9 +117,9 @@ function invoke(
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
- * The request as HTTP/1.1 bytes: request line, Host, the client's fields, Content-Length and
- * `Connection: close`. (`requestHead` already dropped fields Node would refuse, and
- * percent-encoded the target.)
+ * The request as HTTP/1.1 bytes: request line, Host, the client's fields and Content-Length;
+ * the connection stays open (HTTP/1.1's default). (`requestHead` already dropped the fields
+ * Node would refuse, and percent-encoded the target.)
  * @throws TypeError for a method that is not a token; Error `ERR_INVALID_CHAR` for a Host
  *   with CR, LF or NUL
  */
@@ -123,27 +129,32 @@ function requestBytes(head: HttpRequestHead): Buffer {
   let text = `${head.method} ${head.target} HTTP/1.1\r\nhost: ${head.host}\r\n`;
   for (const [name, value] of head.headers) text += `${name}: ${value}\r\n`;
   if (head.contentLength !== undefined) text += `content-length: ${String(head.contentLength)}\r\n`;
-  return Buffer.from(`${text}connection: close\r\n\r\n`, 'latin1');
+  return Buffer.from(`${text}\r\n`, 'latin1');
 }
 
 /**
- * Reads the handler's response out of the client end and writes it into `req.stdout` as CGI,
- * with backpressure (the connection is paused while `req.stdout` is full).
+ * Reads the handler's response from `connection` and writes it into `req.stdout` as CGI, with
+ * backpressure (the server's writes wait while `req.stdout` is full).
  */
-function receive(client: MemorySocket, call: Call, noBody: boolean): Promise<RuntimeResult> {
+function receive(connection: ServerConnection, call: Call, noBody: boolean): Promise<RuntimeResult> {
   const { req } = call;
   return new Promise((resolve) => {
     let settled = false;
     let writing = 0;
+    let full = false;
+    let held: (() => void) | undefined;
+    const release = (): void => {
+      const done = held;
+      held = undefined;
+      done?.();
+    };
     const settle = (result: RuntimeResult): void => {
       if (settled) return;
       settled = true;
-      req.stdout.off('drain', resume);
-      client.destroy();
+      req.stdout.off('drain', release);
+      connection.end();
+      release();
       resolve(result);
-    };
-    const resume = (): void => {
-      client.resume();
     };
     const written = (): void => {
       writing--;
@@ -158,10 +169,7 @@ function receive(client: MemorySocket, call: Call, noBody: boolean): Promise<Run
         body: (chunk) => {
           if (settled || req.stdout.destroyed || req.stdout.writableEnded) return;
           writing++;
-          if (!req.stdout.write(chunk, written)) {
-            client.pause();
-            req.stdout.once('drain', resume);
-          }
+          if (!req.stdout.write(chunk, written)) full = true;
         },
         end: () => {
           if (writing === 0) settle(call.failed ? FAILED : SUCCEEDED);
@@ -169,20 +177,26 @@ function receive(client: MemorySocket, call: Call, noBody: boolean): Promise<Run
       },
       { noBody, maxHeadBytes: DEFAULT_MAX_HEAD_BYTES },
     );
-    client.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      try {
-        parser.push(chunk);
-      } catch (err) {
-        settle(parser.headRead ? cutShort(call, err) : answerFailure(req, 500, 'response cannot be read', err));
-      }
+    connection.begin({
+      data: (chunk, done) => {
+        try {
+          parser.push(chunk);
+        } catch (err) {
+          settle(parser.headRead ? cutShort(call, err) : answerFailure(req, 500, 'response cannot be read', err));
+        }
+        if (settled || !full) {
+          done();
+          return;
+        }
+        full = false;
+        held = done;
+        req.stdout.once('drain', release);
+      },
+      closed: () => {
+        if (settled || parser.finish()) return;
+        settle(unanswered(call, parser.headRead));
+      },
     });
-    const closed = (): void => {
-      if (settled || parser.finish()) return;
-      settle(unanswered(call, parser.headRead));
-    };
-    client.on('end', closed);
-    client.on('close', closed);
   });
 }
 
