@@ -162,7 +162,11 @@ export class MemorySocket extends Duplex {
     }
     this.#touch();
     peer.#touch();
-    if (peer.#receiver !== undefined) peer.#receiver.data(chunk, () => callback());
+    if (peer.#receiver !== undefined) {
+      peer.#receiver.data(chunk, () => {
+        callback();
+      });
+    }
     else if (peer.push(chunk)) callback();
     else peer.#blockedWrite = callback;
   }
