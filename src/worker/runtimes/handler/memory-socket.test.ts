@@ -28,6 +28,46 @@ describe('memorySocketPair', () => {
     await drained;
   });
 
+  it("hands the peer's writes to a receiver, holding the writer until it is done, and its end()", async () => {
+    const { client, server } = memorySocketPair();
+    const got: string[] = [];
+    let release: (() => void) | undefined;
+    let ended = false;
+    client.receive({
+      data: (chunk, done) => {
+        got.push(String(chunk));
+        release = done;
+      },
+      end: () => (ended = true),
+    });
+    let firstWritten = false;
+    server.write('one', () => (firstWritten = true));
+    server.write('two');
+    await delay(5);
+    expect(got).toEqual(['one']);
+    expect(firstWritten).toBe(false);
+    release?.();
+    await delay(5);
+    expect(firstWritten).toBe(true);
+    expect(got).toEqual(['one', 'two']);
+    release?.();
+    server.end();
+    await delay(5);
+    expect(ended).toBe(true);
+    expect(client.readableLength).toBe(0);
+  });
+
+  it('reports new addresses after setAddresses, as a kept connection carrying another client', () => {
+    const socket = new MemorySocket({ remoteAddress: '192.0.2.1', remotePort: 1 });
+    socket.setAddresses({ remoteAddress: '2001:db8::2', remotePort: 2, encrypted: true });
+    expect([socket.remoteAddress, socket.remotePort, socket.remoteFamily, socket.encrypted]).toEqual([
+      '2001:db8::2',
+      2,
+      'IPv6',
+      true,
+    ]);
+  });
+
   it('half-closes: end() on one side is EOF on the other, which can still answer', async () => {
     const { client, server } = memorySocketPair();
     server.resume();
