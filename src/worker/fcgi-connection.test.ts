@@ -116,6 +116,29 @@ describe('FcgiResponderConnection', () => {
     expect(h.peer.of(FCGI_STDERR)).toEqual([]);
   });
 
+  it('tells onAbort listeners (not removed ones, and late ones at once) and a signal made after the abort', async () => {
+    const h = await setup();
+    h.peer.send(begin(1, FCGI_KEEP_CONN), params(1));
+    const req = await h.request();
+    const calls: string[] = [];
+    req.onAbort(() => calls.push('first'));
+    const remove = req.onAbort(() => calls.push('removed'));
+    remove();
+    expect(req.aborted).toBe(false);
+    const aborted = new Promise<void>((resolve) => req.onAbort(resolve));
+    h.peer.send(record(FCGI_ABORT_REQUEST, 1));
+    await aborted;
+    expect(req.aborted).toBe(true);
+    expect(calls).toEqual(['first']);
+    req.onAbort(() => calls.push('late'));
+    expect(calls).toEqual(['first', 'late']);
+    // The signal, first read after the abort, is aborted with the same reason.
+    expect(req.signal.aborted).toBe(true);
+    expect(req.signal.reason).toMatchObject({ name: 'AbortError' });
+    req.end();
+    await h.peer.until(() => ends(h).length === 1);
+  });
+
   it('answers an ABORT_REQUEST that comes before the params end, without a request', async () => {
     const h = await setup();
     h.peer.send(

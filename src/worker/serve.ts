@@ -93,8 +93,7 @@ export class RequestServer {
     let timedOut = false;
     const limitMs = this.pool.requestTerminateTimeoutMs;
     const timer = limitMs > 0 ? setTimeout(() => { timedOut = true; controller.abort(); }, limitMs) : undefined;
-    const onAbort = (): void => { controller.abort(); };
-    req.signal.addEventListener('abort', onAbort, { once: true });
+    const stopListening = req.onAbort(() => { controller.abort(); });
     const output = new CgiOutput(req.stdout, { scriptFilename });
     let outcome: Outcome;
     try {
@@ -109,7 +108,7 @@ export class RequestServer {
       outcome = spawnFailure(err, this.pool);
     } finally {
       clearTimeout(timer);
-      req.signal.removeEventListener('abort', onAbort);
+      stopListening();
     }
     this.finish(req, outcome, scriptFilename, output, startedMs);
   }
@@ -137,12 +136,12 @@ export class RequestServer {
   /** Sends the error page when no header went out, logs, ends the request, and goes idle. */
   private finish(req: FcgiRequest, outcome: Outcome, script: string, output: CgiOutput | undefined, startedMs: number): void {
     let bytes = output?.bytes ?? 0;
-    if (output?.headersSent !== true && !req.signal.aborted) {
+    if (output?.headersSent !== true && !req.aborted) {
       const page = errorPage(outcome.status);
       req.stdout.write(page);
       bytes = page.length;
     }
-    this.log(outcome, script, bytes, this.deps.now() - startedMs, req.signal.aborted);
+    this.log(outcome, script, bytes, this.deps.now() - startedMs, req.aborted);
     req.end(0);
     this.current = undefined;
     this.deps.afterRequest?.();
