@@ -1,12 +1,9 @@
 // This file implements the CGI side of a handler's answer from the perspective of the handler
 // runtime: an HTTP status and header fields become a CGI head (`Status:` first, hop-by-hop
-// fields dropped), the body is copied with backpressure, and a failed handler becomes a 500
-// page plus its stack on stderr.
-import type { Readable } from 'node:stream';
+// fields dropped), and a failed handler becomes a 500 page plus its stack on stderr.
 import { inspect } from 'node:util';
 import { errorPage } from '../../../cgi/error-page.ts';
 import { encodeCgiHead, reasonPhrase } from '../../../cgi/response.ts';
-import { pumpStdout } from '../exec-streams.ts';
 import type { RuntimeRequest, RuntimeResult } from '../types.ts';
 
 /**
@@ -50,18 +47,6 @@ export function writeHead(
     if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push([name, value]);
   }
   req.stdout.write(encodeCgiHead({ status, reason: reason === '' ? reasonPhrase(status) : reason, headers }));
-}
-
-/**
- * Copies a response body into `req.stdout` with backpressure; stops at once on abort (the
- * caller destroys `body`).
- * @returns whether `body` ended cleanly (false: it failed or was cut short).
- */
-export async function copyBody(req: RuntimeRequest, body: Readable): Promise<boolean> {
-  // The copy reads an error as the end; this listener keeps a late one from being thrown.
-  body.on('error', () => undefined);
-  await pumpStdout(body, req.stdout, req.signal).done;
-  return body.readableEnded && body.errored === null;
 }
 
 /**
