@@ -2,7 +2,7 @@
 // putting `globalThis` back after each request under `state.globals = "reset"`: every kind of
 // change a script can make is undone, also after an earlier restore reordered the keys.
 import { describe, expect, it } from 'vitest';
-import { GlobalsBaseline } from './globals-baseline.ts';
+import { compileValueCheck, GlobalsBaseline } from './globals-baseline.ts';
 
 const scratch = globalThis as Record<PropertyKey, unknown>;
 
@@ -62,5 +62,34 @@ describe('GlobalsBaseline', () => {
     baseline.restore();
     expect(Reflect.getOwnPropertyDescriptor(globalThis, 'navigator')).toEqual(before);
     expect(globalThis.atob).toBe(atob);
+  });
+});
+
+describe('compileValueCheck', () => {
+  const keys = ['Array', 'JSON', Symbol.toStringTag] as const;
+  const values = keys.map((key): unknown => Reflect.get(globalThis, key) as unknown);
+  const symbols = keys.map((key) => (typeof key === 'symbol' ? key : undefined));
+
+  it('compares each data property with its captured value', () => {
+    const check = compileValueCheck(keys);
+    expect(check.length).toBe(4); // generated: (g, v, s, is)
+    expect(check(globalThis, values, symbols, Object.is)).toBe(true);
+    expect(check(globalThis, [Array, Math, values[2]], symbols, Object.is)).toBe(false);
+  });
+
+  it('falls back to a loop where code generation from strings is disallowed', () => {
+    const realFunction = globalThis.Function;
+    scratch.Function = function disallowed() {
+      throw new EvalError('Code generation from strings disallowed for this context');
+    };
+    let check;
+    try {
+      check = compileValueCheck(keys);
+    } finally {
+      scratch.Function = realFunction;
+    }
+    expect(check.length).toBe(2); // the loop: (global, values)
+    expect(check(globalThis, values, symbols, Object.is)).toBe(true);
+    expect(check(globalThis, [Array, Math, values[2]], symbols, Object.is)).toBe(false);
   });
 });

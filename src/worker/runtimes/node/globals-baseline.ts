@@ -11,7 +11,7 @@ type Keys = readonly (string | symbol)[];
  * globals of a worker, against ~10 µs for the same reads by computed key in a loop and ~25 µs
  * for reading their descriptors.
  */
-type ValueCheck = (
+export type ValueCheck = (
   global: object,
   values: readonly unknown[],
   symbols: readonly (symbol | undefined)[],
@@ -20,7 +20,7 @@ type ValueCheck = (
 
 // As loaded with this module: a script replacing `Object` or `Reflect` cannot fool the restore.
 const { is, hasOwn } = Object;
-const { ownKeys, getOwnPropertyDescriptor, defineProperty, deleteProperty } = Reflect;
+const { ownKeys, getOwnPropertyDescriptor, defineProperty, deleteProperty, get: getProperty } = Reflect;
 
 /**
  * The own properties of `globalThis` as they were when captured. Taken once per runtime: after
@@ -108,15 +108,22 @@ export class GlobalsBaseline {
 /**
  * Compiles the {@link ValueCheck} of `keys`. Generated code, on purpose and safely: the names
  * are the global object's own property names at capture (before any script ran), written as
- * JSON string literals; symbols are passed in, never written.
+ * JSON string literals; symbols are passed in, never written. Where code generation is
+ * disallowed (`node --disallow-code-generation-from-strings`), a loop does the same reads.
+ * @param keys - the data properties, in the order of the `values` the check will be given
  */
-function compileValueCheck(keys: Keys): ValueCheck {
+export function compileValueCheck(keys: Keys): ValueCheck {
   const terms = keys.map((key, i) =>
     typeof key === 'string' ? `is(g[${JSON.stringify(key)}], v[${i}])` : `is(g[s[${i}]], v[${i}])`,
   );
   const body = `return ${terms.length === 0 ? 'true' : terms.join(' && ')};`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: constant-name loads are the point
-  return new Function('g', 'v', 's', 'is', body) as ValueCheck;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: constant-name loads are the point
+    return new Function('g', 'v', 's', 'is', body) as ValueCheck;
+  } catch {
+    // `--disallow-code-generation-from-strings`: the same check by computed keys, slower.
+    return (global, values) => keys.every((key, i) => is(getProperty(global, key), values[i]));
+  }
 }
 
 function sameDescriptor(a: PropertyDescriptor, b: PropertyDescriptor | undefined): boolean {
