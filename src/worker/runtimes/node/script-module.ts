@@ -31,7 +31,7 @@ export function scriptModule(script: CompiledScript): ScriptModule {
     exports: {},
     loaded: false,
     children: [],
-    paths: nodeModulesPaths(directory),
+    paths: [...modulePathsOf(directory)],
     require,
   };
   Object.defineProperty(require, 'main', {
@@ -50,6 +50,20 @@ export function scriptModule(script: CompiledScript): ScriptModule {
 export function invokeScript(script: CompiledScript, module: ScriptModule): void {
   script.fn.call(module.exports, module.exports, module.require, module, script.filename, script.dirname);
   module.loaded = true;
+}
+
+/** {@link nodeModulesPaths} by directory, computed once (a copy is handed to each run). */
+const modulePaths = new Map<string, readonly string[]>();
+
+function modulePathsOf(dir: string): readonly string[] {
+  let paths = modulePaths.get(dir);
+  if (paths === undefined) {
+    paths = nodeModulesPaths(dir);
+    // Bounded like the script cache: a pool's scripts live in a handful of directories.
+    if (modulePaths.size >= 1024) modulePaths.clear();
+    modulePaths.set(dir, paths);
+  }
+  return paths;
 }
 
 /** `module.paths` of a script in `dir`: `node_modules` in it and in each parent, nearest first. */
