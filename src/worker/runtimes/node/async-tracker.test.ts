@@ -37,6 +37,8 @@ describe('AsyncTracker', () => {
 
   it('stops counting a timer the script cleared, or an interval once cleared from its callback', async () => {
     const t = tracker();
+    let intervalCleared = (): void => undefined;
+    const cleared = new Promise<void>((resolve) => (intervalCleared = resolve));
     t.run(() => {
       const later = setTimeout(() => undefined, 60_000);
       setImmediate(() => {
@@ -44,11 +46,13 @@ describe('AsyncTracker', () => {
       });
       let ticks = 0;
       const interval = setInterval(() => {
-        if (++ticks === 2) clearInterval(interval);
+        if (++ticks < 2) return;
+        clearInterval(interval);
+        intervalCleared();
       }, 1);
     });
     expect(t.busy()).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await cleared;
     await turn();
     expect(t.busy()).toBe(false);
   });
