@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combineSlices, median, pairedRatio, roundOrder } from './rounds.ts';
+import { combineSlices, median, pairedRatio, roundOrder, sliceSpread } from './rounds.ts';
 import type { WrkResult } from './wrk.ts';
 
 function slice(rps: number, over: Partial<WrkResult> = {}): WrkResult {
@@ -40,5 +40,11 @@ describe('bench rounds', () => {
     const slow = [slice(40), slice(20), slice(40)];
     expect(pairedRatio(fast, slow)).toBe(50);
     expect(pairedRatio([slice(10)], [slice(0)])).toBeNaN();
+  });
+
+  it('tells how far apart the slices of a row ran: fastest over slowest', () => {
+    expect(sliceSpread([slice(100), slice(300), slice(150)])).toBe(3);
+    expect(sliceSpread([slice(100)])).toBe(1);
+    expect(sliceSpread([])).toBeNaN();
   });
 });

@@ -58,3 +58,14 @@ export function pairedRatio(top: readonly WrkResult[], bottom: readonly WrkResul
   }
   return median(quotients);
 }
+
+/**
+ * How far apart a row's slices are: the fastest slice's req/s over the slowest's (1 when
+ * steady; NaN without a slice). Well above 1, the machine's speed changed during the run (other
+ * tenants of a shared host), and the rows and ratios are less certain.
+ */
+export function sliceSpread(slices: readonly WrkResult[]): number {
+  const values = slices.map((r) => r.rps);
+  if (values.length === 0) return Number.NaN;
+  return Math.max(...values) / Math.min(...values);
+}

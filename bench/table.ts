@@ -4,6 +4,7 @@
 import type { Versions } from './interpreters.ts';
 import type { Row, Settings } from './measure.ts';
 import type { Ratio } from './ratios.ts';
+import { sliceSpread } from './rounds.ts';
 
 /** What the header says about the machine and the tools. */
 export interface RunInfo {
@@ -17,6 +18,9 @@ export interface RunInfo {
 
 /** Above this busy share before the start, the header warns that the rows are skewed. */
 const BUSY_WARNING = 0.2;
+
+/** Above this fastest/slowest slice quotient, a row's slices get a warning of their own. */
+const SPREAD_WARNING = 1.5;
 
 /** A column: its width and which side it is aligned to. */
 type Column = readonly [width: number, align: 'left' | 'right'];
@@ -70,6 +74,21 @@ function rowLines(row: Row): string[] {
   return [line(cells, ROW_COLUMNS), ...(r.errorTotal > 0 ? log : [])];
 }
 
+/** A warning for each row whose slices ran at very different speeds. */
+function spreadLines(rows: readonly Row[]): string[] {
+  const lines: string[] = [];
+  for (const row of rows) {
+    if (!row.ok) continue;
+    const spread = sliceSpread(row.slices);
+    if (!(spread > SPREAD_WARNING)) continue;
+    const values = row.slices.map((r) => r.rps);
+    lines.push(
+      `  WARNING: ${row.target.label}: slices from ${rps(Math.min(...values))} to ${rps(Math.max(...values))} req/s (${times(spread)}): the machine's speed changed during the run`,
+    );
+  }
+  return lines;
+}
+
 function ratioLine(r: Ratio): string {
   const value = r.value === undefined ? '-' : times(r.value);
   const goal = r.spec.goal === undefined ? '' : `≥ ${r.spec.goal}×`;
@@ -100,6 +119,7 @@ export function formatTable(rows: readonly Row[], ratios: readonly Ratio[], info
     '',
     line(['target', 'backend', 'runtime', 'req/s', 'p50', 'p99', 'errors'], ROW_COLUMNS),
     ...rows.flatMap(rowLines),
+    ...spreadLines(rows),
     '',
     line(['ratio of req/s', 'value', 'goal', ''], RATIO_COLUMNS),
     ...ratios.map(ratioLine),
