@@ -6,6 +6,7 @@
 import { Readable, Writable } from 'node:stream';
 import { ProtocolStatus, RecordType } from '../fastcgi/constants.ts';
 import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../fastcgi/writer.ts';
+import { whenWritableDone } from './writable-done.ts';
 
 /**
  * One request on a {@link FcgiResponderConnection}, handed out by its `'request'` event after
@@ -205,26 +206,11 @@ export class ResponderRequest implements FcgiRequest {
     this.#inputDone = true;
     this.stdin.destroy();
     this.#channel.resumeInput();
-    // Also when the handler destroyed stdout: END_REQUEST is still owed. (Plain listeners:
-    // `stream.finished` costs several times as much, on every request.)
-    const stdout = this.stdout;
-    if (stdout.destroyed || stdout.writableFinished) {
-      queueMicrotask(() => {
-        this.#finish(endRequest);
-      });
-      return;
-    }
-    let finishing = false;
-    const done = (): void => {
-      if (finishing) return;
-      finishing = true;
-      stdout.off('finish', done);
-      stdout.off('close', done);
+    // Also when the handler destroyed stdout: END_REQUEST is still owed.
+    whenWritableDone(this.stdout, () => {
       this.#finish(endRequest);
-    };
-    stdout.on('finish', done);
-    stdout.on('close', done);
-    stdout.end();
+    });
+    this.stdout.end();
   }
 
   #writeStdout(chunks: { chunk: Buffer }[], callback: () => void): void {

@@ -2,6 +2,7 @@
 // the run winding down: for what a stopped script left behind to close (bounded), and for the
 // script's output to reach the request (cut short by an abort).
 import type { Writable } from 'node:stream';
+import { whenWritableDone } from '../../writable-done.ts';
 import type { AsyncTracker } from './async-tracker.ts';
 
 /**
@@ -36,8 +37,7 @@ export function settled(tracker: AsyncTracker, limitMs: number): Promise<void> {
 
 /**
  * Resolves once `stream` finished (every byte accepted downstream) or was destroyed; an abort
- * of `signal` destroys it, dropping what was still queued. (Plain 'finish'/'close' listeners:
- * `stream.finished` costs several times as much, once per request.)
+ * of `signal` destroys it, dropping what was still queued.
  */
 export function streamFlushed(stream: Writable, signal: AbortSignal): Promise<void> {
   if (signal.aborted) stream.destroy();
@@ -46,14 +46,10 @@ export function streamFlushed(stream: Writable, signal: AbortSignal): Promise<vo
     const onAbort = (): void => {
       stream.destroy();
     };
-    const done = (): void => {
-      stream.off('finish', done);
-      stream.off('close', done);
+    whenWritableDone(stream, () => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    };
-    stream.on('finish', done);
-    stream.on('close', done);
+    });
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
