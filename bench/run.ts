@@ -13,6 +13,7 @@ import { startFront, urlOf, type Front } from './front.ts';
 import { findInterpreters, findVersions } from './interpreters.ts';
 import { measureTargets, type Candidate, type Row, type Settings } from './measure.ts';
 import { computeRatios } from './ratios.ts';
+import { runRelayBench } from './relay/relay-run.ts';
 import { writeResults } from './results.ts';
 import { nginxWatch } from './sides.ts';
 import { formatTable, type RunInfo } from './table.ts';
@@ -125,6 +126,7 @@ async function measureAll(
 /** The whole run; resolves with the exit code (1 when a row failed). */
 async function main(cleanup: Cleanup): Promise<number> {
   const args = process.argv.slice(2);
+  if (args[0] === 'relay') return runRelayBench(args.slice(1), cleanup, say);
   const targets = selectTargets(args);
   const startedAt = new Date();
   const base = {
