@@ -13,6 +13,7 @@ import { startFront, urlOf, type Front } from './front.ts';
 import { findInterpreters, findVersions } from './interpreters.ts';
 import { measureTargets, type Candidate, type Row, type Settings } from './measure.ts';
 import { computeRatios } from './ratios.ts';
+import { runProfile } from './profile/profile-run.ts';
 import { runRelayBench } from './relay/relay-run.ts';
 import { writeResults } from './results.ts';
 import { nginxWatch } from './sides.ts';
@@ -127,6 +128,7 @@ async function measureAll(
 async function main(cleanup: Cleanup): Promise<number> {
   const args = process.argv.slice(2);
   if (args[0] === 'relay') return runRelayBench(args.slice(1), cleanup, say);
+  if (args[0] === 'profile') return runProfile(args.slice(1), cleanup, say);
   const targets = selectTargets(args);
   const startedAt = new Date();
   const base = {
