@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { addSplits, cpuBetween, type CpuSnapshot, type ProcPoint } from './cpu-sample.ts';
 
+/** A process at one read; CPU given in 10 ms steps to keep the numbers short. */
 function point(server: number, side: ProcPoint['side'], ownTicks: number, childTicks = 0): ProcPoint {
-  return { server, side, ownTicks, childTicks };
+  return { server, side, ownUs: ownTicks * 10_000, childUs: childTicks * 10_000 };
 }
 
 function snapshot(cgroupUs: (number | undefined)[], procs: Record<string, ProcPoint>): CpuSnapshot {
@@ -30,8 +31,13 @@ describe('bench CPU per side', () => {
       '4:40': point(1, 'runtime', 20), // born in between
     });
     const split = cpuBetween(WATCHES, before, after);
-    // ticks are 10 ms: manager 10 ticks, workers 80, runtime 20 live + the cgroup's rest.
-    expect(split.us).toEqual({ front: 300_000, manager: 100_000, workers: 800_000, runtime: 200_000 + 900_000 });
+    // manager 10 steps, workers 80, runtime 20 live + the cgroup's rest.
+    expect(split.us).toEqual({
+      front: 300_000,
+      manager: 100_000,
+      workers: 800_000,
+      runtime: 200_000 + 900_000,
+    });
     expect(split.unattributedUs).toBe(0);
   });
 
@@ -65,6 +71,9 @@ describe('bench CPU per side', () => {
 
   it('adds splits side by side', () => {
     const a = { us: { front: 1, manager: 2, workers: 3, runtime: 4 }, unattributedUs: 5 };
-    expect(addSplits([a, a])).toEqual({ us: { front: 2, manager: 4, workers: 6, runtime: 8 }, unattributedUs: 10 });
+    expect(addSplits([a, a])).toEqual({
+      us: { front: 2, manager: 4, workers: 6, runtime: 8 },
+      unattributedUs: 10,
+    });
   });
 });

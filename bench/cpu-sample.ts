@@ -1,9 +1,10 @@
 // This file implements CPU per side from the perspective of one measured slice: the processes
 // of the target's servers (and their cgroups' totals) read right before and right after wrk,
 // and the difference split by side. A process alive at both reads counts its own CPU in
-// between; one born in between counts all of it; CPU that no live process shows (children
-// that ran and exited) comes from the cgroup, or without one from the workers' reaped children.
-import { allProcesses, commandLine, processTree, TICKS_PER_SECOND } from './proc.ts';
+// between (all its threads, from schedstat); one born in between counts all of it; CPU that no
+// live process shows (children that ran and exited) comes from the cgroup, or without one from
+// the workers' reaped children.
+import { allProcesses, commandLine, processCpuUs, processTree, TICKS_PER_SECOND } from './proc.ts';
 import { SIDES, type ServerWatch, type Side } from './sides.ts';
 
 /** One process at one read. */
@@ -11,8 +12,10 @@ export interface ProcPoint {
   /** Index of its server in the watch list. */
   readonly server: number;
   readonly side: Side | undefined;
-  readonly ownTicks: number;
-  readonly childTicks: number;
+  /** CPU of its own threads, in µs. */
+  readonly ownUs: number;
+  /** CPU of the children it waited for (`cutime + cstime`), in µs (10 ms steps). */
+  readonly childUs: number;
 }
 
 /** Everything read at one moment. */
@@ -41,7 +44,13 @@ export async function takeSnapshot(watches: readonly ServerWatch[]): Promise<Cpu
     for (const member of processTree(watch.rootPid, processes)) {
       const line = watch.readsCommandLines ? await commandLine(member.stat.pid) : '';
       const { pid, startTicks, ownTicks, childTicks } = member.stat;
-      procs.set(`${pid}:${startTicks}`, { server, side: watch.side(member, line), ownTicks, childTicks });
+      const ownUs = (await processCpuUs(pid)) ?? ownTicks * US_PER_TICK;
+      procs.set(`${pid}:${startTicks}`, {
+        server,
+        side: watch.side(member, line),
+        ownUs,
+        childUs: childTicks * US_PER_TICK,
+      });
     }
   }
   return { cgroupUs, procs };
@@ -62,12 +71,11 @@ export function cpuBetween(
   const reapedUs = watches.map(() => 0);
   for (const [key, point] of after.procs) {
     const earlier = before.procs.get(key);
-    const ownUs = (point.ownTicks - (earlier?.ownTicks ?? 0)) * US_PER_TICK;
+    const ownUs = point.ownUs - (earlier?.ownUs ?? 0);
     seenUs[point.server] = (seenUs[point.server] ?? 0) + ownUs;
     if (point.side !== undefined) us[point.side] += ownUs;
     if (point.side === 'workers') {
-      reapedUs[point.server] =
-        (reapedUs[point.server] ?? 0) + (point.childTicks - (earlier?.childTicks ?? 0)) * US_PER_TICK;
+      reapedUs[point.server] = (reapedUs[point.server] ?? 0) + point.childUs - (earlier?.childUs ?? 0);
     }
   }
   let unattributedUs = 0;

@@ -2,7 +2,7 @@
 // columns: the right fields read from stat lines whose command names hold spaces and
 // parentheses, trees walked with their depths, smaps_rollup's sets summed.
 import { describe, expect, it } from 'vitest';
-import { parseProcStat, parseSmapsRollup, processTree, type ProcStat } from './proc.ts';
+import { parseProcStat, parseSmapsRollup, processCpuUs, processTree, threadCpuUs, type ProcStat } from './proc.ts';
 
 /** A stat line as Linux 6.x prints it; fields 14-17 are utime stime cutime cstime, 22 starttime. */
 const STAT =
@@ -37,6 +37,17 @@ describe('bench /proc', () => {
       [13, 2],
     ]);
     expect(processTree(99, all)).toEqual([]);
+  });
+
+  it("reads a process's CPU exactly, all threads at least its main thread, and nothing for a gone one", async () => {
+    let spin = 0;
+    for (let i = 0; i < 1e6; i++) spin += i;
+    expect(spin).toBeGreaterThan(0);
+    const all = await processCpuUs(process.pid);
+    const main = await threadCpuUs(process.pid, process.pid);
+    expect(main).toBeGreaterThan(0);
+    expect(all).toBeGreaterThanOrEqual(main ?? Infinity);
+    expect(await processCpuUs(2 ** 22 + 1)).toBeUndefined();
   });
 
   it('sums the unique set from the private pages of smaps_rollup', () => {

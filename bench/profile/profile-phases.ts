@@ -7,14 +7,7 @@ import { join } from 'node:path';
 import { benchConfig, startCgiFpm, type DaemonOptions } from '../cgi-fpm.ts';
 import type { Interpreters } from '../interpreters.ts';
 import { probe } from '../probe.ts';
-import {
-  allProcesses,
-  commandLine,
-  processTree,
-  readProcStat,
-  readThreadStat,
-  TICKS_PER_SECOND,
-} from '../proc.ts';
+import { allProcesses, commandLine, processCpuUs, processTree, threadCpuUs } from '../proc.ts';
 import type { Target } from '../targets.ts';
 import type { Workspace } from '../workspace.ts';
 import { runWrk, type WrkLoad, type WrkResult } from '../wrk.ts';
@@ -88,11 +81,12 @@ export interface CpuLook {
   readonly roles: Readonly<Record<Role, RoleCpu>>;
 }
 
-async function ticks(members: readonly Member[]): Promise<{ own: number; main: number }[]> {
+/** Each member's CPU so far in µs: all its threads, and its main thread. */
+async function cpuOf(members: readonly Member[]): Promise<{ own: number; main: number }[]> {
   return Promise.all(
     members.map(async (m) => ({
-      own: (await readProcStat(m.pid))?.ownTicks ?? 0,
-      main: (await readThreadStat(m.pid, m.pid))?.ownTicks ?? 0,
+      own: (await processCpuUs(m.pid)) ?? 0,
+      main: (await threadCpuUs(m.pid, m.pid)) ?? 0,
     })),
   );
 }
@@ -100,10 +94,10 @@ async function ticks(members: readonly Member[]): Promise<{ own: number; main: n
 /** /proc before and after one wrk run: each role's CPU per request. */
 export async function cpuLook(ctx: PhaseContext, target: Target): Promise<CpuLook> {
   return withDaemon(ctx, target, 'cpu', {}, async (members) => {
-    const before = await ticks(members);
+    const before = await cpuOf(members);
     const wrk = await runWrk(ctx.wrk, ctx.url, ctx.load);
-    const after = await ticks(members);
-    const perRequest = (t: number): number => (t * 1_000_000) / TICKS_PER_SECOND / Math.max(1, wrk.requests);
+    const after = await cpuOf(members);
+    const perRequest = (us: number): number => us / Math.max(1, wrk.requests);
     const roles = Object.fromEntries(
       ROLES.map((role) => {
         let own = 0;
