@@ -6,6 +6,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { line, rps, us, type Column } from '../table-format.ts';
+import type { SocketFloor } from './socket-floor.ts';
 
 /** The supervisor CPU per relayed request issue 13 asks for, in µs. */
 export const SUPERVISOR_GOAL_US = 30;
@@ -36,8 +37,22 @@ const COLUMNS: readonly Column[] = [
   [0, 'left'],
 ];
 
+function floorLines(floor: SocketFloor | undefined): string[] {
+  if (floor === undefined) return [];
+  return [
+    '',
+    `calibration: two Node processes playing ping-pong over a socketpair (${floor.roundTrips} round trips): ${floor.echoUs.toFixed(1)} µs`,
+    `  in the answering process and ${floor.pingUs.toFixed(1)} µs in the sender per round trip (one read, one write, one wake-up each);`,
+    '  the supervisor makes two such round trips per request (web server, worker)',
+  ];
+}
+
 /** The report as text. */
-export function formatRelay(rows: readonly RelayRow[], failures: readonly string[]): string {
+export function formatRelay(
+  rows: readonly RelayRow[],
+  failures: readonly string[],
+  floor?: SocketFloor,
+): string {
   const cores = availableParallelism();
   return [
     `cgi-fpm relay micro-bench: ${cores} CPUs; a FastCGI client -> supervisor (2 workers) over 8 kept-alive connections`,
@@ -58,6 +73,7 @@ export function formatRelay(rows: readonly RelayRow[], failures: readonly string
         COLUMNS,
       ),
     ),
+    ...floorLines(floor),
     ...failures.map((f) => `FAILED: ${f}`),
   ].join('\n');
 }
@@ -70,6 +86,7 @@ export async function writeRelayResults(
   startedAt: Date,
   rows: readonly RelayRow[],
   failures: readonly string[],
+  floor: SocketFloor | undefined,
 ): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `relay-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
@@ -80,7 +97,7 @@ export async function writeRelayResults(
   };
   await writeFile(
     file,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), machine, goalUs: SUPERVISOR_GOAL_US, rows, failures }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), machine, goalUs: SUPERVISOR_GOAL_US, rows, floor: floor ?? null, failures }, null, 2)}\n`,
   );
   return file;
 }

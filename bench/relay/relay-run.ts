@@ -3,7 +3,8 @@
 // over kept-alive connections, with no web server in between, against three back ends in
 // interleaved rounds — the null worker behind a python pool (the script resolved on disk) and
 // behind a handler pool, and a real handler worker with the smallest handler — and reports
-// the supervisor's, the workers' and the client's CPU per request.
+// the supervisor's, the workers' and the client's CPU per request; then what a bare Node
+// ping-pong costs per round trip on this machine (socket-floor.ts), for scale.
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nginxLikeParams } from '../../test/integration/helpers/cgi-params.ts';
@@ -19,6 +20,7 @@ import type { Target } from '../targets.ts';
 import { createWorkspace, type Workspace } from '../workspace.ts';
 import { runFcgiLoad, type FcgiLoadResult } from './fcgi-load.ts';
 import { formatRelay, writeRelayResults, type RelayRow } from './relay-report.ts';
+import { measureSocketFloor, type SocketFloor } from './socket-floor.ts';
 
 /** The null worker and the supervisor entry that forks it (both run from dist-bench/bench/relay/). */
 const NULL_WORKER = fileURLToPath(new URL('./null-worker.js', import.meta.url));
@@ -178,6 +180,7 @@ export async function runRelayBench(
   const startedAt = new Date();
   const rows: RelayRow[] = [];
   const failures: string[] = [];
+  let floor: SocketFloor | undefined;
   try {
     const workspace = await createWorkspace(await findInterpreters());
     cleanup.add('scratch directory', () => workspace.dir.remove());
@@ -207,10 +210,15 @@ export async function runRelayBench(
         slices.get(started.variant.id)?.push(await slice(started, RELAY_SETTINGS.sliceMs));
     }
     for (const started of ready) rows.push(relayRow(started.variant, slices.get(started.variant.id) ?? []));
+    say('bench relay: calibration (Node ping-pong over a socketpair)');
+    floor = await measureSocketFloor(RELAY_SETTINGS.sliceMs).catch((err: unknown) => {
+      failures.push(`calibration: ${(err as Error).message}`);
+      return undefined;
+    });
   } finally {
     await cleanup.run(say);
   }
-  process.stdout.write(`\n${formatRelay(rows, failures)}\n\n`);
-  say(`bench relay: results written to ${await writeRelayResults(startedAt, rows, failures)}`);
+  process.stdout.write(`\n${formatRelay(rows, failures, floor)}\n\n`);
+  say(`bench relay: results written to ${await writeRelayResults(startedAt, rows, failures, floor)}`);
   return failures.length === 0 && rows.every((r) => r.errors === 0) ? 0 : 1;
 }

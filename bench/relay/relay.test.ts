@@ -21,7 +21,11 @@ describe('bench relay', () => {
   it('counts each answer once, byte by byte, and tells errors by Status and protocol status', () => {
     const walker = new ReplyWalker();
     const seen: boolean[] = [];
-    const bytes = Buffer.concat([answer('Content-Type: text/plain'), answer('Status: 503 Service Unavailable'), answer('X: y', 1)]);
+    const bytes = Buffer.concat([
+      answer('Content-Type: text/plain'),
+      answer('Status: 503 Service Unavailable'),
+      answer('X: y', 1),
+    ]);
     for (const byte of bytes) walker.push(Buffer.from([byte]), (ok) => seen.push(ok));
     expect(seen).toEqual([true, false, false]);
   });
