@@ -110,14 +110,22 @@ async function distinctPorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-async function startOnce(
-  binary: string,
-  dir: string,
-  sites: readonly WsgiSite[],
-  home: string,
-  workers: number,
-  cgroup: Cgroup | undefined,
-): Promise<ApacheWsgi> {
+/** What {@link startApacheWsgi} starts. */
+export interface ApacheWsgiOptions {
+  /** The apache2 binary. */
+  readonly binary: string;
+  /** ServerRoot: config, pid file, error log and mod_wsgi's sockets. */
+  readonly dir: string;
+  readonly sites: readonly WsgiSite[];
+  /** The daemon processes' working directory (the scripts' directory). */
+  readonly home: string;
+  /** `processes=N` of each daemon group. */
+  readonly workers: number;
+  readonly cgroup: Cgroup | undefined;
+}
+
+async function startOnce(options: ApacheWsgiOptions): Promise<ApacheWsgi> {
+  const { binary, dir, sites, home, workers, cgroup } = options;
   const ports = await distinctPorts(sites.length);
   const confFile = join(dir, 'httpd.conf');
   await writeFile(confFile, apacheWsgiConf(dir, sites, ports, home, workers));
@@ -150,18 +158,11 @@ async function startOnce(
  *
  * @throws Error with Apache's output and error log after the last try
  */
-export async function startApacheWsgi(
-  binary: string,
-  dir: string,
-  sites: readonly WsgiSite[],
-  home: string,
-  workers: number,
-  cgroup: Cgroup | undefined,
-): Promise<ApacheWsgi> {
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+export async function startApacheWsgi(options: ApacheWsgiOptions): Promise<ApacheWsgi> {
+  await mkdir(options.dir, { recursive: true, mode: 0o755 });
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(binary, dir, sites, home, workers, cgroup);
+      return await startOnce(options);
     } catch (err) {
       if (attempt >= ATTEMPTS || !(err as Error).message.includes('Address already in use')) throw err;
     }

@@ -114,14 +114,14 @@ async function startServer(
         target,
         script: workspace.wsgiScript[target.wsgi ?? 'native'],
       }));
-      const apache = await startApacheWsgi(
-        tool(setup, 'apache'),
-        workspace.serverDir(key),
+      const apache = await startApacheWsgi({
+        binary: tool(setup, 'apache'),
+        dir: workspace.serverDir(key),
         sites,
-        workspace.cgiBin,
+        home: workspace.cgiBin,
         workers,
         cgroup,
-      );
+      });
       cleanup.add(key, () => apache.child.stop());
       return { pid: apache.child.pid, cgroup, problems: () => apache.problems(), ports: apache.ports };
     }
