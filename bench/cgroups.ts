@@ -63,7 +63,9 @@ export class Cgroups {
   static async create(log: (line: string) => void): Promise<Cgroups | undefined> {
     const reasons: string[] = [];
     for (const mount of MOUNTS) {
-      if (!existsSync(join(mount, 'cgroup.procs')) || !existsSync(join(mount, 'cpu.stat'))) continue;
+      // A cgroup v2 mount has cgroup.controllers (v1 and the hybrid tmpfs do not); the root
+      // group may lack cpu.stat, which the new group is checked for below.
+      if (!existsSync(join(mount, 'cgroup.controllers'))) continue;
       const root = join(mount, `cgi-fpm-bench-${process.pid}`);
       try {
         await mkdir(root);
