@@ -1,75 +1,184 @@
-// This file implements the servers behind nginx from the perspective of the bench loop: one
-// cgi-fpm daemon for the cgi-fpm targets and one fcgiwrap for the fcgiwrap targets; a server
-// that does not start fails its rows, not the run.
-import { benchConfig, startCgiFpm, type CgiFpm } from './cgi-fpm.ts';
-import type { Child } from './child.ts';
+// This file implements the servers behind the front from the perspective of the bench loop: a
+// cgi-fpm daemon per cgi-fpm target, one fcgiwrap, one PHP-FPM and one Apache with mod_wsgi,
+// each in its own cgroup when the machine allows; a server that does not start fails its
+// rows, not the run.
+import { startApacheWsgi, wsgiGroup } from './apache-wsgi.ts';
+import { benchConfig, startCgiFpm } from './cgi-fpm.ts';
+import type { Cgroup, Cgroups } from './cgroups.ts';
 import type { Cleanup } from './cleanup.ts';
 import { startFcgiwrap } from './fcgiwrap.ts';
 import type { Interpreters } from './interpreters.ts';
 import type { RowContext } from './measure.ts';
+import { startPhpFpm } from './php-fpm.ts';
+import { apacheWatch, cgiFpmWatch, fcgiwrapWatch, phpFpmWatch, type ServerWatch } from './sides.ts';
 import type { Target } from './targets.ts';
 import type { Tools } from './tools.ts';
 import type { Workspace } from './workspace.ts';
 
+/** A started server, as the rows need it. */
+interface RunningServer {
+  /** The PID the bench started: the root of the server's process tree. */
+  readonly pid: number;
+  readonly cgroup: Cgroup | undefined;
+  /** Its warnings and errors about `target` so far, as short lines. */
+  problems(target: Target): readonly string[];
+  /** Apache's loopback port per target id (mod_wsgi only: Apache is its own front). */
+  readonly ports?: ReadonlyMap<string, number>;
+}
+
 /** A started server, or why it is not. */
-type Started<T> = { readonly ok: true; readonly server: T } | { readonly ok: false; readonly error: string };
+type Started =
+  { readonly ok: true; readonly server: RunningServer } | { readonly ok: false; readonly error: string };
 
-/** The running servers. */
-export interface Backends {
-  readonly cgiFpm: Started<CgiFpm>;
-  readonly fcgiwrap: Started<Child>;
+/** The running servers, by {@link serverOf}. */
+export type Backends = ReadonlyMap<string, Started>;
+
+/** What starting the servers needs. */
+export interface BackendSetup {
+  readonly workspace: Workspace;
+  readonly tools: Tools;
+  readonly interpreters: Interpreters;
+  /** cgi-fpm's `pm.max_children`, fcgiwrap's `-c`, PHP-FPM's static children, mod_wsgi's `processes`. */
+  readonly workers: number;
+  readonly cgroups: Cgroups | undefined;
 }
 
-/** The socket nginx passes `target`'s requests to. */
+/** The server a target runs on: its own cgi-fpm daemon, or the peer's single server. */
+export function serverOf(target: Target): string {
+  return target.backend === 'cgi-fpm'
+    ? `cgi-fpm-${target.id}`
+    : target.backend === 'mod_wsgi'
+      ? 'apache'
+      : target.backend;
+}
+
+/** The FastCGI socket nginx passes `target`'s requests to (not for mod_wsgi, which Apache serves). */
 export function socketOf(target: Target, workspace: Workspace): string {
-  return workspace.socket(target.backend === 'cgi-fpm' ? target.id : 'fcgiwrap');
+  return workspace.socket(target.backend === 'cgi-fpm' ? target.id : target.backend);
 }
 
-async function attempt<T>(start: () => Promise<T>): Promise<Started<T>> {
-  try {
-    return { ok: true, server: await start() };
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
+function tool(setup: BackendSetup, name: Parameters<Tools['peer']>[0]): string {
+  const found = setup.tools.peer(name);
+  if (typeof found !== 'string') throw found;
+  return found;
+}
+
+/** Starts the server `key` for `targets` (those that run on it) and registers its stop. */
+async function startServer(
+  key: string,
+  targets: readonly Target[],
+  setup: BackendSetup,
+  cleanup: Cleanup,
+): Promise<RunningServer> {
+  const { workspace, interpreters, workers } = setup;
+  const cgroup = await setup.cgroups?.group(key);
+  const first = targets[0];
+  if (first === undefined) throw new Error(`bench: no target for ${key}`);
+  switch (first.backend) {
+    case 'cgi-fpm': {
+      const config = benchConfig(targets, workspace, interpreters, workers);
+      const daemon = await startCgiFpm(config, workspace.serverDir(key), { cgroup });
+      cleanup.add(key, () => daemon.child.stop());
+      return { pid: daemon.child.pid, cgroup, problems: (t) => daemon.problems(t.id) };
+    }
+    case 'fcgiwrap': {
+      const child = await startFcgiwrap(
+        tool(setup, 'fcgiwrap'),
+        socketOf(first, workspace),
+        workers,
+        interpreters.python,
+        cgroup,
+      );
+      cleanup.add(key, () => child.stop());
+      const lines = (): string[] =>
+        child
+          .output()
+          .split('\n')
+          .filter((l) => l.trim() !== '');
+      return { pid: child.pid, cgroup, problems: lines };
+    }
+    case 'php-fpm': {
+      const fpm = await startPhpFpm(
+        tool(setup, 'phpFpm'),
+        workspace.serverDir(key),
+        socketOf(first, workspace),
+        workers,
+        cgroup,
+      );
+      cleanup.add(key, () => fpm.child.stop());
+      return { pid: fpm.child.pid, cgroup, problems: () => fpm.problems() };
+    }
+    case 'mod_wsgi': {
+      tool(setup, 'modWsgi');
+      const sites = targets.map((target) => ({
+        target,
+        script: workspace.wsgiScript[target.wsgi ?? 'native'],
+      }));
+      const apache = await startApacheWsgi({
+        binary: tool(setup, 'apache'),
+        dir: workspace.serverDir(key),
+        sites,
+        home: workspace.cgiBin,
+        workers,
+        cgroup,
+      });
+      cleanup.add(key, () => apache.child.stop());
+      return { pid: apache.child.pid, cgroup, problems: () => apache.problems(), ports: apache.ports };
+    }
   }
 }
 
-/** Starts cgi-fpm (pools for the cgi-fpm targets) and fcgiwrap, registering their stops. */
+/** Starts every server the targets need, one after another, registering their stops. */
 export async function startBackends(
   targets: readonly Target[],
-  workspace: Workspace,
-  tools: Tools,
-  interpreters: Interpreters,
-  workers: number,
+  setup: BackendSetup,
   cleanup: Cleanup,
 ): Promise<Backends> {
-  const pools = targets.filter((t) => t.backend === 'cgi-fpm');
-  const config = benchConfig(pools, workspace, interpreters, workers);
-  const cgiFpm = await attempt(() => startCgiFpm(config, workspace.dir.path));
-  if (cgiFpm.ok) cleanup.add('cgi-fpm', () => cgiFpm.server.child.stop());
-  const fcgiwrap = await attempt(() =>
-    startFcgiwrap(tools.fcgiwrap, workspace.socket('fcgiwrap'), workers, interpreters.python),
-  );
-  if (fcgiwrap.ok) cleanup.add('fcgiwrap', () => fcgiwrap.server.stop());
-  return { cgiFpm, fcgiwrap };
+  const byServer = new Map<string, Target[]>();
+  for (const target of targets)
+    byServer.set(serverOf(target), [...(byServer.get(serverOf(target)) ?? []), target]);
+  const backends = new Map<string, Started>();
+  for (const [key, served] of byServer) {
+    try {
+      backends.set(key, { ok: true, server: await startServer(key, served, setup, cleanup) });
+    } catch (err) {
+      backends.set(key, { ok: false, error: (err as Error).message });
+    }
+  }
+  return backends;
 }
 
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l.trim() !== '');
+/** How the CPU sampler reads `target`'s server. */
+function watchOf(target: Target, server: RunningServer): ServerWatch {
+  switch (target.backend) {
+    case 'cgi-fpm':
+      return cgiFpmWatch(server.pid, server.cgroup);
+    case 'fcgiwrap':
+      return fcgiwrapWatch(server.pid, server.cgroup);
+    case 'php-fpm':
+      return phpFpmWatch(server.pid, server.cgroup);
+    case 'mod_wsgi':
+      return apacheWatch(wsgiGroup(target))(server.pid, server.cgroup);
+  }
 }
 
 /** What a row needs from its backend. */
-export type BackendContext = Pick<RowContext, 'problems' | 'startError'>;
+export type BackendContext = Pick<RowContext, 'problems' | 'startError' | 'watches'> & {
+  /** Apache's port for a mod_wsgi target. */
+  readonly port?: number;
+};
 
-/** The start error of `target`'s server, or where to read its complaints. */
+/** The start error of `target`'s server, or where to read its complaints and CPU. */
 export function backendContext(target: Target, backends: Backends): BackendContext {
-  if (target.backend === 'cgi-fpm') {
-    const daemon = backends.cgiFpm;
-    return daemon.ok
-      ? { problems: () => daemon.server.problems(target.id) }
-      : { startError: daemon.error, problems: () => [] };
-  }
-  const wrapper = backends.fcgiwrap;
-  return wrapper.ok
-    ? { problems: () => lines(wrapper.server.output()) }
-    : { startError: wrapper.error, problems: () => [] };
+  const started = backends.get(serverOf(target));
+  if (started === undefined)
+    return { startError: `bench: ${serverOf(target)} not started`, problems: () => [], watches: [] };
+  if (!started.ok) return { startError: started.error, problems: () => [], watches: [] };
+  const { server } = started;
+  const port = server.ports?.get(target.id);
+  return {
+    problems: () => server.problems(target),
+    watches: [watchOf(target, server)],
+    ...(port === undefined ? {} : { port }),
+  };
 }

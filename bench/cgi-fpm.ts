@@ -1,10 +1,13 @@
-// This file implements the cgi-fpm under test from the perspective of the bench: ONE built
-// daemon with a pool per cgi-fpm target (2 workers each, each pool on its own unix socket),
-// started from a generated config and stopped by PID.
+// This file implements the cgi-fpm under test from the perspective of the bench: one built
+// daemon per cgi-fpm target (so each row's supervisor, workers and runtime children are its
+// own, in its own cgroup), a pool of 2 workers on a unix socket, started from a generated
+// config and stopped by PID.
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeConfigFile, type TomlDocument } from '../test/integration/helpers/config-file.ts';
 import { LogCollector, type LogEntry } from '../test/integration/helpers/log-collector.ts';
+import type { Cgroup } from './cgroups.ts';
 import { startChild, type Child } from './child.ts';
 import type { Interpreters } from './interpreters.ts';
 import { waitForSockets } from './sockets.ts';
@@ -25,6 +28,21 @@ export interface CgiFpm {
   readonly child: Child;
   /** Warnings and errors the daemon (or its workers) logged for pool `pool`, as short lines. */
   problems(pool: string): string[];
+}
+
+/**
+ * Extra `node` flags and environment for the daemon: `--cpu-prof` for the profile run; the
+ * workers get `NODE_OPTIONS` through the daemon's environment.
+ */
+export interface DaemonOptions {
+  readonly cgroup?: Cgroup | undefined;
+  readonly nodeFlags?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The node script and its arguments for a config file; default: `dist/cli/main.js start -c
+   * CONFIG` (the relay bench runs its own supervisor entry instead).
+   */
+  readonly main?: (configFile: string) => readonly string[];
 }
 
 /** One `[pools.ID]` table for `target`. */
@@ -76,14 +94,25 @@ function describe(entry: LogEntry): string {
  *
  * @throws Error with the daemon's output when it exits or does not listen within 20 s
  */
-export async function startCgiFpm(config: TomlDocument, dir: string): Promise<CgiFpm> {
+export async function startCgiFpm(
+  config: TomlDocument,
+  dir: string,
+  options: DaemonOptions = {},
+): Promise<CgiFpm> {
+  await mkdir(dir, { recursive: true });
   const configFile = join(dir, 'cgi-fpm.toml');
   await writeConfigFile(configFile, config);
   const logs = new LogCollector();
-  const child = await startChild(process.execPath, [CLI_MAIN, 'start', '-c', configFile], {
+  const main = options.main?.(configFile) ?? [CLI_MAIN, 'start', '-c', configFile];
+  const command: [string, string[]] = [process.execPath, [...(options.nodeFlags ?? []), ...main]];
+  const [file, args] = options.cgroup?.wrap(...command) ?? command;
+  const child = await startChild(file, args, {
     onStdout: (chunk) => {
       logs.push(chunk);
     },
+    ...(options.env === undefined
+      ? {}
+      : { env: { ...process.env, ...options.env } as Record<string, string> }),
   });
   const problems = (pool: string): string[] =>
     logs.entries.filter((e) => e.pool === pool && typeof e.level === 'number' && e.level >= 40).map(describe);

@@ -1,6 +1,7 @@
 // This file implements the fcgiwrap baseline from the perspective of the bench: the stock
 // fork-per-request FastCGI wrapper with as many preforked children as cgi-fpm has workers,
 // on a unix socket, stopped with its whole process group.
+import type { Cgroup } from './cgroups.ts';
 import { startChild, type Child } from './child.ts';
 import { underReaper } from './reaper.ts';
 import { waitForSockets } from './sockets.ts';
@@ -17,7 +18,7 @@ const SERVICE_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 /**
  * Starts `fcgiwrap -s unix:SOCKET -c CHILDREN` under a reaper (`python`), in its own process
- * group, and resolves once the socket accepts. fcgiwrap execs `SCRIPT_FILENAME` for every
+ * group (and `cgroup`, if any), and resolves once the socket accepts. fcgiwrap execs `SCRIPT_FILENAME` for every
  * request, as CGI does. Stopping signals the group: fcgiwrap's parent dies at once, its
  * children a moment later, and the reaper collects them.
  *
@@ -28,8 +29,10 @@ export async function startFcgiwrap(
   socket: string,
   children: number,
   python: string,
+  cgroup: Cgroup | undefined,
 ): Promise<Child> {
-  const [file, args] = underReaper(python, binary, ['-s', `unix:${socket}`, '-c', String(children)]);
+  const command = underReaper(python, binary, ['-s', `unix:${socket}`, '-c', String(children)]);
+  const [file, args] = cgroup?.wrap(...command) ?? command;
   const child = await startChild(file, args, {
     detached: true,
     env: SERVICE_ENV,

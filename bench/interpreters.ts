@@ -1,8 +1,10 @@
 // This file implements the interpreters and versions from the perspective of a fair bench: every
-// Python row runs the same real python3 binary (not a pyenv shim, which would add a shell to
-// each exec), every Node row the node running the bench, and the JSON records their versions.
+// Python row runs the same real python3 binary (the system's, which Debian's mod_wsgi embeds,
+// and not a pyenv shim, which would add a shell to each exec), every Node row the node running
+// the bench, and the JSON records the versions of everything measured.
 import { spawnSync } from 'node:child_process';
-import { realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, realpath } from 'node:fs/promises';
 import { runCommand } from './run-command.ts';
 import type { Tools } from './tools.ts';
 
@@ -14,26 +16,30 @@ export interface Interpreters {
   readonly node: string;
 }
 
-/** Versions of everything measured, for the report. */
-export interface Versions {
-  readonly node: string;
-  readonly python: string;
-  readonly nginx: string;
-  readonly wrk: string;
-  readonly fcgiwrap: string;
-}
+/** Versions of everything measured (`"unknown"` when a tool does not say), for the report. */
+export type Versions = Readonly<Record<string, string>>;
+
+/** The system's python3: the interpreter Debian builds libapache2-mod-wsgi-py3 against. */
+const SYSTEM_PYTHON = '/usr/bin/python3';
 
 /**
- * Resolves `python3` from PATH to the binary it really runs (`sys.executable`, symlinks
- * resolved) and node to `process.execPath`.
+ * The system python3 when there is one (so the cgi-fpm rows and the mod_wsgi rows run the same
+ * Python), else `python3` from PATH resolved to the binary it really runs (`sys.executable`);
+ * node is `process.execPath`.
  *
- * @throws Error when python3 cannot be run
+ * @throws Error when no python3 can be run
  */
 export async function findInterpreters(): Promise<Interpreters> {
-  const { stdout } = await runCommand('python3', ['-c', 'import sys; print(sys.executable)'], {
-    timeoutMs: 10_000,
-  });
-  return { python: await realpath(stdout.trim()), node: process.execPath };
+  let python = SYSTEM_PYTHON;
+  try {
+    await access(SYSTEM_PYTHON, constants.X_OK);
+  } catch {
+    const { stdout } = await runCommand('python3', ['-c', 'import sys; print(sys.executable)'], {
+      timeoutMs: 10_000,
+    });
+    python = stdout.trim();
+  }
+  return { python: await realpath(python), node: process.execPath };
 }
 
 /** The first line of `file args…` output matching `pattern` (group 1), or `"unknown"`. */
@@ -43,14 +49,25 @@ function versionOf(file: string, args: readonly string[], pattern: RegExp): stri
   return pattern.exec(text)?.[1] ?? 'unknown';
 }
 
-/** Asks each tool for its version; a tool that does not say gives `"unknown"`. */
+function packageVersion(name: string): string {
+  return versionOf('dpkg-query', ['-W', '-f', '${Version}', name], /^(\S+)/);
+}
+
+/** Asks each tool for its version; a peer not found is left out. */
 export function findVersions(tools: Tools, interpreters: Interpreters): Versions {
-  return {
+  const versions: Record<string, string> = {
     node: process.version,
     python: versionOf(interpreters.python, ['--version'], /Python (\S+)/),
     nginx: versionOf(tools.nginx, ['-v'], /nginx\/(\S+)/),
     wrk: versionOf(tools.wrk, ['-v'], /wrk (\S+)/),
-    // fcgiwrap has no version flag; its Debian package knows.
-    fcgiwrap: versionOf('dpkg-query', ['-W', '-f', '${Version}', 'fcgiwrap'], /^(\S+)/),
   };
+  // fcgiwrap and mod_wsgi have no version flag; their Debian packages know.
+  if (typeof tools.peer('fcgiwrap') === 'string') versions.fcgiwrap = packageVersion('fcgiwrap');
+  const phpFpm = tools.peer('phpFpm');
+  if (typeof phpFpm === 'string') versions['php-fpm'] = versionOf(phpFpm, ['-v'], /PHP (\S+)/);
+  const apache = tools.peer('apache');
+  if (typeof apache === 'string') versions.apache = versionOf(apache, ['-v'], /Apache\/(\S+)/);
+  if (typeof tools.peer('modWsgi') === 'string')
+    versions.mod_wsgi = packageVersion('libapache2-mod-wsgi-py3');
+  return versions;
 }

@@ -21,8 +21,9 @@ function upstreamName(target: Target): string {
 
 /**
  * cgi-fpm gets kept-alive connections (its supervisor owns them; the recommended setup).
- * fcgiwrap does not: each of its children serves one connection at a time, so a kept-alive
- * connection would hold a child while requests on the other connections wait.
+ * fcgiwrap and PHP-FPM do not: each of their children serves one connection at a time, so a
+ * kept-alive connection would hold a child while requests on the other connections wait
+ * (Debian's `snippets/fastcgi-php.conf` does not keep them either).
  */
 function server(site: SiteTarget): string {
   const keepAlive = site.target.backend === 'cgi-fpm';

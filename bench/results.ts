@@ -1,15 +1,29 @@
 // This file implements the JSON record of a run from the perspective of whoever compares runs
-// later: everything the table shows plus the raw wrk counts, the machine and the settings, in
-// bench/results/<timestamp>.json.
+// later: everything the table shows plus the raw wrk counts, every process's memory, the
+// machine and the settings, in bench/results/<timestamp>.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Row } from './measure.ts';
+import type { MeasuredRow, Row } from './measure.ts';
+import { cpuPerRequest, memoryBySide } from './per-request.ts';
 import type { Ratio } from './ratios.ts';
 import type { RunInfo } from './table.ts';
 
 /** bench/results/ in the repository (the bench runs from dist-bench/bench/). */
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+/** CPU per request of each side (µs) and the memory of every process (KiB). */
+function sidesJson(row: MeasuredRow): Record<string, unknown> {
+  const cpu = cpuPerRequest(row.cpu);
+  return {
+    cpuUsPerRequest:
+      cpu === undefined
+        ? null
+        : { ...cpu.sides, backend: cpu.backend, total: cpu.total, unattributed: cpu.unattributed },
+    cpuRequests: row.cpu?.requests ?? 0,
+    memoryKb: { ...memoryBySide(row.memory), processes: row.memory },
+  };
+}
 
 function rowJson(row: Row): Record<string, unknown> {
   const { target, url } = row;
@@ -18,6 +32,7 @@ function rowJson(row: Row): Record<string, unknown> {
     label: target.label,
     backend: target.backend,
     runtime: target.runtime ?? null,
+    wsgi: target.wsgi ?? null,
     url,
   };
   if (!row.ok) return { ...head, ok: false, error: row.error, backendLog: row.log };
@@ -33,6 +48,7 @@ function rowJson(row: Row): Record<string, unknown> {
     requests: r.requests,
     durationS: r.durationS,
     sliceRps: row.slices.map((slice) => slice.rps),
+    ...sidesJson(row),
     backendLog: row.log,
   };
 }
@@ -72,6 +88,7 @@ export async function writeResults(
       arch: process.arch,
       busyAtStart: info.busyAtStart,
     },
+    cpuMethod: info.cpuMethod,
     versions: info.versions,
     settings: info.settings,
     rows: rows.map(rowJson),

@@ -1,18 +1,25 @@
-// This file implements `npm run bench` from the perspective of someone comparing runtimes:
-// install the missing tools, start cgi-fpm, fcgiwrap and nginx on loopback, measure every
-// target in turn with wrk, print one table with the ratios, write it as JSON, stop everything.
+// This file implements `npm run bench` from the perspective of someone comparing cgi-fpm with
+// its peers: install the missing tools, start each cgi-fpm daemon, fcgiwrap, PHP-FPM, Apache
+// with mod_wsgi and nginx on loopback and unix sockets, measure every target in interleaved
+// slices with wrk (CPU of every side around each), print one report with the ratios, write it
+// as JSON, stop everything. `npm run bench -- relay` runs the relay micro-bench instead, and
+// `npm run bench -- profile [TARGET…]` the profile run (docs/PERFORMANCE.md).
 import { availableParallelism, cpus } from 'node:os';
 import { backendContext, startBackends } from './backends.ts';
+import { Cgroups } from './cgroups.ts';
 import { Cleanup } from './cleanup.ts';
 import { cpuBusy } from './cpu-busy.ts';
-import { startFront, urlOf } from './front.ts';
+import { startFront, urlOf, type Front } from './front.ts';
 import { findInterpreters, findVersions } from './interpreters.ts';
-import { measureTargets, type Row, type Settings } from './measure.ts';
+import { measureTargets, type Candidate, type Row, type Settings } from './measure.ts';
 import { computeRatios } from './ratios.ts';
+import { runProfile } from './profile/profile-run.ts';
+import { runRelayBench } from './relay/relay-run.ts';
 import { writeResults } from './results.ts';
+import { nginxWatch } from './sides.ts';
 import { formatTable, type RunInfo } from './table.ts';
-import { TARGETS, type Target } from './targets.ts';
-import { ensureTools } from './tools.ts';
+import { frontOf, TARGETS, type Target } from './targets.ts';
+import { ensureTools, type ToolName } from './tools.ts';
 import { createWorkspace } from './workspace.ts';
 
 /**
@@ -47,41 +54,82 @@ function selectTargets(ids: readonly string[]): readonly Target[] {
   return ids.length === 0 ? TARGETS : TARGETS.filter((t) => ids.includes(t.id));
 }
 
+/** The peers' tools the targets need (nginx and wrk are always needed). */
+function toolsFor(targets: readonly Target[]): Set<ToolName> {
+  const names = new Set<ToolName>();
+  for (const { backend } of targets) {
+    if (backend === 'fcgiwrap') names.add('fcgiwrap');
+    if (backend === 'php-fpm') names.add('phpFpm');
+    if (backend === 'mod_wsgi') {
+      names.add('apache');
+      names.add('modWsgi');
+    }
+  }
+  return names;
+}
+
+/** Each target with its URL and the servers to read: nginx (when it fronts it), then its backend. */
+function candidatesOf(
+  targets: readonly Target[],
+  front: Front | undefined,
+  backends: Parameters<typeof backendContext>[1],
+  wrk: string,
+): Candidate[] {
+  return targets.map((target) => {
+    const backend = backendContext(target, backends);
+    if (frontOf(target) === 'apache') {
+      const url =
+        backend.port === undefined ? 'http://127.0.0.1/' : `http://127.0.0.1:${backend.port}${target.path}`;
+      return { target, context: { wrk, url, ...backend } };
+    }
+    const site = front?.sites.find((s) => s.target.id === target.id);
+    if (front === undefined || site === undefined) {
+      return {
+        target,
+        context: { wrk, url: 'http://127.0.0.1/', ...backend, startError: 'bench: nginx not started' },
+      };
+    }
+    const watches = [nginxWatch(front.nginx.pid, front.cgroup), ...backend.watches];
+    return { target, context: { wrk, url: urlOf(site), ...backend, watches } };
+  });
+}
+
 /** Runs every target with the servers up; the servers stop when `cleanup` runs. */
 async function measureAll(
   targets: readonly Target[],
   cleanup: Cleanup,
   info: Pick<RunInfo, 'settings'>,
-): Promise<{ rows: Row[]; versions: RunInfo['versions']; busyAtStart: number }> {
-  const tools = await ensureTools(say);
+): Promise<Pick<RunInfo, 'versions' | 'busyAtStart' | 'cpuMethod'> & { rows: Row[] }> {
+  const tools = await ensureTools(toolsFor(targets), say);
   const interpreters = await findInterpreters();
   const versions = findVersions(tools, interpreters);
   // Before any server starts (the workers' start-up would count): only others' work shows.
   const busyAtStart = await cpuBusy(1000);
   const workspace = await createWorkspace(interpreters);
   cleanup.add('scratch directory', () => workspace.dir.remove());
-  const backends = await startBackends(
-    targets,
-    workspace,
-    tools,
-    interpreters,
-    info.settings.workers,
-    cleanup,
-  );
-  const front = await startFront(targets, workspace);
-  cleanup.add('nginx', () => front.nginx.stop());
-  const candidates = front.sites.map((site) => ({
-    target: site.target,
-    context: { wrk: tools.wrk, url: urlOf(site), ...backendContext(site.target, backends) },
-  }));
+  const cgroups = await Cgroups.create(say);
+  if (cgroups !== undefined) cleanup.add('cgroups', () => cgroups.remove());
+  const setup = { workspace, tools, interpreters, workers: info.settings.workers, cgroups };
+  const backends = await startBackends(targets, setup, cleanup);
+  const nginxTargets = targets.filter((t) => frontOf(t) === 'nginx');
+  const front = nginxTargets.length === 0 ? undefined : await startFront(nginxTargets, workspace, cgroups);
+  if (front !== undefined) cleanup.add('nginx', () => front.nginx.stop());
+  const candidates = candidatesOf(targets, front, backends, tools.wrk);
   const rows = await measureTargets(candidates, info.settings, say, () => cleanup.running);
   for (const row of rows) if (!row.ok) say(`bench: ${row.target.label}: ${row.error}`);
-  return { rows, versions, busyAtStart };
+  const cpuMethod =
+    cgroups === undefined
+      ? '/proc per process; scripts nobody waits for are missed'
+      : 'cgroup v2 per server, split by /proc per process';
+  return { rows, versions, busyAtStart, cpuMethod };
 }
 
 /** The whole run; resolves with the exit code (1 when a row failed). */
 async function main(cleanup: Cleanup): Promise<number> {
-  const targets = selectTargets(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  if (args[0] === 'relay') return runRelayBench(args.slice(1), cleanup, say);
+  if (args[0] === 'profile') return runProfile(args.slice(1), cleanup, say);
+  const targets = selectTargets(args);
   const startedAt = new Date();
   const base = {
     cpus: availableParallelism(),
@@ -94,8 +142,8 @@ async function main(cleanup: Cleanup): Promise<number> {
   } finally {
     await cleanup.run(say);
   }
-  const { rows, versions, busyAtStart } = measured;
-  const info: RunInfo = { ...base, versions, busyAtStart };
+  const { rows, ...measuredInfo } = measured;
+  const info: RunInfo = { ...base, ...measuredInfo };
   const ratios = computeRatios(rows);
   process.stdout.write(`\n${formatTable(rows, ratios, info)}\n\n`);
   say(`bench: results written to ${await writeResults(startedAt, rows, ratios, info)}`);

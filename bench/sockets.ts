@@ -1,12 +1,17 @@
 // This file implements socket readiness from the perspective of the bench starting servers that
-// listen on unix sockets (cgi-fpm, fcgiwrap): a bounded wait until a socket accepts.
+// listen on unix sockets (cgi-fpm, fcgiwrap, PHP-FPM) or loopback ports (Apache): a bounded
+// wait until each accepts.
 import { createConnection } from 'node:net';
 import { waitUntil } from '../test/integration/helpers/wait.ts';
 
-/** True when a connection to the unix socket `path` is accepted (then closed at once). */
-export function canConnect(path: string): Promise<boolean> {
+/** A unix socket's path, or a TCP address. */
+export type Address = string | { readonly host: string; readonly port: number };
+
+/** True when a connection to `address` is accepted (then closed at once). */
+export function canConnect(address: Address): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection(path);
+    const socket =
+      typeof address === 'string' ? createConnection(address) : createConnection(address.port, address.host);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -18,20 +23,20 @@ export function canConnect(path: string): Promise<boolean> {
 }
 
 /**
- * Resolves once every socket in `paths` accepts connections.
+ * Resolves once every socket or address in `paths` accepts connections.
  *
  * @param gone - returns a reason when the server has exited, to fail at once instead of waiting
  * @param timeoutMs - the bound, in milliseconds
  * @throws Error naming the first socket not accepting, or the reason from `gone`
  */
 export async function waitForSockets(
-  paths: readonly string[],
+  paths: readonly Address[],
   gone: () => string | undefined,
   timeoutMs: number,
 ): Promise<void> {
   for (const path of paths) {
     await waitUntil(
-      `accepting on ${path}`,
+      `accepting on ${typeof path === 'string' ? path : `${path.host}:${path.port}`}`,
       async () => {
         const reason = gone();
         if (reason !== undefined) throw new Error(reason);

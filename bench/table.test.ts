@@ -1,7 +1,9 @@
 // This file implements the bench table's tests from the perspective of someone reading one run:
 // the rows, and the warnings that tell when the machine changed speed while it ran.
 import { describe, expect, it } from 'vitest';
-import type { Row } from './measure.ts';
+import type { MeasuredRow, Row } from './measure.ts';
+import type { ProcessMemory } from './memory.ts';
+import { computeRatios } from './ratios.ts';
 import { combineSlices } from './rounds.ts';
 import { formatTable, type RunInfo } from './table.ts';
 import { TARGETS } from './targets.ts';
@@ -16,7 +18,7 @@ function row(id: string, rps: readonly number[]): Row {
   const target = TARGETS.find((t) => t.id === id);
   if (target === undefined) throw new Error(`no target ${id}`);
   const slices = rps.map(slice);
-  return { target, url: 'http://127.0.0.1/', log: [], ok: true, result: combineSlices(slices), slices };
+  return { target, url: 'http://127.0.0.1/', log: [], ok: true, result: combineSlices(slices), slices, cpu: undefined, memory: [] };
 }
 
 const info: RunInfo = {
@@ -31,9 +33,39 @@ const info: RunInfo = {
     probeTimeoutMs: 30_000,
   },
   busyAtStart: 0,
+  cpuMethod: 'test',
 };
 
+/** A row that also read its CPU (µs in all per side, over `requests`) and its processes' memory. */
+function withSides(id: string, rps: number, us: [number, number, number, number], memory: ProcessMemory[]): MeasuredRow {
+  const base = row(id, [rps, rps]) as MeasuredRow;
+  const [front, manager, workers, runtime] = us;
+  return { ...base, cpu: { split: { us: { front, manager, workers, runtime }, unattributedUs: 0 }, requests: 1000 }, memory };
+}
+
+function proc(side: ProcessMemory['side'], rssMb: number, pid = 1): ProcessMemory {
+  return { pid, server: 'x', side, command: 'x', rssKb: rssMb * 1024, pssKb: rssMb * 512, ussKb: rssMb * 256 };
+}
+
 describe('bench table', () => {
+  it("prints each row's CPU per request by side, and both rows' backend CPU beside a ratio", () => {
+    const rows = [
+      withSides('python-persistent', 1000, [100_000, 200_000, 500_000, 250_000], []),
+      withSides('python-wsgi-cgi', 2000, [150_000, 0, 330_000, 0], []),
+    ];
+    const text = formatTable(rows, computeRatios(rows), info);
+    expect(text).toMatch(/^python persistent +nginx 100 +200 +500 +250 +950 +1050$/m);
+    expect(text).toMatch(/^python mod_wsgi CGI +apache 150 +0 +330 +0 +330 +480$/m);
+    expect(text).toMatch(/^python persistent \/ mod_wsgi CGI +0\.50× +≥ 1× NOT met +950 \/ 330 µs$/m);
+  });
+
+  it('prints the memory of the processes behind the front, and the front once', () => {
+    const memory = [proc('front', 6, 1), proc('front', 4, 2), proc('manager', 60, 3), proc('workers', 50, 4), proc('workers', 52, 5), proc('runtime', 9, 6)];
+    const text = formatTable([withSides('python-persistent', 1000, [0, 0, 0, 0], memory)], [], info);
+    expect(text).toMatch(/^python persistent +4 +171\.0 +85\.5 +42\.8 manager 60\.0 · workers 50\.0 52\.0 · runtime 9\.0$/m);
+    expect(text).toMatch(/^\(front: nginx\) +2 +10\.0 +5\.0 +2\.5 6\.0 4\.0$/m);
+  });
+
   it('warns about a row whose slices ran at very different speeds, not about steady ones', () => {
     const text = formatTable([row('node-exec', [35, 36, 34, 35]), row('node-persistent', [745, 897, 2016, 2395])], [], info);
     expect(text).toMatch(/^node persistent +cgi-fpm +node +1457 /m);

@@ -1,10 +1,14 @@
-// This file implements the printed table from the perspective of someone reading one bench
+// This file implements the printed report from the perspective of someone reading one bench
 // run: a header saying what ran where (and whether the machine was busy), one line per target
-// (or its error), then the ratios with issue 3's goals.
+// (or its error), the ratios with the issues' goals and both rows' backend CPU, then where the
+// CPU of a request goes and what each row's processes hold in memory.
 import type { Versions } from './interpreters.ts';
 import type { Row, Settings } from './measure.ts';
+import { cpuPerRequest } from './per-request.ts';
 import type { Ratio } from './ratios.ts';
 import { sliceSpread } from './rounds.ts';
+import { line, ms, rps, times, us, type Column } from './table-format.ts';
+import { cpuLines, memoryLines } from './table-sides.ts';
 
 /** What the header says about the machine and the tools. */
 export interface RunInfo {
@@ -14,6 +18,8 @@ export interface RunInfo {
   readonly settings: Settings;
   /** Share of all CPUs busy in the second before the servers started (others' work; 0 to 1). */
   readonly busyAtStart: number;
+  /** How CPU was read: `"cgroup v2 per server, split by /proc"` or `"/proc only"`. */
+  readonly cpuMethod: string;
 }
 
 /** Above this busy share before the start, the header warns that the rows are skewed. */
@@ -22,11 +28,8 @@ const BUSY_WARNING = 0.2;
 /** Above this fastest/slowest slice quotient, a row's slices get a warning of their own. */
 const SPREAD_WARNING = 1.5;
 
-/** A column: its width and which side it is aligned to. */
-type Column = readonly [width: number, align: 'left' | 'right'];
-
 const ROW_COLUMNS: readonly Column[] = [
-  [18, 'left'],
+  [22, 'left'],
   [9, 'left'],
   [8, 'left'],
   [9, 'right'],
@@ -35,38 +38,15 @@ const ROW_COLUMNS: readonly Column[] = [
   [7, 'right'],
 ];
 const RATIO_COLUMNS: readonly Column[] = [
-  [32, 'left'],
+  [34, 'left'],
   [8, 'right'],
-  [11, 'right'],
+  [6, 'right'],
+  [26, 'left'],
   [0, 'left'],
 ];
 
-function rps(value: number): string {
-  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
-}
-
-function ms(value: number): string {
-  if (value < 10) return `${value.toFixed(2)} ms`;
-  if (value < 100) return `${value.toFixed(1)} ms`;
-  return `${value.toFixed(0)} ms`;
-}
-
-function times(value: number): string {
-  return value >= 10 ? `${value.toFixed(1)}×` : `${value.toFixed(2)}×`;
-}
-
-function line(cells: readonly string[], columns: readonly Column[]): string {
-  return cells
-    .map((cell, i) => {
-      const [width, align] = columns[i] ?? [0, 'left'];
-      return align === 'left' ? cell.padEnd(width) : cell.padStart(width);
-    })
-    .join(' ')
-    .trimEnd();
-}
-
 function rowLines(row: Row): string[] {
-  const head = [row.target.label, row.target.backend, row.target.runtime ?? '-'];
+  const head = [row.target.label, row.target.backend, row.target.runtime ?? row.target.wsgi ?? '-'];
   const log = row.log.map((l) => `    ${l}`);
   if (!row.ok) return [`${line(head, ROW_COLUMNS)} FAILED: ${row.error}`, ...log];
   const r = row.result;
@@ -89,11 +69,23 @@ function spreadLines(rows: readonly Row[]): string[] {
   return lines;
 }
 
-function ratioLine(r: Ratio): string {
+/** `747 / 333 µs`: both rows' backend CPU per request, when read. */
+function backendCpu(r: Ratio, rows: readonly Row[]): string {
+  const of = (id: string): string => {
+    const row = rows.find((x) => x.target.id === id);
+    const cpu = row?.ok === true ? cpuPerRequest(row.cpu) : undefined;
+    return cpu === undefined ? '-' : us(cpu.backend);
+  };
+  const top = of(r.spec.numerator);
+  const bottom = of(r.spec.denominator);
+  return top === '-' && bottom === '-' ? '' : `${top} / ${bottom} µs`;
+}
+
+function ratioLine(r: Ratio, rows: readonly Row[]): string {
   const value = r.value === undefined ? '-' : times(r.value);
   const goal = r.spec.goal === undefined ? '' : `≥ ${r.spec.goal}×`;
   const verdict = r.missing ?? (r.met === undefined ? '' : r.met ? 'met' : 'NOT met');
-  return line([r.spec.label, value, goal, verdict], RATIO_COLUMNS);
+  return line([r.spec.label, value, goal, verdict, backendCpu(r, rows)], RATIO_COLUMNS);
 }
 
 function header(info: RunInfo): string[] {
@@ -104,7 +96,7 @@ function header(info: RunInfo): string[] {
     `  ${Object.entries(versions)
       .map(([k, v]) => `${k} ${v}`)
       .join(' · ')}`,
-    `  ${settings.workers} workers per target; wrk -t${load.threads} -c${load.connections} -d${load.durationS}s --timeout ${load.timeoutS}s --latency after a ${settings.warmupS} s warm-up; nginx on 127.0.0.1`,
+    `  ${settings.workers} workers per target; wrk -t${load.threads} -c${load.connections} -d${load.durationS}s --timeout ${load.timeoutS}s --latency after a ${settings.warmupS} s warm-up; nginx (Apache for mod_wsgi) on 127.0.0.1`,
     `  ${settings.rounds} interleaved rounds (A B C, C B A, …): a row is the median of its slices, a ratio the median of its per-round ratios`,
     ...(busyAtStart > BUSY_WARNING
       ? ['  WARNING: other processes were using the CPUs; they slow every row down']
@@ -121,7 +113,11 @@ export function formatTable(rows: readonly Row[], ratios: readonly Ratio[], info
     ...rows.flatMap(rowLines),
     ...spreadLines(rows),
     '',
-    line(['ratio of req/s', 'value', 'goal', ''], RATIO_COLUMNS),
-    ...ratios.map(ratioLine),
+    line(['ratio of req/s', 'value', 'goal', '', 'backend CPU/req'], RATIO_COLUMNS),
+    ...ratios.map((r) => ratioLine(r, rows)),
+    '',
+    ...cpuLines(rows, info.cpuMethod),
+    '',
+    ...memoryLines(rows),
   ].join('\n');
 }

@@ -1,10 +1,16 @@
 // This file implements the list of measured targets from the perspective of the bench: the
-// same hello page in Python and Node under cgi-fpm's `exec`, under fcgiwrap, under the
-// persistent runtimes, and as a handler; each becomes one row, one nginx port, one socket.
+// same hello page under cgi-fpm's runtimes and under the peers a user would pick instead
+// (fcgiwrap, PHP-FPM, mod_wsgi daemon mode); each becomes one row, one port, one socket.
 import type { Runtime } from '../src/config/schema.ts';
 
-/** Which FastCGI server answers a target. */
-export type Backend = 'cgi-fpm' | 'fcgiwrap';
+/** Which server answers a target (behind nginx, or Apache for mod_wsgi). */
+export type Backend = 'cgi-fpm' | 'fcgiwrap' | 'php-fpm' | 'mod_wsgi';
+
+/** The HTTP server wrk talks to. */
+export type Front = 'nginx' | 'apache';
+
+/** What a mod_wsgi daemon process group runs. */
+export type WsgiApp = 'native' | 'cgi';
 
 /** One row of the table. */
 export interface Target {
@@ -12,12 +18,19 @@ export interface Target {
   readonly id: string;
   /** What the table calls it. */
   readonly label: string;
-  /** The FastCGI server behind nginx. */
+  /** The server behind the front. */
   readonly backend: Backend;
   /** The pool's runtime (cgi-fpm targets only). */
   readonly runtime?: Runtime;
+  /** The mod_wsgi application (mod_wsgi targets only). */
+  readonly wsgi?: WsgiApp;
   /** The request path: the script's name inside its root, or any path for the handler. */
   readonly path: string;
+}
+
+/** mod_wsgi is an Apache module: its targets are served by Apache, all others by nginx. */
+export function frontOf(target: Target): Front {
+  return target.backend === 'mod_wsgi' ? 'apache' : 'nginx';
 }
 
 /** The rows, in the order they run and print. */
@@ -31,10 +44,21 @@ export const TARGETS: readonly Target[] = [
     runtime: 'python',
     path: '/hello.py',
   },
+  {
+    id: 'python-wsgi-cgi',
+    label: 'python mod_wsgi CGI',
+    backend: 'mod_wsgi',
+    wsgi: 'cgi',
+    path: '/hello.py',
+  },
+  { id: 'python-wsgi', label: 'python mod_wsgi WSGI', backend: 'mod_wsgi', wsgi: 'native', path: '/hello' },
   { id: 'node-exec', label: 'node exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.js' },
   { id: 'node-fcgiwrap', label: 'node fcgiwrap', backend: 'fcgiwrap', path: '/hello.js' },
   { id: 'node-persistent', label: 'node persistent', backend: 'cgi-fpm', runtime: 'node', path: '/hello.js' },
   { id: 'handler', label: 'handler', backend: 'cgi-fpm', runtime: 'handler', path: '/hello' },
+  { id: 'php-fpm', label: 'php-fpm', backend: 'php-fpm', path: '/hello.php' },
+  { id: 'sh-exec', label: 'sh exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.sh' },
+  { id: 'sh-fcgiwrap', label: 'sh fcgiwrap', backend: 'fcgiwrap', path: '/hello.sh' },
 ];
 
 /** A ratio between two rows' req/s, with the issue's goal where it sets one. */
@@ -46,43 +70,30 @@ export interface RatioSpec {
   readonly numerator: string;
   /** …by this target's req/s. */
   readonly denominator: string;
-  /** The least value issue 3 asks for, if any. */
+  /** The least value an issue asks for, if any. */
   readonly goal?: number;
 }
 
-/** The ratios the report prints (goals from issue 3, "Done when"). */
+function ratio(numerator: string, denominator: string, label: string, goal?: number): RatioSpec {
+  const id = `${numerator}/${denominator}`;
+  return goal === undefined
+    ? { id, label, numerator, denominator }
+    : { id, label, numerator, denominator, goal };
+}
+
+/**
+ * The ratios the report prints: issue 3's (persistent over exec, handler over node) and issue
+ * 13's against the peers ("Done when": each at least 1×).
+ */
 export const RATIOS: readonly RatioSpec[] = [
-  {
-    id: 'python-persistent/python-exec',
-    label: 'python persistent / python exec',
-    numerator: 'python-persistent',
-    denominator: 'python-exec',
-    goal: 30,
-  },
-  {
-    id: 'node-persistent/node-exec',
-    label: 'node persistent / node exec',
-    numerator: 'node-persistent',
-    denominator: 'node-exec',
-    goal: 50,
-  },
-  {
-    id: 'handler/node-persistent',
-    label: 'handler / node persistent',
-    numerator: 'handler',
-    denominator: 'node-persistent',
-    goal: 1,
-  },
-  {
-    id: 'python-exec/python-fcgiwrap',
-    label: 'python: cgi-fpm exec / fcgiwrap',
-    numerator: 'python-exec',
-    denominator: 'python-fcgiwrap',
-  },
-  {
-    id: 'node-exec/node-fcgiwrap',
-    label: 'node: cgi-fpm exec / fcgiwrap',
-    numerator: 'node-exec',
-    denominator: 'node-fcgiwrap',
-  },
+  ratio('python-persistent', 'python-exec', 'python persistent / python exec', 30),
+  ratio('node-persistent', 'node-exec', 'node persistent / node exec', 50),
+  ratio('handler', 'node-persistent', 'handler / node persistent', 1),
+  ratio('python-persistent', 'python-wsgi-cgi', 'python persistent / mod_wsgi CGI', 1),
+  ratio('python-persistent', 'python-wsgi', 'python persistent / mod_wsgi WSGI', 1),
+  ratio('handler', 'php-fpm', 'handler / php-fpm', 1),
+  ratio('node-persistent', 'python-wsgi-cgi', 'node persistent / mod_wsgi CGI', 1),
+  ratio('sh-exec', 'sh-fcgiwrap', 'sh: cgi-fpm exec / fcgiwrap', 1),
+  ratio('python-exec', 'python-fcgiwrap', 'python: cgi-fpm exec / fcgiwrap', 1),
+  ratio('node-exec', 'node-fcgiwrap', 'node: cgi-fpm exec / fcgiwrap'),
 ];
