@@ -198,6 +198,7 @@ describe('loadConfig', () => {
       readFile,
       realpath: (p: string) => Promise.resolve(`/real${p}`),
       stat: () => Promise.resolve({ isDirectory: () => true }),
+      readdir: () => Promise.resolve([]),
     };
     const config = await loadConfig('/conf/cgi-fpm.toml', fs);
     expect(readFile).toHaveBeenCalledTimes(1);

@@ -18,6 +18,11 @@ export interface ConfigFs {
   readonly realpath: (path: string) => Promise<string>;
   /** Follows symlinks. */
   readonly stat: (path: string) => Promise<{ isDirectory: () => boolean }>;
+  /**
+   * Lists a directory's entries as paths relative to it (with `recursive`, every level below);
+   * rejects with `ENOENT` when it does not exist. For `include` globs.
+   */
+  readonly readdir: (path: string, options: { recursive: boolean }) => Promise<string[]>;
 }
 
 /** Where the pool is: for relative paths and messages. */

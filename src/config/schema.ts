@@ -45,6 +45,13 @@ export type StderrMode = (typeof STDERR_MODES)[number];
 export interface DaemonConfig {
   /** Absolute path of the config file this was loaded from. */
   readonly file: string;
+  /**
+   * Absolute paths of the files its `include` globs matched, in the order they were read
+   * (sorted per glob); their pools follow the main file's. Absent when nothing was included.
+   * @defaultValue absent
+   * @see PHP-FPM `include`
+   */
+  readonly included?: readonly string[];
   /** Daemon-wide settings, from the `[global]` table. */
   readonly global: GlobalConfig;
   /** The pools, in the order the file defines them; at least one. */

@@ -117,8 +117,8 @@ export const GLOBAL_KEYS: readonly string[] = Object.keys(globalSchema.shape);
 /** The keys a pool accepts (PHP-FPM spellings), for "did you mean" suggestions. */
 export const POOL_KEYS: readonly string[] = Object.keys(poolSchema.shape);
 
-/** The keys the top level of the file accepts. */
-export const TOP_LEVEL_KEYS: readonly string[] = ['global', 'pools'];
+/** The keys the top level of the file accepts (`include`: globs of files holding more pools). */
+export const TOP_LEVEL_KEYS: readonly string[] = ['global', 'include', 'pools'];
 
 /** The `[global]` table as validated, before `control_socket` is resolved. */
 export type GlobalTable = z.output<typeof globalSchema>;
