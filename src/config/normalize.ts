@@ -64,6 +64,26 @@ export async function resolveRoot(value: string, ctx: PoolContext, fs: ConfigFs)
 }
 
 /**
+ * Resolves a file key (`overload_page`) against the config file's directory and checks that it
+ * names an existing file that is not a directory.
+ *
+ * @returns its absolute path (as written, symlinks kept), or the problem naming the value.
+ */
+export async function resolveFile(value: string, key: string, ctx: PoolContext, fs: ConfigFs): Promise<Resolved<string>> {
+  const absolute = resolve(ctx.baseDir, value);
+  const shown = absolute === value ? JSON.stringify(value) : `${JSON.stringify(value)} (${absolute})`;
+  const fail = (why: string, options?: ErrorOptions): Resolved<string> => ({
+    ok: false,
+    problem: configProblem(ctx.file, `${key} must be an existing file, got ${shown}: ${why}`, { pool: ctx.name, key }, undefined, options),
+  });
+  try {
+    return (await fs.stat(absolute)).isDirectory() ? fail('a directory') : { ok: true, value: absolute };
+  } catch (error) {
+    return fail(describeSystemError(error), { cause: error });
+  }
+}
+
+/**
  * Parses `listen`, a relative unix socket path resolved against the config file's directory.
  */
 export function resolveListen(value: string, ctx: PoolContext): Resolved<ListenAddress> {

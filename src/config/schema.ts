@@ -23,7 +23,7 @@ export const RUNTIMES = ['exec', 'python', 'node', 'handler'] as const;
 /** One of {@link RUNTIMES}. */
 export type Runtime = (typeof RUNTIMES)[number];
 
-/** The process manager policies. Only `static` exists so far. */
+/** The process manager policies (PHP-FPM `pm`): `static`, `dynamic`, `ondemand`. */
 export const PM_MODES = ['static', 'dynamic', 'ondemand'] as const;
 
 /** One of {@link PM_MODES}. */
