@@ -12,6 +12,10 @@ import { createLogger } from '../../log/logger.ts';
 import { startControlServer, type ControlServer } from '../../supervisor/control.ts';
 import { installSignals } from '../../supervisor/signals.ts';
 import { Supervisor } from '../../supervisor/supervisor.ts';
+import { initialWorkers } from '../../supervisor/pm/index.ts';
+import type { DaemonConfig } from '../../config/schema.ts';
+import { DEFAULT_READY_TIMEOUT_MS } from '../../systemd/start-gate.ts';
+import { awaitPools } from './await-pools.ts';
 import { EX_CONFIG, EX_SOFTWARE, EX_USAGE } from '../exit-codes.ts';
 import { isOpenFd, setUpService, type ServiceSetup } from './start-service.ts';
 
@@ -23,6 +27,12 @@ export interface StartArgs {
   readonly http?: string | undefined;
   /** s6's notification fd: a newline is written to it once ready, then it is closed. */
   readonly notifyFd?: number | undefined;
+  /**
+   * Longest wait for every pool's initial workers before giving up (exit 70), in ms; `0`: no
+   * bound. Default: {@link DEFAULT_READY_TIMEOUT_MS} when a service manager waits for readiness
+   * (`NOTIFY_SOCKET`, `--notify-fd`), else no wait (the daemon serves the pools that work).
+   */
+  readonly readyTimeoutMs?: number | undefined;
 }
 
 /** Bound on sending the last systemd notifications before exiting, in milliseconds. */
@@ -32,7 +42,8 @@ const NOTIFY_FLUSH_MS = 2000;
  * Runs the daemon until it is told to stop (SIGTERM, SIGINT, `cgi-fpm stop`).
  * @returns 0 after a graceful stop, 64 (EX_USAGE) when `--notify-fd` is not open, 78
  *   (EX_CONFIG) for a config error, 70 (EX_SOFTWARE) when it could not start (e.g.
- *   `ERR_LISTEN`, `ERR_LISTEN_FDS`).
+ *   `ERR_LISTEN`, `ERR_LISTEN_FDS`, or a pool still without its initial workers when the
+ *   ready timeout passed).
  */
 export async function startCommand(args: StartArgs): Promise<number> {
   const pretty = process.stdout.isTTY;
@@ -80,10 +91,23 @@ export async function startCommand(args: StartArgs): Promise<number> {
     removeSignals();
     return EX_SOFTWARE;
   }
-  service.readiness.ready();
+  const outcome = await awaitPools({
+    status: () => supervisor.status(), wanted: initialWorkersByPool(config.pools), readiness: service.readiness, log,
+    timeoutMs: args.readyTimeoutMs ?? (service.awaited ? DEFAULT_READY_TIMEOUT_MS : undefined),
+    stopped: supervisor.stopped, now: () => Date.now(),
+  });
+  if (outcome.kind === 'timeout') {
+    log.fatal({ pools: outcome.short }, 'failed to start: pools without their initial workers');
+    supervisor.stop();
+  } else if (outcome.kind !== 'stopped') service.readiness.ready();
   await supervisor.stopped;
   control?.close();
   await service.readiness.close(NOTIFY_FLUSH_MS);
   removeSignals();
-  return 0;
+  return outcome.kind === 'timeout' ? EX_SOFTWARE : 0;
+}
+
+/** Workers each pool starts with, by name (the readiness rule). */
+function initialWorkersByPool(pools: DaemonConfig['pools']): Map<string, number> {
+  return new Map(pools.map((p) => [p.name, initialWorkers(p.pm)]));
 }
