@@ -74,6 +74,8 @@ describe('runCli', () => {
     [['start', '--notify-fd', '2'], '--notify-fd must be a file descriptor number of 3 or more, got 2'],
     [['start', '--notify-fd', 'x'], '--notify-fd must be a file descriptor number of 3 or more, got NaN'],
     [['start', '--notify-fd', '3.5'], '--notify-fd must be a file descriptor number of 3 or more, got 3.5'],
+    [['start', '--ready-timeout', '1.5s'], '--ready-timeout: invalid duration'],
+    [['start', '--ready-timeout'], 'Not enough arguments following: ready-timeout'],
   ])('exits 64 (EX_USAGE) for %j', async (argv, message) => {
     const io = capture();
     expect(await runCli(argv, io)).toBe(64);
