@@ -120,6 +120,13 @@ describe('runCli', () => {
     expect(startCommand).toHaveBeenCalledWith({ config: '/etc/cgi-fpm/cgi-fpm.toml', notifyFd: 5 });
   });
 
+  it('takes the last --http (npm start -- --http ADDR overrides the script\'s) and --ready-timeout as ms', async () => {
+    startCommand.mockResolvedValue(0);
+    const argv = ['start', '--http', '127.0.0.1:8080', '--http', '0.0.0.0:9000', '--ready-timeout', '90s'];
+    expect(await runCli(argv, capture())).toBe(0);
+    expect(startCommand).toHaveBeenCalledWith({ config: '/etc/cgi-fpm/cgi-fpm.toml', http: '0.0.0.0:9000', readyTimeoutMs: 90_000 });
+  });
+
   it('exits 78 (EX_CONFIG) for a ConfigError that escapes a command', async () => {
     const file = '/etc/x.toml';
     startCommand.mockRejectedValue(

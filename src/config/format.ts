@@ -61,6 +61,7 @@ export function globalToToml(global: GlobalConfig): Record<string, unknown> {
     log_level: global.logLevel,
     ...(global.controlSocket === undefined ? {} : { control_socket: global.controlSocket }),
     process_control_timeout: duration(global.processControlTimeoutMs),
+    ...(global.errorLog === undefined ? {} : { error_log: global.errorLog }),
   };
 }
 

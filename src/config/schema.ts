@@ -83,6 +83,14 @@ export interface GlobalConfig {
    * @see PHP-FPM `process_control_timeout`
    */
   readonly processControlTimeoutMs: number;
+  /**
+   * Absolute path of the file the daemon (and its workers, through it) logs to, appended to and
+   * reopened on SIGUSR1; `undefined` logs to standard output. A relative path in the file is
+   * relative to the config file's directory. Read at start: a reload does not move the log.
+   * @defaultValue `undefined` (standard output)
+   * @see PHP-FPM `error_log`
+   */
+  readonly errorLog?: string | undefined;
 }
 
 /** Where and how a pool accepts FastCGI connections. */

@@ -73,6 +73,7 @@ export const globalSchema = z.strictObject({
   log_level: z.enum(LOG_LEVELS).default('info'),
   control_socket: z.string().min(1).optional(),
   process_control_timeout: converted(z.unknown(), parseDuration).prefault('10s'),
+  error_log: z.string().min(1).optional(),
 });
 
 /** One `[pools.NAME]` table, dotted keys folded. Only `listen` and `root` are required. */
