@@ -32,7 +32,12 @@ async function lines(file: string): Promise<Record<string, unknown>[]> {
 }
 
 async function waitForLine(file: string, what: string, test: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  return waitUntil(`${what} in ${file}`, async () => (await lines(file)).find(test), 20_000);
+  try {
+    return await waitUntil(`${what} in ${file}`, async () => (await lines(file)).find(test), 20_000);
+  } catch (err) {
+    const seen = (await readFile(file, 'utf8').catch(() => '(no file)')).slice(-4000);
+    throw new Error(`${(err as Error).message}; the file holds:\n${seen}\nstdout/stderr:\n${daemon?.output() ?? ''}`, { cause: err });
+  }
 }
 
 beforeAll(async () => {
@@ -71,7 +76,9 @@ describe('error_log = "logs/cgi-fpm.log"', () => {
     expect(await get('first')).toBe('first\n');
     const stderrLine = await waitForLine(logFile, 'cgi stderr', (e) => e.msg === 'cgi stderr' && String(e.line).includes('first'));
     expect(stderrLine.pid).not.toBe(d.pid);
-    await waitForLine(logFile, 'request', (e) => e.msg === 'request' && e.pid === d.pid && e.status === 200);
+    await waitForLine(logFile, 'request', (e) => e.msg === 'request' && e.status === 200);
+    const ready = await waitForLine(logFile, 'ready', (e) => e.msg === 'ready to handle connections');
+    expect(ready.pid).toBe(d.pid);
     expect(d.logs).toEqual([]);
   });
 
