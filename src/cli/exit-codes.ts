@@ -49,3 +49,9 @@ export const EX_PROTOCOL = 76;
  * @see sysexits.h `EX_NOPERM`
  */
 export const EX_NOPERM = 77;
+
+/**
+ * A file or directory could not be created (`cgi-fpm install-layout`).
+ * @see sysexits.h `EX_CANTCREAT`
+ */
+export const EX_CANTCREAT = 73;

@@ -74,6 +74,8 @@ describe('runCli', () => {
     [['start', '--notify-fd', '2'], '--notify-fd must be a file descriptor number of 3 or more, got 2'],
     [['start', '--notify-fd', 'x'], '--notify-fd must be a file descriptor number of 3 or more, got NaN'],
     [['start', '--notify-fd', '3.5'], '--notify-fd must be a file descriptor number of 3 or more, got 3.5'],
+    [['start', '--ready-timeout', '1.5s'], '--ready-timeout: invalid duration'],
+    [['start', '--ready-timeout'], 'Not enough arguments following: ready-timeout'],
   ])('exits 64 (EX_USAGE) for %j', async (argv, message) => {
     const io = capture();
     expect(await runCli(argv, io)).toBe(64);
@@ -116,6 +118,13 @@ describe('runCli', () => {
     startCommand.mockResolvedValue(0);
     expect(await runCli(['start', '--notify-fd', '5'], capture())).toBe(0);
     expect(startCommand).toHaveBeenCalledWith({ config: '/etc/cgi-fpm/cgi-fpm.toml', notifyFd: 5 });
+  });
+
+  it('takes the last --http (npm start -- --http ADDR overrides the script\'s) and --ready-timeout as ms', async () => {
+    startCommand.mockResolvedValue(0);
+    const argv = ['start', '--http', '127.0.0.1:8080', '--http', '0.0.0.0:9000', '--ready-timeout', '90s'];
+    expect(await runCli(argv, capture())).toBe(0);
+    expect(startCommand).toHaveBeenCalledWith({ config: '/etc/cgi-fpm/cgi-fpm.toml', http: '0.0.0.0:9000', readyTimeoutMs: 90_000 });
   });
 
   it('exits 78 (EX_CONFIG) for a ConfigError that escapes a command', async () => {

@@ -12,6 +12,7 @@ import { ConfigError } from '../errors.ts';
 import { configProblems } from '../config/problems.ts';
 import { VERSION } from '../version.ts';
 import { checkCommandModule } from './commands/check.ts';
+import { installLayoutCommandModule } from './commands/install-layout.ts';
 import { reloadCommandModule } from './commands/reload.ts';
 import { startCommandModule } from './commands/start-module.ts';
 import { statusCommandModule } from './commands/status.ts';
@@ -37,7 +38,7 @@ export const processIo: CliIo = {
 /**
  * The `cgi-fpm` command line (yargs ≥ 18 factory): `check`, `start`, and `status`, `reload`,
  * `stop` (which talk to the daemon over its control socket), `worker` (one pool on fd 0, for
- * Apache mod_fcgid), `--help`, `--version`; strict
+ * Apache mod_fcgid), `install-layout` (/etc/cgi-fpm, units, tmpfiles.d), `--help`, `--version`; strict
  * (unknown options and commands are usage errors), one command required.
  * It never exits the process: usage errors are thrown as {@link UsageError}, and the command
  * that runs sets `context.exitCode`.
@@ -58,7 +59,8 @@ export function buildCli(
     .command(reloadCommandModule(context))
     .command(stopCommandModule(context))
     .command(workerCommandModule(context))
-    .demandCommand(1, 'name a command: check, start, status, reload, stop or worker')
+    .command(installLayoutCommandModule(context))
+    .demandCommand(1, 'name a command: check, start, status, reload, stop or worker; install-layout sets up /etc/cgi-fpm')
     .recommendCommands()
     .strict()
     .version(VERSION)

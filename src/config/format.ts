@@ -61,13 +61,14 @@ export function globalToToml(global: GlobalConfig): Record<string, unknown> {
     log_level: global.logLevel,
     ...(global.controlSocket === undefined ? {} : { control_socket: global.controlSocket }),
     process_control_timeout: duration(global.processControlTimeoutMs),
+    ...(global.errorLog === undefined ? {} : { error_log: global.errorLog }),
   };
 }
 
 /**
- * The effective config as TOML: a comment naming the file, `[global]`, then one
+ * The effective config as TOML: a comment naming the file (and each included file), `[global]`, then one
  * `[pools.NAME]` table per pool (with its `env` as a `[pools.NAME.env]` table). Loading the
- * result gives a config equal to `config` (apart from `file`).
+ * result gives a config equal to `config` (apart from `file` and `included`).
  */
 export function formatConfigToml(config: DaemonConfig): string {
   // defineProperty, so that a pool named `__proto__` is a key and not a prototype.
@@ -76,5 +77,6 @@ export function formatConfigToml(config: DaemonConfig): string {
     Object.defineProperty(pools, pool.name, { value: poolToToml(pool), enumerable: true });
   }
   const body = stringify({ global: globalToToml(config.global), pools });
-  return `# effective configuration of ${JSON.stringify(config.file)} (defaults applied, paths resolved)\n\n${body}\n`;
+  const included = (config.included ?? []).map((f) => `# with the pools of ${JSON.stringify(f)} (include)\n`).join('');
+  return `# effective configuration of ${JSON.stringify(config.file)} (defaults applied, paths resolved)\n${included}\n${body}\n`;
 }

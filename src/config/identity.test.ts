@@ -30,6 +30,7 @@ function accountsFs(passwd: string | null = PASSWD): ConfigFs {
   return {
     realpath: nodeFs.realpath,
     stat: nodeFs.stat,
+    readdir: nodeFs.readdir,
     readFile: async (path, encoding) => {
       if (path !== '/etc/passwd' && path !== '/etc/group') return nodeFs.readFile(path, encoding);
       reads.push(path);

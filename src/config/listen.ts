@@ -34,6 +34,11 @@ export const UNIX_PATH_MAX_BYTES = 107;
 const HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
 const HOST_PORT_RE = /^(?:\[([^\]]*)\]|([^:[\]]+)):(\d+)$/;
 const MODE_RE = /^0?[0-7]{3,4}$/;
+/** A URL scheme such as `tcp://` or `http://` at the start of a value. */
+const URL_SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+
+/** The prefix of a `listen` value naming TCP explicitly: `tcp://HOST:PORT`. */
+export const TCP_URL_PREFIX = 'tcp://';
 
 function invalid(value: string, reason: string, options?: ErrorOptions): TypeError {
   return new TypeError(`invalid listen address ${JSON.stringify(value)}: ${reason}`, options);
@@ -110,24 +115,36 @@ function parseUnixPath(path: string, baseDir: string, value: string): ListenAddr
  *   relative path is relative to `baseDir` (the config file's directory).
  * - `"127.0.0.1:9001"`, `"localhost:9001"`: TCP on an IPv4 address or a host name.
  * - `"[::1]:9001"`: TCP on an IPv6 address (normalized, so `[0:0::1]` is `::1`).
+ * - `"tcp://127.0.0.1:9001"`, `"tcp://[::1]:9001"`: the same, with the scheme written out.
  * - `"systemd:NAME"`: the socket systemd passed under the name NAME (socket activation; the
  *   `.socket` unit's `FileDescriptorName=`, by default the unit's name, e.g. `cgi-fpm.socket`).
  *
- * A value starting with `systemd:` always names a passed socket; otherwise a value with a `/`
- * is always a path, and one with a `:` and no `/` is always `HOST:PORT`.
+ * A value starting with `systemd:` always names a passed socket, and one starting with `tcp://`
+ * is always TCP; any other `SCHEME://` is refused (it is not a path). Otherwise a value with a
+ * `/` is always a path, and one with a `:` and no `/` is always `HOST:PORT`.
  *
  * @param value - the value as written.
  * @param baseDir - absolute directory relative paths are resolved against.
  * @throws TypeError naming the value: a bare port, an unbracketed IPv6 address, a port outside
- *   1–65535, an empty value, a socket path longer than {@link UNIX_PATH_MAX_BYTES}, or a
+ *   1–65535, a scheme other than `tcp://`, an empty value, a socket path longer than {@link UNIX_PATH_MAX_BYTES}, or a
  *   systemd socket name systemd would refuse.
  * @see PHP-FPM `listen`, systemd.socket(5) `FileDescriptorName=`
  */
 export function parseListenAddress(value: string, baseDir: string): ListenAddress {
   if (value.startsWith(SYSTEMD_LISTEN_PREFIX)) return parseSystemdName(value.slice(SYSTEMD_LISTEN_PREFIX.length), value);
+  if (value.startsWith(TCP_URL_PREFIX)) return parseHostPort(value.slice(TCP_URL_PREFIX.length), value);
+  const scheme = URL_SCHEME_RE.exec(value)?.[1];
+  if (scheme !== undefined) {
+    throw invalid(value, `${JSON.stringify(`${scheme}://`)} is not a listen scheme; write "tcp://HOST:PORT", "HOST:PORT", a socket path or "unix:PATH"`);
+  }
   const text = value.startsWith('unix:') ? value.slice('unix:'.length) : value;
   if (text === '') throw invalid(value, 'it is empty');
   if (text.includes('/') || !text.includes(':')) return parseUnixPath(text, baseDir, value);
+  return parseHostPort(text, value);
+}
+
+/** `HOST:PORT` or `[IPv6]:PORT` (`text`), part of the `listen` value `value`. */
+function parseHostPort(text: string, value: string): ListenAddress {
   const match = HOST_PORT_RE.exec(text);
   if (match === null) {
     const hint = text.split(':').length > 2 ? '; put an IPv6 address in brackets: "[::1]:9000"' : '';

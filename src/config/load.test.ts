@@ -21,6 +21,7 @@ beforeAll(async () => {
   root = join(dir, 'cgi-bin');
   await mkdir(root);
   await symlink(root, join(dir, 'link'));
+  await writeFile(join(dir, 'busy.html'), '<p>busy</p>\n');
 });
 
 afterAll(async () => {
@@ -198,6 +199,7 @@ describe('loadConfig', () => {
       readFile,
       realpath: (p: string) => Promise.resolve(`/real${p}`),
       stat: () => Promise.resolve({ isDirectory: () => true }),
+      readdir: () => Promise.resolve([]),
     };
     const config = await loadConfig('/conf/cgi-fpm.toml', fs);
     expect(readFile).toHaveBeenCalledTimes(1);
@@ -213,6 +215,17 @@ describe('loadConfig', () => {
     expect(error).toMatchObject({ code: ErrorCode.ERR_CONFIG_READ, file: missing });
     expect((error as Error).message).toBe(
       `config: ${missing}: cannot read the config file: ENOENT (no such file or directory)`,
+    );
+  });
+});
+
+describe('parseConfig: overload_page', () => {
+  it('must name an existing file, checked at load', async () => {
+    await expect(parseConfig(pool('overload_page = "nope.html"\n'), file)).rejects.toThrow(
+      `config: ${file}: pool "blog": overload_page must be an existing file, got "nope.html" (${join(dir, 'nope.html')}): ENOENT (no such file or directory)`,
+    );
+    await expect(parseConfig(pool(`overload_page = "${root}"\n`), file)).rejects.toThrow(
+      `pool "blog": overload_page must be an existing file, got "${root}": a directory`,
     );
   });
 });

@@ -4,15 +4,15 @@
 
 import * as nodeFs from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ErrorCode } from '../errors.ts';
 import type { ConfigError } from '../errors.ts';
 import { isTable } from './flatten.ts';
 import type { ConfigFs } from './normalize.ts';
-import { configProblem, describeSystemError, formatValue, throwProblems } from './problems.ts';
+import { configProblem, formatValue, throwProblems } from './problems.ts';
 import type { DaemonConfig, GlobalConfig, PoolConfig } from './schema.ts';
 import { controlSocketProblems, sharedListenProblems } from './shared-listen.ts';
 import { suggestKey } from './suggest.ts';
-import { parseToml } from './syntax.ts';
+import { parseSource, readConfigText, readSources } from './sources.ts';
+import type { ConfigEnv, ConfigSources } from './sources.ts';
 import { TOP_LEVEL_KEYS } from './toml-schema.ts';
 import { validatePool } from './validate.ts';
 import { validateGlobal } from './validate-global.ts';
@@ -34,18 +34,13 @@ function topLevelProblems(document: Record<string, unknown>, file: string): Conf
 }
 
 async function validatePools(
-  value: unknown,
+  sources: ConfigSources,
   file: string,
   fs: ConfigFs,
   problems: ConfigError[],
 ): Promise<PoolConfig[]> {
-  if (value === undefined || (isTable(value) && Object.keys(value).length === 0)) {
-    problems.push(
-      configProblem(file, 'no pool defined: add a [pools.NAME] table with listen and root', { key: 'pools' }),
-    );
-    return [];
-  }
-  if (!isTable(value)) {
+  const value = sources.document.pools;
+  if (value !== undefined && !isTable(value)) {
     problems.push(
       configProblem(file, `pools must be a table of pools ([pools.NAME]), got ${formatValue(value)}`, {
         key: 'pools',
@@ -53,9 +48,15 @@ async function validatePools(
     );
     return [];
   }
-  const baseDir = dirname(file);
+  if (sources.pools.length === 0) {
+    const included = sources.included.length === 0 ? '' : ` (nor in the ${sources.included.length} included files)`;
+    problems.push(
+      configProblem(file, `no pool defined${included}: add a [pools.NAME] table with listen and root`, { key: 'pools' }),
+    );
+    return [];
+  }
   const results = await Promise.all(
-    Object.entries(value).map(([name, table]) => validatePool(table, { file, baseDir, name }, fs)),
+    sources.pools.map((p) => validatePool(p.table, { file: p.file, baseDir: dirname(p.file), name: p.name }, fs)),
   );
   const pools: PoolConfig[] = [];
   for (const result of results) {
@@ -86,28 +87,24 @@ function deepFreeze<T>(value: T): T {
  * @throws ConfigError `ERR_CONFIG_SYNTAX` for invalid TOML; `ERR_CONFIG_INVALID` for one
  *   invalid value or key, or a {@link ConfigErrorList} (a ConfigError) listing several.
  */
-export async function parseConfig(text: string, file: string, fs: ConfigFs = nodeFs): Promise<DaemonConfig> {
+export async function parseConfig(
+  text: string,
+  file: string,
+  fs: ConfigFs = nodeFs,
+  env: ConfigEnv = process.env,
+): Promise<DaemonConfig> {
   const absolute = resolve(file);
-  const document = parseToml(text, absolute);
-  const problems = topLevelProblems(document, absolute);
-  const global = validateGlobal(document.global, absolute, problems);
-  const pools = await validatePools(document.pools, absolute, fs, problems);
+  const sources = await readSources(text, absolute, fs, env);
+  const problems = [...sources.problems, ...topLevelProblems(sources.document, absolute)];
+  const global = validateGlobal(sources.document.global, absolute, problems);
+  const pools = await validatePools(sources, absolute, fs, problems);
   throwProblems(absolute, problems);
   throwProblems(absolute, [
     ...sharedListenProblems(absolute, pools),
     ...controlSocketProblems(absolute, global.controlSocket, pools),
   ]);
-  return deepFreeze({ file: absolute, global, pools });
-}
-
-/** Reads the whole file once. @throws ConfigError `ERR_CONFIG_READ` naming the file. */
-async function readConfigText(absolute: string, fs: ConfigFs): Promise<string> {
-  try {
-    return await fs.readFile(absolute, 'utf8');
-  } catch (error) {
-    const detail = `cannot read the config file: ${describeSystemError(error)}`;
-    throw configProblem(absolute, detail, {}, ErrorCode.ERR_CONFIG_READ, { cause: error });
-  }
+  const included = sources.included.length === 0 ? {} : { included: sources.included };
+  return deepFreeze({ file: absolute, ...included, global, pools });
 }
 
 /**
@@ -119,9 +116,13 @@ async function readConfigText(absolute: string, fs: ConfigFs): Promise<string> {
  * @throws ConfigError `ERR_CONFIG_READ` when the file cannot be read, and everything
  *   {@link parseConfig} throws. Every message names the file.
  */
-export async function loadConfig(file: string, fs: ConfigFs = nodeFs): Promise<DaemonConfig> {
+export async function loadConfig(
+  file: string,
+  fs: ConfigFs = nodeFs,
+  env: ConfigEnv = process.env,
+): Promise<DaemonConfig> {
   const absolute = resolve(file);
-  return parseConfig(await readConfigText(absolute, fs), absolute, fs);
+  return parseConfig(await readConfigText(absolute, fs), absolute, fs, env);
 }
 
 /**
@@ -135,10 +136,17 @@ export async function loadConfig(file: string, fs: ConfigFs = nodeFs): Promise<D
  * @throws ConfigError `ERR_CONFIG_READ` when the file cannot be read, `ERR_CONFIG_SYNTAX` for
  *   invalid TOML, `ERR_CONFIG_INVALID` (or a {@link ConfigErrorList}) for an invalid `[global]`.
  */
-export async function loadGlobalConfig(file: string, fs: ConfigFs = nodeFs): Promise<GlobalConfig> {
+export async function loadGlobalConfig(
+  file: string,
+  fs: ConfigFs = nodeFs,
+  env: ConfigEnv = process.env,
+): Promise<GlobalConfig> {
   const absolute = resolve(file);
-  const document = parseToml(await readConfigText(absolute, fs), absolute);
   const problems: ConfigError[] = [];
+  const referenceProblems: ConfigError[] = [];
+  const document = parseSource(await readConfigText(absolute, fs), absolute, env, referenceProblems);
+  // Only [global]'s own references count: the pools may be mid-edit.
+  problems.push(...referenceProblems.filter((p) => p.pool === undefined && p.key?.startsWith('global') === true));
   const global = validateGlobal(document.global, absolute, problems);
   throwProblems(absolute, problems);
   return Object.freeze(global);

@@ -18,6 +18,11 @@ export interface ConfigFs {
   readonly realpath: (path: string) => Promise<string>;
   /** Follows symlinks. */
   readonly stat: (path: string) => Promise<{ isDirectory: () => boolean }>;
+  /**
+   * Lists a directory's entries as paths relative to it (with `recursive`, every level below);
+   * rejects with `ENOENT` when it does not exist. For `include` globs.
+   */
+  readonly readdir: (path: string, options: { recursive: boolean }) => Promise<string[]>;
 }
 
 /** Where the pool is: for relative paths and messages. */
@@ -53,6 +58,26 @@ export async function resolveRoot(value: string, ctx: PoolContext, fs: ConfigFs)
   try {
     const real = await fs.realpath(absolute);
     return (await fs.stat(real)).isDirectory() ? { ok: true, value: real } : fail('not a directory');
+  } catch (error) {
+    return fail(describeSystemError(error), { cause: error });
+  }
+}
+
+/**
+ * Resolves a file key (`overload_page`) against the config file's directory and checks that it
+ * names an existing file that is not a directory.
+ *
+ * @returns its absolute path (as written, symlinks kept), or the problem naming the value.
+ */
+export async function resolveFile(value: string, key: string, ctx: PoolContext, fs: ConfigFs): Promise<Resolved<string>> {
+  const absolute = resolve(ctx.baseDir, value);
+  const shown = absolute === value ? JSON.stringify(value) : `${JSON.stringify(value)} (${absolute})`;
+  const fail = (why: string, options?: ErrorOptions): Resolved<string> => ({
+    ok: false,
+    problem: configProblem(ctx.file, `${key} must be an existing file, got ${shown}: ${why}`, { pool: ctx.name, key }, undefined, options),
+  });
+  try {
+    return (await fs.stat(absolute)).isDirectory() ? fail('a directory') : { ok: true, value: absolute };
   } catch (error) {
     return fail(describeSystemError(error), { cause: error });
   }

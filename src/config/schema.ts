@@ -23,7 +23,7 @@ export const RUNTIMES = ['exec', 'python', 'node', 'handler'] as const;
 /** One of {@link RUNTIMES}. */
 export type Runtime = (typeof RUNTIMES)[number];
 
-/** The process manager policies. Only `static` exists so far. */
+/** The process manager policies (PHP-FPM `pm`): `static`, `dynamic`, `ondemand`. */
 export const PM_MODES = ['static', 'dynamic', 'ondemand'] as const;
 
 /** One of {@link PM_MODES}. */
@@ -45,6 +45,13 @@ export type StderrMode = (typeof STDERR_MODES)[number];
 export interface DaemonConfig {
   /** Absolute path of the config file this was loaded from. */
   readonly file: string;
+  /**
+   * Absolute paths of the files its `include` globs matched, in the order they were read
+   * (sorted per glob); their pools follow the main file's. Absent when nothing was included.
+   * @defaultValue absent
+   * @see PHP-FPM `include`
+   */
+  readonly included?: readonly string[];
   /** Daemon-wide settings, from the `[global]` table. */
   readonly global: GlobalConfig;
   /** The pools, in the order the file defines them; at least one. */
@@ -76,6 +83,14 @@ export interface GlobalConfig {
    * @see PHP-FPM `process_control_timeout`
    */
   readonly processControlTimeoutMs: number;
+  /**
+   * Absolute path of the file the daemon (and its workers, through it) logs to, appended to and
+   * reopened on SIGUSR1; `undefined` logs to standard output. A relative path in the file is
+   * relative to the config file's directory. Read at start: a reload does not move the log.
+   * @defaultValue `undefined` (standard output)
+   * @see PHP-FPM `error_log`
+   */
+  readonly errorLog?: string | undefined;
 }
 
 /** Where and how a pool accepts FastCGI connections. */

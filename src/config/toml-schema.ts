@@ -73,6 +73,7 @@ export const globalSchema = z.strictObject({
   log_level: z.enum(LOG_LEVELS).default('info'),
   control_socket: z.string().min(1).optional(),
   process_control_timeout: converted(z.unknown(), parseDuration).prefault('10s'),
+  error_log: z.string().min(1).optional(),
 });
 
 /** One `[pools.NAME]` table, dotted keys folded. Only `listen` and `root` are required. */
@@ -117,8 +118,8 @@ export const GLOBAL_KEYS: readonly string[] = Object.keys(globalSchema.shape);
 /** The keys a pool accepts (PHP-FPM spellings), for "did you mean" suggestions. */
 export const POOL_KEYS: readonly string[] = Object.keys(poolSchema.shape);
 
-/** The keys the top level of the file accepts. */
-export const TOP_LEVEL_KEYS: readonly string[] = ['global', 'pools'];
+/** The keys the top level of the file accepts (`include`: globs of files holding more pools). */
+export const TOP_LEVEL_KEYS: readonly string[] = ['global', 'include', 'pools'];
 
 /** The `[global]` table as validated, before `control_socket` is resolved. */
 export type GlobalTable = z.output<typeof globalSchema>;

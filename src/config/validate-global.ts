@@ -2,7 +2,7 @@
 // loader: check it with the zod schema, resolve `control_socket` against the config file's
 // directory, and turn every issue into a problem naming the file, key and value.
 
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ConfigError } from '../errors.ts';
 import { flattenTable, isTable } from './flatten.ts';
 import type { Flattened } from './flatten.ts';
@@ -59,9 +59,11 @@ export function validateGlobal(value: unknown, file: string, problems: ConfigErr
   if (!checked.ok) problems.push(...checked.problems);
   problems.push(...socketProblems);
   if (!checked.ok || socketProblems.length > 0) return GLOBAL_DEFAULTS;
+  const errorLog = checked.value.error_log;
   return {
     logLevel: checked.value.log_level,
     controlSocket,
     processControlTimeoutMs: checked.value.process_control_timeout,
+    ...(errorLog === undefined ? {} : { errorLog: resolve(dirname(file), errorLog) }),
   };
 }

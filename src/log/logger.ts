@@ -3,6 +3,7 @@
 // loggers bound to {pool, pid} and never to request data.
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
+import type { LogOutput } from './output.ts';
 
 export type { Logger } from 'pino';
 
@@ -19,6 +20,11 @@ export interface LoggerOptions {
    * stderr Apache mod_fcgid connects to its error log. @defaultValue `1`
    */
   readonly destination?: 1 | 2;
+  /**
+   * Where lines go instead of `destination`: a log file reopened on SIGUSR1 (`error_log`).
+   * Never pretty.
+   */
+  readonly output?: LogOutput;
 }
 
 /**
@@ -30,6 +36,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = { pid: process.pid, ...options.base };
   const level = options.level ?? 'info';
   const dest = options.destination ?? 1;
+  const output = options.output;
+  if (output !== undefined) return pino({ level, base }, { write: (text: string) => { output.write(text); } });
   if (options.pretty === true) {
     return pino({ level, base }, pretty({ colorize: true, sync: true, destination: dest }));
   }

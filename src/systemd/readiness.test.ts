@@ -103,6 +103,20 @@ describe('Readiness', () => {
     expect(notifier.sent).toHaveLength(3);
   });
 
+  it('while degraded sends STATUS= without READY=1, once per change, and nothing after READY', () => {
+    const { readiness, notifier } = setUp();
+    readiness.degraded('degraded: pool "a": 0 of 2 workers running');
+    readiness.degraded('degraded: pool "a": 0 of 2 workers running');
+    readiness.degraded('degraded: pool "a": 1 of 2 workers running');
+    expect(notifier.sent).toEqual([
+      { message: ['STATUS=degraded: pool "a": 0 of 2 workers running'], kind: 'status' },
+      { message: ['STATUS=degraded: pool "a": 1 of 2 workers running'], kind: 'status' },
+    ]);
+    readiness.ready();
+    readiness.degraded('degraded: late');
+    expect(notifier.messages().slice(2)).toEqual([['READY=1', 'STATUS=1 pool, workers: 0 busy, 2 idle; 0.0 req/s']]);
+  });
+
   it('wraps each reload in RELOADING=1 (with MONOTONIC_USEC) … READY=1', () => {
     const { readiness, notifier } = setUp();
     readiness.reloading();

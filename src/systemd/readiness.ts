@@ -78,6 +78,16 @@ export class Readiness implements SupervisorEvents {
     this.deps.onReady?.();
   }
 
+  /**
+   * Still starting: some pool lacks its initial workers. Sends `STATUS=text` (no `READY=1`)
+   * when the text changed since the last one.
+   */
+  degraded(text: string): void {
+    if (this.phase !== 'starting' || text === this.lastStatus) return;
+    this.lastStatus = text;
+    this.deps.notifier?.send(statusMessage(text), 'status');
+  }
+
   /** A reload began (SIGHUP, SIGUSR2, `cgi-fpm reload`). */
   reloading(): void {
     if (this.phase !== 'ready') return;

@@ -43,7 +43,7 @@ beforeAll(async () => {
   fastcgiSocket = join(tmp.path, 'example.sock');
   httpPort = await freeLoopbackPort();
   const toml = swap(
-    swap(await readFile(EXAMPLE_TOML, 'utf8'), '"/tmp/cgi-fpm/example.sock"', JSON.stringify(fastcgiSocket)),
+    swap(await readFile(EXAMPLE_TOML, 'utf8'), '"../run/example.sock"', JSON.stringify(fastcgiSocket)),
     'root = "../examples/cgi-bin"',
     `root = ${JSON.stringify(EXAMPLES_ROOT)}`,
   );
@@ -51,7 +51,7 @@ beforeAll(async () => {
 
   const httpSocket = join(tmp.path, 'http.sock');
   let site = await readFile(EXAMPLE_NGINX, 'utf8');
-  site = swap(site, 'server unix:/tmp/cgi-fpm/example.sock;', `server unix:${fastcgiSocket};`);
+  site = swap(site, 'server unix:/opt/cgi-fpm/run/example.sock;', `server unix:${fastcgiSocket};`);
   site = swap(site, /^\s*listen 8080;$/m, `    listen unix:${httpSocket};`);
   site = swap(site, /^\s*listen \[::\]:8080;\n/m, '');
   site = swap(site, /^\s*root \/opt\/cgi-fpm\/examples\/cgi-bin;$/m, `    root ${EXAMPLES_ROOT};`);

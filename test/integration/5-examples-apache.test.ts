@@ -34,13 +34,13 @@ beforeAll(async () => {
   tmp = await createTempDir('cgi-fpm-apex-');
   fastcgiSocket = join(tmp.path, 'example.sock');
   let toml = await readFile(EXAMPLE_TOML, 'utf8');
-  toml = swap(toml, '"/tmp/cgi-fpm/example.sock"', JSON.stringify(fastcgiSocket));
+  toml = swap(toml, '"../run/example.sock"', JSON.stringify(fastcgiSocket));
   // Another suite may run the example's daemon at the same time: keep its control socket apart.
-  toml = swap(toml, '"/tmp/cgi-fpm/control.sock"', JSON.stringify(join(tmp.path, 'control.sock')));
+  toml = swap(toml, '"../run/control.sock"', JSON.stringify(join(tmp.path, 'control.sock')));
   toml = swap(toml, 'root = "../examples/cgi-bin"', `root = ${JSON.stringify(EXAMPLES_ROOT)}`);
   daemon = await startDaemon({ dir: tmp.path, config: toml });
   const proxySite = swap(
-    swap(await readFile(PROXY_CONF, 'utf8'), '/tmp/cgi-fpm/example.sock', fastcgiSocket),
+    swap(await readFile(PROXY_CONF, 'utf8'), '/opt/cgi-fpm/run/example.sock', fastcgiSocket),
     '/opt/cgi-fpm/examples/cgi-bin',
     EXAMPLES_ROOT,
   );

@@ -1,6 +1,6 @@
 // This file implements the checks of the shipped systemd files from the perspective of an
 // operator installing them: `systemd-analyze verify` accepts the units without a single
-// warning, the service keeps the settings the daemon relies on (notify readiness, USR2 reload,
+// warning, the service keeps the settings the daemon relies on (notify readiness, a reload that waits,
 // a stop timeout above process_control_timeout, no restart on a bad config), and
 // systemd-tmpfiles creates /run/cgi-fpm from the tmpfiles.d entry.
 import { spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ import { createTempDir, type TempDir } from './helpers/temp-dir.ts';
 
 const UNITS = `${REPO_ROOT}/systemd`;
 /** Where the units expect the installed binary; verify needs an executable that exists. */
-const INSTALLED_BIN = '/usr/bin/cgi-fpm';
+const INSTALLED_BIN = '/usr/local/bin/cgi-fpm';
 
 interface Run {
   readonly code: number | null;
@@ -81,7 +81,7 @@ describe('systemd units', () => {
     expect(result.output).toContain('Failed to parse kill mode specification');
   });
 
-  it('keeps what the daemon relies on: notify, USR2 reload, mixed kill, stop timeout, no restart on 78', async () => {
+  it('keeps what the daemon relies on: notify, a reload that waits, mixed kill, stop timeout, no restart on 78', async () => {
     const settings = unitSettings(service);
     expect(
       Object.fromEntries(
@@ -98,7 +98,8 @@ describe('systemd units', () => {
     ).toEqual({
       'Service.Type': 'notify',
       'Service.NotifyAccess': 'all',
-      'Service.ExecReload': '/bin/kill -USR2 $MAINPID',
+      // Issue 14: reload through the control socket, which waits for the outcome (78 if refused).
+      'Service.ExecReload': `${INSTALLED_BIN} reload --config /etc/cgi-fpm/cgi-fpm.toml`,
       'Service.KillMode': 'mixed',
       'Service.Restart': 'on-failure',
       'Service.RestartPreventExitStatus': '78',

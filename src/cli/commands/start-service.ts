@@ -21,6 +21,8 @@ export interface ServiceSetup {
   readonly workerEnv: NodeJS.ProcessEnv;
   /** Readiness reporting; the supervisor's `events`. */
   readonly readiness: Readiness;
+  /** True when a service manager waits for readiness (`NOTIFY_SOCKET`, `--notify-fd`). */
+  readonly awaited: boolean;
 }
 
 /**
@@ -71,7 +73,7 @@ export function setUpService(
           },
         }),
   });
-  return { listenFds, workerEnv: childEnvironment(env), readiness };
+  return { listenFds, workerEnv: childEnvironment(env), readiness, awaited: notifier !== undefined || notifyFd !== undefined };
 }
 
 /**

@@ -8,11 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/load.ts';
 import { ConfigError, DaemonError } from '../../errors.ts';
 import { startHttpFront } from '../../http/http-front.ts';
-import { createLogger } from '../../log/logger.ts';
+import { createLogger, type Logger } from '../../log/logger.ts';
+import { openLogOutput, type LogOutput } from '../../log/output.ts';
+import { relayWorkerOutput } from './worker-output.ts';
 import { startControlServer, type ControlServer } from '../../supervisor/control.ts';
 import { installSignals } from '../../supervisor/signals.ts';
 import { Supervisor } from '../../supervisor/supervisor.ts';
-import { EX_CONFIG, EX_SOFTWARE, EX_USAGE } from '../exit-codes.ts';
+import { initialWorkers } from '../../supervisor/pm/index.ts';
+import type { DaemonConfig } from '../../config/schema.ts';
+import { DEFAULT_READY_TIMEOUT_MS } from '../../systemd/start-gate.ts';
+import { awaitPools } from './await-pools.ts';
+import { EX_CANTCREAT, EX_CONFIG, EX_SOFTWARE, EX_USAGE } from '../exit-codes.ts';
 import { isOpenFd, setUpService, type ServiceSetup } from './start-service.ts';
 
 /** Arguments of `cgi-fpm start`. */
@@ -23,6 +29,12 @@ export interface StartArgs {
   readonly http?: string | undefined;
   /** s6's notification fd: a newline is written to it once ready, then it is closed. */
   readonly notifyFd?: number | undefined;
+  /**
+   * Longest wait for every pool's initial workers before giving up (exit 70), in ms; `0`: no
+   * bound. Default: {@link DEFAULT_READY_TIMEOUT_MS} when a service manager waits for readiness
+   * (`NOTIFY_SOCKET`, `--notify-fd`), else no wait (the daemon serves the pools that work).
+   */
+  readonly readyTimeoutMs?: number | undefined;
 }
 
 /** Bound on sending the last systemd notifications before exiting, in milliseconds. */
@@ -32,7 +44,8 @@ const NOTIFY_FLUSH_MS = 2000;
  * Runs the daemon until it is told to stop (SIGTERM, SIGINT, `cgi-fpm stop`).
  * @returns 0 after a graceful stop, 64 (EX_USAGE) when `--notify-fd` is not open, 78
  *   (EX_CONFIG) for a config error, 70 (EX_SOFTWARE) when it could not start (e.g.
- *   `ERR_LISTEN`, `ERR_LISTEN_FDS`).
+ *   `ERR_LISTEN`, `ERR_LISTEN_FDS`, or a pool still without its initial workers when the
+ *   ready timeout passed), 73 (EX_CANTCREAT) when `error_log` cannot be opened.
  */
 export async function startCommand(args: StartArgs): Promise<number> {
   const pretty = process.stdout.isTTY;
@@ -48,7 +61,15 @@ export async function startCommand(args: StartArgs): Promise<number> {
     process.stderr.write(`${err.message}\n`);
     return EX_CONFIG;
   }
-  const log = createLogger({ level: config.global.logLevel, pretty });
+  let output: LogOutput;
+  try {
+    output = openLogOutput(config.global.errorLog);
+  } catch (err) {
+    process.stderr.write(`cgi-fpm: error_log: cannot open ${String(config.global.errorLog)}: ${(err as Error).message}\n`);
+    return EX_CANTCREAT;
+  }
+  const toFile = output.file !== undefined;
+  const log = createLogger({ level: config.global.logLevel, pretty: pretty && !toFile, ...(toFile ? { output } : {}) });
   let service: ServiceSetup;
   try {
     service = setUpService(config, args.notifyFd, log, () => supervisor.status());
@@ -58,14 +79,15 @@ export async function startCommand(args: StartArgs): Promise<number> {
     return EX_SOFTWARE;
   }
   const supervisor = new Supervisor(config, {
-    log, spawn, env: service.workerEnv, pretty, now: () => Date.now(), load: loadConfig,
+    log, spawn: toFile ? relayWorkerOutput(spawn, output) : spawn, env: service.workerEnv, pretty: pretty && !toFile,
+    now: () => Date.now(), load: loadConfig,
     workerMain: fileURLToPath(new URL('../../worker/main.js', import.meta.url)),
     listenFds: service.listenFds, events: service.readiness,
   });
   const removeSignals = installSignals({
     stop: () => { supervisor.stop(); },
     reload: () => supervisor.reload(),
-    reopenLogs: () => { log.info({}, 'logs go to stdout: nothing to reopen'); },
+    reopenLogs: () => { reopenLogs(output, log); },
   }, log);
   let control: ControlServer | undefined;
   try {
@@ -80,10 +102,37 @@ export async function startCommand(args: StartArgs): Promise<number> {
     removeSignals();
     return EX_SOFTWARE;
   }
-  service.readiness.ready();
+  const outcome = await awaitPools({
+    status: () => supervisor.status(), wanted: initialWorkersByPool(config.pools), readiness: service.readiness, log,
+    timeoutMs: args.readyTimeoutMs ?? (service.awaited ? DEFAULT_READY_TIMEOUT_MS : undefined),
+    stopped: supervisor.stopped, now: () => Date.now(),
+  });
+  if (outcome.kind === 'timeout') {
+    log.fatal({ pools: outcome.short }, 'failed to start: pools without their initial workers');
+    supervisor.stop();
+  } else if (outcome.kind !== 'stopped') service.readiness.ready();
   await supervisor.stopped;
   control?.close();
   await service.readiness.close(NOTIFY_FLUSH_MS);
   removeSignals();
-  return 0;
+  return outcome.kind === 'timeout' ? EX_SOFTWARE : 0;
+}
+
+/** SIGUSR1: the log file opened again by its path (logrotate renamed it), said in the new file. */
+function reopenLogs(output: LogOutput, log: Logger): void {
+  if (output.file === undefined) {
+    log.info({}, 'logs go to stdout: nothing to reopen');
+    return;
+  }
+  try {
+    output.reopen();
+    log.info({ file: output.file }, 'log file reopened');
+  } catch (err) {
+    log.error({ file: output.file, err: (err as Error).message }, 'cannot reopen the log file, still writing to the old one');
+  }
+}
+
+/** Workers each pool starts with, by name (the readiness rule). */
+function initialWorkersByPool(pools: DaemonConfig['pools']): Map<string, number> {
+  return new Map(pools.map((p) => [p.name, initialWorkers(p.pm)]));
 }
