@@ -1,0 +1,120 @@
+"""One forked child's life: a fresh CGI process for one request, then exit.
+
+This file implements, from the perspective of a child the fork isolation's parent just forked
+(its fds 0, 1 and 2 already the request's pipes), what makes it indistinguishable from
+`python script` started by a web server: every other inherited descriptor closed, the signal
+handlers, mask and timers python starts with, the random generators reseeded (os.fork already
+ran the os.register_at_fork hooks), the request's environment, cwd, argv and streams; then the
+script, and an end as python3's own: non-daemon threads joined, atexit callbacks, the script's
+namespace released and collected (open files flushed and closed), streams flushed, exit status.
+Stdlib only.
+"""
+
+import _signal as signal
+import atexit
+import gc
+import io
+import os
+import sys
+from builtins import BaseException, OSError, getattr, int
+
+from _cgi_fpm_script import Namespaces, flush_streams
+from _cgi_fpm_state import install, reseed_random
+from _cgi_fpm_stdio import RequestStdio, fd_sink
+
+_FD_DIR = "/proc/self/fd"
+# Exit status of a child whose own setup failed (EX_SOFTWARE).
+SETUP_FAILED = 70
+
+
+class Child:
+    """Called in each child with the request; never returns (os._exit)."""
+
+    def __init__(self, script_run, signals, unbuffered):
+        self.script_run = script_run
+        self.signals = signals
+        self.unbuffered = unbuffered
+
+    def __call__(self, script, cwd, env, load):
+        status = SETUP_FAILED
+        try:
+            _close_inherited()
+            self._reset_signals()
+            _reseed()
+            stdio = RequestStdio(
+                io.FileIO(0, "rb", closefd=False), fd_sink(1), fd_sink(2), self.unbuffered
+            )
+            install(env, script, cwd, stdio)
+            namespaces = Namespaces(False)
+            mains = []
+
+            def main_for(changed):
+                mains.append(namespaces.main_for(script, changed))
+                return mains[-1]
+
+            status = self.script_run.run(load, main_for, stdio)
+            _exit_like_python(stdio, mains)
+        except BaseException:
+            _report()
+        finally:
+            os._exit(status)
+
+    def _reset_signals(self):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for number, handler in self.signals:
+            if handler is not None and signal.getsignal(number) is not handler:
+                signal.signal(number, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        signal.set_wakeup_fd(-1)
+
+
+def _close_inherited():
+    """Closes every descriptor but 0, 1 and 2: the channel, other requests' pipes, whatever
+    a preloaded module opened. (os.closerange walks up to the descriptor limit here.)"""
+    for name in os.listdir(_FD_DIR):
+        fd = int(name)
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the directory listing's own descriptor, already closed
+
+
+def _reseed():
+    """Every generator a fork would otherwise share: random's (its at-fork hook does it too,
+    unless a preloaded module removed it) and numpy's legacy global one when loaded."""
+    reseed_random()
+    numpy_random = sys.modules.get("numpy.random")
+    seed = getattr(numpy_random, "seed", None)
+    if seed is not None:
+        seed()
+
+
+def _exit_like_python(stdio, mains):
+    """What python3 does when a script ends: wait for non-daemon threads, run the atexit
+    callbacks, release the namespace (finalizers close and flush files), flush the streams.
+    Module teardown is skipped, as with os._exit after atexit."""
+    threading = sys.modules.get("threading")
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        try:
+            shutdown()
+        except BaseException:
+            _report()
+    atexit._run_exitfuncs()
+    for main in mains:
+        main.__dict__.clear()
+    gc.collect()
+    flush_streams()
+    stdio.close()
+
+
+def _report():
+    """The child's own failure, on its stderr (the log), as python would print it."""
+    try:
+        import traceback
+
+        os.write(2, "".join(traceback.format_exception(*sys.exc_info())).encode("utf-8", "replace"))
+    except BaseException:
+        pass
+
