@@ -69,6 +69,7 @@ _UNTRUSTED_EVENTS = {
     "gc.get_referents": "gc introspection reached objects of other requests and of the runner",
 }
 _FUNCTION_EVENTS = frozenset(("object.__setattr__", "object.__delattr__"))
+_ENV_EVENTS = frozenset(("os.putenv", "os.unsetenv"))
 
 
 class Watch:
@@ -80,6 +81,7 @@ class Watch:
     def __init__(self, protected_files):
         self.functions = []
         self.reasons = []
+        self.env_names = []  # variables set or removed by os.putenv / os.unsetenv
         self.quiet = True  # the runner's own gc.get_referents calls are not a script's
         self._protected = protected_files
         watch = self
@@ -93,6 +95,8 @@ class Watch:
                     if target.__code__.co_filename in watch._protected:
                         raise RuntimeError("cgi-fpm: the runner's own functions are read-only")
                     watch.functions.append(target)
+            elif event in _ENV_EVENTS:
+                watch.env_names.append(args[0])
             elif event in _UNTRUSTED_EVENTS:
                 watch.reasons.append(_UNTRUSTED_EVENTS[event])
             elif event.startswith("ctypes."):
@@ -105,6 +109,11 @@ class Watch:
         functions, reasons = self.functions, self.reasons
         self.functions, self.reasons = [], []
         return functions, reasons
+
+    def take_env_names(self):
+        """Returns the variables os.putenv / os.unsetenv touched since the last call."""
+        names, self.env_names = self.env_names, []
+        return names
 
 
 class Bindings:
@@ -124,6 +133,7 @@ class Bindings:
         self.module_copies = [dict(d) for d in self.module_dicts]
         self.class_copies = [dict(d) for d in self.class_dicts]
         self.cell_copies = [_cell_value(c) for c in self.cells]
+        self._stale = False  # the copies changed: the live bindings must be made them
         self._snapshot()
 
     def _snapshot(self):
@@ -137,6 +147,8 @@ class Bindings:
         A dict whose keys are all exact str hands gc only its values; a key of another type
         makes it hand its keys too, so the count differs.
         """
+        if self._stale:
+            return True
         return not _same_objects(_referents(*self._targets), self._values, self._saved)
 
     def restore(self):
@@ -162,6 +174,7 @@ class Bindings:
             if _cell_value(cell) is not saved:
                 dropped.append(_cell_value(cell))
                 _set_cell(cell, saved)
+        self._stale = False
         self._snapshot()
         return dropped, reasons
 
@@ -212,7 +225,9 @@ class Bindings:
         for index, candidate in enumerate(self.modules):
             if candidate is parent:
                 self.module_copies[index][child] = module
-        self._snapshot()
+        # Not a snapshot of the live bindings (they hold whatever else the request bound):
+        # the next restore makes them the copies, then snapshots.
+        self._stale = True
 
 
 def _identity_comparison():

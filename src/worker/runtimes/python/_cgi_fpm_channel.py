@@ -18,7 +18,7 @@ the hello.
 
 import _struct
 import os
-from builtins import bytes, len, max, memoryview, min, range, sum
+from builtins import bytearray, bytes, len, max, memoryview, min, open, range, sum
 
 from _thread import allocate_lock
 

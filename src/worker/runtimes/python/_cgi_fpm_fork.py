@@ -20,7 +20,9 @@ from builtins import (
     OSError,
     bytearray,
     dict,
+    dir,
     getattr,
+    int,
     len,
 )
 

@@ -122,7 +122,8 @@ class PersistentRunner:
             taken, reasons = self.bindings.restore()
             dropped.append(taken)
         self.bindings.restore_functions(functions)
-        self.state.restore()
+        reasons = list(reasons) + self.state.restore()
+        self.state.restore_c_environ(self.watch.take_env_names())
         if len(dropped) > 1 or dropped[0]:
             # Finalizers of what the request left run now (script code: watched); they may
             # bind names again, so the bindings are checked once more.

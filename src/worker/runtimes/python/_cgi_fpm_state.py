@@ -22,6 +22,7 @@ from builtins import (
     OSError,
     ValueError,
     all,
+    bytes,
     dict,
     getattr,
     int,
@@ -31,11 +32,15 @@ from builtins import (
     map,
     set,
     setattr,
+    staticmethod,
+    str,
     tuple,
     zip,
 )
 
 _chdir = os.chdir
+_putenv = os.putenv
+_unsetenv = os.unsetenv
 _getcwd = os.getcwd
 _umask = os.umask
 _dirname = os.path.dirname
@@ -96,6 +101,24 @@ def _noting_signal(signalnum, handler):
 _noting_signal.__name__ = _noting_signal.__qualname__ = "signal"
 _noting_signal.__doc__ = _c_signal.__doc__
 _noting_signal.__module__ = "_signal"
+
+# Codec search functions a request registered: the registry is the interpreter's own (C) and
+# cannot be listed, so registration is noted the same way. Undone with codecs.unregister
+# (python >= 3.10); before that the runner recycles itself.
+_codecs = sys.modules["_codecs"]
+_c_register = _codecs.register
+_c_unregister = getattr(_codecs, "unregister", None)
+_registered = []
+
+
+def _noting_register(search_function):
+    _c_register(search_function)
+    _registered.append(search_function)
+
+
+_noting_register.__name__ = _noting_register.__qualname__ = "register"
+_noting_register.__doc__ = _c_register.__doc__
+_noting_register.__module__ = "_codecs"
 _TZ_NAMES = ("tzname", "timezone", "altzone", "daylight")
 # The sys bindings `install` sets for each request.
 _SYS_NAMES = ("argv", "path", "stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__")
@@ -148,6 +171,10 @@ class Baseline:
         _umask(self.umask)
         self.signals = {int(number): _getsignal(number) for number in _SIGNALS}
         signal.signal = _noting_signal
+        _codecs.register = _noting_register
+        codecs = _modules.get("codecs")
+        if codecs is not None and getattr(codecs, "register", None) is _c_register:
+            codecs.register = _noting_register
         self.trace, self.profile = _gettrace(), _getprofile()
         self.recursion = _getrecursionlimit()
         self.switch = _getswitchinterval()
@@ -174,6 +201,9 @@ class Baseline:
         differs from the baseline when the bindings are compared."""
         for name, value in zip(_SYS_NAMES, self.sys_values):
             setattr(sys, name, value)
+        # time.tzset() rebinds these; the bindings are put back before `restore` runs.
+        if any_differs(time, _TZ_NAMES, self.tz):
+            self.tz_set = True
 
     def restore(self):
         """Puts back what `enter` or the script changed (whatever the state policy), except
@@ -194,6 +224,39 @@ class Baseline:
         self._restore_interpreter()
         self._restore_time_zone()
         reseed_random()
+        return self._restore_codecs()
+
+    def restore_c_environ(self, names):
+        """Makes the C environment agree with os.environ for variables a request set or
+        removed with os.putenv / os.unsetenv, behind os.environ's back (the next request's
+        `enter` only compares os.environ)."""
+        for name in names:
+            if isinstance(name, bytes):
+                name = name.decode("utf-8", "surrogateescape")
+            if not isinstance(name, str):
+                continue
+            value = _environ.get(name)
+            try:
+                if value is None:
+                    _unsetenv(name)
+                else:
+                    _putenv(name, value)
+            except (ValueError, OSError):
+                pass
+
+    @staticmethod
+    def _restore_codecs():
+        """Unregisters the codec search functions a request registered; returns the reason to
+        recycle when that cannot be done."""
+        if not _registered:
+            return []
+        functions = list(_registered)
+        del _registered[:]
+        if _c_unregister is None:
+            return ["a codec search function was registered (python < 3.10 cannot unregister it)"]
+        for function in functions:
+            _c_unregister(function)
+        return []
 
     def _restore_signals(self):
         for timer in _TIMERS:
@@ -238,8 +301,7 @@ class Baseline:
         """A script that called time.tzset() (or a request whose TZ differs) changed the C
         library's zone, which outlives its time module attributes: re-read the runner's own.
         """
-        changed = any_differs(time, _TZ_NAMES, self.tz)
-        if not (changed or self.tz_set):
+        if not (self.tz_set or any_differs(time, _TZ_NAMES, self.tz)):
             return
         current = _environ.get("TZ")
         if current != self.tz_env:
@@ -247,6 +309,8 @@ class Baseline:
         _tzset()
         if current != self.tz_env:
             _set_env("TZ", current)
+        for name, value in zip(_TZ_NAMES, self.tz):
+            setattr(time, name, value)  # the same values, the baseline's objects
         self.tz_set = False
 
 

@@ -9,7 +9,7 @@ only; builtins bound here so a script's patches to builtins cannot reach these s
 
 import io
 import os
-from builtins import ValueError, bytearray, bytes, len, memoryview
+from builtins import OSError, ValueError, bytearray, bytes, len, memoryview, super
 
 from _cgi_fpm_channel import ChannelClosed
 
