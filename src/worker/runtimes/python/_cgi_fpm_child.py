@@ -23,6 +23,10 @@ from _cgi_fpm_state import install, reseed_random
 from _cgi_fpm_stdio import RequestStdio, fd_sink
 
 _FD_DIR = "/proc/self/fd"
+# The runner's own streams on fds 1 and 2: a module preloaded in the runner may have kept them
+# (Mercurial's procutil wraps sys.stdout.buffer at import); in a child those fds are the
+# request's, so what such a module wrote is part of the response and is flushed at exit.
+_RUNNER_STREAMS = (sys.stdout, sys.stderr)
 # Exit status of a child whose own setup failed (EX_SOFTWARE).
 SETUP_FAILED = 70
 
@@ -107,6 +111,11 @@ def _exit_like_python(stdio, mains):
     gc.collect()
     flush_streams()
     stdio.close()
+    for stream in _RUNNER_STREAMS:
+        try:
+            stream.flush()
+        except BaseException:
+            pass
 
 
 def _report():
