@@ -16,7 +16,7 @@ import gc
 import io
 import os
 import sys
-from builtins import BaseException, OSError, getattr, int
+from builtins import BaseException, bool, getattr, int, max
 
 from _cgi_fpm_script import Namespaces, flush_streams
 from _cgi_fpm_state import install, reseed_random
@@ -36,13 +36,24 @@ class Child:
 
     def __init__(self, script_run, signals, unbuffered):
         self.script_run = script_run
-        self.signals = signals
         self.unbuffered = unbuffered
+        # The parent never runs script code, so what differs from python's start is known now
+        # (a preloaded module's doing) and each child puts back only that: every signal asked
+        # again in each child touches memory, and in a child every page touched is copied.
+        self.signals = [
+            (number, handler)
+            for number, handler in signals
+            if handler is not None and signal.getsignal(number) is not handler
+        ]
+        self.masked = bool(signal.pthread_sigmask(signal.SIG_BLOCK, ()))
+        self.max_fd = max(int(name) for name in os.listdir(_FD_DIR))
 
-    def __call__(self, script, cwd, env, load):
+    def __call__(self, script, cwd, env, load, max_fd):
+        """Runs the request in this (forked) process; `max_fd` is the highest descriptor the
+        parent had open when it forked."""
         status = SETUP_FAILED
         try:
-            _close_inherited()
+            os.closerange(3, max(max_fd, self.max_fd) + 1)
             self._reset_signals()
             _reseed()
             stdio = RequestStdio(
@@ -64,24 +75,12 @@ class Child:
             os._exit(status)
 
     def _reset_signals(self):
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        """Python's own handlers where a preloaded module changed one, and no blocked signal.
+        (No timer or wakeup descriptor: the parent never sets one.)"""
         for number, handler in self.signals:
-            if handler is not None and signal.getsignal(number) is not handler:
-                signal.signal(number, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, ())
-        signal.set_wakeup_fd(-1)
-
-
-def _close_inherited():
-    """Closes every descriptor but 0, 1 and 2: the channel, other requests' pipes, whatever
-    a preloaded module opened. (os.closerange walks up to the descriptor limit here.)"""
-    for name in os.listdir(_FD_DIR):
-        fd = int(name)
-        if fd > 2:
-            try:
-                os.close(fd)
-            except OSError:
-                pass  # the directory listing's own descriptor, already closed
+            signal.signal(number, handler)
+        if self.masked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def _reseed():

@@ -24,6 +24,7 @@ from builtins import (
     getattr,
     int,
     len,
+    max,
 )
 
 from _cgi_fpm_channel import ChannelClosed, FrameDecoder, done_payload, parse_head, read_available
@@ -40,7 +41,7 @@ EXIT_POLL_MS = 20
 
 class ForkServer:
     """Serves requests in forked children. `child` is a callable run in each child with
-    (script, cwd, env, load): it must never return (see _cgi_fpm_child)."""
+    (script, cwd, env, load, max_fd): it must never return (see _cgi_fpm_child)."""
 
     def __init__(self, channel, cache, child):
         self.channel = channel
@@ -89,7 +90,7 @@ class ForkServer:
             os.dup2(stdin_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
-            self.child(script, cwd, env, load)
+            self.child(script, cwd, env, load, max(stdin_w, out_w, err_w))
             os._exit(70)  # not reached: the child ends itself
         for fd in (stdin_r, out_w, err_w):
             os.close(fd)

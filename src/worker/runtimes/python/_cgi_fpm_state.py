@@ -46,8 +46,6 @@ _umask = os.umask
 _dirname = os.path.dirname
 _urandom = os.urandom
 _getsignal = signal.getsignal
-_setitimer = signal.setitimer
-_sigmask = signal.pthread_sigmask
 _set_wakeup_fd = signal.set_wakeup_fd
 _setlocale = _locale.setlocale
 _tzset = time.tzset
@@ -102,6 +100,32 @@ _noting_signal.__name__ = _noting_signal.__qualname__ = "signal"
 _noting_signal.__doc__ = _c_signal.__doc__
 _noting_signal.__module__ = "_signal"
 
+# Timers and the signal mask: asking each after every request costs a system call apiece, so
+# the functions that set them are wrapped the same way and note that a request used them.
+_c_setitimer = signal.setitimer
+_c_alarm = signal.alarm
+_c_sigmask = signal.pthread_sigmask
+_used = []
+
+
+def _noting(function, name):
+    def noting(*args):
+        _used.append(name)
+        return function(*args)
+
+    noting.__name__ = noting.__qualname__ = name
+    noting.__doc__ = function.__doc__
+    noting.__module__ = "_signal"
+    return noting
+
+
+_WRAPPERS = {
+    "signal": _noting_signal,
+    "setitimer": _noting(_c_setitimer, "setitimer"),
+    "alarm": _noting(_c_alarm, "alarm"),
+    "pthread_sigmask": _noting(_c_sigmask, "pthread_sigmask"),
+}
+
 # Codec search functions a request registered: the registry is the interpreter's own (C) and
 # cannot be listed, so registration is noted the same way. Undone with codecs.unregister
 # (python >= 3.10); before that the runner recycles itself.
@@ -125,9 +149,12 @@ _SYS_NAMES = ("argv", "path", "stdin", "stdout", "stderr", "__stdin__", "__stdou
 
 
 def install(env, script, cwd, stdio):
-    """Makes the process look like `python script` started by a web server for `env`."""
+    """Makes the process look like `python script` started by a web server for `env`. (The
+    persistent runner stays in the last request's directory between requests: requests for
+    one directory cost no chdir.)"""
     apply_environ(env)
-    _chdir(cwd)
+    if _getcwd() != cwd:
+        _chdir(cwd)
     sys.argv = [script]
     # Like `python script.py`: the script's directory first, so its helpers import.
     sys.path = _path
@@ -170,7 +197,11 @@ class Baseline:
         self.umask = _umask(0o022)
         _umask(self.umask)
         self.signals = {int(number): _getsignal(number) for number in _SIGNALS}
-        signal.signal = _noting_signal
+        # `signal` copies _signal's functions when it is imported: wrap both.
+        for module in (signal, _modules.get("signal")):
+            for name, wrapper in _WRAPPERS.items():
+                if module is not None and getattr(module, name, None) in (wrapper, _c_of(name)):
+                    setattr(module, name, wrapper)
         _codecs.register = _noting_register
         codecs = _modules.get("codecs")
         if codecs is not None and getattr(codecs, "register", None) is _c_register:
@@ -210,7 +241,6 @@ class Baseline:
         bindings such as sys.argv and sys.stdout (_cgi_fpm_bindings puts those back) and
         os.environ (the next `enter` makes it that request's).
         """
-        _chdir(self.cwd)
         _path[:] = self.path
         _meta_path[:] = self.meta_path
         _path_hooks[:] = self.path_hooks
@@ -259,8 +289,12 @@ class Baseline:
         return []
 
     def _restore_signals(self):
-        for timer in _TIMERS:
-            _setitimer(timer, 0)  # ITIMER_REAL also cancels signal.alarm()
+        if _used:
+            del _used[:]
+            for timer in _TIMERS:
+                _c_setitimer(timer, 0)  # ITIMER_REAL also cancels signal.alarm()
+            if _c_sigmask(signal.SIG_BLOCK, ()):
+                _c_sigmask(signal.SIG_SETMASK, ())
         if _set_signals:
             numbers = set(_set_signals)
             del _set_signals[:]
@@ -268,8 +302,6 @@ class Baseline:
                 handler = self.signals.get(int(number))
                 if handler is not None and _getsignal(number) is not handler:
                     _c_signal(number, handler)
-        if _sigmask(signal.SIG_BLOCK, ()):
-            _sigmask(signal.SIG_SETMASK, ())
         _set_wakeup_fd(-1)
 
     def _restore_interpreter(self):
@@ -312,6 +344,10 @@ class Baseline:
         for name, value in zip(_TZ_NAMES, self.tz):
             setattr(time, name, value)  # the same values, the baseline's objects
         self.tz_set = False
+
+
+def _c_of(name):
+    return {"signal": _c_signal, "setitimer": _c_setitimer, "alarm": _c_alarm, "pthread_sigmask": _c_sigmask}[name]
 
 
 def any_differs(module, names, values):
