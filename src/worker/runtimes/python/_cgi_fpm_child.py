@@ -16,8 +16,9 @@ import gc
 import io
 import os
 import sys
-from builtins import BaseException, bool, getattr, int, max
+from builtins import BaseException, bool, getattr, int, len, max
 
+from _cgi_fpm_channel import parse_head
 from _cgi_fpm_script import Namespaces, flush_streams
 from _cgi_fpm_state import install, reseed_random
 from _cgi_fpm_stdio import RequestStdio, fd_sink
@@ -32,11 +33,12 @@ SETUP_FAILED = 70
 
 
 class Child:
-    """Called in each child with the request; never returns (os._exit)."""
+    """The life of each forked child (`start`), which never returns (os._exit)."""
 
-    def __init__(self, script_run, signals, unbuffered):
+    def __init__(self, script_run, signals, unbuffered, cache):
         self.script_run = script_run
         self.unbuffered = unbuffered
+        self.cache = cache  # the parent's compiled scripts, as they were at the fork
         # The parent never runs script code, so what differs from python's start is known now
         # (a preloaded module's doing) and each child puts back only that: every signal asked
         # again in each child touches memory, and in a child every page touched is copied.
@@ -48,17 +50,26 @@ class Child:
         self.masked = bool(signal.pthread_sigmask(signal.SIG_BLOCK, ()))
         self.max_fd = max(int(name) for name in os.listdir(_FD_DIR))
 
-    def __call__(self, script, cwd, env, load, max_fd):
-        """Runs the request in this (forked) process; `max_fd` is the highest descriptor the
-        parent had open when it forked."""
+    def start(self, go_fd, max_fd):
+        """Runs in a child just forked with the request's pipes as fds 0, 1 and 2: gets ready
+        (descriptors, signals, random, streams), then waits for the request head on `go_fd`
+        (the parent may fork it before the request arrives), runs the request and exits.
+        `max_fd` is the highest descriptor the parent had open when it forked."""
         status = SETUP_FAILED
         try:
-            os.closerange(3, max(max_fd, self.max_fd) + 1)
+            os.dup2(go_fd, 3)
+            os.closerange(4, max(max_fd, self.max_fd) + 1)
             self._reset_signals()
             _reseed()
             stdio = RequestStdio(
                 io.FileIO(0, "rb", closefd=False), fd_sink(1), fd_sink(2), self.unbuffered
             )
+            head = _read_head(3)
+            os.close(3)
+            if head is None:
+                status = 0  # no request came: the parent stopped, or dropped this spare
+                return
+            script, cwd, env = parse_head(head)
             install(env, script, cwd, stdio)
             namespaces = Namespaces(False)
             mains = []
@@ -67,7 +78,7 @@ class Child:
                 mains.append(namespaces.main_for(script, changed))
                 return mains[-1]
 
-            status = self.script_run.run(load, main_for, stdio)
+            status = self.script_run.run(lambda: self.cache.get(script), main_for, stdio)
             _exit_like_python(stdio, mains)
         except BaseException:
             _report()
@@ -81,6 +92,19 @@ class Child:
             signal.signal(number, handler)
         if self.masked:
             signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def _read_head(fd):
+    """The request head the parent writes (4-byte length, then the R frame's payload), or
+    None at end of file."""
+    data = b""
+    while True:
+        piece = os.read(fd, 65536)
+        if not piece:
+            return None
+        data += piece
+        if len(data) >= 4 and len(data) >= 4 + int.from_bytes(data[:4], "big"):
+            return data[4 : 4 + int.from_bytes(data[:4], "big")]
 
 
 def _reseed():

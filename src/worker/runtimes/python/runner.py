@@ -111,8 +111,9 @@ def main(argv):
     channel = channel_mod.Channel(3, 4)
     if isolation == "fork":
         child_mod, fork_mod = modules[5], modules[6]
-        child = child_mod.Child(script_run, signals, unbuffered)
-        server = fork_mod.ForkServer(channel, script_mod.CodeCache(), child)
+        cache = script_mod.CodeCache()
+        child = child_mod.Child(script_run, signals, unbuffered, cache)
+        server = fork_mod.ForkServer(channel, cache, child)
         # What the children inherit is never collected by them: no copy-on-write from the
         # collector touching the parent's objects in each child.
         gc.freeze()
