@@ -22,7 +22,11 @@ export const HGWEB_EXAMPLE = '/usr/share/doc/mercurial-common/examples/hgweb.cgi
 const HG_ENV = { ...process.env, HGRCPATH: '/dev/null', HGPLAIN: '1', HGUSER: 'tester <tester@example.org>' };
 
 async function hg(args: readonly string[], cwd?: string): Promise<string> {
-  const { stdout } = await run('hg', [...args], { env: HG_ENV, ...(cwd === undefined ? {} : { cwd }), maxBuffer: 16 << 20 });
+  const { stdout } = await run('hg', [...args], {
+    env: HG_ENV,
+    ...(cwd === undefined ? {} : { cwd }),
+    maxBuffer: 16 << 20,
+  });
   return stdout;
 }
 
@@ -38,7 +42,9 @@ export function hgwebSuite(keys: TomlDocument): void {
   beforeAll(async () => {
     decoy = await createTempDir('cgi-fpm-decoy-');
     // A python3 without Mercurial (no site-packages), first on the daemon's PATH.
-    await writeFile(join(decoy.path, 'python3'), '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n', { mode: 0o755 });
+    await writeFile(join(decoy.path, 'python3'), '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n', {
+      mode: 0o755,
+    });
     daemonEnv.PATH = `${decoy.path}:${process.env.PATH ?? '/usr/bin:/bin'}`;
   });
   afterAll(async () => {

@@ -138,7 +138,8 @@ export const PROBES: readonly LeakProbe[] = [
     id: 'environ',
     row: 'os.environ and the C environment',
     attack: 'os.environ["LEAKED_ENV"] = "secret"\nos.putenv("LEAKED_PUTENV", "secret")',
-    check: 'import subprocess\nprint(os.environ.get("LEAKED_ENV", "absent"), subprocess.run(["/usr/bin/env"], capture_output=True).stdout.count(b"LEAKED"))',
+    check:
+      'import subprocess\nprint(os.environ.get("LEAKED_ENV", "absent"), subprocess.run(["/usr/bin/env"], capture_output=True).stdout.count(b"LEAKED"))',
   },
   {
     id: 'cwd',
@@ -159,12 +160,14 @@ export const PROBES: readonly LeakProbe[] = [
       'signal.signal(signal.SIGUSR1, lambda *a: print("secret of request A"))',
       'signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])',
     ].join('\n'),
-    check: 'print(signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL, sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))',
+    check:
+      'print(signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL, sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))',
   },
   {
     id: 'alarm',
     row: 'signal handlers, signal mask, timers',
-    attack: 'signal.signal(signal.SIGALRM, lambda *a: print("ALARM from request A", flush=True))\nsignal.setitimer(signal.ITIMER_REAL, 0.3)',
+    attack:
+      'signal.signal(signal.SIGALRM, lambda *a: print("ALARM from request A", flush=True))\nsignal.setitimer(signal.ITIMER_REAL, 0.3)',
     check: 'time.sleep(0.6)\nprint("clean")',
   },
   {
@@ -177,7 +180,8 @@ export const PROBES: readonly LeakProbe[] = [
   {
     id: 'stdout_replaced',
     row: 'sys.stdin, sys.stdout, sys.stderr',
-    attack: 'import io\nsys.stdout = io.StringIO()\nsys.stderr = io.StringIO()\nprint("lost in the replacement")',
+    attack:
+      'import io\nsys.stdout = io.StringIO()\nsys.stderr = io.StringIO()\nprint("lost in the replacement")',
     attackEnds: 'attacked\n',
     check: 'print("clean", sys.stdout is sys.__stdout__)',
   },
@@ -281,8 +285,10 @@ export const PROBES: readonly LeakProbe[] = [
   {
     id: 'codec_registered',
     row: 'codec search functions',
-    attack: 'import codecs\ncodecs.register(lambda name: codecs.lookup("utf-8") if name == "cgi_fpm_leak" else None)',
-    check: 'import codecs\ntry:\n    codecs.lookup("cgi_fpm_leak")\n    print("found")\nexcept LookupError:\n    print("absent")',
+    attack:
+      'import codecs\ncodecs.register(lambda name: codecs.lookup("utf-8") if name == "cgi_fpm_leak" else None)',
+    check:
+      'import codecs\ntry:\n    codecs.lookup("cgi_fpm_leak")\n    print("found")\nexcept LookupError:\n    print("absent")',
   },
   {
     id: 'process_identity',

@@ -28,7 +28,9 @@ function expectedAfter(probe: LeakProbe, column: Column, before: string): string
 
 /** Whether the persistent runner recycles itself after `probe`'s attack in `column`. */
 function recycles(probe: LeakProbe, column: Column): boolean {
-  return column !== 'fork' && (probe.recycles === 'always' || (probe.recycles === 'reset' && column === 'reset'));
+  return (
+    column !== 'fork' && (probe.recycles === 'always' || (probe.recycles === 'reset' && column === 'reset'))
+  );
 }
 
 /**
@@ -72,7 +74,8 @@ export function leakSuite(pools: Readonly<Record<string, LeakPool>>): void {
       const since = daemon.logs.length;
       const attack = await stack().request(`/${name}/${probeFile(probe)}?attack`);
       expect(attack.status, attack.text).toBe(200);
-      if (probe.attackEnds !== undefined) expect(attack.text.endsWith(probe.attackEnds), attack.text).toBe(true);
+      if (probe.attackEnds !== undefined)
+        expect(attack.text.endsWith(probe.attackEnds), attack.text).toBe(true);
       const after = await check(name, probe);
       expect(after).toBe(expectedAfter(probe, pool.column, before));
       if (!before.includes('LEAK')) expect(after).not.toContain('LEAK');

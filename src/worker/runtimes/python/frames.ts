@@ -123,7 +123,11 @@ export class FrameParser {
  * @throws CgiError `ERR_CGI_SPAWN` when a string holds a NUL byte: no process can be given
  *   it (the exec runtime's spawn refuses the same environment).
  */
-export function encodeRequestHead(script: string, cwd: string, env: Readonly<Record<string, string>>): Buffer {
+export function encodeRequestHead(
+  script: string,
+  cwd: string,
+  env: Readonly<Record<string, string>>,
+): Buffer {
   const fields = [script, cwd];
   for (const [name, value] of Object.entries(env)) fields.push(name, value);
   for (const field of fields) {

@@ -110,7 +110,9 @@ describe.each(ISOLATIONS)('isolation = %s', (isolation) => {
       const boundary = '----cgi-fpm-unit-boundary';
       const body = Buffer.concat([
         Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nmy upload\r\n`),
-        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="upload"; filename="data.bin"\r\n`),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="upload"; filename="data.bin"\r\n`,
+        ),
         Buffer.from('Content-Type: application/octet-stream\r\n\r\n'),
         file,
         Buffer.from(`\r\n--${boundary}--\r\n`),

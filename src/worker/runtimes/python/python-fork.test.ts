@@ -1,8 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuntimeHost } from '../types.ts';
+import { describe, expect, it } from 'vitest';
 import { createPythonRuntime } from './python.ts';
-import { runScript, scriptDir, silentLog, startRuntime, type ScriptDir } from './runtime-test-peer.ts';
+import {
+  Sink,
+  runScript,
+  silentLog,
+  startRuntime,
+  useRuntime,
+  type RunOptions,
+} from './runtime-test-peer.ts';
 
 const HEAD = 'print("Content-Type: text/plain")\nprint()\n';
 
@@ -78,6 +84,7 @@ const scripts: Record<string, string> = {
     'print(fork_hooks.IMPORTED_IN == os.getppid(), getattr(sys, "forked_marker", None) == os.getpid())',
     '',
   ].join('\n'),
+  'forever.py': `import time\n${HEAD}print("started", flush=True)\nwhile True:\n    time.sleep(1)\n`,
   'fork_hooks.py': [
     'import os, sys',
     'IMPORTED_IN = os.getpid()',
@@ -86,25 +93,19 @@ const scripts: Record<string, string> = {
   ].join('\n'),
 };
 
-let dir: ScriptDir;
-let host: RuntimeHost;
+const fork = useRuntime(scripts, () => startRuntime('reset', 'reset', silentLog, 'fork'));
 
-beforeAll(async () => {
-  dir = await scriptDir(scripts);
-  host = await startRuntime('reset', 'reset', silentLog, 'fork');
-});
-
-afterAll(async () => {
-  await host.close();
-  await dir.remove();
-});
+/** Runs the script `name` of the suite's directory on the fork runtime. */
+function run(name: string, options?: RunOptions): ReturnType<typeof runScript> {
+  return runScript(fork.host(), fork.dir().path(name), options);
+}
 
 function body(text: string): string {
   return text.slice(text.indexOf('\n\n') + 2).trim();
 }
 
 async function ids(): Promise<[string, string]> {
-  const [pid = '', parent = ''] = body((await runScript(host, dir.path('ids.py'))).text).split(' ');
+  const [pid = '', parent = ''] = body((await run('ids.py')).text).split(' ');
   return [pid, parent];
 }
 
@@ -118,8 +119,8 @@ describe('python runtime: isolation = fork', () => {
 
   it("nothing a request changes reaches the next: builtins, os.urandom, environ, cwd, sys.path, a thread's output", async () => {
     const [, parent] = await ids();
-    expect(body((await runScript(host, dir.path('attack.py'))).text)).toBe('attacked');
-    const { text, lines } = await runScript(host, dir.path('victim.py'));
+    expect(body((await run('attack.py')).text)).toBe('attacked');
+    const { text, lines } = await run('victim.py');
     expect(body(text)).toBe('absent True absent\nTrue False');
     expect(text).not.toContain('LEAK');
     expect(lines).toEqual([]);
@@ -128,44 +129,72 @@ describe('python runtime: isolation = fork', () => {
 
   it('reseeds random in every child (a seed set by one request is not the next)', async () => {
     const values = new Set<string>();
-    for (let i = 0; i < 3; i++) values.add(body((await runScript(host, dir.path('rand.py'))).text));
+    for (let i = 0; i < 3; i++) values.add(body((await run('rand.py')).text));
     expect(values.size).toBe(3);
   });
 
   it('closes every inherited descriptor but 0, 1 and 2', async () => {
     // The listing's own descriptor is the fourth.
-    expect(body((await runScript(host, dir.path('fds.py'))).text)).toBe('[0, 1, 2] 4');
+    expect(body((await run('fds.py')).text)).toBe('[0, 1, 2] 4');
   });
 
   it("gives each child python's own signal handlers, whatever the last one set", async () => {
-    expect(body((await runScript(host, dir.path('signals.py'))).text)).toBe('True True True');
-    expect(body((await runScript(host, dir.path('signals.py'))).text)).toBe('True True True');
+    expect(body((await run('signals.py')).text)).toBe('True True True');
+    expect(body((await run('signals.py')).text)).toBe('True True True');
   });
 
   it('ends as python3 does: waits for a non-daemon thread, runs atexit callbacks', async () => {
-    expect(body((await runScript(host, dir.path('thread-joined.py'))).text)).toBe('main done\nfrom the thread');
-    expect(body((await runScript(host, dir.path('exit-hooks.py'))).text)).toBe('body\nat exit');
+    expect(body((await run('thread-joined.py')).text)).toBe('main done\nfrom the thread');
+    expect(body((await run('exit-hooks.py')).text)).toBe('body\nat exit');
   });
 
   it('flushes and closes a file the script left open', async () => {
-    const target = dir.path('unclosed.txt');
-    await runScript(host, dir.path('unclosed.py'), { env: { TARGET: target } });
+    const target = fork.dir().path('unclosed.txt');
+    await run('unclosed.py', { env: { TARGET: target } });
     expect(await readFile(target, 'utf8')).toBe('written without close');
   });
 
   it('os._exit(7) and a segfault end the child alone: exit 7, SIGSEGV; the runner stays', async () => {
     const [, parent] = await ids();
-    const exited = await runScript(host, dir.path('_exit.py'));
+    const exited = await run('_exit.py');
     expect(exited.result).toEqual({ exitCode: 7, signal: null });
     expect(exited.text).toBe('Content-Type: text/plain\n\nflushed\n');
-    const crashed = await runScript(host, dir.path('segfault.py'));
+    const crashed = await run('segfault.py');
     expect(crashed.result).toEqual({ exitCode: null, signal: 'SIGSEGV' });
     expect(crashed.lines.join('\n')).toContain('Fatal Python error: Segmentation fault');
     expect((await ids())[1]).toBe(parent);
   });
 
+  it('an abort (timeout, client gone) kills the runner group, child included; the next request runs', async () => {
+    const [, parent] = await ids();
+    const controller = new AbortController();
+    const spawned: number[] = [];
+    // Aborted once the script is running (its first output arrived).
+    const sink = new (class extends Sink {
+      override _write(
+        chunk: Buffer,
+        encoding: BufferEncoding,
+        callback: (error?: Error | null) => void,
+      ): void {
+        super._write(chunk, encoding, callback);
+        controller.abort();
+      }
+    })();
+    const forever = run('forever.py', {
+      sink,
+      signal: controller.signal,
+      onSpawn: (pid) => spawned.push(pid),
+    });
+    const { result, text } = await forever;
+    expect(result.signal).toBe('SIGKILL');
+    expect(text).toContain('started');
+    expect(spawned).toEqual([Number(parent)]);
+    const [, next] = await ids();
+    expect(next).not.toBe(parent);
+  });
+
   it('a background process holding stdout keeps the request open until it closes it, as under CGI', async () => {
-    expect(body((await runScript(host, dir.path('background.py'))).text)).toBe('from the background');
+    expect(body((await run('background.py')).text)).toBe('from the background');
   });
 
   it('honours os.register_at_fork hooks of preloaded modules, imported once in the runner', async () => {
@@ -173,7 +202,7 @@ describe('python runtime: isolation = fork', () => {
       {
         python: { executable: 'python3' },
         state: { modules: 'reset', globals: 'reset' },
-        env: { PYTHONPATH: dir.dir },
+        env: { PYTHONPATH: fork.dir().dir },
         clearEnv: true,
         isolation: 'fork',
         preload: ['fork_hooks'],
@@ -181,7 +210,7 @@ describe('python runtime: isolation = fork', () => {
       { log: silentLog, inherited: process.env },
     );
     try {
-      expect(body((await runScript(own, dir.path('preloaded.py'))).text)).toBe('True True');
+      expect(body((await runScript(own, fork.dir().path('preloaded.py'))).text)).toBe('True True');
     } finally {
       await own.close();
     }

@@ -71,7 +71,9 @@ describe('python runtime: the interpreter a script names', () => {
 
   it("searches #!/usr/bin/env python3 in the script's own PATH (/bin:/usr/bin when it has none)", async () => {
     expect(body((await runScript(host, dir.path('env.py'))).text)).toBe('0 /usr');
-    const decoyFirst = await runScript(host, dir.path('env.py'), { env: { PATH: `${dir.path('decoy')}:/usr/bin` } });
+    const decoyFirst = await runScript(host, dir.path('env.py'), {
+      env: { PATH: `${dir.path('decoy')}:/usr/bin` },
+    });
     expect(body(decoyFirst.text)).toBe('1 /usr');
   });
 
@@ -82,7 +84,8 @@ describe('python runtime: the interpreter a script names', () => {
   });
 
   it('keeps one runner per interpreter, each kept across requests; their memory adds up', async () => {
-    const pid = async (script: string): Promise<string> => body((await runScript(host, dir.path(script))).text);
+    const pid = async (script: string): Promise<string> =>
+      body((await runScript(host, dir.path(script))).text);
     const system = await pid('system-pid.py');
     const fallback = await pid('fallback-pid.py');
     expect(fallback).not.toBe(system);
@@ -99,7 +102,10 @@ describe('python runtime: the interpreter a script names', () => {
     await expect(missing).rejects.toMatchObject({ code: ErrorCode.ERR_CGI_SPAWN, cause: { code: 'ENOENT' } });
     await expect(missing).rejects.toThrow('/opt/no-such-python/bin/python3');
     const envMissing = runScript(host, dir.path('env-missing.py'));
-    await expect(envMissing).rejects.toMatchObject({ code: ErrorCode.ERR_CGI_SPAWN, cause: { code: 'ENOENT' } });
+    await expect(envMissing).rejects.toMatchObject({
+      code: ErrorCode.ERR_CGI_SPAWN,
+      cause: { code: 'ENOENT' },
+    });
     await expect(envMissing).rejects.toThrow('#! names "python9", not found in PATH /bin:/usr/bin');
     // The runtime goes on serving.
     expect(body((await runScript(host, dir.path('system.py'))).text)).toBe('0 /usr');

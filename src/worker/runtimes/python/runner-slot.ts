@@ -100,7 +100,10 @@ export class RunnerSlot {
       (child) => {
         this.#starting = undefined;
         this.#child = child;
-        log.debug({ pid: child.pid, python: child.version, executable: interpreter.executable }, 'python started');
+        log.debug(
+          { pid: child.pid, python: child.version, executable: interpreter.executable },
+          'python started',
+        );
         void child.exited.then((result) => {
           this.#onExit(child, result);
         });

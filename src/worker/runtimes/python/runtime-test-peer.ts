@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import type { Isolation, StatePolicy } from '../../../config/schema.ts';
 import type { RuntimeHost, RuntimeResult } from '../types.ts';
 import { createPythonRuntime } from './python.ts';
@@ -132,7 +133,11 @@ export async function runScript(
   });
   // The run hands every byte to the sink; wait until the sink has taken them all (a runner
   // under `python -u` or PYTHONUNBUFFERED sends one frame per write).
-  await new Promise<void>((resolve) => sink.write(Buffer.alloc(0), () => { resolve(); }));
+  await new Promise<void>((resolve) =>
+    sink.write(Buffer.alloc(0), () => {
+      resolve();
+    }),
+  );
   return { result, sink, text: sink.text, lines };
 }
 
@@ -144,4 +149,29 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Registers a suite's `beforeAll`/`afterAll`: a script directory holding `scripts` and the
+ * runtime `start` gives; returns getters for both (valid inside the suite's tests).
+ */
+export function useRuntime(
+  scripts: Record<string, string>,
+  start: () => Promise<RuntimeHost>,
+): { dir: () => ScriptDir; host: () => RuntimeHost } {
+  let dir: ScriptDir | undefined;
+  let host: RuntimeHost | undefined;
+  beforeAll(async () => {
+    dir = await scriptDir(scripts);
+    host = await start();
+  });
+  afterAll(async () => {
+    await host?.close();
+    await dir?.remove();
+  });
+  const need = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('runtime: not started (see the beforeAll error)');
+    return value;
+  };
+  return { dir: () => need(dir), host: () => need(host) };
 }

@@ -77,7 +77,10 @@ export function resolveShebang(
   const direct = isAbsolute(shebang.path) ? shebang.path : resolve(cwd, shebang.path);
   if (basename(direct) !== 'env') {
     if (!isPythonName(direct)) return { kind: 'other' };
-    return { kind: 'python', interpreter: { executable: direct, args: shebang.arg === undefined ? [] : [shebang.arg] } };
+    return {
+      kind: 'python',
+      interpreter: { executable: direct, args: shebang.arg === undefined ? [] : [shebang.arg] },
+    };
   }
   const words = envWords(shebang.arg);
   const program = words[0];
