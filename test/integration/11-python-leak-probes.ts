@@ -1,12 +1,7 @@
 // This file implements the python state-leak probes from the perspective of the suites that
 // attack the privacy boundary between requests (11-python-state-leaks, 16-python-fork-state-
-// leaks): one CGI script per row of docs/ISOLATION.md's state table. Requested with
-// `?attack` it changes that kind of interpreter state (with a secret where there is one);
-// otherwise it prints one line describing that state. A suite asks `check`, then `attack`,
-// then `check` again through nginx: where the table says the state does not survive, both
-// checks print the same.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// leaks): one per row of docs/ISOLATION.md's state table, as python statements; the suite
+// (11-python-leak-suite.ts) makes each a CGI script.
 
 /** What the second check prints, where it is not what the first printed. */
 export type Expected = 'same' | { readonly printed: string };
@@ -27,17 +22,11 @@ export interface LeakProbe {
   readonly reset?: Expected;
   /** Text the attack's own response must end with (what it printed, then its at-exit output). */
   readonly attackEnds?: string;
-  /**
-   * The persistent runner cannot put this back: it recycles itself after the attack (under
-   * every state policy, or under `reset` only).
-   */
+  /** The persistent runner recycles itself after the attack (every policy, or `reset` only). */
   readonly recycles?: 'always' | 'reset';
   /** The attack needs the daemon to run as root (as CI does). */
   readonly needsRoot?: true;
 }
-
-/** Modules every probe script imports first. */
-const IMPORTS = 'import builtins, gc, os, signal, sys, time';
 
 export const PROBES: readonly LeakProbe[] = [
   {
@@ -309,38 +298,3 @@ export const PROBES: readonly LeakProbe[] = [
     reset: { printed: 'secret of request A' },
   },
 ];
-
-/** The CGI script of `probe`. */
-export function probeScript(probe: LeakProbe): string {
-  const indent = (code: string): string =>
-    code
-      .split('\n')
-      .map((line) => `    ${line}`)
-      .join('\n');
-  return [
-    IMPORTS,
-    'print("Content-Type: text/plain")',
-    'print()',
-    'if os.environ.get("QUERY_STRING") == "attack":',
-    '    print("attacked")',
-    indent(probe.attack),
-    'else:',
-    indent(probe.check),
-    '',
-  ].join('\n');
-}
-
-/**
- * The file name of `probe`'s script: prefixed, so that no probe shadows a module its checks
- * or the stdlib import (the script's directory is first on sys.path).
- */
-export function probeFile(probe: LeakProbe): string {
-  return `probe_${probe.id}.py`;
-}
-
-/** Writes every probe's script into `dir` (mode 0755). */
-export async function writeProbes(dir: string): Promise<void> {
-  for (const probe of PROBES) {
-    await writeFile(join(dir, probeFile(probe)), probeScript(probe), { mode: 0o755 });
-  }
-}

@@ -1,15 +1,55 @@
 // This file implements the state-leak suite from the perspective of an HTTP client behind a
 // real nginx: python pools of one worker each (so one request's runner serves the next) whose
-// roots hold the probes of 11-python-leak-probes.ts, and, per pool and probe, check → attack
-// → check, with what the state table promises for the pool's isolation and policy.
-import { mkdir } from 'node:fs/promises';
+// roots hold the probes of 11-python-leak-probes.ts as CGI scripts. Requested with `?attack`
+// a probe changes its kind of interpreter state (with a secret where there is one); otherwise
+// it prints one line describing that state. Per pool and probe: check → attack → check, and
+// the second check prints what the state table promises for the pool's isolation and policy.
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROBES, probeFile, writeProbes, type LeakProbe } from './11-python-leak-probes.ts';
+import { PROBES, type LeakProbe } from './11-python-leak-probes.ts';
 import type { TomlDocument } from './helpers/config-file.ts';
 import { isForScript } from './helpers/logs.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
+
+/** Modules every probe script imports first. */
+const IMPORTS = 'import builtins, gc, os, signal, sys, time';
+
+/** The CGI script of `probe`. */
+export function probeScript(probe: LeakProbe): string {
+  const indent = (code: string): string =>
+    code
+      .split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n');
+  return [
+    IMPORTS,
+    'print("Content-Type: text/plain")',
+    'print()',
+    'if os.environ.get("QUERY_STRING") == "attack":',
+    '    print("attacked")',
+    indent(probe.attack),
+    'else:',
+    indent(probe.check),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The file name of `probe`'s script: prefixed, so that no probe shadows a module its checks
+ * or the stdlib import (the script's directory is first on sys.path).
+ */
+export function probeFile(probe: LeakProbe): string {
+  return `probe_${probe.id}.py`;
+}
+
+/** Writes every probe's script into `dir` (mode 0755). */
+export async function writeProbes(dir: string): Promise<void> {
+  for (const probe of PROBES) {
+    await writeFile(join(dir, probeFile(probe)), probeScript(probe), { mode: 0o755 });
+  }
+}
 
 /** How a pool under test keeps state: the table's columns. */
 export type Column = 'reset' | 'keep' | 'fork';

@@ -10,7 +10,7 @@ module object each name in sys.modules stands for.
 After each request `changed()` compares the identity of every bound value with the snapshot
 (one C-level gc.get_referents walk over ~5000 values, compared as one block of pointers) and
 `restore()` puts back what differs. Function code and defaults cannot be compared as cheaply:
-an audit hook (`Watch`) records the functions a request changed. Identity, never equality, is
+an audit hook (_cgi_fpm_watch) records the functions a request changed. Identity, never equality, is
 compared: an object a script bound may define __eq__, and no script code may run here.
 Not detected: a request that renames bindings while keeping every bound object in its place
 (it deletes the last names of a dict and adds others bound to the same objects): it moves no
@@ -22,7 +22,6 @@ import gc
 import sys
 from builtins import (
     Exception,
-    RuntimeError,
     ValueError,
     all,
     classmethod,
@@ -54,67 +53,9 @@ _type_delattr = type.__delattr__
 _code_set = _FunctionType.__code__.__set__
 _defaults_set = _FunctionType.__defaults__.__set__
 _kwdefaults_set = _FunctionType.__kwdefaults__.__set__
-_HEAPTYPE = 1 << 9
-_IMMUTABLETYPE = 1 << 8  # python >= 3.10; never set before
+_HEAPTYPE, _IMMUTABLETYPE = 1 << 9, 1 << 8  # (immutable: python >= 3.10; never set before)
 _EMPTY = object()  # an empty closure cell
 _modules = sys.modules
-
-# Audit events after which the runner cannot vouch for its own state (see Watch).
-_UNTRUSTED_EVENTS = {
-    "sys.addaudithook": "an audit hook was added (it would see later requests)",
-    "resource.setrlimit": "resource limits were changed",
-    "resource.prlimit": "resource limits were changed",
-    "gc.get_objects": "gc introspection reached objects of other requests and of the runner",
-    "gc.get_referrers": "gc introspection reached objects of other requests and of the runner",
-    "gc.get_referents": "gc introspection reached objects of other requests and of the runner",
-}
-_FUNCTION_EVENTS = frozenset(("object.__setattr__", "object.__delattr__"))
-_ENV_EVENTS = frozenset(("os.putenv", "os.unsetenv"))
-
-
-class Watch:
-    """An audit hook (PEP 578), installed once: records the functions whose __code__,
-    __defaults__ or __kwdefaults__ a request set, and why the runner can no longer be trusted
-    (ctypes, an added audit hook, gc introspection). Off while the runner itself works.
-    """
-
-    def __init__(self, protected_files):
-        self.functions = []
-        self.reasons = []
-        self.env_names = []  # variables set or removed by os.putenv / os.unsetenv
-        self.quiet = True  # the runner's own gc.get_referents calls are not a script's
-        self._protected = protected_files
-        watch = self
-
-        def hook(event, args):
-            if watch.quiet:
-                return
-            if event in _FUNCTION_EVENTS:
-                target = args[0]
-                if type(target) is _FunctionType:
-                    if target.__code__.co_filename in watch._protected:
-                        raise RuntimeError("cgi-fpm: the runner's own functions are read-only")
-                    watch.functions.append(target)
-            elif event in _ENV_EVENTS:
-                watch.env_names.append(args[0])
-            elif event in _UNTRUSTED_EVENTS:
-                watch.reasons.append(_UNTRUSTED_EVENTS[event])
-            elif event.startswith("ctypes."):
-                watch.reasons.append("ctypes was used (%s)" % event)
-
-        sys.addaudithook(hook)
-
-    def take(self):
-        """Returns (functions, reasons) recorded since the last call and forgets them."""
-        functions, reasons = self.functions, self.reasons
-        self.functions, self.reasons = [], []
-        return functions, reasons
-
-    def take_env_names(self):
-        """Returns the variables os.putenv / os.unsetenv touched since the last call."""
-        names, self.env_names = self.env_names, []
-        return names
-
 
 class Bindings:
     """The baseline's bindings. `extra` are modules not in sys.modules (the runner's own)."""
@@ -136,7 +77,7 @@ class Bindings:
         self._stale = False  # the copies changed: the live bindings must be made them
         self._snapshot()
 
-    def _snapshot(self):
+    def _snapshot(self):  # only where the live bindings are the copies
         self._targets = self.module_dicts + self.class_dicts + self.cells
         self._values = _referents(*self._targets)
         self._saved = _pointers(self._values)
@@ -225,9 +166,7 @@ class Bindings:
         for index, candidate in enumerate(self.modules):
             if candidate is parent:
                 self.module_copies[index][child] = module
-        # Not a snapshot of the live bindings (they hold whatever else the request bound):
-        # the next restore makes them the copies, then snapshots.
-        self._stale = True
+        self._stale = True  # the live bindings become the copies at the next restore
 
 
 def _identity_comparison():

@@ -14,12 +14,13 @@ import os
 import time
 from builtins import frozenset, len, list
 
-from _cgi_fpm_bindings import Bindings, Watch
+from _cgi_fpm_bindings import Bindings
 from _cgi_fpm_channel import ChannelClosed, done_payload
 from _cgi_fpm_leftovers import Leftovers
 from _cgi_fpm_script import CodeCache, Namespaces, flush_streams
 from _cgi_fpm_state import Baseline
 from _cgi_fpm_stdio import BodyReader, RequestStdio, frame_sink
+from _cgi_fpm_watch import Watch
 
 _perf_ns = time.thread_time_ns
 _getpid = os.getpid

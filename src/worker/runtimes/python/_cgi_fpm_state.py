@@ -12,12 +12,13 @@ patches cannot reach this code. Stdlib only.
 """
 
 import _locale
-import _signal as signal
 import gc
 import os
 import sys
 import time
 from _operator import is_
+
+from _cgi_fpm_noted import Noted
 from builtins import (
     OSError,
     ValueError,
@@ -45,8 +46,6 @@ _getcwd = os.getcwd
 _umask = os.umask
 _dirname = os.path.dirname
 _urandom = os.urandom
-_getsignal = signal.getsignal
-_set_wakeup_fd = signal.set_wakeup_fd
 _setlocale = _locale.setlocale
 _tzset = time.tzset
 _from_bytes = int.from_bytes
@@ -73,76 +72,6 @@ _meta_path = sys.meta_path
 _path_hooks = sys.path_hooks
 _importer_cache = sys.path_importer_cache
 
-# Every signal a script may set a handler for (SIGKILL and SIGSTOP cannot be caught).
-_SIGNALS = tuple(
-    number
-    for number in signal.valid_signals()
-    if number not in (signal.SIGKILL, signal.SIGSTOP) and number < signal.NSIG
-)
-_TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
-
-# Signals whose handler a request set: asking each of the 62 signals for its handler after
-# every request costs ~60 us, so the C function every way of setting one goes through
-# (signal.signal calls _signal.signal) is wrapped to note the signal. (The C module _signal
-# rather than signal: that one imports enum, and every module loaded before the first request
-# is one more the runner checks after each.)
-_c_signal = signal.signal
-_set_signals = []
-
-
-def _noting_signal(signalnum, handler):
-    previous = _c_signal(signalnum, handler)
-    _set_signals.append(signalnum)
-    return previous
-
-
-_noting_signal.__name__ = _noting_signal.__qualname__ = "signal"
-_noting_signal.__doc__ = _c_signal.__doc__
-_noting_signal.__module__ = "_signal"
-
-# Timers and the signal mask: asking each after every request costs a system call apiece, so
-# the functions that set them are wrapped the same way and note that a request used them.
-_c_setitimer = signal.setitimer
-_c_alarm = signal.alarm
-_c_sigmask = signal.pthread_sigmask
-_used = []
-
-
-def _noting(function, name):
-    def noting(*args):
-        _used.append(name)
-        return function(*args)
-
-    noting.__name__ = noting.__qualname__ = name
-    noting.__doc__ = function.__doc__
-    noting.__module__ = "_signal"
-    return noting
-
-
-_WRAPPERS = {
-    "signal": _noting_signal,
-    "setitimer": _noting(_c_setitimer, "setitimer"),
-    "alarm": _noting(_c_alarm, "alarm"),
-    "pthread_sigmask": _noting(_c_sigmask, "pthread_sigmask"),
-}
-
-# Codec search functions a request registered: the registry is the interpreter's own (C) and
-# cannot be listed, so registration is noted the same way. Undone with codecs.unregister
-# (python >= 3.10); before that the runner recycles itself.
-_codecs = sys.modules["_codecs"]
-_c_register = _codecs.register
-_c_unregister = getattr(_codecs, "unregister", None)
-_registered = []
-
-
-def _noting_register(search_function):
-    _c_register(search_function)
-    _registered.append(search_function)
-
-
-_noting_register.__name__ = _noting_register.__qualname__ = "register"
-_noting_register.__doc__ = _c_register.__doc__
-_noting_register.__module__ = "_codecs"
 _TZ_NAMES = ("tzname", "timezone", "altzone", "daylight")
 # The sys bindings `install` sets for each request.
 _SYS_NAMES = ("argv", "path", "stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__")
@@ -196,16 +125,7 @@ class Baseline:
         self.importer_cache = dict(_importer_cache)
         self.umask = _umask(0o022)
         _umask(self.umask)
-        self.signals = {int(number): _getsignal(number) for number in _SIGNALS}
-        # `signal` copies _signal's functions when it is imported: wrap both.
-        for module in (signal, _modules.get("signal")):
-            for name, wrapper in _WRAPPERS.items():
-                if module is not None and getattr(module, name, None) in (wrapper, _c_of(name)):
-                    setattr(module, name, wrapper)
-        _codecs.register = _noting_register
-        codecs = _modules.get("codecs")
-        if codecs is not None and getattr(codecs, "register", None) is _c_register:
-            codecs.register = _noting_register
+        self.noted = Noted()
         self.trace, self.profile = _gettrace(), _getprofile()
         self.recursion = _getrecursionlimit()
         self.switch = _getswitchinterval()
@@ -250,11 +170,11 @@ class Baseline:
             _importer_cache.clear()
             _importer_cache.update(self.importer_cache)
         _umask(self.umask)
-        self._restore_signals()
+        reasons = self.noted.restore()
         self._restore_interpreter()
         self._restore_time_zone()
         reseed_random()
-        return self._restore_codecs()
+        return reasons
 
     def restore_c_environ(self, names):
         """Makes the C environment agree with os.environ for variables a request set or
@@ -273,36 +193,6 @@ class Baseline:
                     _putenv(name, value)
             except (ValueError, OSError):
                 pass
-
-    @staticmethod
-    def _restore_codecs():
-        """Unregisters the codec search functions a request registered; returns the reason to
-        recycle when that cannot be done."""
-        if not _registered:
-            return []
-        functions = list(_registered)
-        del _registered[:]
-        if _c_unregister is None:
-            return ["a codec search function was registered (python < 3.10 cannot unregister it)"]
-        for function in functions:
-            _c_unregister(function)
-        return []
-
-    def _restore_signals(self):
-        if _used:
-            del _used[:]
-            for timer in _TIMERS:
-                _c_setitimer(timer, 0)  # ITIMER_REAL also cancels signal.alarm()
-            if _c_sigmask(signal.SIG_BLOCK, ()):
-                _c_sigmask(signal.SIG_SETMASK, ())
-        if _set_signals:
-            numbers = set(_set_signals)
-            del _set_signals[:]
-            for number in numbers:
-                handler = self.signals.get(int(number))
-                if handler is not None and _getsignal(number) is not handler:
-                    _c_signal(number, handler)
-        _set_wakeup_fd(-1)
 
     def _restore_interpreter(self):
         if _gettrace() is not self.trace:
@@ -344,10 +234,6 @@ class Baseline:
         for name, value in zip(_TZ_NAMES, self.tz):
             setattr(time, name, value)  # the same values, the baseline's objects
         self.tz_set = False
-
-
-def _c_of(name):
-    return {"signal": _c_signal, "setitimer": _c_setitimer, "alarm": _c_alarm, "pthread_sigmask": _c_sigmask}[name]
 
 
 def any_differs(module, names, values):

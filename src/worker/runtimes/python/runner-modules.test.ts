@@ -35,10 +35,13 @@ const MODULES = [
   '_cgi_fpm_child',
   '_cgi_fpm_fork',
   '_cgi_fpm_leftovers',
+  '_cgi_fpm_noted',
   '_cgi_fpm_persistent',
+  '_cgi_fpm_relay',
   '_cgi_fpm_script',
   '_cgi_fpm_state',
   '_cgi_fpm_stdio',
+  '_cgi_fpm_watch',
 ];
 
 describe("the runner's modules", () => {

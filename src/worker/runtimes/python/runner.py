@@ -41,8 +41,9 @@ OPTIONS = {
 COMMON = ("_cgi_fpm_channel", "_cgi_fpm_script", "_cgi_fpm_stdio")
 MODULES = {
     "persistent": COMMON
-    + ("_cgi_fpm_state", "_cgi_fpm_bindings", "_cgi_fpm_leftovers", "_cgi_fpm_persistent"),
-    "fork": COMMON + ("_cgi_fpm_state", "_cgi_fpm_child", "_cgi_fpm_fork"),
+    + ("_cgi_fpm_noted", "_cgi_fpm_state")
+    + ("_cgi_fpm_bindings", "_cgi_fpm_watch", "_cgi_fpm_leftovers", "_cgi_fpm_persistent"),
+    "fork": COMMON + ("_cgi_fpm_noted", "_cgi_fpm_state", "_cgi_fpm_child", "_cgi_fpm_relay", "_cgi_fpm_fork"),
 }
 
 
@@ -101,7 +102,8 @@ def main(argv):
     options = _parse_options(argv)
     isolation = options["--isolation"]
     modules, runner_files = _load_runner(isolation)
-    channel_mod, script_mod, stdio_mod = modules[1:4]
+    by_name = {module.__name__: module for module in modules}
+    channel_mod, script_mod = by_name["_cgi_fpm_channel"], by_name["_cgi_fpm_script"]
     # An interpreter crash (segfault, abort) leaves a python traceback in the log (fd 2).
     faulthandler.enable()
     signals = _startup_signals()
@@ -110,7 +112,7 @@ def main(argv):
     script_run = script_mod.ScriptRun(runner_files, sys.excepthook, (channel_mod.ChannelClosed,))
     channel = channel_mod.Channel(3, 4)
     if isolation == "fork":
-        child_mod, fork_mod = modules[5], modules[6]
+        child_mod, fork_mod = by_name["_cgi_fpm_child"], by_name["_cgi_fpm_fork"]
         cache = script_mod.CodeCache()
         child = child_mod.Child(script_run, signals, unbuffered, cache)
         server = fork_mod.ForkServer(channel, cache, child)
@@ -118,7 +120,7 @@ def main(argv):
         # collector touching the parent's objects in each child.
         gc.freeze()
     else:
-        server = modules[7].PersistentRunner(
+        server = by_name["_cgi_fpm_persistent"].PersistentRunner(
             channel,
             script_run,
             options["--modules"] == "reset",
