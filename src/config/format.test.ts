@@ -71,6 +71,8 @@ describe('formatConfigToml', () => {
           clear_env: true,
           stderr: 'log',
           'python.executable': 'python3',
+          isolation: 'persistent',
+          preload: [],
           'state.modules': 'reset',
           'state.globals': 'reset',
           'handler.concurrency': 1,

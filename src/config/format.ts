@@ -47,6 +47,8 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
     clear_env: pool.clearEnv,
     stderr: pool.stderr,
     'python.executable': pool.python.executable,
+    isolation: pool.isolation,
+    preload: [...pool.preload],
     'state.modules': pool.state.modules,
     'state.globals': pool.state.globals,
     ...(pool.handler.module === undefined ? {} : { 'handler.module': pool.handler.module }),

@@ -63,6 +63,8 @@ describe('parseConfig: valid files', () => {
           clearEnv: true,
           stderr: 'log',
           python: { executable: 'python3' },
+          isolation: 'persistent',
+          preload: [],
           state: { modules: 'reset', globals: 'reset' },
           handler: { module: undefined, concurrency: 1 },
         },
@@ -96,6 +98,8 @@ env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr 
       clearEnv: false,
       stderr: 'forward',
       python: { executable: '/usr/bin/python3' },
+      isolation: 'persistent',
+      preload: [],
       state: { modules: 'keep', globals: 'keep' },
       handler: { module: undefined, concurrency: 1 },
     });

@@ -121,6 +121,8 @@ export function buildPool(
     clearEnv: t.clear_env,
     stderr: t.stderr,
     python: { executable: t['python.executable'] },
+    isolation: t.isolation,
+    preload: [...t.preload],
     state: { modules: t['state.modules'], globals: t['state.globals'] },
     handler: {
       module: handlerModule === undefined ? undefined : resolve(ctx.baseDir, handlerModule),

@@ -28,6 +28,8 @@ export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig 
     clearEnv: true,
     stderr: 'log',
     python: { executable: 'python3' },
+    isolation: 'persistent',
+    preload: [],
     state: { modules: 'reset', globals: 'reset' },
     handler: { module: undefined, concurrency: 1 },
     ...overrides,

@@ -35,6 +35,17 @@ export const STATE_POLICIES = ['reset', 'keep'] as const;
 /** One of {@link STATE_POLICIES}. */
 export type StatePolicy = (typeof STATE_POLICIES)[number];
 
+/**
+ * How far one request of a persistent runtime is kept from the next: `persistent` (the
+ * script runs in the warm interpreter, which is put back after each request as `state.*`
+ * says) or `fork` (each request runs in a fresh fork of the warm interpreter; python only).
+ * @see docs/ISOLATION.md
+ */
+export const ISOLATIONS = ['persistent', 'fork'] as const;
+
+/** One of {@link ISOLATIONS}. */
+export type Isolation = (typeof ISOLATIONS)[number];
+
 /** Where a script's stderr goes. */
 export const STDERR_MODES = ['log', 'forward'] as const;
 
@@ -295,6 +306,21 @@ export interface PoolConfig {
   readonly stderr: StderrMode;
   /** Settings of `runtime = "python"`. */
   readonly python: PythonConfig;
+  /**
+   * `persistent`: scripts run in the worker's warm interpreter, put back after each request
+   * (`state.*`); `fork`: each request runs in a fresh fork of it and the interpreter itself
+   * never runs script code (`runtime = "python"` only).
+   * @defaultValue `'persistent'`
+   * @see docs/ISOLATION.md
+   */
+  readonly isolation: Isolation;
+  /**
+   * Modules the interpreter imports at start, before any request (`runtime = "python"`):
+   * under `fork` every child gets them already imported; under `persistent` they stay
+   * loaded, and what requests change in them is put back.
+   * @defaultValue `[]`
+   */
+  readonly preload: readonly string[];
   /** What the persistent runtimes (`python`, `node`) keep between requests. */
   readonly state: StateConfig;
   /** Settings of `runtime = "handler"`. */
@@ -304,7 +330,10 @@ export interface PoolConfig {
 /** `python.*` keys. */
 export interface PythonConfig {
   /**
-   * The interpreter each worker starts once and keeps (a name looked up in PATH, or a path).
+   * The interpreter for scripts whose `#!` line names no python (a name looked up in the
+   * worker's PATH, or a path); a script's own `#!/usr/bin/python3`, `#!/usr/bin/env python3`
+   * (searched in the script's PATH) or `#!/opt/venv/bin/python -u` wins. Each worker starts
+   * its runner at start and keeps it.
    * @defaultValue `'python3'`
    */
   readonly executable: string;

@@ -6,7 +6,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import { parseAccountRef } from './accounts.ts';
 import { parseSocketMode } from './listen.ts';
-import { LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
+import { ISOLATIONS, LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
 import { parseDurationMs, parseSizeBytes } from './units.ts';
 
 /** The pattern pool names must match (they appear in logs, status and worker arguments). */
@@ -67,6 +67,10 @@ const account = converted(z.unknown(), parseAccountRef).optional();
 const envName = z.string().regex(/^[^=\0]+$/, 'names must be non-empty, without "=" or NUL');
 const envValue = z.string().regex(/^[^\0]*$/, 'values must not contain NUL');
 const glob = converted(z.string().min(1), parseGlob);
+/** A python module's dotted name, as `import` takes it (`cgi`, `mercurial.hgweb`). */
+const moduleName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/u, 'must be a dotted module name such as "mercurial.hgweb"');
 
 /** The `[global]` table. `control_socket` is resolved against the config file's dir later. */
 export const globalSchema = z.strictObject({
@@ -106,6 +110,8 @@ export const poolSchema = z.strictObject({
   clear_env: z.boolean().default(true),
   stderr: z.enum(STDERR_MODES).default('log'),
   'python.executable': z.string().min(1).default('python3'),
+  isolation: z.enum(ISOLATIONS).default('persistent'),
+  preload: z.array(moduleName).default([]),
   'state.modules': z.enum(STATE_POLICIES).default('reset'),
   'state.globals': z.enum(STATE_POLICIES).default('reset'),
   'handler.module': z.string().min(1).optional(),

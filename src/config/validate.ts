@@ -89,10 +89,15 @@ export async function validatePool(value: unknown, ctx: PoolContext, fs: ConfigF
   return { ok: true, pool: buildPool(checked.value, ctx, listen.value, root.value, identity.value) };
 }
 
-/** Keys that only make sense together: a handler pool needs its module, and only it takes one. */
+/**
+ * Keys that only make sense together: a handler pool needs its module, and only it takes one;
+ * `isolation = "fork"` and `preload` are python's, and a fork keeps nothing (`state.* = keep`).
+ */
 function runtimeProblems(t: PoolTable, ctx: PoolContext): ConfigError[] {
   const pm = pmProblems(t, ctx);
   if (pm !== undefined) return [pm];
+  const isolation = isolationProblem(t, ctx);
+  if (isolation !== undefined) return [isolation];
   const hasModule = t['handler.module'] !== undefined;
   if (t.runtime === 'handler' && !hasModule) {
     return [configProblem(ctx.file, 'runtime "handler" needs handler.module (the module exporting the handler)',
@@ -103,6 +108,23 @@ function runtimeProblems(t: PoolTable, ctx: PoolContext): ConfigError[] {
       { pool: ctx.name, key: 'handler.module' })];
   }
   return [];
+}
+
+/** `isolation = "fork"` and `preload` need `runtime = "python"`; a fork keeps no state. */
+function isolationProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefined {
+  const at = (key: string, detail: string): ConfigError => configProblem(ctx.file, detail, { pool: ctx.name, key });
+  if (t.isolation === 'fork' && t.runtime !== 'python') {
+    return at('isolation', `isolation = "fork" is only available with runtime = "python", got runtime = "${t.runtime}"`);
+  }
+  if (t.preload.length > 0 && t.runtime !== 'python') {
+    return at('preload', `preload is only used with runtime = "python", got runtime = "${t.runtime}"`);
+  }
+  for (const key of ['state.modules', 'state.globals'] as const) {
+    if (t.isolation === 'fork' && t[key] === 'keep') {
+      return at(key, `${key} = "keep" cannot apply with isolation = "fork": every request starts from a fresh fork`);
+    }
+  }
+  return undefined;
 }
 
 /** PHP-FPM's dynamic rules: min_spare ≤ start_servers ≤ max_spare ≤ max_children. */

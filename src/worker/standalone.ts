@@ -66,7 +66,7 @@ export async function runStandaloneWorker(
   let inherited: NodeJS.ProcessEnv;
   try {
     inherited = adoptPoolIdentity(pool, process.env);
-    runtime = await createRuntime(pool, { log });
+    runtime = await createRuntime(pool, { log, inherited });
   } catch (err) {
     log.error({ err: err instanceof Error ? err.message : String(err) }, 'worker failed to start');
     return 70;

@@ -8,6 +8,8 @@ import type { RuntimeHost } from './types.ts';
 /** What every runtime gets at start. */
 export interface RuntimeDeps {
   readonly log: Logger;
+  /** The worker's environment (python: the runner's, under `clear_env = false`). */
+  readonly inherited?: Readonly<Record<string, string | undefined>>;
 }
 
 /**

@@ -17,6 +17,8 @@ export interface FastcgiSiteOptions {
    * @defaultValue false
    */
   readonly keepAlive?: boolean;
+  /** Also listen on this 127.0.0.1 port (for clients that speak only TCP: git, hg). */
+  readonly tcpPort?: number;
 }
 
 /**
@@ -32,7 +34,7 @@ ${keepAlive ? '    keepalive 16;\n    keepalive_requests 100000;\n' : ''}}
 
 server {
     listen unix:${options.httpSocket};
-    server_name localhost;
+${options.tcpPort === undefined ? '' : `    listen 127.0.0.1:${options.tcpPort};\n`}    server_name localhost;
     root ${options.root};
 
     location / {

@@ -7,6 +7,7 @@ import type { TomlDocument } from './config-file.ts';
 import { startDaemon, type Daemon } from './daemon.ts';
 import { copyFixtures } from './fixtures.ts';
 import { httpRequest, type HttpRequestOptions, type HttpResponse } from './http.ts';
+import { freeLoopbackPort } from './free-port.ts';
 import { fastcgiSite } from './nginx-site.ts';
 import { startNginx, type Nginx } from './nginx.ts';
 import { createTempDir, type TempDir } from './temp-dir.ts';
@@ -28,6 +29,8 @@ export interface StackOptions {
   readonly daemonEnv?: Readonly<Record<string, string>>;
   /** Keys merged over `log_level = "info"` in `[global]` (e.g. `control_socket`). */
   readonly global?: TomlDocument;
+  /** nginx also listens on a free 127.0.0.1 port ({@link Stack.tcpPort}). @defaultValue false */
+  readonly tcp?: boolean;
 }
 
 /** Where a stack's files and sockets live. */
@@ -46,6 +49,8 @@ export interface StackPaths {
 export interface Stack extends StackPaths {
   readonly daemon: Daemon;
   readonly nginx: Nginx;
+  /** nginx's 127.0.0.1 port, when started with `tcp`. */
+  readonly tcpPort: number | undefined;
   /** An HTTP request to nginx (`socketPath` filled in). */
   request(path: string, options?: Omit<HttpRequestOptions, 'socketPath' | 'path'>): Promise<HttpResponse>;
   /** Stops nginx and the daemon, removes the temp dir. Idempotent. */
@@ -106,10 +111,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(options.daemonArgs ? { args: options.daemonArgs } : {}),
       ...(options.daemonEnv ? { env: options.daemonEnv } : {}),
     });
+    const tcpPort = options.tcp === true ? await freeLoopbackPort() : undefined;
     nginx = await startNginx({
       dir: join(dir, 'nginx'),
       httpSocket,
-      site: fastcgiSite({ httpSocket, fastcgiSocket, root, keepAlive: options.keepAlive ?? false }),
+      site: fastcgiSite({
+        httpSocket, fastcgiSocket, root, keepAlive: options.keepAlive ?? false,
+        ...(tcpPort === undefined ? {} : { tcpPort }),
+      }),
     });
     const started: Nginx = nginx;
     let stopped: Promise<void> | undefined;
@@ -120,6 +129,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       fastcgiSocket,
       daemon,
       nginx,
+      tcpPort,
       request: (path, requestOptions) =>
         httpRequest({ ...requestOptions, socketPath: started.httpSocket, path }),
       stop: () => (stopped ??= stopAll()),

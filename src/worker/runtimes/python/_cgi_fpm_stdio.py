@@ -1,11 +1,15 @@
-"""A request's standard streams, over the channel to the worker.
+"""A request's standard streams.
 
 This file implements, from the perspective of a CGI script, the sys.stdin / sys.stdout /
-sys.stderr of one request: the body read as it streams in (I frames, then E), the response
-(O frames) and the log (X frames) written as they are produced. Stdlib only.
+sys.stderr of one request: the body read as it streams in, the response and the log written
+as they are produced. Where the bytes go is the caller's choice: frames on the channel to the
+worker (the persistent runner) or the process's own fds 0, 1 and 2 (a forked child). Stdlib
+only; builtins bound here so a script's patches to builtins cannot reach these streams.
 """
 
 import io
+import os
+from builtins import OSError, ValueError, bytearray, bytes, len, memoryview, super
 
 from _cgi_fpm_channel import ChannelClosed
 
@@ -13,6 +17,8 @@ from _cgi_fpm_channel import ChannelClosed
 STDIN_BUFFER = 64 * 1024
 STDOUT_BUFFER = 64 * 1024
 STDERR_BUFFER = 8 * 1024
+
+_write = os.write
 
 
 class BodyReader(io.RawIOBase):
@@ -53,14 +59,33 @@ class BodyReader(io.RawIOBase):
         self._eof = True
 
 
-class FrameWriter(io.RawIOBase):
-    """Raw layer of sys.stdout.buffer / sys.stderr.buffer: each write becomes frames."""
+def frame_sink(channel, kind):
+    """A sink writing each piece as frames of `kind` on `channel`."""
 
-    def __init__(self, channel, kind):
+    def sink(data):
+        channel.send(kind, data)
+
+    return sink
+
+
+def fd_sink(fd):
+    """A sink writing each piece whole to `fd` (a pipe a forked child's parent reads)."""
+
+    def sink(data):
+        view = memoryview(data).cast("B")
+        while len(view):
+            view = view[_write(fd, view) :]
+
+    return sink
+
+
+class OutputWriter(io.RawIOBase):
+    """Raw layer of sys.stdout.buffer / sys.stderr.buffer: each write goes to the sink."""
+
+    def __init__(self, sink):
         super().__init__()
-        self._channel = channel
-        self._kind = kind
-        self.sent = 0  # bytes handed to the worker
+        self._sink = sink
+        self.sent = 0  # bytes handed on
         self.discarding = False  # drop writes (the runner answers 500 instead)
         self.captured = None  # a bytearray while writes are held back for a look
 
@@ -76,22 +101,35 @@ class FrameWriter(io.RawIOBase):
         if self.captured is not None:
             self.captured += data
             return size
-        self._channel.send(self._kind, data)
+        self._sink(data)
         self.sent += size
+        return size
+
+
+class _FlushingWriter(io.BufferedWriter):
+    """A buffered writer that flushes every write: `python -u` (PYTHONUNBUFFERED)."""
+
+    def write(self, data):
+        size = super().write(data)
+        self.flush()
         return size
 
 
 class RequestStdio:
     """The three standard streams of one request. Closed when it ends, so a thread that
     outlives the request gets 'I/O operation on closed file' instead of writing into the next.
+
+    `body` is the raw readable of the body; `out` and `err` are sinks (`frame_sink`,
+    `fd_sink`); `unbuffered` makes every write to stdout reach its sink at once (`-u`).
     """
 
-    def __init__(self, channel):
-        self.body = BodyReader(channel)
-        self._out_raw = FrameWriter(channel, b"O")
-        self._err_raw = FrameWriter(channel, b"X")
-        self._in_buffer = io.BufferedReader(self.body, STDIN_BUFFER)
-        self._out_buffer = io.BufferedWriter(self._out_raw, STDOUT_BUFFER)
+    def __init__(self, body, out, err, unbuffered=False):
+        self.body = body
+        self._out_raw = OutputWriter(out)
+        self._err_raw = OutputWriter(err)
+        writer = _FlushingWriter if unbuffered else io.BufferedWriter
+        self._in_buffer = io.BufferedReader(body, STDIN_BUFFER)
+        self._out_buffer = writer(self._out_raw, STDOUT_BUFFER)
         self._err_buffer = io.BufferedWriter(self._err_raw, STDERR_BUFFER)
         # What python3 gives a CGI script under a C/UTF-8 locale. write_through keeps print()
         # and sys.stdout.buffer.write() in order without the script flushing in between.
@@ -104,11 +142,11 @@ class RequestStdio:
         )
 
     def output_sent(self):
-        """True once response bytes went to the worker (a 500 can no longer replace them)."""
+        """True once response bytes went out (a 500 can no longer replace them)."""
         return self._out_raw.sent > 0
 
     def flush_output(self):
-        """Pushes buffered response bytes to the worker."""
+        """Pushes buffered response bytes out."""
         if not self._out_buffer.closed:
             self._out_buffer.flush()
 
@@ -143,7 +181,7 @@ class RequestStdio:
             self._out_buffer.flush()
 
     def log(self, text):
-        """Writes text to the log (stderr frames), even if the script closed sys.stderr."""
+        """Writes text to the log (stderr), even if the script closed sys.stderr."""
         if not self._err_buffer.closed:
             self._err_buffer.write(text.encode("utf-8", "backslashreplace"))
             self._err_buffer.flush()
@@ -153,5 +191,5 @@ class RequestStdio:
         for stream in (self._out_buffer, self._err_buffer, self._in_buffer):
             try:
                 stream.close()
-            except ValueError:
-                pass  # already closed by the script, or detached
+            except (ValueError, OSError):
+                pass  # already closed by the script, detached, or its pipe is gone

@@ -31,18 +31,20 @@ const SPAWN_OPTIONS: SpawnOptions = {
 };
 
 /**
- * Spawns `executable args…` as a runner. A spawn failure that node reports later (ENOENT)
- * comes as an 'error' event on `proc`.
+ * Spawns `executable args…` as a runner, with `env` as its whole environment (the worker's
+ * when absent). A spawn failure that node reports later (ENOENT) comes as an 'error' event
+ * on `proc`.
  * @throws DaemonError `ERR_RUNTIME_START` when spawn throws at once.
  */
 export function spawnRunner(
   spawn: SpawnFunction,
   executable: string,
   args: readonly string[],
+  env?: Readonly<Record<string, string>>,
 ): RunnerProcess {
   let proc: ChildProcess;
   try {
-    proc = spawn(executable, args, SPAWN_OPTIONS);
+    proc = spawn(executable, args, env === undefined ? SPAWN_OPTIONS : { ...SPAWN_OPTIONS, env: { ...env } });
   } catch (err) {
     throw startError(executable, err instanceof Error ? err.message : String(err), err);
   }

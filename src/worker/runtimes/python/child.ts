@@ -14,7 +14,7 @@ import {
   type RunnerProcess,
 } from './child-process.ts';
 import { FrameSender } from './frame-sender.ts';
-import { Frame, FrameParser } from './frames.ts';
+import { Frame, FrameParser, decodeDone, type DoneReport } from './frames.ts';
 
 /** Where a runner's output goes while a request runs. */
 export interface ChildSink {
@@ -22,8 +22,8 @@ export interface ChildSink {
   stdout(piece: Buffer): void;
   /** Log bytes the script wrote to sys.stderr (STDERR frames). */
   stderr(piece: Buffer): void;
-  /** The script ended with this exit status (DONE frame). */
-  done(exitCode: number): void;
+  /** The script ended (DONE frame). */
+  done(report: DoneReport): void;
   /** A line the interpreter wrote to its real fd 1 or 2 (a subprocess, a crash dump). */
   line(line: string): void;
   /** The runner is gone (exited, killed) and all it wrote was delivered. */
@@ -34,8 +34,10 @@ export interface ChildSink {
 export interface PythonChildOptions {
   /** The interpreter (`python.executable`). */
   readonly executable: string;
-  /** Its arguments: the runner's path and its flags. */
+  /** Its arguments: the `#!` line's, the runner's path and its flags. */
   readonly args: readonly string[];
+  /** Its whole environment (the worker's when absent). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Starts the process (`child_process.spawn` outside tests). */
   readonly spawn: SpawnFunction;
   /** Where the interpreter's own output goes while no request runs (`python stderr`). */
@@ -50,7 +52,8 @@ export interface PythonChildOptions {
  *   ENOENT`) when it cannot be spawned, exits or stays silent past `startTimeoutMs`.
  */
 export async function startPythonChild(options: PythonChildOptions): Promise<PythonChild> {
-  const child = new PythonChild(spawnRunner(options.spawn, options.executable, options.args), options);
+  const runner = spawnRunner(options.spawn, options.executable, options.args, options.env);
+  const child = new PythonChild(runner, options);
   await child.ready(options.startTimeoutMs);
   return child;
 }
@@ -67,6 +70,7 @@ export class PythonChild {
   #hello: ((err?: Error, version?: string) => void) | undefined;
   #sink: ChildSink | undefined;
   #alive = true;
+  #retiring: string | undefined;
   #version = '';
 
   constructor(runner: RunnerProcess, options: PythonChildOptions) {
@@ -118,6 +122,14 @@ export class PythonChild {
   /** False once the process exited (or never started). */
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /**
+   * Why the runner leaves after its last request (it said so in that request's DONE frame:
+   * it could not put its state back), or `undefined`. A retiring runner takes no request.
+   */
+  get retiring(): string | undefined {
+    return this.#retiring;
   }
 
   /** Resolves on hello; rejects (and kills) on exit, spawn error or timeout. */
@@ -185,8 +197,9 @@ export class PythonChild {
       const hello = JSON.parse(payload.toString('utf8')) as { python?: unknown };
       this.#hello?.(undefined, String(hello.python));
     } else if (type === Frame.DONE) {
-      const done = JSON.parse(payload.toString('utf8')) as { exit?: unknown };
-      this.#sink?.done(typeof done.exit === 'number' ? done.exit : 1);
+      const report = decodeDone(payload);
+      if (report.recycle !== undefined) this.#retiring = report.recycle;
+      this.#sink?.done(report);
     } else {
       throw new RangeError(`unexpected frame type ${type}`);
     }

@@ -5,12 +5,15 @@
 // A frame is 1 type byte (an ASCII letter), a 4-byte big-endian payload length, the payload.
 // worker → runner (runner's fd 3): REQUEST, STDIN…, STDIN_END
 // runner → worker (runner's fd 4): HELLO once, then per request STDOUT/STDERR…, DONE
+// The request head is NUL-separated UTF-8 rather than JSON: the persistent runner parses it
+// with str.split, which no script can patch (a script can patch the json module).
+import { CgiError, ErrorCode } from '../../../errors.ts';
 
 /** Frame types of the worker ⇄ runner channel. */
 export const Frame = {
   /** runner → worker, once at start: JSON `{ pid, python }`. */
   HELLO: 0x48, // 'H'
-  /** worker → runner: a request head, JSON `{ script, cwd, env }`. */
+  /** worker → runner: a request head, {@link encodeRequestHead}. */
   REQUEST: 0x52, // 'R'
   /** worker → runner: request body bytes. */
   STDIN: 0x49, // 'I'
@@ -20,7 +23,7 @@ export const Frame = {
   STDOUT: 0x4f, // 'O'
   /** runner → worker: bytes the script wrote to stderr (the log). */
   STDERR: 0x58, // 'X'
-  /** runner → worker: the script ended, JSON `{ exit }` (its exit status). */
+  /** runner → worker: the script ended, JSON {@link DoneReport}. */
   DONE: 0x44, // 'D'
 } as const;
 
@@ -112,4 +115,54 @@ export class FrameParser {
     this.#control = [];
     this.#handler.frame(this.#type, payload);
   }
+}
+
+/**
+ * The payload of a REQUEST frame: `script`, `cwd`, then each variable's name and value, all
+ * UTF-8, each followed by a NUL byte except the last.
+ * @throws CgiError `ERR_CGI_SPAWN` when a string holds a NUL byte: no process can be given
+ *   it (the exec runtime's spawn refuses the same environment).
+ */
+export function encodeRequestHead(
+  script: string,
+  cwd: string,
+  env: Readonly<Record<string, string>>,
+): Buffer {
+  const fields = [script, cwd];
+  for (const [name, value] of Object.entries(env)) fields.push(name, value);
+  for (const field of fields) {
+    if (field.includes('\0')) {
+      throw new CgiError(
+        ErrorCode.ERR_CGI_SPAWN,
+        `cgi: spawn failed: ${script}: a NUL byte in the environment or path (${JSON.stringify(field.slice(0, 40))})`,
+        { scriptFilename: script },
+      );
+    }
+  }
+  return Buffer.from(fields.join('\0'), 'utf8');
+}
+
+/** What a DONE frame says about a request. */
+export interface DoneReport {
+  /** The script's exit status, or `null` when it was killed by `signal` (fork isolation). */
+  readonly exitCode: number | null;
+  /** The signal that ended a forked child, else `null`. */
+  readonly signal: NodeJS.Signals | null;
+  /** Why the runner exits after this request (it could not put its state back), if it does. */
+  readonly recycle: string | undefined;
+  /** Time the persistent runner spent checking and restoring its state, in µs. */
+  readonly checkUs: number;
+}
+
+/** Reads a DONE frame's JSON payload; a field of the wrong type counts as absent. */
+export function decodeDone(payload: Buffer): DoneReport {
+  const done = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+  const exit = done.exit;
+  const signal = typeof done.signal === 'string' ? (done.signal as NodeJS.Signals) : null;
+  return {
+    exitCode: typeof exit === 'number' ? exit : signal === null ? 1 : null,
+    signal,
+    recycle: typeof done.recycle === 'string' && done.recycle !== '' ? done.recycle : undefined,
+    checkUs: typeof done.checkUs === 'number' ? done.checkUs : 0,
+  };
 }

@@ -28,6 +28,13 @@ const scripts: Record<string, string> = {
   'raw-alarm.py': `import signal\n${HEAD}signal.alarm(1)\nprint("default SIGALRM would kill the process")\n`,
   'umask.py': `import os\n${HEAD}print(oct(os.umask(0o077)))\n`,
   'slow.py': `import time\ntime.sleep(0.6)\n${HEAD}print("slow done")\n`,
+  'late-child.py': [
+    'import subprocess',
+    'subprocess.Popen(["sh", "-c", "sleep 0.2; echo late line from a child >&2"])',
+    HEAD,
+    'print("child started")',
+    '',
+  ].join('\n'),
   'late-thread.py': [
     'import sys, threading, time',
     'out = sys.stdout',
@@ -110,13 +117,28 @@ describe('python runtime: failures stay local', () => {
     expect(text).toBe("Content-Type: text/plain\n\n'new body'\n");
   });
 
-  it('a thread writing after its request ended cannot write into the next one', async () => {
-    expect((await runScript(host, dir.path('late-thread.py'))).text).toContain('thread started');
-    // The thread writes while this request runs: its old sys.stdout is closed by then.
-    const { text, lines } = await runScript(host, dir.path('slow.py'));
-    expect(text).toBe('Content-Type: text/plain\n\nslow done\n');
-    expect(lines).toEqual(['late write refused: I/O operation on closed file.']);
-  });
+  it('a thread writing after its request ended cannot write into the next one: the runner is recycled', async () => {
+    const { log, entries } = capturingLog();
+    const own = await startRuntime('reset', 'reset', log);
+    try {
+      const first = await runScript(own, dir.path('late-thread.py'));
+      expect(first.text).toContain('thread started');
+      // The thread would write while this request runs: it died with the runner it ran in.
+      const { text, lines } = await runScript(own, dir.path('slow.py'));
+      expect(text).toBe('Content-Type: text/plain\n\nslow done\n');
+      expect(lines).toEqual([]);
+      expect(entries).toContainEqual(
+        expect.objectContaining({
+          msg: 'python runner recycled',
+          script: dir.path('late-thread.py'),
+          reason: '1 thread(s) the script started still running',
+        }),
+      );
+      expect(entries.filter((e) => e.msg === 'python exited')).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  }, 20_000);
 
   it.each(['alarm.py', 'raw-alarm.py'])(
     'an alarm %s left pending is cancelled when its request ends',
@@ -139,30 +161,26 @@ describe('python runtime: failures stay local', () => {
     expect(second).not.toContain('0o77\n');
   });
 
-  it('logs a runner that died, and what it wrote to its own stderr while idle', async () => {
+  it('logs a runner that died, and what its process group wrote to its stderr while idle', async () => {
     const { log, entries } = capturingLog();
     const own = await startRuntime('reset', 'reset', log);
     try {
-      await runScript(own, dir.path('late-thread.py'));
       const { result } = await runScript(own, dir.path('_exit.py'));
       expect(result.exitCode).toBe(7);
       await sleep(300);
       expect(entries).toContainEqual(
         expect.objectContaining({ msg: 'python exited', exitCode: 7, signal: null }),
       );
-      // late-thread.py's refusal may be cut short by _exit.py: run it again and wait idle.
-      await runScript(own, dir.path('late-thread.py'));
-      await sleep(500);
+      // A child the script left writes to the runner's own stderr after the request.
+      await runScript(own, dir.path('late-child.py'));
+      await sleep(800);
       expect(entries).toContainEqual(
-        expect.objectContaining({
-          msg: 'python stderr',
-          line: 'late write refused: I/O operation on closed file.',
-        }),
+        expect.objectContaining({ msg: 'python stderr', line: 'late line from a child' }),
       );
     } finally {
       await own.close();
     }
-  });
+  }, 20_000);
 });
 
 describe('python runtime: start', () => {

@@ -6,17 +6,23 @@ import type { Readable } from 'node:stream';
 import { LineSplitter } from '../line-splitter.ts';
 import type { RuntimeRequest, RuntimeResult } from '../types.ts';
 import type { PythonChild } from './child.ts';
-import { Frame } from './frames.ts';
+import { Frame, type DoneReport } from './frames.ts';
 
 /**
- * Runs `req` on `child` (a runner that said hello and is not busy). Resolves once the script
+ * Runs `req` on `child` (a runner that said hello and is not busy), `head` being its encoded
+ * REQUEST frame (`encodeRequestHead`); `onDone` hears the DONE frame. Resolves once the script
  * ended (its exit status), or the runner died (its exit code or signal: the caller answers 502
  * if no header went out), or `req.signal` was aborted (the runner's process group is killed:
  * `signal: 'SIGKILL'`). Every response byte the runner sent has been written into
  * `req.stdout` by then; a destination that fails makes the rest be discarded.
  */
-export function runRequest(child: PythonChild, req: RuntimeRequest): Promise<RuntimeResult> {
-  return new RequestRun(child, req).result;
+export function runRequest(
+  child: PythonChild,
+  req: RuntimeRequest,
+  head: Buffer,
+  onDone?: (report: DoneReport) => void,
+): Promise<RuntimeResult> {
+  return new RequestRun(child, req, head, onDone).result;
 }
 
 class RequestRun {
@@ -31,7 +37,7 @@ class RequestRun {
   /** Set while the runner's output is paused for a full `req.stdout`: resumes it. */
   #unpause: (() => void) | undefined;
 
-  constructor(child: PythonChild, req: RuntimeRequest) {
+  constructor(child: PythonChild, req: RuntimeRequest, head: Buffer, onDone?: (report: DoneReport) => void) {
     this.#child = child;
     this.#req = req;
     this.#lines = new LineSplitter(req.onStderrLine);
@@ -45,8 +51,9 @@ class RequestRun {
       stderr: (piece) => {
         this.#lines.push(piece);
       },
-      done: (exitCode) => {
-        this.#finish({ exitCode, signal: null });
+      done: (report) => {
+        onDone?.(report);
+        this.#finish({ exitCode: report.exitCode, signal: report.signal });
       },
       line: (line) => {
         req.onStderrLine(line);
@@ -62,9 +69,8 @@ class RequestRun {
     req.signal.addEventListener('abort', this.#onAbort, { once: true });
     // The supervisor kills this group should the worker die before the request ends.
     req.onSpawn?.(child.pid);
-    const { scriptFilename: script, cwd, env } = req;
     child.channel.coalesce();
-    child.channel.send(Frame.REQUEST, Buffer.from(JSON.stringify({ script, cwd, env })));
+    child.channel.send(Frame.REQUEST, head);
     this.#feedBody(req.stdin);
     if (req.signal.aborted) this.#onAbort();
   }

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import type { StatePolicy } from '../../../config/schema.ts';
+import { afterAll, beforeAll } from 'vitest';
+import type { Isolation, StatePolicy } from '../../../config/schema.ts';
 import type { RuntimeHost, RuntimeResult } from '../types.ts';
 import { createPythonRuntime } from './python.ts';
 
@@ -47,13 +48,21 @@ export function capturingLog(): { log: Logger; entries: Record<string, unknown>[
   return { log: pino({ level: 'debug' }, destination), entries };
 }
 
-/** Starts a python runtime on `python3` with the given state policies. */
+/**
+ * Starts a python runtime on `python3` (found in this process's PATH) with the given state
+ * policies and isolation, its runner's environment that of a pool with no `env` (as a CGI
+ * script's interpreter would have it: no PYTHONUNBUFFERED from the test's shell).
+ */
 export function startRuntime(
   modules: StatePolicy = 'reset',
   globals: StatePolicy = 'reset',
   log: Logger = silentLog,
+  isolation: Isolation = 'persistent',
 ): Promise<RuntimeHost> {
-  return createPythonRuntime({ python: { executable: 'python3' }, state: { modules, globals } }, { log });
+  return createPythonRuntime(
+    { python: { executable: 'python3' }, state: { modules, globals }, env: {}, clearEnv: true, isolation },
+    { log, inherited: process.env },
+  );
 }
 
 /** A response destination with a small buffer that takes each write after `delayMs`. */
@@ -122,6 +131,13 @@ export async function runScript(
     signal: options.signal ?? new AbortController().signal,
     ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
   });
+  // The run hands every byte to the sink; wait until the sink has taken them all (a runner
+  // under `python -u` or PYTHONUNBUFFERED sends one frame per write).
+  await new Promise<void>((resolve) =>
+    sink.write(Buffer.alloc(0), () => {
+      resolve();
+    }),
+  );
   return { result, sink, text: sink.text, lines };
 }
 
@@ -133,4 +149,29 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Registers a suite's `beforeAll`/`afterAll`: a script directory holding `scripts` and the
+ * runtime `start` gives; returns getters for both (valid inside the suite's tests).
+ */
+export function useRuntime(
+  scripts: Record<string, string>,
+  start: () => Promise<RuntimeHost>,
+): { dir: () => ScriptDir; host: () => RuntimeHost } {
+  let dir: ScriptDir | undefined;
+  let host: RuntimeHost | undefined;
+  beforeAll(async () => {
+    dir = await scriptDir(scripts);
+    host = await start();
+  });
+  afterAll(async () => {
+    await host?.close();
+    await dir?.remove();
+  });
+  const need = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('runtime: not started (see the beforeAll error)');
+    return value;
+  };
+  return { dir: () => need(dir), host: () => need(host) };
 }

@@ -1,0 +1,300 @@
+// This file implements the python state-leak probes from the perspective of the suites that
+// attack the privacy boundary between requests (11-python-state-leaks, 16-python-fork-state-
+// leaks): one per row of docs/ISOLATION.md's state table, as python statements; the suite
+// (11-python-leak-suite.ts) makes each a CGI script.
+
+/** What the second check prints, where it is not what the first printed. */
+export type Expected = 'same' | { readonly printed: string };
+
+/** One row of the state table, as an attack and a check. */
+export interface LeakProbe {
+  /** The script's file stem. */
+  readonly id: string;
+  /** The row of docs/ISOLATION.md the probe shows. */
+  readonly row: string;
+  /** Python statements run on `?attack`, after the CGI head and the line `attacked`. */
+  readonly attack: string;
+  /** Python statements printing the one line the check answers. */
+  readonly check: string;
+  /** The second check under `state.* = "keep"`, when the table says the state is kept. */
+  readonly keep?: Expected;
+  /** The same under `reset` when the table says so (a documented limit of persistence). */
+  readonly reset?: Expected;
+  /** Text the attack's own response must end with (what it printed, then its at-exit output). */
+  readonly attackEnds?: string;
+  /** The persistent runner recycles itself after the attack (every policy, or `reset` only). */
+  readonly recycles?: 'always' | 'reset';
+  /** The attack needs the daemon to run as root (as CI does). */
+  readonly needsRoot?: true;
+}
+
+export const PROBES: readonly LeakProbe[] = [
+  {
+    id: 'builtins_value',
+    row: 'builtins',
+    attack: 'builtins.LEAKED_VALUE = "secret of request A"',
+    check: 'print(getattr(builtins, "LEAKED_VALUE", "absent"))',
+  },
+  {
+    id: 'builtins_function',
+    row: 'builtins',
+    attack: 'builtins.sorted = lambda *args, **kwargs: ["hacked"]',
+    check: 'print(sorted([3, 1, 2]))',
+  },
+  {
+    id: 'builtins_dict',
+    row: 'builtins',
+    attack: 'exec("__builtins__[\'LEAKED_NAME\'] = 1", {"__builtins__": builtins.__dict__})',
+    check: 'print("LEAKED_NAME" in vars(builtins))',
+  },
+  {
+    id: 'os_urandom',
+    row: 'attributes of modules loaded before the request',
+    attack: 'os.urandom = lambda n: bytes(n)',
+    check: 'print(os.urandom(16) != bytes(16))',
+  },
+  {
+    id: 'module_dict',
+    row: 'attributes of modules loaded before the request',
+    attack: 'vars(os)["sep"] = "\\\\"',
+    check: 'print(os.sep)',
+  },
+  {
+    id: 'json_dumps',
+    row: 'attributes of modules loaded before the request',
+    attack: 'import json\njson.dumps = lambda *a, **k: "hacked"\njson.loads = lambda *a, **k: "hacked"',
+    check: 'import json\nprint(json.dumps({"a": [1]}))',
+  },
+  {
+    id: 'protocol',
+    row: "the runner's own protocol",
+    attack: [
+      'import json, struct',
+      'json.dumps = json.loads = lambda *a, **k: "GARBAGE"',
+      'struct.pack = lambda *a: b"GARBAGE"',
+      'builtins.len = lambda obj: 7',
+      'builtins.memoryview = lambda obj: b"GARBAGE"',
+      'sys.stdout.write("written after the patches\\n")',
+    ].join('\n'),
+    attackEnds: 'attacked\nwritten after the patches\n',
+    check: 'print("intact", len("ab"))',
+  },
+  {
+    id: 'class_attribute',
+    row: 'attributes of classes loaded before the request',
+    attack: 'import collections.abc\ncollections.abc.Mapping.get = lambda self, key, default=None: "hacked"',
+    check: 'print(os.environ.get("NOT_SET_ANYWHERE", "default"))',
+  },
+  {
+    id: 'function_code',
+    row: 'code and defaults of functions loaded before the request',
+    attack: 'os.path.join.__code__ = (lambda *parts: "hacked").__code__',
+    check: 'print(os.path.join("a", "b"))',
+  },
+  {
+    id: 'sys_path',
+    row: 'sys.path, sys.meta_path, sys.path_hooks',
+    attack: [
+      'sys.path.append("/attacker")',
+      'class Finder:',
+      '    def find_spec(self, *args): return None',
+      'sys.meta_path.insert(0, Finder())',
+      'sys.path_hooks.insert(0, lambda path: None)',
+    ].join('\n'),
+    check: 'print("/attacker" in sys.path, len(sys.meta_path), len(sys.path_hooks))',
+  },
+  {
+    id: 'sys_modules',
+    row: 'sys.modules',
+    attack: 'sys.modules["os"] = type(sys)("fake os")',
+    check: 'print(sys.modules["os"].__name__)',
+  },
+  {
+    id: 'imported_module',
+    row: 'modules a request imported',
+    attack: 'import colorsys',
+    check: 'print("colorsys" in sys.modules)',
+    keep: { printed: 'True' },
+  },
+  {
+    id: 'script_globals',
+    row: 'script globals',
+    attack: 'SECRET_GLOBAL = "secret of request A"',
+    check: 'print(globals().get("SECRET_GLOBAL", "absent"))',
+    keep: { printed: 'secret of request A' },
+  },
+  {
+    id: 'environ',
+    row: 'os.environ and the C environment',
+    attack: 'os.environ["LEAKED_ENV"] = "secret"\nos.putenv("LEAKED_PUTENV", "secret")',
+    check:
+      'import subprocess\nprint(os.environ.get("LEAKED_ENV", "absent"), subprocess.run(["/usr/bin/env"], capture_output=True).stdout.count(b"LEAKED"))',
+  },
+  {
+    id: 'cwd',
+    row: 'working directory',
+    attack: 'os.chdir("/")',
+    check: 'print(os.getcwd() == os.path.dirname(os.path.abspath(__file__)))',
+  },
+  {
+    id: 'umask',
+    row: 'umask',
+    attack: 'os.umask(0o077)',
+    check: 'mask = os.umask(0)\nos.umask(mask)\nprint(oct(mask))',
+  },
+  {
+    id: 'signal_handler',
+    row: 'signal handlers, signal mask, timers',
+    attack: [
+      'signal.signal(signal.SIGUSR1, lambda *a: print("secret of request A"))',
+      'signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])',
+    ].join('\n'),
+    check:
+      'print(signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL, sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))',
+  },
+  {
+    id: 'alarm',
+    row: 'signal handlers, signal mask, timers',
+    attack:
+      'signal.signal(signal.SIGALRM, lambda *a: print("ALARM from request A", flush=True))\nsignal.setitimer(signal.ITIMER_REAL, 0.3)',
+    check: 'time.sleep(0.6)\nprint("clean")',
+  },
+  {
+    id: 'atexit_hook',
+    row: 'atexit callbacks',
+    attack: 'import atexit\natexit.register(print, "at exit of request A")',
+    attackEnds: 'attacked\nat exit of request A\n',
+    check: 'print("clean")',
+  },
+  {
+    id: 'stdout_replaced',
+    row: 'sys.stdin, sys.stdout, sys.stderr',
+    attack:
+      'import io\nsys.stdout = io.StringIO()\nsys.stderr = io.StringIO()\nprint("lost in the replacement")',
+    attackEnds: 'attacked\n',
+    check: 'print("clean", sys.stdout is sys.__stdout__)',
+  },
+  {
+    id: 'excepthook',
+    row: 'sys hooks (excepthook, displayhook, trace and profile functions)',
+    attack: 'sys.excepthook = lambda *a: print("hooked")\nsys.setprofile(lambda *a: None)',
+    check: 'print(sys.excepthook is sys.__excepthook__, sys.getprofile())',
+  },
+  {
+    id: 'random_seed',
+    row: 'random state',
+    attack: 'import random\nrandom.seed(42)',
+    check: 'import random\nprint(random.random() == 0.6394267984578837)',
+  },
+  {
+    id: 'thread',
+    row: 'threads still running',
+    attack: [
+      'import threading',
+      'out = sys.stdout',
+      'def later():',
+      '    time.sleep(0.3)',
+      '    print("THREAD LEAK: secret of request A", flush=True)',
+      '    out.write("THREAD LEAK through the old stdout\\n")',
+      'threading.Thread(target=later, daemon=True).start()',
+    ].join('\n'),
+    check: 'time.sleep(0.7)\nprint("clean")',
+    recycles: 'always',
+  },
+  {
+    id: 'forked_child',
+    row: 'child processes still running',
+    attack: [
+      'sys.stdout.flush()',
+      'if os.fork() == 0:',
+      '    time.sleep(0.3)',
+      '    print("FORK LEAK: secret of request A", flush=True)',
+      '    os._exit(0)',
+    ].join('\n'),
+    check: 'time.sleep(0.7)\nprint("clean")',
+    recycles: 'always',
+  },
+  {
+    id: 'open_descriptor',
+    row: 'open file descriptors',
+    attack: [
+      'path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "secret.txt")',
+      'with open(path, "w") as f: f.write("secret of request A")',
+      'os.open(path, os.O_RDONLY)',
+    ].join('\n'),
+    check: [
+      'found = "absent"',
+      'for fd in os.listdir("/proc/self/fd"):',
+      '    try:',
+      '        if os.readlink("/proc/self/fd/" + fd).endswith("secret.txt"): found = "found"',
+      '    except OSError: pass',
+      'print(found)',
+    ].join('\n'),
+    keep: { printed: 'found' },
+    recycles: 'reset',
+  },
+  {
+    id: 'audit_hook',
+    row: 'audit hooks, ctypes, gc introspection',
+    attack: 'sys.addaudithook(lambda event, args: event == "open" and print("AUDIT LEAK", args[0]))',
+    check: 'open(__file__).close()\nprint("clean")',
+    recycles: 'always',
+  },
+  {
+    id: 'ctypes_used',
+    row: 'audit hooks, ctypes, gc introspection',
+    attack: 'import ctypes\nctypes.c_int(1)',
+    check: 'print("clean")',
+    recycles: 'always',
+  },
+  {
+    id: 'warnings_filter',
+    row: 'warning filters',
+    attack: 'import warnings\nwarnings.simplefilter("error")',
+    check: 'import warnings\nwarnings.warn("a warning, not an error")\nprint("clean")',
+  },
+  {
+    id: 'interpreter_settings',
+    row: 'interpreter settings (recursion limit, switch interval, collector)',
+    attack: 'sys.setrecursionlimit(100)\nsys.setswitchinterval(0.5)\ngc.disable()\ngc.set_threshold(1)',
+    check: 'print(sys.getrecursionlimit(), sys.getswitchinterval(), gc.isenabled(), gc.get_threshold())',
+  },
+  {
+    id: 'locale',
+    row: 'C locale',
+    attack: 'import locale\nlocale.setlocale(locale.LC_ALL, "C")',
+    check: 'import locale\nprint(locale.setlocale(locale.LC_ALL))',
+  },
+  {
+    id: 'time_zone',
+    row: 'time zone',
+    attack: 'os.environ["TZ"] = "JST-9"\ntime.tzset()',
+    check: 'print(time.tzname, time.timezone, time.localtime(0).tm_hour)',
+  },
+  {
+    id: 'codec_registered',
+    row: 'codec search functions',
+    attack:
+      'import codecs\ncodecs.register(lambda name: codecs.lookup("utf-8") if name == "cgi_fpm_leak" else None)',
+    check:
+      'import codecs\ntry:\n    codecs.lookup("cgi_fpm_leak")\n    print("found")\nexcept LookupError:\n    print("absent")',
+  },
+  {
+    id: 'process_identity',
+    row: 'process identity (user, group, session, process group, priority)',
+    // A pool's scripts run as root only when the daemon runs as root with no pool `user`;
+    // then a script can drop its group (a non-root script cannot change its ids at all).
+    attack: 'os.setegid(65534)',
+    check: 'print(os.getegid() == os.getgid())',
+    recycles: 'always',
+    needsRoot: true,
+  },
+  {
+    id: 'deep_state',
+    row: 'contents of objects inside modules loaded before the request',
+    attack: 'import encodings\nencodings._cache["cgi_fpm_leak"] = "secret of request A"',
+    check: 'import encodings\nprint(encodings._cache.get("cgi_fpm_leak", "absent"))',
+    keep: { printed: 'secret of request A' },
+    reset: { printed: 'secret of request A' },
+  },
+];
