@@ -9,9 +9,9 @@ import { loadConfig } from '../../config/load.ts';
 import { ConfigError, DaemonError } from '../../errors.ts';
 import { startHttpFront } from '../../http/http-front.ts';
 import { createLogger } from '../../log/logger.ts';
-import { startControlServer, type ControlServer } from '../../supervisor/control.ts';
-import { installSignals } from '../../supervisor/signals.ts';
-import { Supervisor } from '../../supervisor/supervisor.ts';
+import { startControlServer, type ControlServer } from '../../supervisor/control/control.ts';
+import { installSignals } from '../../supervisor/lifecycle/signals.ts';
+import { Supervisor } from '../../supervisor/lifecycle/supervisor.ts';
 import { EX_CONFIG, EX_SOFTWARE, EX_USAGE } from '../exit-codes.ts';
 import { isOpenFd, setUpService, type ServiceSetup } from './start-service.ts';
 

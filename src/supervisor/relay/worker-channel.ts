@@ -3,10 +3,10 @@
 // id, and relays the worker's reply records back under the web server's own id. A worker
 // has one channel, or `handler.concurrency` channels for a handler pool.
 import type { Socket } from 'node:net';
-import { FCGI_KEEP_CONN, RecordType, Role } from '../fastcgi/constants.ts';
-import { encodeNameValuePairs } from '../fastcgi/name-value.ts';
-import { RecordParser } from '../fastcgi/parser.ts';
-import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../fastcgi/record.ts';
+import { FCGI_KEEP_CONN, RecordType, Role } from '../../fastcgi/constants.ts';
+import { encodeNameValuePairs } from '../../fastcgi/name-value.ts';
+import { RecordParser } from '../../fastcgi/parser.ts';
+import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../../fastcgi/record.ts';
 import type { RelayRequest } from './relay-request.ts';
 
 /** What a channel reports to its worker handle. */

@@ -3,13 +3,13 @@
 // is refused and the old config keeps running), listening sockets stay open (no gap in
 // accepting), unchanged pools keep their workers, changed and added pools start new workers
 // and take over once ready, and old pools finish their requests and exit.
-import { configProblems } from '../config/problems.ts';
-import { ConfigError } from '../errors.ts';
-import type { DaemonConfig } from '../config/schema.ts';
-import { groupByListen, closeListener } from './listeners.ts';
-import type { Pool } from './pool.ts';
-import { currentIds, poolUserProblems } from './pool-identity.ts';
-import type { ReloadResult } from './status.ts';
+import { configProblems } from '../../config/problems.ts';
+import { ConfigError } from '../../errors.ts';
+import type { DaemonConfig } from '../../config/schema.ts';
+import { groupByListen, closeListener } from '../listen/listeners.ts';
+import type { Pool } from '../pool/pool.ts';
+import { currentIds, poolUserProblems } from '../pool/pool-identity.ts';
+import type { ReloadResult } from '../status.ts';
 import type { OpenListener, Supervisor } from './supervisor.ts';
 
 /** Applies the config file again. Never throws: problems are returned (and logged). */

@@ -3,18 +3,18 @@
 // PARAMS, routes it, hands it to its pool, and streams STDIN on (held while queued). It never
 // throws on the data path: malformed input closes this connection only.
 import type { Socket } from 'node:net';
-import { FCGI_KEEP_CONN, FCGI_NULL_REQUEST_ID, ProtocolStatus, RecordType, Role } from '../fastcgi/constants.ts';
-import { NameValueDecoder } from '../fastcgi/name-value.ts';
-import { RecordParser } from '../fastcgi/parser.ts';
-import { decodeBeginRequestBody, type FcgiRecord } from '../fastcgi/record.ts';
-import { encodeEndRequest } from '../fastcgi/writer.ts';
-import type { Logger } from '../log/logger.ts';
+import { FCGI_KEEP_CONN, FCGI_NULL_REQUEST_ID, ProtocolStatus, RecordType, Role } from '../../fastcgi/constants.ts';
+import { NameValueDecoder } from '../../fastcgi/name-value.ts';
+import { RecordParser } from '../../fastcgi/parser.ts';
+import { decodeBeginRequestBody, type FcgiRecord } from '../../fastcgi/record.ts';
+import { encodeEndRequest } from '../../fastcgi/writer.ts';
+import type { Logger } from '../../log/logger.ts';
 import { answerManagement } from './management.ts';
 import { RelayRequest, type RequestSink } from './relay-request.ts';
 import { fastcgiResponse } from './responses.ts';
-import { errorPage } from '../cgi/error-page.ts';
+import { errorPage } from '../../cgi/error-page.ts';
 import { isRefusal, type Router } from './router.ts';
-import type { Pool } from './pool.ts';
+import type { Pool } from '../pool/pool.ts';
 
 /** STDIN held per queued request before the socket is paused (research: pitfall 3). */
 const MAX_HELD_BYTES = 64 * 1024;

@@ -4,12 +4,12 @@
 // the per-request backstop timers, and on exit hands back the requests it held and kills the CGI process group it reported.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
-import type { PoolConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
-import { CHANNEL_FD, channelCount, hasType, type SupervisorMessage } from '../worker/ipc.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { CHANNEL_FD, channelCount, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
 import { workerIdentity } from './pool-identity.ts';
-import type { RelayRequest } from './relay-request.ts';
-import { WorkerChannel } from './worker-channel.ts';
+import type { RelayRequest } from '../relay/relay-request.ts';
+import { WorkerChannel } from '../relay/worker-channel.ts';
 
 /** Worker life: forked but not yet ready, serving (some channel may be busy), on its way out. */
 export type WorkerState = 'spawning' | 'running' | 'exiting';

@@ -2,13 +2,13 @@
 // manager: it forks and retires workers as the pm policy decides, holds the idle channels,
 // slows respawns down while workers keep dying young (crash backoff), recycles workers past
 // `pm.max_requests` / `pm.max_memory`, and replaces every worker one at a time on request.
-import type { PoolConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
 import type { CrashBackoff } from './backoff.ts';
 import { decide, initialWorkers, type PmSnapshot } from './pm/index.ts';
 import type { PoolStats } from './pool-stats.ts';
-import type { RelayRequest } from './relay-request.ts';
-import type { WorkerChannel } from './worker-channel.ts';
+import type { RelayRequest } from '../relay/relay-request.ts';
+import type { WorkerChannel } from '../relay/worker-channel.ts';
 import { WorkerHandle, type WorkerExit, type WorkerOptions } from './worker-handle.ts';
 
 /** An idle channel and the worker it belongs to. */

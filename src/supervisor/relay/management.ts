@@ -1,10 +1,10 @@
 // This file implements the supervisor's answers to FastCGI management records (request id 0),
 // from the perspective of a web server probing the application: FCGI_GET_VALUES is answered
 // at any time, with own-property lookups only, and every other type gets FCGI_UNKNOWN_TYPE.
-import { RecordType } from '../fastcgi/constants.ts';
-import { NameValueDecoder } from '../fastcgi/name-value.ts';
-import { encodeRecord, encodeUnknownTypeBody, type FcgiRecord } from '../fastcgi/record.ts';
-import { encodeGetValuesResult } from '../fastcgi/writer.ts';
+import { RecordType } from '../../fastcgi/constants.ts';
+import { NameValueDecoder } from '../../fastcgi/name-value.ts';
+import { encodeRecord, encodeUnknownTypeBody, type FcgiRecord } from '../../fastcgi/record.ts';
+import { encodeGetValuesResult } from '../../fastcgi/writer.ts';
 
 /**
  * The reply to one management record, as one buffer.

@@ -3,19 +3,19 @@
 // without a gap in accepting (`reloading`), and on stop closes the listeners, lets requests in
 // flight finish (up to `process_control_timeout`) and then stops the workers.
 import type { Socket } from 'node:net';
-import type { DaemonConfig, PoolConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
-import { WebConnection, type ConnectionDeps } from './connection.ts';
-import { closeListener, groupByListen, openListener, type Listener } from './listeners.ts';
+import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { WebConnection, type ConnectionDeps } from '../relay/connection.ts';
+import { closeListener, groupByListen, openListener, type Listener } from '../listen/listeners.ts';
 import { watchModule } from './module-watch.ts';
-import { Pool } from './pool.ts';
-import { assertPoolUsers } from './pool-identity.ts';
-import type { RelayRequest } from './relay-request.ts';
+import { Pool } from '../pool/pool.ts';
+import { assertPoolUsers } from '../pool/pool-identity.ts';
+import type { RelayRequest } from '../relay/relay-request.ts';
 import { applyReload } from './reload.ts';
-import { Router } from './router.ts';
-import type { ControlTarget, DaemonStatus, ReloadResult } from './status.ts';
+import { Router } from '../relay/router.ts';
+import type { ControlTarget, DaemonStatus, ReloadResult } from '../status.ts';
 import type { SupervisorEvents } from './events.ts';
-import type { SpawnFn } from './worker-handle.ts';
+import type { SpawnFn } from '../pool/worker-handle.ts';
 
 /** Supervisor life (STYLE.md): serving, re-reading its config, finishing requests, killing. */
 export type SupervisorState = 'starting' | 'running' | 'reloading' | 'finishing' | 'terminating';

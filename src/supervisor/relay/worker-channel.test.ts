@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testPoolConfig } from '../config/pool-config-test-peer.ts';
-import { RecordType } from '../fastcgi/constants.ts';
-import { NameValueDecoder } from '../fastcgi/name-value.ts';
-import { RecordParser } from '../fastcgi/parser.ts';
-import type { FcgiRecord } from '../fastcgi/record.ts';
-import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../fastcgi/writer.ts';
+import { testPoolConfig } from '../../config/pool-config-test-peer.ts';
+import { RecordType } from '../../fastcgi/constants.ts';
+import { NameValueDecoder } from '../../fastcgi/name-value.ts';
+import { RecordParser } from '../../fastcgi/parser.ts';
+import type { FcgiRecord } from '../../fastcgi/record.ts';
+import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../../fastcgi/writer.ts';
 import { RelayRequest, type RequestSink } from './relay-request.ts';
 import { WorkerChannel } from './worker-channel.ts';
 

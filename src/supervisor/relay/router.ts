@@ -2,9 +2,9 @@
 // share it are tried in config order, and the first whose root contains SCRIPT_FILENAME and
 // whose `match` fits takes the request. Script resolution runs here, in the supervisor, so a
 // refused path never wakes a worker (DESIGN.md, "What the client gets").
-import { splitScriptName } from '../cgi/environment.ts';
-import type { PoolConfig } from '../config/schema.ts';
-import { resolvePoolScript } from '../worker/resolve.ts';
+import { splitScriptName } from '../../cgi/environment.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import { resolvePoolScript } from '../../worker/resolve.ts';
 import type { RoutedScript } from './relay-request.ts';
 
 /** A refusal: the status to answer, the log event, and the exact cause. */

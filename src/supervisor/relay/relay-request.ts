@@ -1,10 +1,10 @@
 // This file implements one FastCGI request as the supervisor relays it, from the perspective
 // of the relay: what arrived from the web server before a worker was free (PARAMS and STDIN
 // contents, held as slices), where the request is in its life, and what went back.
-import type { PoolConfig } from '../config/schema.ts';
-import type { NameValueDecoder } from '../fastcgi/name-value.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import type { NameValueDecoder } from '../../fastcgi/name-value.ts';
 import type { WorkerChannel } from './worker-channel.ts';
-import type { WorkerHandle } from './worker-handle.ts';
+import type { WorkerHandle } from '../pool/worker-handle.ts';
 
 /**
  * Where a relayed request is: reading its PARAMS, being routed (script resolution), waiting in

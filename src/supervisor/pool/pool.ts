@@ -4,15 +4,15 @@
 // and the worker population: the pm policy decides how many, the crash backoff decides when,
 // recycling (`pm.max_requests`, `pm.max_memory`) and handler-module restarts replace them.
 import { readFileSync } from 'node:fs';
-import type { PoolConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
-import { errorPage, htmlResponse } from '../cgi/error-page.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { errorPage, htmlResponse } from '../../cgi/error-page.ts';
 import { CrashBackoff } from './backoff.ts';
 import { PoolWorkers } from './pool-workers.ts';
 import { PoolStats } from './pool-stats.ts';
-import type { RelayRequest } from './relay-request.ts';
-import type { PoolStatus } from './status.ts';
-import type { WorkerChannel } from './worker-channel.ts';
+import type { RelayRequest } from '../relay/relay-request.ts';
+import type { PoolStatus } from '../status.ts';
+import type { WorkerChannel } from '../relay/worker-channel.ts';
 import type { WorkerExit, WorkerHandle, WorkerOptions } from './worker-handle.ts';
 
 /** Answers a request on behalf of the pool (implemented by the connection layer). */
