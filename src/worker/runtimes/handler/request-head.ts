@@ -3,7 +3,11 @@
 // header fields (from `HTTP_*`, `CONTENT_TYPE`, `CONTENT_LENGTH`), scheme and addresses.
 // Pure: the CGI environment in, plain values out.
 import { validateHeaderName, validateHeaderValue } from 'node:http';
+import type { EnvValue } from '../../../cgi/environment.ts';
 import type { SocketAddresses } from './memory-socket.ts';
+
+/** The CGI environment as the handler reads it: request values as bytes, the rest as text. */
+type Env = Readonly<Record<string, EnvValue | undefined>>;
 
 /** One HTTP request, rebuilt from the CGI meta-variables. */
 export interface HttpRequestHead {
@@ -51,15 +55,19 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Rebuilds the HTTP request of a CGI environment.
- * @param env - the request's complete CGI environment.
+ * Rebuilds the HTTP request of a CGI environment. Values the web server sent as bytes become
+ * latin1 strings as they are (what Node's HTTP parser gives for the same bytes); text values
+ * (the pool's `env`) are written as UTF-8 first.
+ * @param environment - the request's complete CGI environment.
  * @see RFC 3875 §4.1 (meta-variables), §4.1.18 (`HTTP_*`)
  */
-export function requestHead(env: Readonly<Record<string, string>>): HttpRequestHead {
+export function requestHead(environment: Env): HttpRequestHead {
+  const env = wireEnvironment(environment);
   const scheme = env.REQUEST_SCHEME === 'https' || env.HTTPS?.toLowerCase() === 'on' ? 'https' : 'http';
   const headers: [string, string][] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('HTTP_')) continue;
+  for (const name in env) {
+    const value = env[name];
+    if (value === undefined || !name.startsWith('HTTP_')) continue;
     const field = name.slice(5).toLowerCase().replaceAll('_', '-');
     if (!NOT_FORWARDED.has(field)) pushField(headers, field, value);
   }
@@ -69,7 +77,7 @@ export function requestHead(env: Readonly<Record<string, string>>): HttpRequestH
     method: env.REQUEST_METHOD === undefined || env.REQUEST_METHOD === '' ? 'GET' : env.REQUEST_METHOD,
     target: requestTarget(env),
     scheme,
-    host: wire(env.HTTP_HOST ?? serverHost(env, scheme)),
+    host: env.HTTP_HOST ?? serverHost(env, scheme),
     headers,
     contentLength,
     addresses: {
@@ -82,6 +90,19 @@ export function requestHead(env: Readonly<Record<string, string>>): HttpRequestH
   };
 }
 
+/**
+ * Every value as the bytes HTTP carries, in a latin1 string (one character per byte): bytes as
+ * they are, text as its UTF-8 bytes. Null prototype: a variable named `__proto__` is a name.
+ */
+function wireEnvironment(environment: Env): Record<string, string | undefined> {
+  const env = Object.create(null) as Record<string, string | undefined>;
+  for (const name in environment) {
+    const value = environment[name];
+    if (value !== undefined) env[name] = typeof value === 'string' ? wire(value) : value.toString('latin1');
+  }
+  return env;
+}
+
 /** The absolute URL of the request (`scheme://host/target`), for a fetch `Request`. */
 export function requestUrl(head: HttpRequestHead): string {
   // Concatenated, not resolved: a target `//other/x` is a path here, not another host.
@@ -89,7 +110,7 @@ export function requestUrl(head: HttpRequestHead): string {
 }
 
 /** The request-target: `REQUEST_URI`, else rebuilt from its parts; absolute form reduced. */
-function requestTarget(env: Readonly<Record<string, string>>): string {
+function requestTarget(env: Readonly<Record<string, string | undefined>>): string {
   let target = env.REQUEST_URI;
   if (target === undefined || target === '') {
     const query = env.QUERY_STRING === undefined || env.QUERY_STRING === '' ? '' : `?${env.QUERY_STRING}`;
@@ -100,7 +121,7 @@ function requestTarget(env: Readonly<Record<string, string>>): string {
     const url = parseUrl(target);
     target = url === undefined ? '/' : `${url.pathname}${url.search}`;
   }
-  return wire(target).replace(
+  return target.replace(
     UNSENDABLE_IN_TARGET,
     (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,
   );
@@ -119,7 +140,7 @@ function parseUrl(text: string): URL | undefined {
   }
 }
 
-function serverHost(env: Readonly<Record<string, string>>, scheme: 'http' | 'https'): string {
+function serverHost(env: Readonly<Record<string, string | undefined>>, scheme: 'http' | 'https'): string {
   const name = env.SERVER_NAME === undefined || env.SERVER_NAME === '' ? 'localhost' : env.SERVER_NAME;
   const port = env.SERVER_PORT;
   const defaultPort = scheme === 'https' ? '443' : '80';
@@ -128,14 +149,13 @@ function serverHost(env: Readonly<Record<string, string>>, scheme: 'http' | 'htt
 
 /** Adds a field unless Node would refuse to send it (not a token, or CR/LF/NUL in the value). */
 function pushField(headers: [string, string][], name: string, value: string): void {
-  const bytes = wire(value);
   try {
     validateHeaderName(name);
-    validateHeaderValue(name, bytes);
+    validateHeaderValue(name, value);
   } catch {
     return;
   }
-  headers.push([name, bytes]);
+  headers.push([name, value]);
 }
 
 /** A non-negative integer, else `undefined` (RFC 3875 §4.1.2: digits only). */
@@ -145,8 +165,8 @@ function parseLength(text: string | undefined): number | undefined {
 }
 
 /**
- * The bytes the client sent, as a latin1 string: FastCGI params were decoded as UTF-8, while
- * HTTP header values and request-targets are bytes (Node's parser hands them out as latin1).
+ * Text as the UTF-8 bytes HTTP carries, in a latin1 string (Node's parser hands header values and
+ * request-targets out as latin1).
  */
 function wire(text: string): string {
   // eslint-disable-next-line no-control-regex -- every code unit above 0x7f, not controls
