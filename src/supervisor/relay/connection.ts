@@ -1,42 +1,48 @@
 // This file implements one web-server connection from the perspective of the supervisor's
-// relay: it parses FastCGI records, answers management records itself, collects a request's
-// PARAMS, routes it, hands it to its pool, and streams STDIN on (held while queued). It never
-// throws on the data path: malformed input closes this connection only.
+// relay: the socket side of the FastCGI responder role (fastcgi/responder.ts handles the
+// records), which routes each request whose params are complete, hands it to its pool, and
+// answers what the supervisor answers itself. It never throws on the data path: malformed input
+// closes this connection only.
 import type { Socket } from 'node:net';
-import { FCGI_KEEP_CONN, FCGI_NULL_REQUEST_ID, ProtocolStatus, RecordType, Role } from '../../fastcgi/constants.ts';
-import { NameValueDecoder } from '../../fastcgi/name-value.ts';
-import { RecordParser } from '../../fastcgi/parser.ts';
-import { decodeBeginRequestBody, type FcgiRecord } from '../../fastcgi/record.ts';
+import { errorPage } from '../../cgi/error-page.ts';
+import { ProtocolStatus } from '../../fastcgi/constants.ts';
+import type { NameValuePairs } from '../../fastcgi/name-value.ts';
+import { Responder } from '../../fastcgi/responder.ts';
 import { encodeEndRequest } from '../../fastcgi/writer.ts';
 import type { Logger } from '../../log/logger.ts';
-import { answerManagement } from './management.ts';
-import { RelayRequest, type RequestSink } from './relay-request.ts';
+import { RelayRequest, type RequestHandler } from './relay-request.ts';
 import { fastcgiResponse } from './responses.ts';
-import { errorPage } from '../../cgi/error-page.ts';
 import { isRefusal, type Router } from './router.ts';
-import type { Pool } from '../pool/pool.ts';
 
-/** STDIN held per queued request before the socket is paused (research: pitfall 3). */
-const MAX_HELD_BYTES = 64 * 1024;
 /** How long a closing connection may keep sending before it is destroyed (lingering close). */
 const LINGER_MS = 5000;
+/** Bound on one request's params stream, in bytes (nginx's and Apache's are far smaller). */
+const MAX_PARAMS_BYTES = 1024 * 1024;
+
+/** Where routed requests go: a pool, by name (the supervisor's pools; they change on reload). */
+export interface RequestDispatch {
+  /** Runs or queues `request` in pool `name`; false when there is no such pool. */
+  dispatch(name: string, request: RelayRequest): boolean;
+  /** The web server gave up on a queued request of pool `name`: the pool forgets it. */
+  withdraw(name: string, request: RelayRequest): void;
+}
 
 /** What a connection needs from the supervisor. */
 export interface ConnectionDeps {
   router: Router;
-  readonly pools: ReadonlyMap<string, Pool>;
+  readonly pools: RequestDispatch;
   readonly log: Logger;
   readonly now: () => number;
+  /** The `FCGI_GET_VALUES` answers (`FCGI_MAX_CONNS`, `FCGI_MAX_REQS`); replaced on reload. */
   values: Readonly<Record<string, string>>;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
 }
 
 /** One FastCGI connection from a web server, carrying one request at a time. */
-export class WebConnection implements RequestSink {
+export class WebConnection implements RequestHandler {
   private readonly socket: Socket;
   private readonly deps: ConnectionDeps;
-  private readonly parser: RecordParser;
-  private request: RelayRequest | undefined;
+  private readonly responder: Responder<RelayRequest>;
   private closing = false;
   private draining = false;
   private inputPaused = false;
@@ -44,7 +50,18 @@ export class WebConnection implements RequestSink {
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
     this.deps = deps;
-    this.parser = new RecordParser((record) => { this.onRecord(record); });
+    this.responder = new Responder<RelayRequest>({
+      begin: (requestId, keepConn) => new RelayRequest(requestId, keepConn, this, deps.now()),
+      params: (request, pairs) => { this.route(request, pairs); },
+      stdin: (request, content) => { request.stdin(content); },
+      abort: (request) => { this.cancel(request, true); },
+      reply: (record) => { this.write([record]); },
+      close: () => { this.lingeringClose(); },
+      idle: () => {
+        if (this.draining) this.lingeringClose();
+        this.resumeInput();
+      },
+    }, { maxParamsBytes: MAX_PARAMS_BYTES, maxRequests: 1, values: () => this.deps.values });
     socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
     socket.on('error', (err) => { deps.log.debug({ err }, 'connection error'); });
     socket.on('end', () => { if (this.closing) socket.destroy(); else socket.end(); });
@@ -74,9 +91,7 @@ export class WebConnection implements RequestSink {
   }
 
   finished(request: RelayRequest): void {
-    if (request !== this.request) return;
-    if (!request.keepConn || this.draining) this.lingeringClose();
-    this.resumeInput();
+    this.responder.end(request.requestId);
   }
 
   pauseInput(): void {
@@ -90,20 +105,8 @@ export class WebConnection implements RequestSink {
     this.socket.resume();
   }
 
-  /**
-   * The daemon is stopping: close now if no request is in flight (an idle kept-alive
-   * connection), else right after the request in flight ends.
-   */
-  shutdown(): void {
-    this.draining = true;
-    if (this.request === undefined || this.request.state === 'finished') this.lingeringClose();
-  }
-
-  /** Answers `request` without a worker (or after its worker died). */
-  answer(request: RelayRequest, status: number, page: Buffer): void {
-    if (request.state === 'finished') return;
-    request.state = 'finished';
-    if (request.stdoutBytes > 0) {
+  answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void {
+    if (headersSent) {
       // Headers already went out: the only honest signal left is closing the connection.
       this.socket.destroy();
       return;
@@ -111,6 +114,15 @@ export class WebConnection implements RequestSink {
     this.write(fastcgiResponse(request.requestId, page));
     this.deps.logRequest(request, status, page.length);
     this.finished(request);
+  }
+
+  /**
+   * The daemon is stopping: close now if no request is in flight (an idle kept-alive
+   * connection), else right after the request in flight ends.
+   */
+  shutdown(): void {
+    this.draining = true;
+    if (this.responder.idle) this.lingeringClose();
   }
 
   /** Closes the connection at once (after `process_control_timeout`). */
@@ -121,123 +133,66 @@ export class WebConnection implements RequestSink {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     try {
-      this.parser.push(chunk);
+      this.responder.push(chunk);
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message, remote: this.socket.remoteAddress }, 'protocol error');
-      this.abandon();
+      this.closing = true;
+      this.socket.destroy();
     }
   }
 
-  private onRecord(record: FcgiRecord): void {
-    if (record.requestId === FCGI_NULL_REQUEST_ID) {
-      this.write([answerManagement(record, this.deps.values)]);
-      return;
-    }
-    switch (record.type) {
-      case RecordType.FCGI_BEGIN_REQUEST:
-        this.begin(record);
-        return;
-      case RecordType.FCGI_PARAMS:
-        this.params(record);
-        return;
-      case RecordType.FCGI_STDIN:
-        this.stdin(record);
-        return;
-      case RecordType.FCGI_ABORT_REQUEST:
-        if (this.request?.requestId === record.requestId) this.cancel(this.request);
-        return;
-      default:
-        return;
-    }
+  private route(request: RelayRequest, params: NameValuePairs): void {
+    if (request.routing(params)) void this.routeTo(request, params);
   }
 
-  private begin(record: FcgiRecord): void {
-    const current = this.request;
-    if (current !== undefined && current.state !== 'finished') {
-      if (current.requestId === record.requestId) throw new Error('fastcgi: BEGIN_REQUEST repeated for a live request id');
-      this.write([encodeEndRequest(record.requestId, 0, ProtocolStatus.FCGI_CANT_MPX_CONN)]);
-      return;
-    }
-    const { role, flags } = decodeBeginRequestBody(record.content);
-    if (role !== Role.FCGI_RESPONDER) {
-      this.write([encodeEndRequest(record.requestId, 0, ProtocolStatus.FCGI_UNKNOWN_ROLE)]);
-      return;
-    }
-    this.request = new RelayRequest({
-      requestId: record.requestId, keepConn: (flags & FCGI_KEEP_CONN) !== 0, sink: this,
-      decoder: new NameValueDecoder(), nowMs: this.deps.now(),
-    });
-  }
-
-  private params(record: FcgiRecord): void {
-    const request = this.request;
-    if (request?.requestId !== record.requestId || request.state !== 'params') return;
-    if (record.content.length > 0) {
-      request.decoder.push(record.content);
-      request.paramsContents.push(record.content);
-      return;
-    }
-    request.state = 'routing';
-    void this.route(request, request.decoder.end());
-  }
-
-  private async route(request: RelayRequest, params: Map<string, string>, rerouted = false): Promise<void> {
+  private async routeTo(request: RelayRequest, params: NameValuePairs, rerouted = false): Promise<void> {
     let result;
     try {
       result = await this.deps.router.route(params);
     } catch (err) {
-      this.deps.log.error({ err, script: params.get('SCRIPT_FILENAME') }, 'script refused');
-      this.answer(request, 403, errorPage(403));
+      this.deps.log.error({ err, script: params.get('SCRIPT_FILENAME')?.toString() }, 'script refused');
+      request.answer(403, errorPage(403));
       return;
     }
     if (request.state !== 'routing') return; // the web server went away meanwhile
     if (isRefusal(result)) {
       this.deps.log.warn({ script: result.scriptFilename, reason: result.reason }, result.event);
-      this.answer(request, result.status, errorPage(result.status));
+      request.answer(result.status, errorPage(result.status));
       return;
     }
-    const pool = this.deps.pools.get(result.pool.name);
-    if (pool === undefined) {
-      // A reload removed the pool while the script was being resolved: route it again under
-      // the new config (once), rather than leave the web server waiting for an answer.
-      if (!rerouted) {
-        void this.route(request, params, true);
-        return;
-      }
-      this.deps.log.error({ script: result.scriptFilename, pool: result.pool.name }, 'pool gone during reload');
-      this.answer(request, 503, errorPage(503, [['Retry-After', '1']]));
+    request.routed(result);
+    if (this.deps.pools.dispatch(result.pool.name, request)) return;
+    // A reload removed the pool while the script was being resolved: route it again under
+    // the new config (once), rather than leave the web server waiting for an answer.
+    if (!rerouted) {
+      void this.routeTo(request, params, true);
       return;
     }
-    request.route = result;
-    pool.dispatch(request);
+    this.deps.log.error({ script: result.scriptFilename.toString(), pool: result.pool.name }, 'pool gone during reload');
+    request.answer(503, errorPage(503, [['Retry-After', '1']]));
   }
 
-  private stdin(record: FcgiRecord): void {
-    const request = this.request;
-    if (request?.requestId !== record.requestId) return;
-    switch (request.state) {
+  /**
+   * The web server gave up on `request`: by FCGI_ABORT_REQUEST (`owed`: its END_REQUEST is
+   * still owed, §5.4) or by closing the connection. A running request's worker ends it.
+   */
+  private cancel(request: RelayRequest, owed: boolean): void {
+    const was = request.abort();
+    switch (was) {
+      case 'queued':
+        if (request.route !== undefined) this.deps.pools.withdraw(request.route.pool.name, request);
+        break;
       case 'params':
       case 'routing':
-      case 'queued':
-        request.hold(record.content);
-        if (request.pendingBytes > MAX_HELD_BYTES) this.pauseInput();
-        return;
+        break;
       case 'active':
-        request.channel?.forwardStdin(request, record.content);
-        return;
+      case 'aborting':
       case 'finished':
         return;
     }
-  }
-
-  private poolOf(request: RelayRequest): Pool | undefined {
-    return request.route === undefined ? undefined : this.deps.pools.get(request.route.pool.name);
-  }
-
-  private cancel(request: RelayRequest): void {
-    const state = request.state;
-    if (state === 'queued' || state === 'active') this.poolOf(request)?.cancel(request);
-    request.state = 'finished';
+    if (!owed) return;
+    this.write([encodeEndRequest(request.requestId, 0, ProtocolStatus.FCGI_REQUEST_COMPLETE)]);
+    this.finished(request);
   }
 
   private lingeringClose(): void {
@@ -248,13 +203,10 @@ export class WebConnection implements RequestSink {
     setTimeout(() => { this.socket.destroy(); }, LINGER_MS).unref();
   }
 
-  private abandon(): void {
-    this.closing = true;
-    if (this.request !== undefined) this.cancel(this.request);
-    this.socket.destroy();
-  }
-
   private onClose(): void {
-    if (this.request !== undefined && this.request.state !== 'finished') this.cancel(this.request);
+    const requests: RelayRequest[] = [];
+    this.responder.forEach((request) => requests.push(request));
+    this.responder.clear();
+    for (const request of requests) this.cancel(request, false);
   }
 }
