@@ -276,6 +276,8 @@ export function resolveVirtualScript(scriptFilename: Buffer, pathInfo: Buffer, r
  * folding the segment before it (never above `/`), a trailing slash kept.
  */
 function normalize(path: Buffer): Buffer {
+  // Nothing to fold (no `//`, no `.` segment): the path itself, no copy.
+  if (path.indexOf('//') === -1 && path.indexOf('/.') === -1) return path;
   const segments: Buffer[] = [];
   let start = 1;
   while (start <= path.length) {
