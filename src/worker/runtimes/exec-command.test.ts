@@ -2,13 +2,14 @@
 // must see the exact bytes it was sent: a script in a latin1-named directory, named in latin1
 // itself, dumping its environment, working directory and argv[0] as hex; and the command chosen
 // for text-only requests (no shell in between).
+import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CgiEnvironment } from '../../cgi/environment.ts';
-import { execCommand, printfFormat } from './exec-command.ts';
+import { execCommand, printfFormats } from './exec-command.ts';
 import { execRuntime } from './exec.ts';
 import type { RuntimeRequest } from './types.ts';
 
@@ -19,6 +20,7 @@ printf 'Content-Type: text/plain\\n\\n'
 for v in "$QUERY_STRING" "$HTTP_X_RAW" "$TEXT" "$(pwd)" "$0" "$(printf '%s' "$TRAILING"; printf x)"; do
   printf '%s' "$v" | od -An -v -tx1 | tr -d ' \\n'; echo
 done
+printf '%s' "$BIG" | od -An -v -tx1 | tr -d ' \\n' | sha256sum | cut -c1-64
 `;
 
 let base = '';
@@ -54,22 +56,24 @@ describe('exec with bytes that are not UTF-8', () => {
     const environment: CgiEnvironment = Object.assign(Object.create(null) as CgiEnvironment, {
       PATH: '/usr/bin:/bin',
       QUERY_STRING: latin1('a=\x80\x81\xfe\xff&b=%25\\'),
-      HTTP_X_RAW: latin1('\xe9t\xe9 "quoted" $HOME `x`'),
+      HTTP_X_RAW: latin1('\xe9t\xe9 "quoted" \'single\' $HOME `x`'),
       TEXT: 'caf\u00e9',
       TRAILING: latin1('\xff\n\n'),
+      BIG: Buffer.alloc(100_000, 0xe9), // more than one argument can carry once escaped
     });
     const { req, out } = request(environment, script);
     expect(execCommand(req).file).toBe('/bin/sh');
     const result = await execRuntime(req);
     expect(result).toEqual({ exitCode: 0, signal: null });
-    const lines = Buffer.concat(out).toString().split('\n').slice(2, 8);
+    const lines = Buffer.concat(out).toString().split('\n').slice(2, 9);
     expect(lines).toEqual([
       hex(latin1('a=\x80\x81\xfe\xff&b=%25\\')),
-      hex(latin1('\xe9t\xe9 "quoted" $HOME `x`')),
+      hex(latin1('\xe9t\xe9 "quoted" \'single\' $HOME `x`')),
       hex('caf\u00e9'),
       hex(dir),
       hex(script),
       hex(latin1('\xff\n\nx')),
+      createHash('sha256').update(hex(Buffer.alloc(100_000, 0xe9))).digest('hex'),
     ]);
   });
 
@@ -85,7 +89,11 @@ describe('exec with bytes that are not UTF-8', () => {
     expect(Buffer.concat(out).toString().split('\n')[2]).toBe(hex('q=\u00e9'));
   });
 
-  it('writes printf formats with only octal escapes', () => {
-    expect(printfFormat(latin1('/a b%\\\xff\n'))).toBe('/a\\040b\\045\\134\\377\\012');
+  it('writes printf formats with only octal escapes, cut below the argument limit', () => {
+    expect(printfFormats(latin1("/a b'%\\\xff\n"))).toEqual(["/a b'\\045\\134\\377\\012"]);
+    const long = printfFormats(Buffer.alloc(100_000, 0xff));
+    expect(long.length).toBe(7);
+    expect(long.every((f) => f.length <= 65536 && f.length % 4 === 0)).toBe(true);
+    expect(long.join('')).toBe('\\377'.repeat(100_000));
   });
 });

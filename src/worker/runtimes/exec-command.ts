@@ -3,7 +3,7 @@
 // them as UTF-8): every value that is valid UTF-8 travels as a string (the fast path: nearly
 // every request), and only when one is not (a latin1 query string or header, a script whose
 // file name is latin1) does a tiny `/bin/sh` shim rebuild those bytes with `printf` and exec the
-// script, costing one more exec of the shell.
+// script, costing one exec of the shell and one fork more.
 import { isUtf8 } from 'node:buffer';
 import type { RuntimeRequest } from './types.ts';
 
@@ -16,18 +16,16 @@ export interface ExecCommand {
 }
 
 /**
- * The shim: `$1` the directory, then NAME FORMAT pairs up to `--`, then the script; each FORMAT
- * is a `printf` format whose only escapes are `\ooo` (so `%` and `\` are literal bytes). A value
- * gets a guard `x` that the expansion strips, as command substitution drops trailing newlines;
- * NAME is an identifier (checked before), so the `eval` sees no data. No shell variable is used,
- * so none of the script's own can be overwritten.
+ * The shim: its arguments are `printf` formats whose only escapes are `\ooo`; printed one after
+ * the other they are a shell snippet (`export NAME='bytes'`…, `cd 'dir'`, `exec 'script'`, the
+ * bytes inside single quotes) that the shell evaluates: one command substitution (one fork) for
+ * all of it. No shell variable is set, so none of the script's own is overwritten.
  */
-const SHIM = [
-  'cd "$(printf "$1")" || exit 126',
-  'shift',
-  'while [ "$1" != -- ]; do export "$1=$(printf "$2x")" && eval "export $1=\\"\\${$1%x}\\"" && shift 2 || exit 126; done',
-  'exec "$(printf "$2")"',
-].join('\n');
+const SHIM = 'eval "$(for f do printf "$f"; done)"';
+/** Bound on one argument's length (Linux `MAX_ARG_STRLEN` is 128 KiB). */
+const MAX_ARGUMENT_BYTES = 64 * 1024;
+const QUOTE = Buffer.from("'");
+const ESCAPED_QUOTE = Buffer.from("'\\''");
 
 /** Names `export` can set (POSIX shell identifiers). */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -47,13 +45,13 @@ export function execCommand(req: RuntimeRequest): ExecCommand {
     return { file: req.scriptFilename, args: [], cwd: req.cwd, env: req.env };
   }
   const env = Object.create(null) as Record<string, string>;
-  const raw: string[] = [];
+  const raw: Buffer[] = [];
   for (const name in environment) {
     const value = environment[name];
     if (value === undefined) continue;
     if (typeof value === 'string') env[name] = value;
     else if (isUtf8(value) || !IDENTIFIER.test(name)) env[name] = value.toString('utf8');
-    else raw.push(name, printfFormat(value));
+    else raw.push(Buffer.from(`export ${name}=`), quoted(value), NEWLINE);
   }
   if (environment === undefined) Object.assign(env, req.env);
   if (raw.length === 0 && (path === undefined || isUtf8(path))) {
@@ -61,21 +59,43 @@ export function execCommand(req: RuntimeRequest): ExecCommand {
   }
   const script = path ?? Buffer.from(req.scriptFilename);
   const dir = script.subarray(0, Math.max(1, script.lastIndexOf(SLASH)));
-  return {
-    file: '/bin/sh',
-    args: ['-c', SHIM, 'cgi-fpm-exec', printfFormat(dir), ...raw, '--', printfFormat(script)],
-    cwd: '/',
-    env,
-  };
+  const snippet = Buffer.concat([...raw, CD, quoted(dir), EXIT, EXEC, quoted(script), NEWLINE]);
+  return { file: '/bin/sh', args: ['-c', SHIM, 'cgi-fpm-exec', ...printfFormats(snippet)], cwd: '/', env };
 }
 
-/** `bytes` as a `printf` format that writes exactly them: safe ASCII as is, the rest `\ooo`. */
-export function printfFormat(bytes: Buffer): string {
+const NEWLINE = Buffer.from('\n');
+const CD = Buffer.from('cd ');
+const EXIT = Buffer.from(' || exit 126\n');
+const EXEC = Buffer.from('exec ');
+
+/** `bytes` in single quotes for the shell: every byte literal, `'` written as `'\''`. */
+function quoted(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [QUOTE];
+  let start = 0;
+  for (let at = bytes.indexOf(0x27); at !== -1; at = bytes.indexOf(0x27, start)) {
+    parts.push(bytes.subarray(start, at), ESCAPED_QUOTE);
+    start = at + 1;
+  }
+  parts.push(bytes.subarray(start), QUOTE);
+  return Buffer.concat(parts);
+}
+
+/**
+ * `bytes` as `printf` formats that, printed in order, write exactly them: printable ASCII as
+ * is (but `\` and `%`), every other byte `\ooo`; cut between escapes so that no format passes
+ * {@link MAX_ARGUMENT_BYTES}.
+ */
+export function printfFormats(bytes: Buffer): string[] {
+  const formats: string[] = [];
   let format = '';
   for (const byte of bytes) {
-    const safe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-      || byte === 0x2f || byte === 0x2e || byte === 0x2d || byte === 0x5f;
-    format += safe ? String.fromCharCode(byte) : `\\${byte.toString(8).padStart(3, '0')}`;
+    if (format.length >= MAX_ARGUMENT_BYTES) {
+      formats.push(format);
+      format = '';
+    }
+    const literal = byte >= 0x20 && byte <= 0x7e && byte !== 0x5c && byte !== 0x25;
+    format += literal ? String.fromCharCode(byte) : `\\${byte.toString(8).padStart(3, '0')}`;
   }
-  return format;
+  formats.push(format);
+  return formats;
 }
