@@ -5,13 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { NameValueDecoder, encodeNameValuePairs } from '../fastcgi/name-value.ts';
 import { buildEnvironment, splitScriptName, textEnvironment, type EnvironmentOptions } from './environment.ts';
 
-const base: EnvironmentOptions = {
-  env: {},
-  clearEnv: true,
-  inherited: {},
-  serverSoftware: 'cgi-fpm/0.1.0',
-  scriptFilename: '/srv/cgi/hello.py',
-};
+/** A pool with `clear_env` and no `env`: only what the request and the gateway give. */
+const base: EnvironmentOptions = { env: {}, clearEnv: true, inherited: {}, serverSoftware: 'cgi-fpm/0.1.0', scriptFilename: '/srv/cgi/hello.py' };
 
 describe('buildEnvironment on params as bytes (the request path)', () => {
   const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');

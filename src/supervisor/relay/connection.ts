@@ -204,9 +204,12 @@ export class WebConnection implements RequestHandler {
   }
 
   private onClose(): void {
-    const requests: RelayRequest[] = [];
-    this.responder.forEach((request) => requests.push(request));
+    this.responder.forEach(this.dropRequest);
     this.responder.clear();
-    for (const request of requests) this.cancel(request, false);
   }
+
+  /** The connection is gone: a request in flight is cancelled, with nobody to answer. */
+  private readonly dropRequest = (request: RelayRequest): void => {
+    this.cancel(request, false);
+  };
 }
