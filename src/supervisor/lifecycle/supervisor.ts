@@ -60,7 +60,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       pool.dispatch(request);
       return true;
     },
-    withdraw: (name) => { this.pools.get(name)?.withdraw(); },
+    withdraw: (name, request) => { this.pools.get(name)?.withdraw(request); },
   };
   private readonly unwatch = new Map<string, () => void>();
   private readonly startedAtMs: number;

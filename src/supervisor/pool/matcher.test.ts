@@ -74,7 +74,8 @@ describe('Matcher', () => {
     m.enqueue(three);
     expect(m.waiting).toBe(3);
     expect(one.abort()).toBe('queued');
-    m.withdraw();
+    m.withdraw(one);
+    m.withdraw(request(9)); // not waiting here: nothing changes
     expect(m.waiting).toBe(2);
     const free = channel('a', ran);
     expect(m.next(free)).toBe(true);
@@ -82,7 +83,7 @@ describe('Matcher', () => {
     expect(m.next(free)).toBe(false);
     expect(ran).toEqual(['a:2', 'a:3']);
     expect(waits).toEqual([0, 0]);
-    expect(m.waiting).toBe(0);
+    expect([m.waiting, m.hasWaiting()]).toEqual([0, false]);
   });
 
   it('answers a request that waited queue.timeout, with one timer re-armed for the next head', () => {
@@ -107,7 +108,9 @@ describe('Matcher', () => {
     m.enqueue(one);
     m.enqueue(two);
     two.answer(503, Buffer.alloc(0));
+    expect(m.hasWaiting()).toBe(true);
     expect(m.takeAll()).toEqual([one]);
+    expect(m.hasWaiting()).toBe(false);
     expect([m.waiting, vi.getTimerCount()]).toEqual([0, 0]);
     const a = channel('a', ran);
     m.park(a);
@@ -121,6 +124,18 @@ describe('Matcher', () => {
     m.park(a);
     m.forgetAll();
     expect(m.run(request(5))).toBe(false);
+  });
+});
+
+describe('Matcher while its pool stops', () => {
+  it('sees no waiting request once the only one was aborted, even without its withdrawal (a removed pool)', () => {
+    const { m } = matcher();
+    const lost = request(1);
+    m.enqueue(lost);
+    lost.abort();
+    expect(m.waiting).toBe(1);
+    expect(m.hasWaiting()).toBe(false);
+    expect(m.waiting).toBe(0);
   });
 });
 

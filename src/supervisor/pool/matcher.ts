@@ -23,7 +23,8 @@ export class Matcher {
   readonly #hooks: MatcherHooks;
   /** Requests in arrival order; one that left meanwhile (aborted) is skipped when reached. */
   readonly #queue = new Fifo<RelayRequest>();
-  #waiting = 0;
+  /** The requests waiting here now: exact, whatever order they leave in. */
+  readonly #waiting = new Set<RelayRequest>();
   /** Free channels, most recently freed last. */
   readonly #idle: WorkerChannel[] = [];
   /** Fires at (or before) the head's deadline; finds what expired and looks again. */
@@ -33,9 +34,21 @@ export class Matcher {
     this.#hooks = hooks;
   }
 
-  /** Requests waiting now. */
+  /** Requests waiting now. O(1). */
   get waiting(): number {
-    return this.#waiting;
+    return this.#waiting.size;
+  }
+
+  /**
+   * Whether any request still waits, looking at each (O(queue): for a stopping pool): exact even
+   * when a withdrawal could not reach this pool (a reload removed it while a request waited here).
+   */
+  hasWaiting(): boolean {
+    for (const request of this.#waiting) {
+      if (request.state === 'queued') return true;
+      this.#waiting.delete(request);
+    }
+    return false;
   }
 
   /**
@@ -54,15 +67,15 @@ export class Matcher {
   enqueue(request: RelayRequest): void {
     request.queue(this.#hooks.now());
     this.#queue.push(request);
-    this.#waiting += 1;
+    this.#waiting.add(request);
     if (this.#timer === undefined && this.#hooks.queueTimeoutMs > 0) {
       this.#timer = setTimeout(this.#expire, this.#hooks.queueTimeoutMs);
     }
   }
 
-  /** A queued request left (the web server gave up): it no longer counts; it is skipped later. */
-  withdraw(): void {
-    this.#waiting -= 1;
+  /** A queued request left (the web server gave up): it no longer waits here; it is skipped later. */
+  withdraw(request: RelayRequest): void {
+    this.#waiting.delete(request);
   }
 
   /**
@@ -71,8 +84,8 @@ export class Matcher {
    */
   next(channel: WorkerChannel): boolean {
     for (let request = this.#queue.shift(); request !== undefined; request = this.#queue.shift()) {
-      if (request.state !== 'queued') continue; // withdrawn or answered meanwhile
-      this.#waiting -= 1;
+      // Withdrawn or answered meanwhile: skipped.
+      if (!this.#waiting.delete(request) || request.state !== 'queued') continue;
       this.#hooks.waited(this.#hooks.now() - request.queuedAtMs);
       if (channel.run(request)) return true;
     }
@@ -99,26 +112,28 @@ export class Matcher {
 
   /** Takes every waiting request, in order (a reload hands them over; a dead pool answers them). */
   takeAll(): RelayRequest[] {
-    this.#waiting = 0;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    return this.#queue.drain().filter((request) => request.state === 'queued');
+    const waiting = this.#queue.drain().filter((request) => this.#waiting.has(request) && request.state === 'queued');
+    this.#waiting.clear();
+    return waiting;
   }
 
   readonly #expire = (): void => {
     this.#timer = undefined;
     const timeoutMs = this.#hooks.queueTimeoutMs;
     for (let head = this.#queue.peek(); head !== undefined; head = this.#queue.peek()) {
-      if (head.state === 'queued') {
+      const live = this.#waiting.has(head) && head.state === 'queued';
+      if (live) {
         const leftMs = head.queuedAtMs + timeoutMs - this.#hooks.now();
         if (leftMs > 0) {
           this.#timer = setTimeout(this.#expire, leftMs);
           return;
         }
-        this.#waiting -= 1;
       }
       this.#queue.shift();
-      if (head.state === 'queued') this.#hooks.expired(head);
+      this.#waiting.delete(head);
+      if (live) this.#hooks.expired(head);
     }
   };
 }

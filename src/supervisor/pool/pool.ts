@@ -84,9 +84,9 @@ export class Pool {
     this.workers.demand();
   }
 
-  /** The web server gave up on a queued request (already aborted): it no longer waits. */
-  withdraw(): void {
-    this.matcher.withdraw();
+  /** The web server gave up on a queued request (already aborted): it no longer waits here. */
+  withdraw(request: RelayRequest): void {
+    this.matcher.withdraw(request);
   }
 
   /** Replaces every worker one at a time (the handler module changed). */
@@ -107,7 +107,7 @@ export class Pool {
   async stop(handOver?: (request: RelayRequest) => void): Promise<void> {
     if (handOver !== undefined) for (const request of this.matcher.takeAll()) handOver(request);
     this.matcher.forgetAll();
-    await this.workers.stop(() => this.matcher.waiting === 0);
+    await this.workers.stop(() => !this.matcher.hasWaiting());
   }
 
   /** Kills every worker now (after `process_control_timeout`). */
