@@ -120,15 +120,18 @@ export function buildEnvironment(params: ParamSource, options: EnvironmentOption
       if (value !== undefined) put(vars, name, value);
     }
   }
+  // One pass over the params: the request's meta-variables wait until the pool's env is in.
+  const meta: [string, EnvValue][] = [];
   params.forEach((value, name) => {
-    if (!isMetaVariable(name) && isAscii(name)) put(vars, name, value);
-  });
-  for (const [name, value] of Object.entries(options.env)) put(vars, name, value);
-  params.forEach((value, name) => {
-    if (!isMetaVariable(name) || !isAscii(name)) return;
-    if (value.length === 0 && UNSET_WHEN_EMPTY.has(name)) vars.delete(name);
+    if (!isAscii(name)) return;
+    if (isMetaVariable(name)) meta.push([name, value]);
     else put(vars, name, value);
   });
+  for (const [name, value] of Object.entries(options.env)) put(vars, name, value);
+  for (const [name, value] of meta) {
+    if (value.length === 0 && UNSET_WHEN_EMPTY.has(name)) vars.delete(name);
+    else put(vars, name, value);
+  }
   vars.set('GATEWAY_INTERFACE', GATEWAY_INTERFACE);
   vars.set('SERVER_SOFTWARE', options.serverSoftware);
   vars.set('SCRIPT_FILENAME', options.scriptFilename);

@@ -62,45 +62,42 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([
  * @see RFC 3875 §4.1 (meta-variables), §4.1.18 (`HTTP_*`)
  */
 export function requestHead(environment: Env): HttpRequestHead {
-  const env = wireEnvironment(environment);
-  const scheme = env.REQUEST_SCHEME === 'https' || env.HTTPS?.toLowerCase() === 'on' ? 'https' : 'http';
+  const env = (name: string): string | undefined => wireValue(environment[name]);
+  const scheme = env('REQUEST_SCHEME') === 'https' || env('HTTPS')?.toLowerCase() === 'on' ? 'https' : 'http';
   const headers: [string, string][] = [];
-  for (const name in env) {
-    const value = env[name];
-    if (value === undefined || !name.startsWith('HTTP_')) continue;
+  for (const name in environment) {
+    if (!name.startsWith('HTTP_')) continue;
+    const value = env(name);
     const field = name.slice(5).toLowerCase().replaceAll('_', '-');
-    if (!NOT_FORWARDED.has(field)) pushField(headers, field, value);
+    if (value !== undefined && !NOT_FORWARDED.has(field)) pushField(headers, field, value);
   }
-  if (env.CONTENT_TYPE !== undefined) pushField(headers, 'content-type', env.CONTENT_TYPE);
-  const contentLength = parseLength(env.CONTENT_LENGTH);
+  const contentType = env('CONTENT_TYPE');
+  if (contentType !== undefined) pushField(headers, 'content-type', contentType);
+  const method = env('REQUEST_METHOD');
   return {
-    method: env.REQUEST_METHOD === undefined || env.REQUEST_METHOD === '' ? 'GET' : env.REQUEST_METHOD,
+    method: method === undefined || method === '' ? 'GET' : method,
     target: requestTarget(env),
     scheme,
-    host: env.HTTP_HOST ?? serverHost(env, scheme),
+    host: env('HTTP_HOST') ?? serverHost(env, scheme),
     headers,
-    contentLength,
+    contentLength: parseLength(env('CONTENT_LENGTH')),
     addresses: {
-      remoteAddress: env.REMOTE_ADDR,
-      remotePort: parseLength(env.REMOTE_PORT),
-      localAddress: env.SERVER_ADDR,
-      localPort: parseLength(env.SERVER_PORT),
+      remoteAddress: env('REMOTE_ADDR'),
+      remotePort: parseLength(env('REMOTE_PORT')),
+      localAddress: env('SERVER_ADDR'),
+      localPort: parseLength(env('SERVER_PORT')),
       encrypted: scheme === 'https',
     },
   };
 }
 
 /**
- * Every value as the bytes HTTP carries, in a latin1 string (one character per byte): bytes as
- * they are, text as its UTF-8 bytes. Null prototype: a variable named `__proto__` is a name.
+ * A value as the bytes HTTP carries, in a latin1 string (one character per byte): bytes as they
+ * are, text as its UTF-8 bytes. Only the values the request head reads are converted.
  */
-function wireEnvironment(environment: Env): Record<string, string | undefined> {
-  const env = Object.create(null) as Record<string, string | undefined>;
-  for (const name in environment) {
-    const value = environment[name];
-    if (value !== undefined) env[name] = typeof value === 'string' ? wire(value) : value.toString('latin1');
-  }
-  return env;
+function wireValue(value: EnvValue | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? wire(value) : value.toString('latin1');
 }
 
 /** The absolute URL of the request (`scheme://host/target`), for a fetch `Request`. */
@@ -110,11 +107,12 @@ export function requestUrl(head: HttpRequestHead): string {
 }
 
 /** The request-target: `REQUEST_URI`, else rebuilt from its parts; absolute form reduced. */
-function requestTarget(env: Readonly<Record<string, string | undefined>>): string {
-  let target = env.REQUEST_URI;
+function requestTarget(env: (name: string) => string | undefined): string {
+  let target = env('REQUEST_URI');
   if (target === undefined || target === '') {
-    const query = env.QUERY_STRING === undefined || env.QUERY_STRING === '' ? '' : `?${env.QUERY_STRING}`;
-    target = `${env.SCRIPT_NAME ?? ''}${env.PATH_INFO ?? ''}${query}`;
+    const queryString = env('QUERY_STRING');
+    const query = queryString === undefined || queryString === '' ? '' : `?${queryString}`;
+    target = `${env('SCRIPT_NAME') ?? ''}${env('PATH_INFO') ?? ''}${query}`;
   }
   if (!target.startsWith('/')) {
     // Absolute form (`http://host/path`) or garbage: keep only the path and query.
@@ -140,9 +138,10 @@ function parseUrl(text: string): URL | undefined {
   }
 }
 
-function serverHost(env: Readonly<Record<string, string | undefined>>, scheme: 'http' | 'https'): string {
-  const name = env.SERVER_NAME === undefined || env.SERVER_NAME === '' ? 'localhost' : env.SERVER_NAME;
-  const port = env.SERVER_PORT;
+function serverHost(env: (name: string) => string | undefined, scheme: 'http' | 'https'): string {
+  const serverName = env('SERVER_NAME');
+  const name = serverName === undefined || serverName === '' ? 'localhost' : serverName;
+  const port = env('SERVER_PORT');
   const defaultPort = scheme === 'https' ? '443' : '80';
   return port === undefined || port === '' || port === defaultPort ? name : `${name}:${port}`;
 }
