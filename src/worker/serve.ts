@@ -5,10 +5,11 @@
 // 504 when no header went out, and log one line per request.
 import { dirname } from 'node:path';
 import type { PoolConfig } from '../config/schema.ts';
-import { buildEnvironment, textEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
+import { buildEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
 import { DaemonError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { CgiOutput } from './cgi-output.ts';
+import { RunRequest } from './run-request.ts';
 import { spawnFailure } from './spawn-failure.ts';
 import { errorPage } from '../cgi/error-page.ts';
 import type { FcgiRequest } from './fcgi-connection.ts';
@@ -115,20 +116,12 @@ export class RequestServer {
   private runtimeRequest(
     req: FcgiRequest, script: Script, scriptText: string, output: CgiOutput, signal: AbortSignal,
   ): RuntimeRequest {
-    const environment = this.environment(req, script);
-    let text: Record<string, string> | undefined;
-    return {
-      scriptFilename: scriptText, scriptPath: script.scriptFilename, cwd: dirname(scriptText), environment,
-      // Decoded on first read: `exec` reads the bytes, `node` and `python` the text.
-      get env() {
-        text ??= textEnvironment(environment);
-        return text;
-      },
-      stdin: req.stdin, stdout: output, signal,
-      respond: (head) => { output.writeHead(head); },
+    return new RunRequest({
+      scriptFilename: scriptText, scriptPath: script.scriptFilename, cwd: dirname(scriptText),
+      environment: this.environment(req, script), stdin: req.stdin, stdout: output, signal,
       onStderrLine: (line) => { this.stderr(req, scriptText, line); },
       onSpawn: (pgid) => { this.deps.onCgiGroup?.(req.requestId, pgid); },
-    };
+    });
   }
 
   /**
