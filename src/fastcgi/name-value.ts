@@ -104,10 +104,9 @@ export class NameValueDecoder {
   }
 
   /**
-   * Index the whole stream, keeping its bytes: the chunks are copied once into one buffer. (Not
-   * kept as slices of the socket's reads: a request lives long enough for a retained read buffer
-   * to cost more garbage collection than the copy; measured in the worker, its scavenges cost
-   * 1.7× as much without the copy.)
+   * Index the whole stream, keeping its bytes: the chunks are copied once into one buffer (about
+   * a kilobyte), so a request that waits, queued or running, holds its params and not the
+   * socket reads they came in.
    * @returns the pairs, in stream order, duplicates included
    * @throws ProtocolError (`ERR_FCGI_PROTOCOL`) when the stream ends inside a pair
    */
