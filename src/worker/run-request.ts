@@ -9,18 +9,9 @@ import type { CgiHead } from '../cgi/response.ts';
 import type { CgiOutput } from './cgi-output.ts';
 import type { RuntimeRequest } from './runtimes/types.ts';
 
-/** The parts of one run that {@link RunRequest} is made of. */
-export interface RunParts {
-  readonly scriptFilename: string;
-  readonly scriptPath: Buffer;
-  readonly cwd: string;
-  readonly environment: CgiEnvironment;
-  readonly stdin: Readable;
-  readonly stdout: CgiOutput;
-  readonly signal: AbortSignal;
-  readonly onStderrLine: (line: string) => void;
-  readonly onSpawn: (pid: number) => void;
-}
+/** The parts of one run that {@link RunRequest} is made of: its fields, but the text view. */
+export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'environment' | 'stdin' | 'stdout'
+  | 'signal' | 'onStderrLine' | 'onSpawn'>;
 
 /** {@link RuntimeRequest} for one run (see there for each member). */
 export class RunRequest implements RuntimeRequest {
