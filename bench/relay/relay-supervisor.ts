@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 
 type LoadModule = typeof import('../../src/config/load.ts');
 type LoggerModule = typeof import('../../src/log/logger.ts');
-type SupervisorModule = typeof import('../../src/supervisor/supervisor.ts');
+type SupervisorModule = typeof import('../../src/supervisor/lifecycle/supervisor.ts');
 
 /** The built module `path` (relative to dist/), typed as its source. */
 async function built<T>(path: string): Promise<T> {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     throw new TypeError('usage: relay-supervisor CONFIG WORKER_MAIN');
   const { loadConfig } = await built<LoadModule>('config/load.js');
   const { createLogger } = await built<LoggerModule>('log/logger.js');
-  const { Supervisor } = await built<SupervisorModule>('supervisor/supervisor.js');
+  const { Supervisor } = await built<SupervisorModule>('supervisor/lifecycle/supervisor.js');
   const config = await loadConfig(configFile);
   const log = createLogger({ level: config.global.logLevel, pretty: false });
   const supervisor = new Supervisor(config, {

@@ -236,7 +236,7 @@ describe('buildEnvironment', () => {
   });
 
   it('trims SCRIPT_NAME only when it ends with the split-off path-info', () => {
-    const split = (scriptName: string): string | undefined =>
+    const split = (scriptName: string): unknown =>
       buildEnvironment(new Map([['SCRIPT_NAME', scriptName]]), { ...base, pathInfo: '/x' }).SCRIPT_NAME;
     expect(split('/cgi/a.py/x')).toBe('/cgi/a.py');
     expect(split('/cgi/a.py')).toBe('/cgi/a.py');

@@ -1,6 +1,26 @@
 // This file implements the RFC 3875 meta-variables a CGI script sees, from the perspective of
 // the gateway that turns one FastCGI request (the params nginx or Apache mod_proxy_fcgi sent)
-// into the environment of one script run. Pure: the daemon's own environment is passed in.
+// into the environment of one script run. A request's values stay the bytes the web server sent
+// (execve takes bytes); the daemon's and the pool's are text. Pure: the daemon's own
+// environment is passed in.
+
+/**
+ * One variable's value: text (a JS string, UTF-8 once it leaves the process) or bytes exactly
+ * as a web server sent them (a `QUERY_STRING` or header need not be UTF-8).
+ */
+export type EnvValue = string | Buffer;
+
+/** A CGI environment: a null-prototype object, name to value (see {@link buildEnvironment}). */
+export type CgiEnvironment = Record<string, EnvValue>;
+
+/**
+ * The params as {@link buildEnvironment} reads them: the request's `NameValuePairs` (bytes, in
+ * stream order, a later duplicate winning) or a `Map` of text.
+ */
+export interface ParamSource {
+  get(name: string): EnvValue | undefined;
+  forEach(visit: (value: EnvValue, name: string) => void): void;
+}
 
 /** The name of the CGI revision cgi-fpm speaks. @see RFC 3875 §4.1.4 */
 export const GATEWAY_INTERFACE = 'CGI/1.1';
@@ -62,13 +82,13 @@ export interface EnvironmentOptions {
   /** `SERVER_SOFTWARE`, e.g. `cgi-fpm/0.1.0`. @see RFC 3875 §4.1.17 */
   readonly serverSoftware: string;
   /** The resolved script path (from `resolveScript`), exported as `SCRIPT_FILENAME`. */
-  readonly scriptFilename: string;
+  readonly scriptFilename: EnvValue;
   /**
    * The resolved `PATH_INFO` (from `resolveScript`). When given it replaces the param; when
    * given empty, `PATH_INFO` is unset (§4.1.5: no path-info). When absent the param is kept.
    * @see RFC 3875 §4.1.5
    */
-  readonly pathInfo?: string;
+  readonly pathInfo?: EnvValue;
 }
 
 /**
@@ -82,31 +102,34 @@ export interface EnvironmentOptions {
  * `SERVER_SOFTWARE`, `SCRIPT_FILENAME` and `PATH_INFO`.
  *
  * Dropped: `HTTP_PROXY` from every source; an empty `CONTENT_LENGTH`/`CONTENT_TYPE`; names
- * that cannot live in an environment (empty, containing `=` or NUL) and values containing
- * NUL. When the script path was split off `SCRIPT_FILENAME` (the web server sent no
+ * that cannot live in an environment (empty, containing `=` or NUL), params whose name is not
+ * US-ASCII (meta-variable names are tokens, §4.1), and values containing NUL. When the script path was split off `SCRIPT_FILENAME` (the web server sent no
  * `PATH_INFO`), `SCRIPT_NAME` loses the same trailing path-info, as PHP's `cgi.fix_pathinfo`
  * does.
  *
  * @param params - the FastCGI params of the request (names and values as sent).
  * @param options - pool settings and the resolved script.
- * @returns a fresh null-prototype object, ready for `spawn({ env })`.
+ * @returns a fresh null-prototype object; request values are the bytes sent (`Buffer`) when
+ *   `params` holds bytes.
  * @see RFC 3875 §4.1 (request meta-variables), §4.1.18 (protocol-specific variables)
  */
-export function buildEnvironment(
-  params: ReadonlyMap<string, string>,
-  options: EnvironmentOptions,
-): Record<string, string> {
-  const vars = new Map<string, string>();
+export function buildEnvironment(params: ParamSource, options: EnvironmentOptions): CgiEnvironment {
+  const vars = new Map<string, EnvValue>();
   if (!options.clearEnv) {
     for (const [name, value] of Object.entries(options.inherited)) {
       if (value !== undefined) put(vars, name, value);
     }
   }
-  for (const [name, value] of params) if (!isMetaVariable(name)) put(vars, name, value);
+  // One pass over the params: the request's meta-variables wait until the pool's env is in.
+  const meta: [string, EnvValue][] = [];
+  params.forEach((value, name) => {
+    if (!isAscii(name)) return;
+    if (isMetaVariable(name)) meta.push([name, value]);
+    else put(vars, name, value);
+  });
   for (const [name, value] of Object.entries(options.env)) put(vars, name, value);
-  for (const [name, value] of params) {
-    if (!isMetaVariable(name)) continue;
-    if (value === '' && UNSET_WHEN_EMPTY.has(name)) vars.delete(name);
+  for (const [name, value] of meta) {
+    if (value.length === 0 && UNSET_WHEN_EMPTY.has(name)) vars.delete(name);
     else put(vars, name, value);
   }
   vars.set('GATEWAY_INTERFACE', GATEWAY_INTERFACE);
@@ -114,15 +137,25 @@ export function buildEnvironment(
   vars.set('SCRIPT_FILENAME', options.scriptFilename);
   if (options.pathInfo !== undefined) applyPathInfo(vars, params.get('PATH_INFO') ?? '', options.pathInfo);
   // A null prototype: a param named `__proto__` stays a plain variable.
-  const env = Object.create(null) as Record<string, string>;
+  const env = Object.create(null) as CgiEnvironment;
   for (const [name, value] of vars) env[name] = value;
   return env;
 }
 
 /** Sets one variable unless its name is never exported or cannot be represented. */
-function put(vars: Map<string, string>, name: string, value: string): void {
-  if (NEVER_EXPORTED.has(name) || !isEnvName(name) || value.includes('\0')) return;
+function put(vars: Map<string, EnvValue>, name: string, value: EnvValue): void {
+  if (NEVER_EXPORTED.has(name) || !isEnvName(name) || hasNul(value)) return;
   vars.set(name, value);
+}
+
+function hasNul(value: EnvValue): boolean {
+  return typeof value === 'string' ? value.includes('\0') : value.includes(0);
+}
+
+/** True for a name of US-ASCII characters only. */
+function isAscii(name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** True for the names that describe the request itself (RFC 3875 §4.1, §4.1.18). */
@@ -140,8 +173,8 @@ function isEnvName(name: string): boolean {
  * itself, trims it off `SCRIPT_NAME` too (`/cgi/hello.py/a/b` -> `/cgi/hello.py`).
  * @see RFC 3875 §4.1.5 (PATH_INFO), §4.1.13 (SCRIPT_NAME)
  */
-function applyPathInfo(vars: Map<string, string>, sentPathInfo: string, pathInfo: string): void {
-  if (pathInfo === '') {
+function applyPathInfo(vars: Map<string, EnvValue>, sentPathInfo: EnvValue, pathInfo: EnvValue): void {
+  if (pathInfo.length === 0) {
     vars.delete('PATH_INFO');
     return;
   }
@@ -155,13 +188,37 @@ function applyPathInfo(vars: Map<string, string>, sentPathInfo: string, pathInfo
  * server sent no `PATH_INFO`, as Apache's `ProxyPassMatch` to `…/$1` does), as PHP's
  * `cgi.fix_pathinfo` does: `/cgi/hello.py/a/b` with path-info `/a/b` -> `/cgi/hello.py`.
  * @param scriptName - `SCRIPT_NAME` as sent, if any.
- * @param sentPathInfo - `PATH_INFO` as sent (`''` when absent).
+ * @param sentPathInfo - `PATH_INFO` as sent (empty when absent).
  * @param pathInfo - the resolved path-info.
- * @returns the trimmed `SCRIPT_NAME`, or `undefined` when it stays as sent.
+ * @returns the trimmed `SCRIPT_NAME` (bytes when either side is bytes), or `undefined` when it
+ *   stays as sent.
  * @see RFC 3875 §4.1.13 (SCRIPT_NAME)
  */
-export function splitScriptName(scriptName: string | undefined, sentPathInfo: string, pathInfo: string): string | undefined {
-  if (sentPathInfo !== '' || pathInfo === '' || scriptName === undefined) return undefined;
-  if (scriptName.length <= pathInfo.length || !scriptName.endsWith(pathInfo)) return undefined;
-  return scriptName.slice(0, -pathInfo.length);
+export function splitScriptName(scriptName: Buffer | undefined, sentPathInfo: EnvValue, pathInfo: Buffer): Buffer | undefined;
+export function splitScriptName(scriptName: EnvValue | undefined, sentPathInfo: EnvValue, pathInfo: EnvValue): EnvValue | undefined;
+export function splitScriptName(scriptName: EnvValue | undefined, sentPathInfo: EnvValue, pathInfo: EnvValue): EnvValue | undefined {
+  if (sentPathInfo.length !== 0 || pathInfo.length === 0 || scriptName === undefined) return undefined;
+  if (typeof scriptName === 'string' && typeof pathInfo === 'string') {
+    if (scriptName.length <= pathInfo.length || !scriptName.endsWith(pathInfo)) return undefined;
+    return scriptName.slice(0, -pathInfo.length);
+  }
+  const name = typeof scriptName === 'string' ? Buffer.from(scriptName) : scriptName;
+  const info = typeof pathInfo === 'string' ? Buffer.from(pathInfo) : pathInfo;
+  const cut = name.length - info.length;
+  if (cut <= 0 || name.compare(info, 0, info.length, cut) !== 0) return undefined;
+  return name.subarray(0, cut);
+}
+
+/**
+ * The environment as text, for runtimes whose API takes strings (`process.env`, a JSON
+ * frame): bytes decoded as UTF-8, a byte that is not UTF-8 becoming U+FFFD. A null-prototype
+ * object.
+ */
+export function textEnvironment(env: CgiEnvironment): Record<string, string> {
+  const text = Object.create(null) as Record<string, string>;
+  for (const name in env) {
+    const value = env[name];
+    if (value !== undefined) text[name] = typeof value === 'string' ? value : value.toString('utf8');
+  }
+  return text;
 }

@@ -17,12 +17,13 @@ function settle<T>(call: () => T): Promise<T> {
 
 /**
  * {@link ScriptFs} over `node:fs`'s synchronous calls (`realpath(3)`, `stat(2)`, `access(2)`),
- * with their errors (carrying `code`: ENOENT, EACCES…) as rejections. A path on a hung network
- * file system blocks the caller, as it would block nginx; keep pool roots on local disks.
+ * on paths as bytes (`Buffer` paths reach the system calls unchanged), with their errors
+ * (carrying `code`: ENOENT, EACCES…) as rejections. A path on a hung network file system
+ * blocks the caller, as it would block nginx; keep pool roots on local disks.
  * @see resolveScript
  */
 export const syncScriptFs: ScriptFs = {
-  realpath: (path) => settle(() => realpathSync.native(path)),
+  realpath: (path, options) => settle(() => realpathSync.native(path, options)),
   stat: (path) => settle(() => statSync(path)),
   access: (path, mode) => settle(() => { accessSync(path, mode); }),
 };

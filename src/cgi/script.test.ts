@@ -3,14 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  resolveVirtualScript,
-  resolveScript,
+  resolveVirtualScript as resolveVirtualBytes,
+  resolveScript as resolveScriptBytes,
   stripProxyPrefix,
   type ScriptFs,
-  type ScriptResolution,
+  type ScriptResolution as BytesResolution,
   type ScriptRules,
 } from './script.ts';
 import { syncScriptFs } from './script-fs.ts';
+
+/** A resolution with its paths as text: the tables below are written with text paths. */
+type ScriptResolution =
+  | { ok: true; scriptFilename: string; pathInfo: string }
+  | Extract<BytesResolution, { ok: false }>;
+const asText = (result: BytesResolution): ScriptResolution =>
+  result.ok ? { ok: true, scriptFilename: result.scriptFilename.toString(), pathInfo: result.pathInfo.toString() } : result;
+/** resolveScript on the UTF-8 bytes of text paths, its paths given back as text. */
+const resolveScript = async (path: string, pathInfo: string, r: ScriptRules, fs: ScriptFs): Promise<ScriptResolution> =>
+  asText(await resolveScriptBytes(Buffer.from(path), Buffer.from(pathInfo), r, fs));
+const resolveVirtualScript = (path: string, pathInfo: string, r: ScriptRules): ScriptResolution =>
+  asText(resolveVirtualBytes(Buffer.from(path), Buffer.from(pathInfo), r));
 
 // `node:fs/promises` must fit the injected interface as is.
 const realFs: ScriptFs = fsp;
@@ -309,7 +321,7 @@ describe('resolveScript fs failures (fake fs)', () => {
 
   it('maps a vanishing prefix file during the path-info walk to 404', async () => {
     const fs = fake({
-      realpath: (p) => (p === '/srv/cgi/a.py' ? Promise.resolve(p) : Promise.reject(errno('ENOTDIR'))),
+      realpath: (p) => (p.toString() === '/srv/cgi/a.py' ? Promise.resolve(p) : Promise.reject(errno('ENOTDIR'))),
       stat: () => Promise.reject(errno('ENOENT')),
     });
     await expect(run(fs, '/srv/cgi/a.py/x')).resolves.toStrictEqual(

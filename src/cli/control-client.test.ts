@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ControlError, ErrorCode, TimeoutError } from '../errors.ts';
-import { startControlServer, type ControlServer } from '../supervisor/control.ts';
+import { startControlServer, type ControlServer } from '../supervisor/control/control.ts';
 import { testDaemonStatus, testPoolStatus } from '../supervisor/status-test-peer.ts';
 import { exchangeControl, requestReload, requestStatus, requestStop, socketError } from './control-client.ts';
 import { controlExitCode } from './control-command.ts';

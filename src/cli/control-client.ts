@@ -6,8 +6,8 @@
 import { connect } from 'node:net';
 import { ControlError, ErrorCode, TimeoutError } from '../errors.ts';
 import { formatDurationMs } from '../config/units.ts';
-import { encodeControlLine } from '../supervisor/control-protocol.ts';
-import type { ControlCommand, StatusReply } from '../supervisor/control-protocol.ts';
+import { encodeControlLine } from '../supervisor/control/control-protocol.ts';
+import type { ControlCommand, StatusReply } from '../supervisor/control/control-protocol.ts';
 import type { ReloadResult } from '../supervisor/status.ts';
 import { decodeControlReply, resultReplySchema, statusReplySchema } from './control-reply.ts';
 

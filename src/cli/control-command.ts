@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { loadGlobalConfig } from '../config/load.ts';
 import { configProblems } from '../config/problems.ts';
 import { ConfigError, ControlError, ErrorCode, TimeoutError } from '../errors.ts';
-import type { ControlCommand } from '../supervisor/control-protocol.ts';
+import type { ControlCommand } from '../supervisor/control/control-protocol.ts';
 import { EX_CONFIG, EX_NOPERM, EX_PROTOCOL, EX_TEMPFAIL, EX_UNAVAILABLE } from './exit-codes.ts';
 import type { CliIo } from './io.ts';
 

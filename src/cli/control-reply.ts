@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 import { ControlError, ErrorCode } from '../errors.ts';
-import type { StatusReply } from '../supervisor/control-protocol.ts';
+import type { StatusReply } from '../supervisor/control/control-protocol.ts';
 import type { BackoffStatus, DaemonStatus, PoolStatus, ReloadResult } from '../supervisor/status.ts';
 
 const count = z.number().int().nonnegative();

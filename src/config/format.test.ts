@@ -55,6 +55,7 @@ describe('formatConfigToml', () => {
           'listen.backlog': 511,
           root: join(dir, 'cgi-bin'),
           match: ['*.py'],
+          require_executable: true,
           runtime: 'exec',
           pm: 'static',
           'pm.max_children': 4,

@@ -30,6 +30,7 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
     ...(pool.user === undefined ? {} : { user: pool.user.name, group: pool.user.groupName }),
     ...(pool.umask === undefined ? {} : { umask: formatSocketMode(pool.umask) }),
     match: [...pool.match],
+    require_executable: pool.requireExecutable,
     runtime: pool.runtime,
     pm: pool.pm.mode,
     'pm.max_children': pool.pm.maxChildren,

@@ -50,6 +50,7 @@ describe('parseConfig: valid files', () => {
           listen: { address: { kind: 'unix', path: '/run/cgi-fpm/blog.sock' }, mode: 0o660, backlog: 511 },
           root,
           match: ['**'],
+          requireExecutable: true,
           runtime: 'exec',
           pm: {
             mode: 'static', maxChildren: 5, startServers: 2, minSpareServers: 1, maxSpareServers: 3,
@@ -74,7 +75,7 @@ describe('parseConfig: valid files', () => {
 
   it('reads every key, quoted dotted keys', async () => {
     const text = `[global]\nlog_level = "warn"\n[pools.blog]\nlisten = "127.0.0.1:9001"\n"listen.mode" = "0600"
-"listen.backlog" = 64\nroot = "${root}"\nmatch = ["*.py", "*.cgi"]\nruntime = "exec"\npm = "static"
+"listen.backlog" = 64\nroot = "${root}"\nmatch = ["*.py", "*.cgi"]\nrequire_executable = false\nruntime = "exec"\npm = "static"
 "pm.max_children" = 4\nrequest_terminate_timeout = "90s"\n"queue.max" = 0\n"queue.timeout" = "500ms"
 env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr = "forward"
 "python.executable" = "/usr/bin/python3"\n"state.modules" = "keep"\nstate.globals = "keep"\n`;
@@ -85,6 +86,7 @@ env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr 
       listen: { address: { kind: 'tcp', host: '127.0.0.1', port: 9001 }, mode: 0o600, backlog: 64 },
       root,
       match: ['*.py', '*.cgi'],
+      requireExecutable: false,
       runtime: 'exec',
       pm: {
         mode: 'static', maxChildren: 4, startServers: 2, minSpareServers: 1, maxSpareServers: 3,

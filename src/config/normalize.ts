@@ -111,6 +111,7 @@ export function buildPool(
     user: identity.user,
     umask: t.umask,
     match: t.match,
+    requireExecutable: t.require_executable,
     runtime: t.runtime,
     pm: pmConfig(t),
     requestSlowlogTimeoutMs: t.request_slowlog_timeout,

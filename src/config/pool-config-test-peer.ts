@@ -15,6 +15,7 @@ export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig 
     user: undefined,
     umask: undefined,
     match: ['**'],
+    requireExecutable: true,
     runtime: 'exec',
     pm: {
       mode: 'static', maxChildren: 5, startServers: 2, minSpareServers: 1, maxSpareServers: 3,

@@ -241,6 +241,11 @@ export interface PoolConfig {
    */
   readonly match: readonly string[];
   /**
+   * Scripts need the `x` bit (`access(X_OK)`), as under CGI, in every runtime: else `403`.
+   * `false` lets `python` and `node` pools run `0644` scripts. @defaultValue `true`
+   */
+  readonly requireExecutable: boolean;
+  /**
    * How a script runs.
    * @defaultValue `'exec'`
    */

@@ -92,6 +92,7 @@ export const poolSchema = z.strictObject({
   group: account,
   umask: converted(z.unknown(), parseUmask).optional(),
   match: z.array(glob).min(1).default(['**']),
+  require_executable: z.boolean().default(true),
   runtime: z.enum(RUNTIMES).default('exec'),
   pm: z.enum(PM_MODES).default('static'),
   'pm.max_children': z.int().min(1).default(5),

@@ -1,12 +1,18 @@
 // This file implements FastCGI name-value pairs (PARAMS, GET_VALUES, GET_VALUES_RESULT) from the
 // perspective of a byte stream: pairs may be split anywhere across records (libfcgi splits them
-// mid-pair), so the decoder collects the whole stream and decodes it once, with bounds checks.
-// node-fastcgi decoded per record and silently corrupted split pairs (audit A-10).
+// mid-pair), so the decoder collects the whole stream and indexes it once, with bounds checks,
+// keeping the bytes (name-value-pairs.ts). node-fastcgi decoded per record and silently
+// corrupted split pairs (audit A-10).
 
 import { ErrorCode, ProtocolError } from '../errors.ts';
+import { NameValuePairs } from './name-value-pairs.ts';
 
-const MAX_LENGTH = 0x7fffffff;
+export { NameValuePairs } from './name-value-pairs.ts';
+
 const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+/** Largest length the 4-byte form carries (31 bits). */
+const MAX_LENGTH = 0x7fffffff;
 
 function lengthSize(length: number): number {
   return length < 0x80 ? 1 : 4;
@@ -22,19 +28,23 @@ function writeLength(out: Buffer, offset: number, length: number): number {
 }
 
 /**
- * Encode name-value pairs as UTF-8 with 1-byte lengths (< 128) or 4-byte lengths (high bit set).
+ * Encode name-value pairs with 1-byte lengths (< 128) or 4-byte lengths (high bit set). A
+ * string is written as UTF-8; a `Buffer` value as the bytes it holds (a path or a param
+ * relayed as received).
  * @param pairs - names and values, in order; duplicates are written as given
  * @returns one buffer with every pair, not split into records
+ * @throws RangeError when a `Buffer` value is longer than 2^31-1 bytes
  * @see FastCGI spec §3.4
  */
-export function encodeNameValuePairs(pairs: Iterable<readonly [string, string]>): Buffer {
-  const sized: { name: string; value: string; nameLength: number; valueLength: number }[] = [];
+export function encodeNameValuePairs(pairs: Iterable<readonly [string, string | Buffer]>): Buffer {
+  const sized: { name: string; value: string | Buffer; nameLength: number; valueLength: number }[] = [];
   let total = 0;
   for (const [name, value] of pairs) {
-    // No length check needed: a V8 string holds < 2^29 UTF-16 units, at most 3 UTF-8 bytes each,
-    // so every length fits the 31 bits of the 4-byte form.
+    // A V8 string holds < 2^29 UTF-16 units, at most 3 UTF-8 bytes each, so a string's length
+    // fits the 31 bits of the 4-byte form; a Buffer's is checked.
     const nameLength = Buffer.byteLength(name, 'utf8');
-    const valueLength = Buffer.byteLength(value, 'utf8');
+    const valueLength = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+    if (valueLength > MAX_LENGTH) throw new RangeError(`fastcgi: value of ${name} too long: ${valueLength} bytes`);
     sized.push({ name, value, nameLength, valueLength });
     total += lengthSize(nameLength) + lengthSize(valueLength) + nameLength + valueLength;
   }
@@ -44,15 +54,16 @@ export function encodeNameValuePairs(pairs: Iterable<readonly [string, string]>)
     offset = writeLength(out, offset, nameLength);
     offset = writeLength(out, offset, valueLength);
     offset += out.write(name, offset, nameLength, 'utf8');
-    offset += out.write(value, offset, valueLength, 'utf8');
+    offset += typeof value === 'string' ? out.write(value, offset, valueLength, 'utf8') : value.copy(out, offset);
   }
   return out;
 }
 
 /**
  * Incremental decoder of one name-value stream (the PARAMS records of one request, or the content
- * of one GET_VALUES record). Push each record's content, then call {@link NameValueDecoder.end}
- * once. Linear in the stream's size: chunks are kept by reference, joined once, decoded once.
+ * of one GET_VALUES record). Push each record's content, then call {@link NameValueDecoder.finish}
+ * (bytes) or {@link NameValueDecoder.end} (text) once. Linear in the stream's size: chunks are
+ * kept by reference, joined once, indexed once.
  * @see FastCGI spec §3.4, §5.2
  */
 export class NameValueDecoder {
@@ -93,38 +104,27 @@ export class NameValueDecoder {
   }
 
   /**
-   * Decode the whole stream. Names and values are UTF-8; a later duplicate of a name wins.
+   * Index the whole stream, keeping its bytes: the chunks are copied once into one buffer (about
+   * a kilobyte), so a request that waits, queued or running, holds its params and not the
+   * socket reads they came in.
+   * @returns the pairs, in stream order, duplicates included
+   * @throws ProtocolError (`ERR_FCGI_PROTOCOL`) when the stream ends inside a pair
+   */
+  finish(): NameValuePairs {
+    const data = Buffer.concat(this.#chunks, this.#bytes);
+    this.#chunks = [];
+    this.#bytes = 0;
+    return NameValuePairs.decode(data, this.#requestId);
+  }
+
+  /**
+   * Decode the whole stream as text. Names and values are UTF-8; a later duplicate of a name
+   * wins. For streams whose content is text (`FCGI_GET_VALUES` names); a request's params
+   * are read as bytes with {@link NameValueDecoder.finish}.
    * @returns the pairs, in stream order of first appearance
    * @throws ProtocolError (`ERR_FCGI_PROTOCOL`) when the stream ends inside a pair
    */
   end(): Map<string, string> {
-    const data = Buffer.concat(this.#chunks, this.#bytes);
-    this.#chunks = [];
-    this.#bytes = 0;
-    const pairs = new Map<string, string>();
-    let offset = 0;
-    while (offset < data.length) {
-      const name = readLength(data, offset);
-      const value = name === undefined ? undefined : readLength(data, name.next);
-      const start = value?.next ?? 0;
-      if (name === undefined || value === undefined || start + name.length + value.length > data.length) {
-        throw new ProtocolError(
-          `fastcgi: truncated name-value pair at byte ${offset} of ${data.length} bytes`,
-          this.#requestId,
-        );
-      }
-      const middle = start + name.length;
-      offset = middle + value.length;
-      pairs.set(data.toString('utf8', start, middle), data.toString('utf8', middle, offset));
-    }
-    return pairs;
+    return this.finish().toMap();
   }
-}
-
-function readLength(data: Buffer, offset: number): { length: number; next: number } | undefined {
-  const first = data[offset];
-  if (first === undefined) return undefined;
-  if (first < 0x80) return { length: first, next: offset + 1 };
-  if (offset + 4 > data.length) return undefined;
-  return { length: data.readUInt32BE(offset) & MAX_LENGTH, next: offset + 4 };
 }

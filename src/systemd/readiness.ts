@@ -2,7 +2,7 @@
 // manager watching the daemon: systemd (`Type=notify`: READY, STATUS every few seconds,
 // RELOADING … READY around reloads, STOPPING, WATCHDOG) and s6 (`notification-fd`: one newline
 // once ready). It follows the supervisor's life through its events.
-import type { SupervisorEvents } from '../supervisor/events.ts';
+import type { SupervisorEvents } from '../supervisor/lifecycle/events.ts';
 import type { DaemonStatus } from '../supervisor/status.ts';
 import {
   readyMessage,

@@ -1,7 +1,8 @@
 // This file implements the CGI output stage from the perspective of a worker between a
 // runtime's raw stdout and the FastCGI request's stdout: hold bytes until the CGI head is
-// complete, send the normalized head and then the body with backpressure, and tell the caller
-// whether it may still answer 502 itself (nothing sent yet) when the script failed.
+// complete (or take the head structured from a runtime that built one), send the normalized
+// head and then the body with backpressure, and tell the caller whether it may still answer 502
+// itself (nothing sent yet) when the script failed.
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import {
@@ -48,6 +49,10 @@ export class CgiOutput extends Writable {
   readonly #destination: Writable;
   readonly #parser: CgiHeadParser;
   readonly #scriptFilename: string;
+  /** The head, once parsed from the output or given by {@link CgiOutput.writeHead}. */
+  #head: CgiHead | undefined;
+  /** A head given structured, encoded, until the first body bytes (or the end) go with it. */
+  #pendingHead: Buffer | undefined;
   #headersSent = false;
   #bytes = 0;
 
@@ -75,9 +80,30 @@ export class CgiOutput extends Writable {
     return this.#bytes;
   }
 
-  /** The parsed head once complete (status for the access log), else `undefined`. */
+  /** The head once complete (status for the access log), else `undefined`. */
   get head(): CgiHead | undefined {
-    return this.#parser.head;
+    return this.#head;
+  }
+
+  /**
+   * Takes the response head structured, from a runtime that built it (the handler runtime):
+   * encoded once, never parsed; what is written next is the body. The head leaves with the first
+   * body bytes (one record for a small response) or at the end.
+   * @throws TypeError when a head was already given or written, or when it cannot be written as
+   *   CGI (`encodeCgiHead`); CgiError `ERR_CGI_BAD_HEADERS` for a status outside 200–599 or a
+   *   field named `Status` (what the parser refuses in a script's head)
+   * @see RFC 3875 §6.3.3 (Status)
+   */
+  writeHead(head: CgiHead): void {
+    if (this.#head !== undefined || this.#parser.buffered > 0) throw new TypeError('cgi: output: the head was already written');
+    const bad = head.status < 200 || head.status > 599 ? `status ${head.status}`
+      : head.headers.some(([name]) => name.toLowerCase() === 'status') ? 'a Status field' : undefined;
+    if (bad !== undefined) {
+      throw new CgiError(ErrorCode.ERR_CGI_BAD_HEADERS, `cgi: bad headers: ${bad}`, { scriptFilename: this.#scriptFilename });
+    }
+    this.#pendingHead = encodeCgiHead(head);
+    this.#head = head;
+    this.#headersSent = true;
   }
 
   /**
@@ -92,7 +118,7 @@ export class CgiOutput extends Writable {
   async finish(exit: CgiExit = {}): Promise<CgiHead> {
     if (!this.writableEnded) this.end();
     await finished(this);
-    const head = this.#parser.head;
+    const head = this.#head;
     if (head !== undefined) return head;
     const { exitCode = null, signal = null } = exit;
     const how =
@@ -106,31 +132,50 @@ export class CgiOutput extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    let data = chunk;
-    if (this.#parser.head === undefined) {
-      let encoded: Buffer | undefined;
-      try {
-        const head = this.#parser.push(chunk);
-        encoded = head === undefined ? undefined : encodeCgiHead(head);
-      } catch (err) {
-        callback(err as Error);
-        return;
-      }
-      if (encoded === undefined) {
-        callback();
-        return;
-      }
-      this.#headersSent = true;
-      const rest = this.#parser.rest;
-      if (rest.length <= COALESCE_BYTES) {
-        data = Buffer.concat([encoded, rest]);
-      } else {
-        this.#destination.write(encoded);
-        this.#bytes += encoded.length;
-        data = rest;
-      }
+    const pending = this.#pendingHead;
+    if (pending !== undefined) {
+      this.#pendingHead = undefined;
+      this.#sendAfter(pending, chunk, callback);
+      return;
     }
-    this.#send(data, callback);
+    if (this.#head !== undefined) {
+      this.#send(chunk, callback);
+      return;
+    }
+    let encoded: Buffer | undefined;
+    try {
+      const head = this.#parser.push(chunk);
+      this.#head = head;
+      encoded = head === undefined ? undefined : encodeCgiHead(head);
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    if (encoded === undefined) {
+      callback();
+      return;
+    }
+    this.#headersSent = true;
+    this.#sendAfter(encoded, this.#parser.rest, callback);
+  }
+
+  /** A head given structured and no body: it goes out at the end. */
+  override _final(callback: (error?: Error | null) => void): void {
+    const pending = this.#pendingHead;
+    this.#pendingHead = undefined;
+    if (pending === undefined) callback();
+    else this.#send(pending, callback);
+  }
+
+  /** Sends the head and the body bytes after it: in one write when the body is small. */
+  #sendAfter(head: Buffer, body: Buffer, callback: (error?: Error | null) => void): void {
+    if (body.length <= COALESCE_BYTES) {
+      this.#send(Buffer.concat([head, body]), callback);
+      return;
+    }
+    this.#destination.write(head);
+    this.#bytes += head.length;
+    this.#send(body, callback);
   }
 
   /** Writes `data` (unless empty) and calls back once the destination can take more. */

@@ -5,6 +5,7 @@
 
 import { Readable, Writable } from 'node:stream';
 import { ProtocolStatus, RecordType } from '../fastcgi/constants.ts';
+import type { NameValuePairs } from '../fastcgi/name-value.ts';
 import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../fastcgi/writer.ts';
 import { whenWritableDone } from './writable-done.ts';
 
@@ -18,7 +19,16 @@ export interface FcgiRequest {
   readonly requestId: number;
   /** `FCGI_KEEP_CONN` was set: the connection stays open for the next request. */
   readonly keepConn: boolean;
-  /** The FastCGI params (CGI meta-variables), decoded UTF-8; a later duplicate name wins. */
+  /**
+   * The FastCGI params (CGI meta-variables) as the web server sent them: bytes, never decoded.
+   * @see FastCGI spec §5.2
+   */
+  readonly pairs: NameValuePairs;
+  /**
+   * The params as text (UTF-8; bytes that are not UTF-8 become U+FFFD), a later duplicate name
+   * winning; decoded on first read, for code that wants strings. The request path reads
+   * {@link FcgiRequest.pairs}.
+   */
   readonly params: Map<string, string>;
   /**
    * The request body as it arrives; ends at the empty `FCGI_STDIN` record, or early on an abort
@@ -84,8 +94,8 @@ export class ResponderRequest implements FcgiRequest {
   readonly requestId: number;
   /** {@inheritDoc FcgiRequest.keepConn} */
   readonly keepConn: boolean;
-  /** {@inheritDoc FcgiRequest.params} */
-  readonly params: Map<string, string>;
+  #pairs: NameValuePairs | undefined;
+  #params: Map<string, string> | undefined;
   /** {@inheritDoc FcgiRequest.stdin} */
   readonly stdin: Readable;
   /** {@inheritDoc FcgiRequest.stdout} */
@@ -101,18 +111,19 @@ export class ResponderRequest implements FcgiRequest {
   #stderrUsed = false;
 
   /**
-   * @param head - the request's id, keep-conn flag and decoded params
+   * Made at the request's BEGIN_REQUEST; handed out once {@link ResponderRequest.start} gave it
+   * its params.
+   * @param head - the request's id and keep-conn flag
    * @param channel - the connection's side
    * @param stdinHighWaterMark - bytes `stdin` buffers before the connection stops reading the socket
    */
   constructor(
-    head: { requestId: number; keepConn: boolean; params: Map<string, string> },
+    head: { requestId: number; keepConn: boolean },
     channel: RequestChannel,
     stdinHighWaterMark: number,
   ) {
     this.requestId = head.requestId;
     this.keepConn = head.keepConn;
-    this.params = head.params;
     this.#channel = channel;
     this.stdin = new Readable({
       highWaterMark: stdinHighWaterMark,
@@ -125,6 +136,26 @@ export class ResponderRequest implements FcgiRequest {
         this.#writeStdout(chunks, callback);
       },
     });
+  }
+
+  /** The params are complete (the empty FCGI_PARAMS record came). */
+  start(pairs: NameValuePairs): void {
+    this.#pairs = pairs;
+  }
+
+  /**
+   * {@inheritDoc FcgiRequest.pairs}
+   * @throws TypeError before {@link ResponderRequest.start}
+   */
+  get pairs(): NameValuePairs {
+    if (this.#pairs === undefined) throw new TypeError('fastcgi: request: params not complete yet');
+    return this.#pairs;
+  }
+
+  /** {@inheritDoc FcgiRequest.params} */
+  get params(): Map<string, string> {
+    this.#params ??= this.pairs.toMap();
+    return this.#params;
   }
 
   /** {@inheritDoc FcgiRequest.signal} */

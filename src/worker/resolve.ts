@@ -1,6 +1,7 @@
 // This file implements script resolution for one pool from the perspective of the code that
 // decides whether a request may run there: the supervisor's router (each pool sharing a
 // listener, in turn) and a standalone worker (`cgi-fpm worker`: its one pool, no supervisor).
+// Paths are the bytes the web server sent.
 import type { PoolConfig } from '../config/schema.ts';
 import {
   resolveScript,
@@ -10,29 +11,40 @@ import {
 } from '../cgi/script.ts';
 import { syncScriptFs } from '../cgi/script-fs.ts';
 
-/** Runtimes that exec the script file itself, so it must carry the executable bit. */
-const EXECUTABLE_RUNTIMES: ReadonlySet<string> = new Set(['exec']);
+/** The params resolution reads (`NameValuePairs`: the bytes sent). */
+export interface ScriptParams {
+  get(name: string): Buffer | undefined;
+}
 
-/** The pool's root, `match` globs, and the executable requirement of `exec` pools. */
+const EMPTY = Buffer.alloc(0);
+/** Rules per pool (pool configs are frozen and long-lived: one object, one compiled glob list). */
+const rulesByPool = new WeakMap<PoolConfig, ScriptRules>();
+
+/**
+ * The pool's root, `match` globs, and the executable bit, required for every file runtime
+ * (`exec`, `python`, `node`) unless the pool says `require_executable = false`.
+ */
 export function poolScriptRules(pool: PoolConfig): ScriptRules {
-  return { root: pool.root, match: pool.match, requireExecutable: EXECUTABLE_RUNTIMES.has(pool.runtime) };
+  let rules = rulesByPool.get(pool);
+  if (rules === undefined) {
+    rules = { root: pool.root, match: pool.match, requireExecutable: pool.requireExecutable };
+    rulesByPool.set(pool, rules);
+  }
+  return rules;
 }
 
 /**
  * Resolves a request's `SCRIPT_FILENAME` (Apache's `proxy:fcgi://host` prefix stripped) and
  * `PATH_INFO` against `pool`: a file under its root for file runtimes, a path under its root for
  * `runtime = "handler"` (one module answers every path).
- * @param params - the request's FastCGI params.
- * @returns the real script and path-info, or the refusal (403/404, event and reason).
+ * @param params - the request's FastCGI params (bytes).
+ * @returns the real script and path-info (bytes), or the refusal (403/404, event and reason).
  * @throws the file system's error for failures that are not about the path (e.g. EIO).
  * @see resolveScript, resolveVirtualScript
  */
-export function resolvePoolScript(
-  pool: PoolConfig,
-  params: ReadonlyMap<string, string>,
-): Promise<ScriptResolution> {
-  const scriptFilename = params.get('SCRIPT_FILENAME') ?? '';
-  const pathInfo = params.get('PATH_INFO') ?? '';
+export function resolvePoolScript(pool: PoolConfig, params: ScriptParams): Promise<ScriptResolution> {
+  const scriptFilename = params.get('SCRIPT_FILENAME') ?? EMPTY;
+  const pathInfo = params.get('PATH_INFO') ?? EMPTY;
   const rules = poolScriptRules(pool);
   return pool.runtime === 'handler'
     ? Promise.resolve(resolveVirtualScript(scriptFilename, pathInfo, rules))

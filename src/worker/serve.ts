@@ -5,15 +5,17 @@
 // 504 when no header went out, and log one line per request.
 import { dirname } from 'node:path';
 import type { PoolConfig } from '../config/schema.ts';
-import { buildEnvironment } from '../cgi/environment.ts';
+import { buildEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
 import { DaemonError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { CgiOutput } from './cgi-output.ts';
+import { RunRequest } from './run-request.ts';
 import { spawnFailure } from './spawn-failure.ts';
 import { errorPage } from '../cgi/error-page.ts';
 import type { FcgiRequest } from './fcgi-connection.ts';
-import type { Runtime, RuntimeResult } from './runtimes/types.ts';
+import type { Runtime, RuntimeRequest, RuntimeResult } from './runtimes/types.ts';
 import type { ScriptResolution } from '../cgi/script.ts';
+import type { ScriptParams } from './resolve.ts';
 import { SERVER_SOFTWARE } from '../version.ts';
 
 /** What a request server needs besides its pool. */
@@ -33,14 +35,16 @@ export interface ServeDeps {
    * worker has no supervisor to do it. A refusal is answered here (403/404, logged as the
    * supervisor logs it). Absent: `SCRIPT_FILENAME`/`PATH_INFO` arrive resolved.
    */
-  readonly resolve?: (params: ReadonlyMap<string, string>) => Promise<ScriptResolution>;
+  readonly resolve?: (params: ScriptParams) => Promise<ScriptResolution>;
 }
 
-/** The script a request runs and, when resolved here, its path-info (RFC 3875 §4.1.5). */
+/** The script a request runs and, when resolved here, its path-info (RFC 3875 §4.1.5), as bytes. */
 interface Script {
-  readonly scriptFilename: string;
-  readonly pathInfo?: string;
+  readonly scriptFilename: Buffer;
+  readonly pathInfo?: Buffer;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** How one request ended, for the log line. */
 interface Outcome {
@@ -86,23 +90,18 @@ export class RequestServer {
     this.current = controller;
     const script = await this.script(req);
     if (!('scriptFilename' in script)) {
-      this.finish(req, script, req.params.get('SCRIPT_FILENAME') ?? '', undefined, startedMs);
+      this.finish(req, script, (req.pairs.get('SCRIPT_FILENAME') ?? EMPTY).toString(), undefined, startedMs);
       return;
     }
-    const { scriptFilename } = script;
+    const scriptText = script.scriptFilename.toString();
     let timedOut = false;
     const limitMs = this.pool.requestTerminateTimeoutMs;
     const timer = limitMs > 0 ? setTimeout(() => { timedOut = true; controller.abort(); }, limitMs) : undefined;
     const stopListening = req.onAbort(() => { controller.abort(); });
-    const output = new CgiOutput(req.stdout, { scriptFilename });
+    const output = new CgiOutput(req.stdout, { scriptFilename: scriptText });
     let outcome: Outcome;
     try {
-      const result = await this.runtime({
-        scriptFilename, cwd: dirname(scriptFilename), stdin: req.stdin, stdout: output,
-        env: this.environment(req.params, script), signal: controller.signal,
-        onStderrLine: (line) => { this.stderr(req, scriptFilename, line); },
-        onSpawn: (pgid) => { this.deps.onCgiGroup?.(req.requestId, pgid); },
-      });
+      const result = await this.runtime(this.runtimeRequest(req, script, scriptText, output, controller.signal));
       outcome = await this.conclude(output, result, timedOut);
     } catch (err) {
       outcome = spawnFailure(err, this.pool);
@@ -110,7 +109,19 @@ export class RequestServer {
       clearTimeout(timer);
       stopListening();
     }
-    this.finish(req, outcome, scriptFilename, output, startedMs);
+    this.finish(req, outcome, scriptText, output, startedMs);
+  }
+
+  /** What the runtime gets: the script and environment as bytes, and their text for runtimes that want text. */
+  private runtimeRequest(
+    req: FcgiRequest, script: Script, scriptText: string, output: CgiOutput, signal: AbortSignal,
+  ): RuntimeRequest {
+    return new RunRequest({
+      scriptFilename: scriptText, scriptPath: script.scriptFilename, cwd: dirname(scriptText),
+      environment: this.environment(req, script), stdin: req.stdin, stdout: output, signal,
+      onStderrLine: (line) => { this.stderr(req, scriptText, line); },
+      onSpawn: (pgid) => { this.deps.onCgiGroup?.(req.requestId, pgid); },
+    });
   }
 
   /**
@@ -118,18 +129,18 @@ export class RequestServer {
    * becomes the outcome to answer with (its event logged as the supervisor's router does).
    */
   private async script(req: FcgiRequest): Promise<Script | Outcome> {
-    const sent = req.params.get('SCRIPT_FILENAME') ?? '';
+    const sent = req.pairs.get('SCRIPT_FILENAME') ?? EMPTY;
     const resolve = this.deps.resolve;
     if (resolve === undefined) return { scriptFilename: sent };
     let result: ScriptResolution;
     try {
-      result = await resolve(req.params);
+      result = await resolve(req.pairs);
     } catch (err) {
-      this.deps.log.error({ err, script: sent }, 'script refused');
+      this.deps.log.error({ err, script: sent.toString() }, 'script refused');
       return { status: 403, event: undefined, fields: {} };
     }
     if (result.ok) return { scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
-    this.deps.log.warn({ script: sent, reason: result.reason }, result.event);
+    this.deps.log.warn({ script: sent.toString(), reason: result.reason }, result.event);
     return { status: result.status, event: undefined, fields: {} };
   }
 
@@ -163,8 +174,8 @@ export class RequestServer {
     }
   }
 
-  private environment(params: Map<string, string>, script: Script): Record<string, string> {
-    return buildEnvironment(params, {
+  private environment(req: FcgiRequest, script: Script): CgiEnvironment {
+    return buildEnvironment(req.pairs, {
       env: this.pool.env, clearEnv: this.pool.clearEnv, inherited: this.deps.inherited,
       serverSoftware: SERVER_SOFTWARE, scriptFilename: script.scriptFilename,
       ...(script.pathInfo === undefined ? {} : { pathInfo: script.pathInfo }),

@@ -71,7 +71,8 @@ describe('python state policies behind nginx', () => {
   it.each(['reset', 'globkeep'])('pool %s: an edited script is used on its next request', async (pool) => {
     const { root } = stack();
     const script = join(root, pool, 'edited.py');
-    await writeFile(script, 'print("Content-Type: text/plain")\nprint()\nprint("version one")\n');
+    // Executable, as every script must be (require_executable, the default).
+    await writeFile(script, 'print("Content-Type: text/plain")\nprint()\nprint("version one")\n', { mode: 0o755 });
     expect(await bodies(`/${pool}/edited.py`, 1)).toEqual(['version one']);
     await writeFile(script, 'print("Content-Type: text/plain")\nprint()\nprint("version two, edited")\n');
     expect(await bodies(`/${pool}/edited.py`, 1)).toEqual(['version two, edited']);

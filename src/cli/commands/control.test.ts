@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startControlServer, type ControlServer } from '../../supervisor/control.ts';
+import { startControlServer, type ControlServer } from '../../supervisor/control/control.ts';
 import type { ControlTarget, ReloadResult } from '../../supervisor/status.ts';
 import { testDaemonStatus } from '../../supervisor/status-test-peer.ts';
 import { runCli } from '../main.ts';

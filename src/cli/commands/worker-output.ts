@@ -3,7 +3,7 @@
 // each whole line is written to the supervisor's log output, so one SIGUSR1 reopen moves every
 // process's lines to the new file (as PHP-FPM's master writes its children's output).
 import type { LogOutput } from '../../log/output.ts';
-import type { SpawnFn } from '../../supervisor/worker-handle.ts';
+import type { SpawnFn } from '../../supervisor/pool/worker-handle.ts';
 import { LineSplitter } from '../../worker/runtimes/line-splitter.ts';
 
 /** Longest line relayed whole, in UTF-16 code units (a longer one is cut in pieces). */

@@ -4,6 +4,7 @@
 // split into lines, and TERM then KILL to the whole group when the request is aborted.
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { CgiError, ErrorCode } from '../../errors.ts';
+import { execCommand } from './exec-command.ts';
 import { feedStdin, pumpStdout, readStderr, type Pump } from './exec-streams.ts';
 import type { Runtime, RuntimeRequest, RuntimeResult } from './types.ts';
 
@@ -33,9 +34,11 @@ export const DEFAULT_KILL_GRACE_MS = 2000;
 export const DEFAULT_STDERR_GRACE_MS = 100;
 
 /**
- * Creates an `exec` runtime. Each run spawns `scriptFilename` with no arguments (no ISINDEX
- * command line, RFC 3875 §4.4 "SHOULD NOT"; the class of CVE-2012-1823), `env` as the whole
- * environment, `cwd`, `detached` (a new session and process group, signalled as `-pid`).
+ * Creates an `exec` runtime. Each run spawns `scriptPath` (the bytes of the file's name) with no
+ * arguments (no ISINDEX command line, RFC 3875 §4.4 "SHOULD NOT"; the class of CVE-2012-1823),
+ * `environment` as the whole environment (each value the bytes the web server sent, see
+ * exec-command.ts), in the script's directory, `detached` (a new session and process group,
+ * signalled as `-pid`).
  * The run resolves once the script exited and stdout reached end of file with every byte
  * written into `req.stdout`, so a background process keeping stdout open keeps the request
  * open, as with Apache mod_cgi, until it exits or the request is aborted. Writes that
@@ -99,9 +102,10 @@ async function runExec(req: RuntimeRequest, settings: Settings): Promise<Runtime
 /** Spawns the child; a synchronous spawn failure becomes ERR_CGI_SPAWN like an async one. */
 function start(req: RuntimeRequest, spawn: SpawnFunction): ChildProcess {
   try {
-    return spawn(req.scriptFilename, [], {
-      cwd: req.cwd,
-      env: req.env,
+    const command = execCommand(req);
+    return spawn(command.file, command.args, {
+      cwd: command.cwd,
+      env: command.env,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -2,15 +2,40 @@
 // perspective of a runtime: what it gets for one request and what it answers when done
 // (docs/INTERFACES.md, "worker/runtimes").
 import type { Readable, Writable } from 'node:stream';
+import type { CgiEnvironment } from '../../cgi/environment.ts';
+import type { CgiHead } from '../../cgi/response.ts';
 
 /** Everything a runtime needs to run one CGI request. */
 export interface RuntimeRequest {
-  /** Real path of the script, already resolved and contained in the pool's root. */
+  /**
+   * Real path of the script, already resolved and contained in the pool's root, as text
+   * (UTF-8; a byte that is not UTF-8 reads U+FFFD): for runtimes whose API takes a string.
+   */
   scriptFilename: string;
-  /** Working directory of the run: the script's directory. @see RFC 3875 §7.2 */
+  /**
+   * The same path as the file system names it (bytes): what `exec` runs. Absent: the UTF-8
+   * bytes of `scriptFilename`.
+   */
+  scriptPath?: Buffer;
+  /** Working directory of the run: the script's directory (text). @see RFC 3875 §7.2 */
   cwd: string;
-  /** The complete CGI environment (from `buildEnvironment`). @see RFC 3875 §4.1 */
+  /**
+   * The complete CGI environment as text (from `buildEnvironment`, bytes decoded as UTF-8): for
+   * runtimes whose API takes strings (`process.env`, a JSON frame).
+   * @see RFC 3875 §4.1
+   */
   env: Record<string, string>;
+  /**
+   * The same environment with the request's values as the bytes the web server sent (what
+   * `exec` hands to execve). Absent: `env`.
+   */
+  environment?: CgiEnvironment;
+  /**
+   * Hands over the response head structured (a runtime that builds one, as the handler
+   * runtime does): `stdout` then carries the body only. Absent: write the head into `stdout`.
+   * @throws TypeError for a head that cannot be written as CGI (see `encodeCgiHead`)
+   */
+  respond?: (head: CgiHead) => void;
   /** The request body as it arrives. @see RFC 3875 §4.2 */
   stdin: Readable;
   /** Raw CGI output (head + body); the caller parses the head. @see RFC 3875 §6 */

@@ -8,8 +8,8 @@ import { decodeEndRequest, encodeRequest, FCGI, RecordReader, type WireRecord } 
 export interface FcgiRequestOptions {
   /** The daemon's FastCGI unix socket. */
   readonly socketPath: string;
-  /** CGI params in the order sent (nginx sends them all in one record; so do we). */
-  readonly params: Readonly<Record<string, string>>;
+  /** CGI params in the order sent (nginx sends them all in one record; so do we); a Buffer is sent as its bytes. */
+  readonly params: Readonly<Record<string, string | Buffer>>;
   /** Request body. @defaultValue empty */
   readonly stdin?: Buffer;
   /** One PARAMS record per pair (Apache mod_proxy_fcgi style). @defaultValue false */

@@ -63,12 +63,15 @@ function encodeLength(length: number): Buffer {
   return out;
 }
 
-/** Name-value pairs (FastCGI §3.4): 1-byte lengths below 128, else 4 bytes with the high bit. */
-export function encodeNameValuePairs(pairs: Iterable<readonly [string, string]>): Buffer {
+/**
+ * Name-value pairs (FastCGI §3.4): 1-byte lengths below 128, else 4 bytes with the high bit.
+ * A string value is sent as UTF-8, a Buffer value as its bytes.
+ */
+export function encodeNameValuePairs(pairs: Iterable<readonly [string, string | Buffer]>): Buffer {
   const parts: Buffer[] = [];
   for (const [name, value] of pairs) {
     const n = Buffer.from(name, 'utf8');
-    const v = Buffer.from(value, 'utf8');
+    const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     parts.push(encodeLength(n.length), encodeLength(v.length), n, v);
   }
   return Buffer.concat(parts);
@@ -92,7 +95,7 @@ export function encodeStream(type: number, requestId: number, data: Buffer): Buf
  */
 export function encodeRequest(
   requestId: number,
-  params: Iterable<readonly [string, string]>,
+  params: Iterable<readonly [string, string | Buffer]>,
   stdin: Buffer,
   keepConn: boolean,
   paramsPerRecord = false,

@@ -28,12 +28,13 @@ export const FAILED: RuntimeResult = Object.freeze({ exitCode: 1, signal: null }
 export const ABORTED: RuntimeResult = Object.freeze({ exitCode: null, signal: null });
 
 /**
- * Writes the CGI head of a handler's response into `req.stdout`.
+ * Hands over the CGI head of a handler's response, structured (`req.respond`: encoded once by
+ * the worker, never parsed back), or written into `req.stdout` for a caller without `respond`.
  * @param status - the HTTP status, 200–599.
  * @param reason - the reason phrase; `''` means the standard one.
  * @param fields - header fields as name and latin1 value, repeats kept (two `Set-Cookie`).
- * @throws TypeError when a field cannot be written as CGI (see `encodeCgiHead`); nothing is
- *   written then.
+ * @throws TypeError when a field cannot be written as CGI (see `encodeCgiHead`), CgiError
+ *   `ERR_CGI_BAD_HEADERS` for a status outside 200–599; nothing is written then.
  * @see RFC 3875 §6.3.3 (Status)
  */
 export function writeHead(
@@ -46,7 +47,9 @@ export function writeHead(
   for (const [name, value] of fields) {
     if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push([name, value]);
   }
-  req.stdout.write(encodeCgiHead({ status, reason: reason === '' ? reasonPhrase(status) : reason, headers }));
+  const head = { status, reason: reason === '' ? reasonPhrase(status) : reason, headers };
+  if (req.respond !== undefined) req.respond(head);
+  else req.stdout.write(encodeCgiHead(head));
 }
 
 /**

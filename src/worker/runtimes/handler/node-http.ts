@@ -52,7 +52,7 @@ export function createNodeHttpHost(handler: NodeHttpHandler): RuntimeHost {
   const connections = new ServerConnections(server, MAX_IDLE_CONNECTIONS);
   return {
     run: async (req) => {
-      const head = requestHead(req.env);
+      const head = requestHead(req.environment ?? req.env);
       let bytes: Buffer;
       try {
         bytes = requestBytes(head);
@@ -117,6 +117,16 @@ function invoke(
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
+ * DEL and bytes above 0x7F in a request-target: Node's parser answers 400 to them (a client's
+ * raw byte reaches REQUEST_URI as is), so they go percent-encoded, as browsers send them.
+ */
+const HIGH_BYTES = /[\x7f-\xff]/g;
+
+function percent(byte: string): string {
+  return `%${byte.charCodeAt(0).toString(16).toUpperCase()}`;
+}
+
+/**
  * The request as HTTP/1.1 bytes: request line, Host, the client's fields and Content-Length;
  * the connection stays open (HTTP/1.1's default). (`requestHead` already dropped the fields
  * Node would refuse, and percent-encoded the target.)
@@ -126,7 +136,7 @@ const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 function requestBytes(head: HttpRequestHead): Buffer {
   if (!METHOD.test(head.method)) throw new TypeError(`handler: request: method ${JSON.stringify(head.method)} is not a token`);
   validateHeaderValue('host', head.host);
-  let text = `${head.method} ${head.target} HTTP/1.1\r\nhost: ${head.host}\r\n`;
+  let text = `${head.method} ${head.target.replace(HIGH_BYTES, percent)} HTTP/1.1\r\nhost: ${head.host}\r\n`;
   for (const [name, value] of head.headers) text += `${name}: ${value}\r\n`;
   if (head.contentLength !== undefined) text += `content-length: ${String(head.contentLength)}\r\n`;
   return Buffer.from(`${text}\r\n`, 'latin1');

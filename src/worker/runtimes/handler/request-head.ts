@@ -3,7 +3,11 @@
 // header fields (from `HTTP_*`, `CONTENT_TYPE`, `CONTENT_LENGTH`), scheme and addresses.
 // Pure: the CGI environment in, plain values out.
 import { validateHeaderName, validateHeaderValue } from 'node:http';
+import type { EnvValue } from '../../../cgi/environment.ts';
 import type { SocketAddresses } from './memory-socket.ts';
+
+/** The CGI environment as the handler reads it: request values as bytes, the rest as text. */
+type Env = Readonly<Record<string, EnvValue | undefined>>;
 
 /** One HTTP request, rebuilt from the CGI meta-variables. */
 export interface HttpRequestHead {
@@ -51,35 +55,49 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Rebuilds the HTTP request of a CGI environment.
- * @param env - the request's complete CGI environment.
+ * Rebuilds the HTTP request of a CGI environment. Values the web server sent as bytes become
+ * latin1 strings as they are (what Node's HTTP parser gives for the same bytes); text values
+ * (the pool's `env`) are written as UTF-8 first.
+ * @param environment - the request's complete CGI environment.
  * @see RFC 3875 §4.1 (meta-variables), §4.1.18 (`HTTP_*`)
  */
-export function requestHead(env: Readonly<Record<string, string>>): HttpRequestHead {
-  const scheme = env.REQUEST_SCHEME === 'https' || env.HTTPS?.toLowerCase() === 'on' ? 'https' : 'http';
+export function requestHead(environment: Env): HttpRequestHead {
+  const env = (name: string): string | undefined => wireValue(environment[name]);
+  const scheme = env('REQUEST_SCHEME') === 'https' || env('HTTPS')?.toLowerCase() === 'on' ? 'https' : 'http';
   const headers: [string, string][] = [];
-  for (const [name, value] of Object.entries(env)) {
+  for (const name in environment) {
     if (!name.startsWith('HTTP_')) continue;
+    const value = env(name);
     const field = name.slice(5).toLowerCase().replaceAll('_', '-');
-    if (!NOT_FORWARDED.has(field)) pushField(headers, field, value);
+    if (value !== undefined && !NOT_FORWARDED.has(field)) pushField(headers, field, value);
   }
-  if (env.CONTENT_TYPE !== undefined) pushField(headers, 'content-type', env.CONTENT_TYPE);
-  const contentLength = parseLength(env.CONTENT_LENGTH);
+  const contentType = env('CONTENT_TYPE');
+  if (contentType !== undefined) pushField(headers, 'content-type', contentType);
+  const method = env('REQUEST_METHOD');
   return {
-    method: env.REQUEST_METHOD === undefined || env.REQUEST_METHOD === '' ? 'GET' : env.REQUEST_METHOD,
+    method: method === undefined || method === '' ? 'GET' : method,
     target: requestTarget(env),
     scheme,
-    host: wire(env.HTTP_HOST ?? serverHost(env, scheme)),
+    host: env('HTTP_HOST') ?? serverHost(env, scheme),
     headers,
-    contentLength,
+    contentLength: parseLength(env('CONTENT_LENGTH')),
     addresses: {
-      remoteAddress: env.REMOTE_ADDR,
-      remotePort: parseLength(env.REMOTE_PORT),
-      localAddress: env.SERVER_ADDR,
-      localPort: parseLength(env.SERVER_PORT),
+      remoteAddress: env('REMOTE_ADDR'),
+      remotePort: parseLength(env('REMOTE_PORT')),
+      localAddress: env('SERVER_ADDR'),
+      localPort: parseLength(env('SERVER_PORT')),
       encrypted: scheme === 'https',
     },
   };
+}
+
+/**
+ * A value as the bytes HTTP carries, in a latin1 string (one character per byte): bytes as they
+ * are, text as its UTF-8 bytes. Only the values the request head reads are converted.
+ */
+function wireValue(value: EnvValue | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? wire(value) : value.toString('latin1');
 }
 
 /** The absolute URL of the request (`scheme://host/target`), for a fetch `Request`. */
@@ -89,18 +107,19 @@ export function requestUrl(head: HttpRequestHead): string {
 }
 
 /** The request-target: `REQUEST_URI`, else rebuilt from its parts; absolute form reduced. */
-function requestTarget(env: Readonly<Record<string, string>>): string {
-  let target = env.REQUEST_URI;
+function requestTarget(env: (name: string) => string | undefined): string {
+  let target = env('REQUEST_URI');
   if (target === undefined || target === '') {
-    const query = env.QUERY_STRING === undefined || env.QUERY_STRING === '' ? '' : `?${env.QUERY_STRING}`;
-    target = `${env.SCRIPT_NAME ?? ''}${env.PATH_INFO ?? ''}${query}`;
+    const queryString = env('QUERY_STRING');
+    const query = queryString === undefined || queryString === '' ? '' : `?${queryString}`;
+    target = `${env('SCRIPT_NAME') ?? ''}${env('PATH_INFO') ?? ''}${query}`;
   }
   if (!target.startsWith('/')) {
     // Absolute form (`http://host/path`) or garbage: keep only the path and query.
     const url = parseUrl(target);
     target = url === undefined ? '/' : `${url.pathname}${url.search}`;
   }
-  return wire(target).replace(
+  return target.replace(
     UNSENDABLE_IN_TARGET,
     (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,
   );
@@ -119,23 +138,23 @@ function parseUrl(text: string): URL | undefined {
   }
 }
 
-function serverHost(env: Readonly<Record<string, string>>, scheme: 'http' | 'https'): string {
-  const name = env.SERVER_NAME === undefined || env.SERVER_NAME === '' ? 'localhost' : env.SERVER_NAME;
-  const port = env.SERVER_PORT;
+function serverHost(env: (name: string) => string | undefined, scheme: 'http' | 'https'): string {
+  const serverName = env('SERVER_NAME');
+  const name = serverName === undefined || serverName === '' ? 'localhost' : serverName;
+  const port = env('SERVER_PORT');
   const defaultPort = scheme === 'https' ? '443' : '80';
   return port === undefined || port === '' || port === defaultPort ? name : `${name}:${port}`;
 }
 
 /** Adds a field unless Node would refuse to send it (not a token, or CR/LF/NUL in the value). */
 function pushField(headers: [string, string][], name: string, value: string): void {
-  const bytes = wire(value);
   try {
     validateHeaderName(name);
-    validateHeaderValue(name, bytes);
+    validateHeaderValue(name, value);
   } catch {
     return;
   }
-  headers.push([name, bytes]);
+  headers.push([name, value]);
 }
 
 /** A non-negative integer, else `undefined` (RFC 3875 §4.1.2: digits only). */
@@ -145,8 +164,8 @@ function parseLength(text: string | undefined): number | undefined {
 }
 
 /**
- * The bytes the client sent, as a latin1 string: FastCGI params were decoded as UTF-8, while
- * HTTP header values and request-targets are bytes (Node's parser hands them out as latin1).
+ * Text as the UTF-8 bytes HTTP carries, in a latin1 string (Node's parser hands header values and
+ * request-targets out as latin1).
  */
 function wire(text: string): string {
   // eslint-disable-next-line no-control-regex -- every code unit above 0x7f, not controls

@@ -3,7 +3,7 @@
 // and stderr collected, and the CGI reply parsed back into status, fields and body.
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { CgiHeadParser, type CgiHead } from '../../../cgi/response.ts';
+import { CgiHeadParser, encodeCgiHead, type CgiHead } from '../../../cgi/response.ts';
 import type { RuntimeRequest } from '../types.ts';
 
 /** Absolute path of a module in test/fixtures/handlers/. */
@@ -46,6 +46,8 @@ export interface TestRun {
   readonly controller: AbortController;
   /** Lines given to `onStderrLine`. */
   readonly stderr: string[];
+  /** Heads handed over structured (`respond`), in order; each is also written into the output. */
+  readonly heads: CgiHead[];
   /** Everything written to `stdout` so far. */
   output(): Buffer;
 }
@@ -67,6 +69,7 @@ export function testRun(
 ): TestRun {
   const controller = new AbortController();
   const stderr: string[] = [];
+  const heads: CgiHead[] = [];
   const chunks: Buffer[] = [];
   const delay = options.writeDelayMs ?? 0;
   const stdout = new Writable({
@@ -93,8 +96,14 @@ export function testRun(
     stdout,
     onStderrLine: (line) => stderr.push(line),
     signal: controller.signal,
+    // As the worker's CgiOutput does: the structured head is encoded once, ahead of the body.
+    respond: (head) => {
+      const bytes = encodeCgiHead(head);
+      heads.push(head);
+      stdout.write(bytes);
+    },
   };
-  return { req, controller, stderr, output: () => Buffer.concat(chunks) };
+  return { req, controller, stderr, heads, output: () => Buffer.concat(chunks) };
 }
 
 /** A CGI reply, parsed. */

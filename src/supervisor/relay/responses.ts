@@ -3,8 +3,8 @@
 // from the perspective of a web server reading FastCGI: a CGI response on FCGI_STDOUT, then
 // END_REQUEST. nginx ignores END_REQUEST's protocol status, so overload is a `Status: 503`
 // page, never FCGI_OVERLOADED (DESIGN.md, "FastCGI").
-import { ProtocolStatus, RecordType } from '../fastcgi/constants.ts';
-import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../fastcgi/writer.ts';
+import { ProtocolStatus, RecordType } from '../../fastcgi/constants.ts';
+import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../../fastcgi/writer.ts';
 
 /**
  * The FastCGI records for a whole response: FCGI_STDOUT records carrying `page`, the empty

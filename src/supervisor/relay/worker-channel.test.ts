@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testPoolConfig } from '../config/pool-config-test-peer.ts';
-import { RecordType } from '../fastcgi/constants.ts';
-import { NameValueDecoder } from '../fastcgi/name-value.ts';
-import { RecordParser } from '../fastcgi/parser.ts';
-import type { FcgiRecord } from '../fastcgi/record.ts';
-import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../fastcgi/writer.ts';
-import { RelayRequest, type RequestSink } from './relay-request.ts';
+import { testPoolConfig } from '../../config/pool-config-test-peer.ts';
+import { RecordType } from '../../fastcgi/constants.ts';
+import { NameValueDecoder } from '../../fastcgi/name-value.ts';
+import { RecordParser } from '../../fastcgi/parser.ts';
+import type { FcgiRecord } from '../../fastcgi/record.ts';
+import { encodeEndRequest, encodeStream, encodeStreamEnd } from '../../fastcgi/writer.ts';
+import { RelayRequest, type RequestHandler } from './relay-request.ts';
 import { WorkerChannel } from './worker-channel.ts';
 
 /** A connected pair of unix sockets: the supervisor's end and the worker's. */
@@ -34,11 +34,11 @@ async function socketPair(): Promise<{ ours: Socket; theirs: Socket; close: () =
 }
 
 /** A web-server side that logs what the channel does to it. */
-function loggingSink(): RequestSink & { log: string[] } {
+function loggingSink(): RequestHandler & { log: string[] } {
   const log: string[] = [];
   return {
     log,
-    write: (buffers) => { log.push(`write ${buffers.length}`); return true; },
+    write: (buffers: readonly Buffer[]) => { log.push(`write ${buffers.length}`); return true; },
     cork: () => { log.push('cork'); },
     uncork: () => { log.push('uncork'); },
     onDrain: () => undefined,
@@ -60,16 +60,19 @@ describe('WorkerChannel', () => {
     cleanups.push(pair.close);
     const finished: WorkerChannel[] = [];
     const channel = new WorkerChannel(pair.ours, {
+      started: () => undefined,
       finished: (c) => finished.push(c),
+      aborted: () => undefined,
       protocolError: (_c, err) => { throw err; },
     });
     const received: FcgiRecord[] = [];
     const parser = new RecordParser((record) => received.push(record));
     pair.theirs.on('data', (chunk: Buffer) => { parser.push(chunk); });
     const sink = loggingSink();
-    const request = new RelayRequest({ requestId: 7, keepConn: true, sink, decoder: new NameValueDecoder(), nowMs: 0 });
-    request.route = { pool: testPoolConfig(), scriptFilename: '/srv/cgi/a.js', pathInfo: '' };
-    channel.assign(request);
+    const request = new RelayRequest(7, true, sink, 0);
+    request.routing(new NameValueDecoder().finish());
+    request.routed({ pool: testPoolConfig(), scriptFilename: Buffer.from('/srv/cgi/a.js'), pathInfo: Buffer.alloc(0) });
+    channel.run(request);
     await expect.poll(() => received.some((r) => r.type === RecordType.FCGI_PARAMS && r.content.length === 0)).toBe(true);
     const id = channel.channelId;
     pair.theirs.write(Buffer.concat([

@@ -3,17 +3,41 @@
 // is refused and the old config keeps running), listening sockets stay open (no gap in
 // accepting), unchanged pools keep their workers, changed and added pools start new workers
 // and take over once ready, and old pools finish their requests and exit.
-import { configProblems } from '../config/problems.ts';
-import { ConfigError } from '../errors.ts';
-import type { DaemonConfig } from '../config/schema.ts';
-import { groupByListen, closeListener } from './listeners.ts';
-import type { Pool } from './pool.ts';
-import { currentIds, poolUserProblems } from './pool-identity.ts';
-import type { ReloadResult } from './status.ts';
-import type { OpenListener, Supervisor } from './supervisor.ts';
+import { configProblems } from '../../config/problems.ts';
+import { ConfigError } from '../../errors.ts';
+import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { groupByListen, closeListener, type Listener } from '../listen/listeners.ts';
+import type { Pool } from '../pool/pool.ts';
+import { currentIds, poolUserProblems } from '../pool/pool-identity.ts';
+import type { ConnectionDeps } from '../relay/connection.ts';
+import type { ReloadResult } from '../status.ts';
+
+/** One listening address: its server and what its connections route with. */
+export interface OpenListener {
+  readonly listener: Listener;
+  readonly deps: ConnectionDeps;
+}
+
+/** What a reload changes: the supervisor's config, pools and listeners (`Supervisor`). */
+export interface ReloadTarget {
+  config: DaemonConfig;
+  reloads: number;
+  readonly pools: Map<string, Pool>;
+  readonly listeners: Map<string, OpenListener>;
+  readonly deps: { readonly log: Logger; readonly load: (file: string) => Promise<DaemonConfig> };
+  /** A pool for `config`, not started. */
+  createPool(config: PoolConfig): Pool;
+  /** Opens the listener for `address` shared by `group`. @throws DaemonError `ERR_LISTEN` */
+  openAddress(address: string, group: readonly PoolConfig[]): Promise<void>;
+  /** Routes the listener's connections to `group` from now on. */
+  reroute(open: OpenListener, group: readonly PoolConfig[]): void;
+  watchHandler(pool: Pool): void;
+  unwatchHandler(name: string): void;
+}
 
 /** Applies the config file again. Never throws: problems are returned (and logged). */
-export async function applyReload(sup: Supervisor): Promise<ReloadResult> {
+export async function applyReload(sup: ReloadTarget): Promise<ReloadResult> {
   const { log } = sup.deps;
   const file = sup.config.file;
   log.info({ file }, 'reloading');
@@ -60,7 +84,7 @@ export async function applyReload(sup: Supervisor): Promise<ReloadResult> {
 }
 
 /** Makes `next` live: new pools replace old ones, listeners route anew, old pools drain. */
-function switchOver(sup: Supervisor, next: DaemonConfig, started: readonly Pool[],
+function switchOver(sup: ReloadTarget, next: DaemonConfig, started: readonly Pool[],
   groups: ReadonlyMap<string, readonly DaemonConfig['pools'][number][]>): void {
   const retiring: [Pool, Pool | undefined][] = [];
   for (const pool of started) {
@@ -99,12 +123,12 @@ function switchOver(sup: Supervisor, next: DaemonConfig, started: readonly Pool[
  * (404): closing it would free its fd number while systemd may still pass it, and a later
  * reload naming it again takes it back.
  */
-function parkPassed(sup: Supervisor, address: string, open: OpenListener): void {
+function parkPassed(sup: ReloadTarget, address: string, open: OpenListener): void {
   sup.reroute(open, []);
   sup.deps.log.warn({ listen: address, fd: open.listener.passedFd }, 'no pool listens on this systemd socket any more, kept open');
 }
 
-function closeOpened(sup: Supervisor, address: string): void {
+function closeOpened(sup: ReloadTarget, address: string): void {
   const open = sup.listeners.get(address);
   if (open === undefined) return;
   closeListener(open.listener);

@@ -4,12 +4,12 @@
 // (ControlTarget), writes one JSON reply line and closes.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { DaemonError, ErrorCode } from '../errors.ts';
-import type { Logger } from '../log/logger.ts';
+import { DaemonError, ErrorCode } from '../../errors.ts';
+import type { Logger } from '../../log/logger.ts';
 import { encodeControlLine, MAX_CONTROL_REQUEST_BYTES, parseControlRequest } from './control-protocol.ts';
 import type { ControlCommand, ControlReply } from './control-protocol.ts';
-import { listenUnix } from './listeners.ts';
-import type { ControlTarget } from './status.ts';
+import { listenUnix } from '../listen/listeners.ts';
+import type { ControlTarget } from '../status.ts';
 
 /** Permission bits of the control socket: the daemon's user (and root) only. */
 export const CONTROL_SOCKET_MODE = 0o600;

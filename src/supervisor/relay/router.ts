@@ -2,16 +2,19 @@
 // share it are tried in config order, and the first whose root contains SCRIPT_FILENAME and
 // whose `match` fits takes the request. Script resolution runs here, in the supervisor, so a
 // refused path never wakes a worker (DESIGN.md, "What the client gets").
-import { splitScriptName } from '../cgi/environment.ts';
-import type { PoolConfig } from '../config/schema.ts';
-import { resolvePoolScript } from '../worker/resolve.ts';
+import { splitScriptName } from '../../cgi/environment.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import { resolvePoolScript, type ScriptParams } from '../../worker/resolve.ts';
 import type { RoutedScript } from './relay-request.ts';
+
+const EMPTY = Buffer.alloc(0);
 
 /** A refusal: the status to answer, the log event, and the exact cause. */
 export interface RouteRefusal {
   readonly status: 403 | 404;
   readonly event: 'script not found' | 'script refused';
   readonly reason: string;
+  /** `SCRIPT_FILENAME` as sent, as text (for the log line). */
   readonly scriptFilename: string;
 }
 
@@ -25,26 +28,30 @@ export class Router {
 
   /**
    * Resolves the request's script in the first pool that accepts it.
-   * @param params - the request's FastCGI params (SCRIPT_FILENAME, PATH_INFO).
+   * @param params - the request's FastCGI params (SCRIPT_FILENAME, PATH_INFO, SCRIPT_NAME), bytes.
    * @returns the pool and the resolved script, or the refusal of the most specific pool: one
    *   whose root contains the path wins over "outside root" of the others.
    * @see RFC 3875 §3.3 (script-URI), nginx `fastcgi_split_path_info`
    */
-  async route(params: ReadonlyMap<string, string>): Promise<RoutedScript | RouteRefusal> {
-    const raw = params.get('SCRIPT_FILENAME') ?? '';
+  async route(params: ScriptParams): Promise<RoutedScript | RouteRefusal> {
     let refusal: RouteRefusal | undefined;
     for (const pool of this.pools) {
       const result = await resolvePoolScript(pool, params);
       if (result.ok) {
-        const scriptName = splitScriptName(params.get('SCRIPT_NAME'), params.get('PATH_INFO') ?? '', result.pathInfo);
+        const scriptName = splitScriptName(params.get('SCRIPT_NAME'), params.get('PATH_INFO') ?? EMPTY, result.pathInfo);
         const routed = { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
         return scriptName === undefined ? routed : { ...routed, scriptName };
       }
-      const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: raw };
+      const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: sent(params) };
       if (refusal === undefined || (isOutsideRoot(refusal) && !isOutsideRoot(candidate))) refusal = candidate;
     }
-    return refusal ?? { status: 404, event: 'script not found', reason: 'no pool on this listener', scriptFilename: raw };
+    return refusal ?? { status: 404, event: 'script not found', reason: 'no pool on this listener', scriptFilename: sent(params) };
   }
+}
+
+/** `SCRIPT_FILENAME` as sent, as text for the log line. */
+function sent(params: ScriptParams): string {
+  return params.get('SCRIPT_FILENAME')?.toString() ?? '';
 }
 
 function isOutsideRoot(refusal: RouteRefusal): boolean {

@@ -3,19 +3,19 @@
 // without a gap in accepting (`reloading`), and on stop closes the listeners, lets requests in
 // flight finish (up to `process_control_timeout`) and then stops the workers.
 import type { Socket } from 'node:net';
-import type { DaemonConfig, PoolConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
-import { WebConnection, type ConnectionDeps } from './connection.ts';
-import { closeListener, groupByListen, openListener, type Listener } from './listeners.ts';
-import { watchModule } from './module-watch.ts';
-import { Pool } from './pool.ts';
-import { assertPoolUsers } from './pool-identity.ts';
-import type { RelayRequest } from './relay-request.ts';
-import { applyReload } from './reload.ts';
-import { Router } from './router.ts';
-import type { ControlTarget, DaemonStatus, ReloadResult } from './status.ts';
+import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { closeListener, groupByListen, openListener } from '../listen/listeners.ts';
+import { Pool } from '../pool/pool.ts';
+import { assertPoolUsers } from '../pool/pool-identity.ts';
+import type { SpawnFn } from '../pool/worker-handle.ts';
+import { WebConnection, type ConnectionDeps, type RequestDispatch } from '../relay/connection.ts';
+import type { RelayRequest } from '../relay/relay-request.ts';
+import { Router } from '../relay/router.ts';
+import type { ControlTarget, DaemonStatus, ReloadResult } from '../status.ts';
 import type { SupervisorEvents } from './events.ts';
-import type { SpawnFn } from './worker-handle.ts';
+import { watchModule } from './module-watch.ts';
+import { applyReload, type OpenListener, type ReloadTarget } from './reload.ts';
 
 /** Supervisor life (STYLE.md): serving, re-reading its config, finishing requests, killing. */
 export type SupervisorState = 'starting' | 'running' | 'reloading' | 'finishing' | 'terminating';
@@ -41,14 +41,10 @@ export interface SupervisorDeps {
   readonly events?: SupervisorEvents;
 }
 
-/** One listening address: its server and what its connections route with. */
-export interface OpenListener {
-  readonly listener: Listener;
-  readonly deps: ConnectionDeps;
-}
+export type { OpenListener } from './reload.ts';
 
 /** The supervisor: listeners, pools and the relay between them. */
-export class Supervisor implements ControlTarget {
+export class Supervisor implements ControlTarget, ReloadTarget {
   state: SupervisorState = 'starting';
   readonly pools = new Map<string, Pool>();
   readonly listeners = new Map<string, OpenListener>();
@@ -56,6 +52,16 @@ export class Supervisor implements ControlTarget {
   reloads = 0;
   readonly deps: SupervisorDeps;
   private readonly connections = new Set<WebConnection>();
+  /** Where every connection's routed requests go: the pool of that name now (reloads swap pools). */
+  private readonly dispatch: RequestDispatch = {
+    dispatch: (name, request) => {
+      const pool = this.pools.get(name);
+      if (pool === undefined) return false;
+      pool.dispatch(request);
+      return true;
+    },
+    withdraw: (name, request) => { this.pools.get(name)?.withdraw(request); },
+  };
   private readonly unwatch = new Map<string, () => void>();
   private readonly startedAtMs: number;
   private shuttingDown: Promise<void> | undefined;
@@ -153,7 +159,6 @@ export class Supervisor implements ControlTarget {
     return new Pool(config, {
       log: this.deps.log,
       now: this.deps.now,
-      answer: (request, status, page) => { request.sink.answer(request, status, page); },
       worker: {
         spawn: this.deps.spawn, workerMain: this.deps.workerMain, env: this.deps.env,
         logLevel: this.config.global.logLevel, pretty: this.deps.pretty,
@@ -209,7 +214,7 @@ export class Supervisor implements ControlTarget {
     const maxReqs = group.reduce((n, p) => n + p.pm.maxChildren, 0);
     return {
       router: new Router(group),
-      pools: this.pools,
+      pools: this.dispatch,
       log: this.deps.log,
       now: this.deps.now,
       values: { FCGI_MAX_CONNS: '1000', FCGI_MAX_REQS: String(maxReqs), FCGI_MPXS_CONNS: '0' },
@@ -219,7 +224,7 @@ export class Supervisor implements ControlTarget {
 
   private logRequest(request: RelayRequest, status: number, bytes: number): void {
     this.deps.log.info({
-      pool: request.route?.pool.name, script: request.route?.scriptFilename, status, bytes,
+      pool: request.route?.pool.name, script: request.route?.scriptFilename.toString(), status, bytes,
       ms: this.deps.now() - request.startedAtMs,
     }, 'request');
   }

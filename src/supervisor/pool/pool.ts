@@ -1,27 +1,24 @@
-// This file implements a pool (a "script group") from the perspective of the relay: the idle
-// set of channels (a worker is idle only after it said ready), the bounded queue of requests
-// waiting for one, the answers it gives itself (503 overloaded, 502 worker died, 504 timeout),
-// and the worker population: the pm policy decides how many, the crash backoff decides when,
-// recycling (`pm.max_requests`, `pm.max_memory`) and handler-module restarts replace them.
+// This file implements a pool (a "script group") from the perspective of the relay: a request
+// routed here runs on a free worker channel or waits (the matcher: queue and idle set in one
+// place), and the pool gives its own answers (503 overloaded, 502 worker died, 504 timeout);
+// the worker population (pm policy, crash backoff, recycling, handler-module restarts) is the
+// population's. A request's life is its own (relay-request.ts): the pool only matches it.
 import { readFileSync } from 'node:fs';
-import type { PoolConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
-import { errorPage, htmlResponse } from '../cgi/error-page.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { errorPage, htmlResponse } from '../../cgi/error-page.ts';
+import type { RelayRequest } from '../relay/relay-request.ts';
+import type { WorkerChannel } from '../relay/worker-channel.ts';
+import type { PoolStatus } from '../status.ts';
 import { CrashBackoff } from './backoff.ts';
-import { PoolWorkers } from './pool-workers.ts';
+import { Matcher } from './matcher.ts';
+import { Population } from './population.ts';
 import { PoolStats } from './pool-stats.ts';
-import type { RelayRequest } from './relay-request.ts';
-import type { PoolStatus } from './status.ts';
-import type { WorkerChannel } from './worker-channel.ts';
 import type { WorkerExit, WorkerHandle, WorkerOptions } from './worker-handle.ts';
-
-/** Answers a request on behalf of the pool (implemented by the connection layer). */
-export type Answer = (request: RelayRequest, status: number, page: Buffer) => void;
 
 /** What a pool needs besides its config. */
 export interface PoolDeps {
   readonly log: Logger;
-  readonly answer: Answer;
   readonly now: () => number;
   readonly random?: () => number;
   readonly worker: Omit<WorkerOptions, 'pool' | 'log' | 'events' | 'now' | 'maxRequests'>;
@@ -32,9 +29,8 @@ export class Pool {
   readonly config: PoolConfig;
   readonly stats = new PoolStats();
   readonly backoff: CrashBackoff;
-  readonly workers: PoolWorkers;
-  private readonly queue: RelayRequest[] = [];
-  private readonly queuedAtMs = new Map<RelayRequest, number>();
+  readonly workers: Population;
+  private readonly matcher: Matcher;
   private readonly deps: PoolDeps;
   private readonly log: Logger;
   private readonly overloadBody: Buffer | undefined;
@@ -45,10 +41,16 @@ export class Pool {
     this.log = deps.log.child({ pool: config.name });
     this.backoff = new CrashBackoff(deps.random);
     this.overloadBody = config.overloadPage === undefined ? undefined : readFileSync(config.overloadPage);
-    this.workers = new PoolWorkers(config, {
+    this.matcher = new Matcher({
+      now: deps.now, queueTimeoutMs: config.queue.timeoutMs,
+      waited: (waitMs) => { this.stats.waited(waitMs); },
+      expired: (request) => { this.overloaded(request, 'queue timeout'); },
+    });
+    this.workers = new Population(config, {
       log: this.log, now: deps.now, random: deps.random ?? Math.random, worker: deps.worker, backoff: this.backoff,
-      stats: this.stats, queued: () => this.queue.length,
-      idle: (worker, channel) => { this.onIdle(worker, channel); },
+      stats: this.stats, queued: () => this.matcher.waiting,
+      free: (worker, channel) => { this.onFree(worker, channel); },
+      retired: (worker) => { this.matcher.forget(worker.channels); },
       exited: (worker, info) => { this.onExited(worker, info); },
       slow: (worker, request, elapsedMs) => { this.onSlow(worker, request, elapsedMs); },
     });
@@ -56,7 +58,7 @@ export class Pool {
 
   /** Number of requests waiting for a worker. */
   get queued(): number {
-    return this.queue.length;
+    return this.matcher.waiting;
   }
 
   /** Forks the initial workers; resolves once each said ready or failed. */
@@ -64,43 +66,27 @@ export class Pool {
     await this.workers.start();
   }
 
-  /** Runs `request` on an idle channel, queues it, or answers 503. */
+  /** Runs `request` on a free channel, queues it, or answers 503. O(1). */
   dispatch(request: RelayRequest): void {
     this.stats.accepted += 1;
-    const idle = this.workers.takeIdle();
-    if (idle !== undefined) {
-      idle.worker.assign(idle.channel, request);
-      return;
-    }
+    if (this.matcher.run(request)) return;
     if (this.workers.deadWhileBackingOff()) {
       this.overloaded(request, 'backing off');
       return;
     }
-    if (this.queue.length >= this.config.queue.max) {
+    if (this.matcher.waiting >= this.config.queue.max) {
       this.overloaded(request, 'queue full');
       return;
     }
     if (this.workers.atMaxChildren()) this.stats.maxChildrenReached += 1;
-    request.state = 'queued';
-    this.queue.push(request);
-    this.queuedAtMs.set(request, this.deps.now());
-    this.stats.queuedTo(this.queue.length);
-    this.workers.scale();
-    if (this.config.queue.timeoutMs <= 0) return;
-    request.queueTimer = setTimeout(() => {
-      this.unqueue(request);
-      this.overloaded(request, 'queue timeout');
-    }, this.config.queue.timeoutMs);
+    this.matcher.enqueue(request);
+    this.stats.queuedTo(this.matcher.waiting);
+    this.workers.demand();
   }
 
-  /** The web server gave up on `request` (connection closed): drop it or abort it. */
-  cancel(request: RelayRequest): void {
-    if (request.state === 'queued') {
-      this.unqueue(request);
-      request.state = 'finished';
-    } else if (request.state === 'active') {
-      request.worker?.abort(request);
-    }
+  /** The web server gave up on a queued request (already aborted): it no longer waits here. */
+  withdraw(request: RelayRequest): void {
+    this.matcher.withdraw(request);
   }
 
   /** Replaces every worker one at a time (the handler module changed). */
@@ -119,14 +105,9 @@ export class Pool {
    * instead), each worker exits once nothing is left for it; resolves when all are gone.
    */
   async stop(handOver?: (request: RelayRequest) => void): Promise<void> {
-    if (handOver !== undefined) {
-      for (const request of this.queue.splice(0)) {
-        clearTimeout(request.queueTimer);
-        this.queuedAtMs.delete(request);
-        handOver(request);
-      }
-    }
-    await this.workers.stop(() => this.queue.length === 0);
+    if (handOver !== undefined) for (const request of this.matcher.takeAll()) handOver(request);
+    this.matcher.forgetAll();
+    await this.workers.stop(() => !this.matcher.hasWaiting());
   }
 
   /** Kills every worker now (after `process_control_timeout`). */
@@ -140,7 +121,7 @@ export class Pool {
     return {
       name: this.config.name, pm: this.config.pm.mode, runtime: this.config.runtime,
       ...this.workers.counts(), maxChildren: this.config.pm.maxChildren,
-      queueLength: this.queue.length, maxQueueLength: s.maxQueueLength, queueMax: this.config.queue.max,
+      queueLength: this.matcher.waiting, maxQueueLength: s.maxQueueLength, queueMax: this.config.queue.max,
       maxQueueWaitMs: s.maxQueueWaitMs, totalQueueWaitMs: s.totalQueueWaitMs, accepted: s.accepted,
       overloaded: s.overloaded, maxChildrenReached: s.maxChildrenReached, slowRequests: s.slowRequests,
       restarts: s.restarts, recycled: s.recycled,
@@ -152,17 +133,11 @@ export class Pool {
     };
   }
 
-  private onIdle(worker: WorkerHandle, channel: WorkerChannel): void {
-    // A worker past `pm.max_requests` takes no queued request: putIdle recycles it.
-    const next = worker.exhausted ? undefined : this.queue.shift();
-    if (next === undefined) {
-      this.workers.putIdle(worker, channel);
-      return;
-    }
-    clearTimeout(next.queueTimer);
-    this.stats.waited(this.deps.now() - (this.queuedAtMs.get(next) ?? this.deps.now()));
-    this.queuedAtMs.delete(next);
-    worker.assign(channel, next);
+  /** A serving worker's channel is free: the longest-waiting request takes it, else it waits. */
+  private onFree(worker: WorkerHandle, channel: WorkerChannel): void {
+    if (this.matcher.next(channel)) return;
+    if (this.workers.isStopping) this.workers.retireIfDone(worker);
+    else this.matcher.park(channel);
   }
 
   private onExited(worker: WorkerHandle, info: WorkerExit): void {
@@ -170,38 +145,28 @@ export class Pool {
       const timedOut = info.killReason === 'timeout';
       const status = timedOut ? 504 : 502;
       this.log.error({
-        workerPid: worker.pid, code: info.code, signal: info.signal, script: request.route?.scriptFilename,
+        workerPid: worker.pid, code: info.code, signal: info.signal, script: request.route?.scriptFilename.toString(),
         elapsedMs: this.deps.now() - request.startedAtMs,
       }, timedOut ? 'request timeout' : 'worker exited');
-      this.deps.answer(request, status, errorPage(status));
+      request.answer(status, errorPage(status));
     }
     if (this.workers.deadWhileBackingOff()) {
-      for (const request of this.queue.splice(0)) {
-        clearTimeout(request.queueTimer);
-        this.overloaded(request, 'backing off');
-      }
+      for (const request of this.matcher.takeAll()) this.overloaded(request, 'backing off');
     }
   }
 
   private onSlow(worker: WorkerHandle, request: RelayRequest, elapsedMs: number): void {
     this.stats.slowRequests += 1;
-    this.log.warn({ workerPid: worker.pid, script: request.route?.scriptFilename, elapsedMs }, 'slow request');
+    this.log.warn({ workerPid: worker.pid, script: request.route?.scriptFilename.toString(), elapsedMs }, 'slow request');
   }
 
   private overloaded(request: RelayRequest, reason: string): void {
-    this.stats.overload(this.log, this.deps.now(), { reason, queued: this.queue.length, queueMax: this.config.queue.max });
+    this.stats.overload(this.log, this.deps.now(), { reason, queued: this.matcher.waiting, queueMax: this.config.queue.max });
     const retryAfterS = this.backoff.active
       ? Math.ceil(this.backoff.waitMs(this.deps.now()) / 1000) || 1
       : Math.min(60, Math.max(1, Math.ceil(this.config.queue.timeoutMs / 1000)));
     const headers: [string, string][] = [['Retry-After', String(retryAfterS)]];
     const page = this.overloadBody === undefined ? errorPage(503, headers) : htmlResponse(503, this.overloadBody, headers);
-    this.deps.answer(request, 503, page);
-  }
-
-  private unqueue(request: RelayRequest): void {
-    clearTimeout(request.queueTimer);
-    this.queuedAtMs.delete(request);
-    const at = this.queue.indexOf(request);
-    if (at >= 0) this.queue.splice(at, 1);
+    request.answer(503, page);
   }
 }

@@ -2,7 +2,7 @@
 // daemon's control server and `cgi-fpm status|reload|stop`): one JSON request line per
 // connection, one JSON reply line, then the daemon closes. Pure: strings in, values out.
 
-import type { DaemonStatus, ReloadResult } from './status.ts';
+import type { DaemonStatus, ReloadResult } from '../status.ts';
 
 /** The commands the control socket answers. */
 export const CONTROL_COMMANDS = ['status', 'reload', 'stop'] as const;

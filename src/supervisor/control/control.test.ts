@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCode } from '../errors.ts';
+import { ErrorCode } from '../../errors.ts';
 import { startControlServer, type ControlServer } from './control.ts';
-import type { ControlTarget, ReloadResult } from './status.ts';
-import { testDaemonStatus } from './status-test-peer.ts';
+import type { ControlTarget, ReloadResult } from '../status.ts';
+import { testDaemonStatus } from '../status-test-peer.ts';
 
 let dir: string;
 let path: string;

@@ -6,10 +6,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testPoolConfig } from '../config/pool-config-test-peer.ts';
-import type { PoolUser } from '../config/schema.ts';
-import { DaemonError, ErrorCode } from '../errors.ts';
-import { listenUnix } from './listeners.ts';
+import { testPoolConfig } from '../../config/pool-config-test-peer.ts';
+import type { PoolUser } from '../../config/schema.ts';
+import { DaemonError, ErrorCode } from '../../errors.ts';
+import { listenUnix } from '../listen/listeners.ts';
 import { assertPoolUsers, poolUserProblems, workerIdentity } from './pool-identity.ts';
 
 const A: PoolUser = { uid: 990, gid: 991, name: 'cgifpm-a', groupName: 'web', home: '/srv/a' };

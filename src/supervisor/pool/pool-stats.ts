@@ -2,7 +2,7 @@
 // `cgi-fpm status`: what PHP-FPM's status page counts (accepted, listen queue, max children
 // reached, slow requests), plus queue waits measured in the supervisor, overloads, restarts,
 // recycling, and the overload log line written at most once a second.
-import type { Logger } from '../log/logger.ts';
+import type { Logger } from '../../log/logger.ts';
 
 /** Mutable counters of one pool (see `PoolStatus` for their meaning). */
 export class PoolStats {

@@ -1,15 +1,16 @@
 // This file implements the supervisor's handle on one worker process, from the perspective of
 // its pool: it forks the worker (as the pool's `user`, if any) with its FastCGI channels
-// (fds 3…) and an IPC control channel, tracks its life (spawning → idle/busy → exiting), arms
-// the per-request backstop timers, and on exit hands back the requests it held and kills the CGI process group it reported.
+// (fds 3…) and an IPC control channel, tracks its life (spawning → running → exiting) and how
+// many of its channels are busy, arms the per-request backstop timers, and on exit hands back
+// the requests it held and kills the CGI process group it reported.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
-import type { PoolConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
-import { CHANNEL_FD, channelCount, hasType, type SupervisorMessage } from '../worker/ipc.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { CHANNEL_FD, channelCount, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
 import { workerIdentity } from './pool-identity.ts';
-import type { RelayRequest } from './relay-request.ts';
-import { WorkerChannel } from './worker-channel.ts';
+import type { RelayRequest } from '../relay/relay-request.ts';
+import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
 
 /** Worker life: forked but not yet ready, serving (some channel may be busy), on its way out. */
 export type WorkerState = 'spawning' | 'running' | 'exiting';
@@ -22,12 +23,16 @@ export type KillReason = 'timeout' | 'abort' | 'stop' | 'protocol';
 
 /** What a worker handle reports to its pool. */
 export interface WorkerEvents {
+  /** The worker said ready: each of its channels is free. */
   ready(worker: WorkerHandle): void;
   /** The worker asks to be replaced after its request (`pm.max_memory` passed). */
   recycle(worker: WorkerHandle, reason: string, rssBytes: number): void;
   /** A request passed `request_slowlog_timeout` and is still running. */
   slow(worker: WorkerHandle, request: RelayRequest, elapsedMs: number): void;
-  idle(worker: WorkerHandle, channel: WorkerChannel): void;
+  /** The first of its channels took a request (the worker was idle). */
+  busy(worker: WorkerHandle): void;
+  /** A channel's request ended: the channel is free (and the worker idle if `!worker.busy`). */
+  free(worker: WorkerHandle, channel: WorkerChannel): void;
   exited(worker: WorkerHandle, info: WorkerExit): void;
 }
 
@@ -88,6 +93,8 @@ export class WorkerHandle {
   private cgiGroup = 0;
   /** Process group of a runtime child that lives across requests (python), if any. */
   private runtimeGroup = 0;
+  /** Channels carrying a request now. */
+  private busyChannels = 0;
 
   constructor(options: WorkerOptions) {
     this.options = options;
@@ -99,9 +106,12 @@ export class WorkerHandle {
       ...workerIdentity(options.pool, options.env),
     });
     this.pid = this.child.pid ?? 0;
-    const events = {
-      finished: (channel: WorkerChannel) => { this.onFinished(channel); },
-      protocolError: (_channel: WorkerChannel, err: unknown) => {
+    const events: ChannelEvents = {
+      started: (channel, request) => { this.onStarted(channel, request); },
+      finished: (channel) => { this.onFinished(channel); },
+      // The web server went away: the worker must end the request within the grace, or die.
+      aborted: (channel) => { this.arm(channel, ABORT_GRACE_MS, 'abort'); },
+      protocolError: (_channel, err) => {
         options.log.error({ err, workerPid: this.pid }, 'protocol error');
         this.kill('protocol');
       },
@@ -121,29 +131,7 @@ export class WorkerHandle {
 
   /** True while any channel carries a request. */
   get busy(): boolean {
-    return this.channels.some((c) => c.request !== undefined);
-  }
-
-  /** Runs `request` on `channel` (idle) and arms the `request_terminate_timeout` backstop. */
-  assign(channel: WorkerChannel, request: RelayRequest): void {
-    channel.assign(request);
-    request.worker = this;
-    const limitMs = this.options.pool.requestTerminateTimeoutMs;
-    if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
-    const slowMs = this.options.pool.requestSlowlogTimeoutMs;
-    if (slowMs > 0) {
-      this.slowTimers.set(channel, setTimeout(() => {
-        this.options.events.slow(this, request, this.options.now() - request.startedAtMs);
-      }, slowMs));
-    }
-  }
-
-  /** The web server went away: FCGI_ABORT_REQUEST to the worker, SIGKILL if it does not end. */
-  abort(request: RelayRequest): void {
-    const channel = request.channel;
-    if (channel?.request !== request) return;
-    channel.abort(request);
-    this.arm(channel, ABORT_GRACE_MS, 'abort');
+    return this.busyChannels > 0;
   }
 
   /**
@@ -170,15 +158,32 @@ export class WorkerHandle {
     this.timers.set(channel, setTimeout(() => { this.kill(reason); }, ms));
   }
 
+  /** A channel took `request`: arm the `request_terminate_timeout` backstop and the slowlog. */
+  private onStarted(channel: WorkerChannel, request: RelayRequest): void {
+    this.busyChannels += 1;
+    const limitMs = this.options.pool.requestTerminateTimeoutMs;
+    if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
+    const slowMs = this.options.pool.requestSlowlogTimeoutMs;
+    if (slowMs > 0) {
+      this.slowTimers.set(channel, setTimeout(() => {
+        this.options.events.slow(this, request, this.options.now() - request.startedAtMs);
+      }, slowMs));
+    }
+    if (this.busyChannels === 1) this.options.events.busy(this);
+  }
+
   private onFinished(channel: WorkerChannel): void {
     clearTimeout(this.timers.get(channel));
     this.timers.delete(channel);
-    clearTimeout(this.slowTimers.get(channel));
-    this.slowTimers.delete(channel);
+    if (this.slowTimers.size > 0) {
+      clearTimeout(this.slowTimers.get(channel));
+      this.slowTimers.delete(channel);
+    }
+    this.busyChannels -= 1;
     if (!this.busy) this.idleSinceMs = this.options.now();
     if (channel === this.channels[0]) this.cgiGroup = 0;
     this.served += 1;
-    if (this.state === 'running') this.options.events.idle(this, channel);
+    if (this.state === 'running') this.options.events.free(this, channel);
     else if (this.stopOnceIdle && !this.busy) {
       this.stopOnceIdle = false;
       this.send({ type: 'stop' });
@@ -192,7 +197,6 @@ export class WorkerHandle {
       this.readyAtMs = this.options.now();
       this.idleSinceMs = this.readyAtMs;
       this.options.events.ready(this);
-      for (const channel of this.channels) this.options.events.idle(this, channel);
     } else if (message.type === 'ready' && this.state === 'exiting' && this.killReason === undefined) {
       // Told to stop while it was starting: the worker listens for `stop` only once its
       // runtime is loaded, so that message was dropped. Say it again, or it never leaves.
@@ -219,6 +223,7 @@ export class WorkerHandle {
       const request = channel.close();
       if (request !== undefined) requests.push(request);
     }
+    this.busyChannels = 0;
     this.killCgiGroup();
     this.options.events.exited(this, {
       code, signal, requests, killReason: this.killReason, startFailure: this.startFailure,

@@ -1,54 +1,58 @@
 // This file implements a pool's worker population from the perspective of the process
-// manager: it forks and retires workers as the pm policy decides, holds the idle channels,
-// slows respawns down while workers keep dying young (crash backoff), recycles workers past
-// `pm.max_requests` / `pm.max_memory`, and replaces every worker one at a time on request.
-import type { PoolConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
+// manager: it forks and retires workers as the pm policy decides, slows respawns down while
+// workers keep dying young (crash backoff), recycles workers past `pm.max_requests` /
+// `pm.max_memory`, and replaces every worker one at a time on request. The policy runs when the
+// population changes (a worker forked, ready, gone) and on the pm schedule (pm-schedule.ts); a
+// request that finds a free worker costs it O(1): a set update and a flag.
+import type { PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { RelayRequest } from '../relay/relay-request.ts';
+import type { WorkerChannel } from '../relay/worker-channel.ts';
 import type { CrashBackoff } from './backoff.ts';
 import { decide, initialWorkers, type PmSnapshot } from './pm/index.ts';
+import { PmSchedule } from './pm-schedule.ts';
 import type { PoolStats } from './pool-stats.ts';
-import type { RelayRequest } from './relay-request.ts';
-import type { WorkerChannel } from './worker-channel.ts';
 import { WorkerHandle, type WorkerExit, type WorkerOptions } from './worker-handle.ts';
 
-/** An idle channel and the worker it belongs to. */
-export interface IdleChannel {
-  readonly worker: WorkerHandle;
-  readonly channel: WorkerChannel;
-}
-
 /** What the population needs from its pool. */
-export interface PoolWorkersDeps {
+export interface PopulationDeps {
   readonly log: Logger;
   readonly now: () => number;
   readonly random: () => number;
   readonly worker: Omit<WorkerOptions, 'pool' | 'log' | 'events' | 'now' | 'maxRequests'>;
   readonly backoff: CrashBackoff;
   readonly stats: PoolStats;
+  /** Requests waiting for a worker now. */
   readonly queued: () => number;
-  readonly idle: (worker: WorkerHandle, channel: WorkerChannel) => void;
+  /** A channel of a serving worker is free (the worker got ready, or a request ended). */
+  readonly free: (worker: WorkerHandle, channel: WorkerChannel) => void;
+  /** A worker is leaving: its channels must not take requests any more. */
+  readonly retired: (worker: WorkerHandle) => void;
   readonly exited: (worker: WorkerHandle, info: WorkerExit) => void;
   readonly slow: (worker: WorkerHandle, request: RelayRequest, elapsedMs: number) => void;
 }
 
 /** The workers of one pool. */
-export class PoolWorkers {
+export class Population {
   private readonly all = new Set<WorkerHandle>();
   /** Workers on their way out (scaled down, recycled, replaced): not counted by the policy. */
   private readonly retired = new Set<WorkerHandle>();
-  private readonly idleChannels: IdleChannel[] = [];
+  /** Ready workers with every channel free (what the policy may stop). */
+  private readonly idle = new Set<WorkerHandle>();
   private readonly waiters = new Map<WorkerHandle, (ready: boolean) => void>();
   private readonly config: PoolConfig;
-  private readonly deps: PoolWorkersDeps;
+  private readonly deps: PopulationDeps;
   private started = false;
   private stopping: (() => boolean) | undefined;
   private recheckTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
+  private readonly schedule: PmSchedule;
   private restarting: Promise<void> | undefined;
 
-  constructor(config: PoolConfig, deps: PoolWorkersDeps) {
+  constructor(config: PoolConfig, deps: PopulationDeps) {
     this.config = config;
     this.deps = deps;
+    this.schedule = new PmSchedule(() => { this.scale(); }, config.pm.mode !== 'static');
   }
 
   /** Forks the initial workers; resolves once each said ready or died. */
@@ -59,34 +63,19 @@ export class PoolWorkers {
     this.scale();
   }
 
-  /** An idle channel, most recently used first (hot workers stay hot), if any. */
-  takeIdle(): IdleChannel | undefined {
-    return this.idleChannels.pop();
-  }
-
-  /** A channel is free and no request waits: keep it, or retire its worker. */
-  putIdle(worker: WorkerHandle, channel: WorkerChannel): void {
-    if (this.retired.has(worker)) return;
-    if (this.stopping !== undefined) {
-      if (!worker.busy && this.stopping()) this.retire(worker);
-      return;
-    }
-    if (worker.exhausted) {
-      this.recycle(worker, 'max_requests', { served: worker.served });
-      return;
-    }
-    this.idleChannels.push({ worker, channel });
-    if (this.config.pm.mode !== 'static' && !worker.busy) this.scale();
+  /** True while a graceful stop is under way. */
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
   }
 
   /** True when no worker is alive and the crash backoff holds the next fork back. */
   deadWhileBackingOff(): boolean {
-    return this.deps.backoff.active && this.live().every((w) => w.state !== 'running');
+    return this.deps.backoff.active && !this.live().some((w) => w.state === 'running');
   }
 
-  /** True when `pm.max_children` workers are alive. */
+  /** True when `pm.max_children` workers are alive. O(1). */
   atMaxChildren(): boolean {
-    return this.live().length >= this.config.pm.maxChildren;
+    return this.all.size - this.retired.size >= this.config.pm.maxChildren;
   }
 
   /** Idle, busy and spawning workers now (retired ones excluded). */
@@ -95,6 +84,11 @@ export class PoolWorkers {
     const running = live.filter((w) => w.state === 'running');
     const busy = running.filter((w) => w.busy).length;
     return { idle: running.length - busy, busy, spawning: live.length - running.length };
+  }
+
+  /** A request has to wait: the policy may fork for it (when a fork is possible). O(1). */
+  demand(): void {
+    if (!this.atMaxChildren()) this.schedule.demand();
   }
 
   /** Applies the pm policy now: fork (unless backing off) or retire, and look again when told. */
@@ -122,13 +116,18 @@ export class PoolWorkers {
     this.stopping = canExit;
     clearTimeout(this.recheckTimer);
     clearTimeout(this.backoffTimer);
+    this.schedule.stop();
     const exits = [...this.all].map((w) => new Promise<void>((resolve) => {
       if (w.child.exitCode !== null || w.child.signalCode !== null) resolve();
       else w.child.once('exit', () => { resolve(); });
     }));
-    this.idleChannels.splice(0);
     for (const worker of this.all) if (!worker.busy && canExit()) this.retire(worker);
     await Promise.all(exits);
+  }
+
+  /** While stopping: `worker` is free and nothing waits for it, so it leaves. */
+  retireIfDone(worker: WorkerHandle): void {
+    if (this.stopping !== undefined && !worker.busy && this.stopping()) this.retire(worker);
   }
 
   /** Kills every worker now. */
@@ -171,7 +170,8 @@ export class PoolWorkers {
       maxRequests: max > 0 ? Math.max(1, max - Math.floor(this.deps.random() * Math.ceil(max / 10))) : 0,
       events: {
         ready: (w) => { this.onReady(w); },
-        idle: (w, channel) => { this.deps.idle(w, channel); },
+        busy: (w) => { this.onBusy(w); },
+        free: (w, channel) => { this.onFree(w, channel); },
         exited: (w, info) => { this.onExited(w, info); },
         recycle: (w, reason, rssBytes) => { this.recycle(w, reason, { rssBytes, maxMemoryBytes: this.config.pm.maxMemoryBytes }); },
         slow: (w, request, elapsedMs) => { this.deps.slow(w, request, elapsedMs); },
@@ -184,6 +184,29 @@ export class PoolWorkers {
   private onReady(worker: WorkerHandle): void {
     this.waiters.get(worker)?.(true);
     if (this.deps.backoff.succeeded() === 'recovered') this.deps.log.info({ workerPid: worker.pid }, 'pool recovered');
+    if (this.retired.has(worker)) return;
+    this.idle.add(worker);
+    for (const channel of worker.channels) this.onFree(worker, channel);
+  }
+
+  /** A worker took its first request: no longer idle; the policy looks again within a second. */
+  private onBusy(worker: WorkerHandle): void {
+    this.idle.delete(worker);
+    this.schedule.activity();
+  }
+
+  /** A channel is free: back to the pool, unless its worker is leaving or used up. */
+  private onFree(worker: WorkerHandle, channel: WorkerChannel): void {
+    if (this.retired.has(worker)) return;
+    if (!worker.busy) this.idle.add(worker);
+    // A worker past `pm.max_requests` takes no more requests: it is replaced (or, while the
+    // pool stops, it just leaves).
+    if (worker.exhausted) {
+      if (this.stopping !== undefined) this.retireIfDone(worker);
+      else this.recycle(worker, 'max_requests', { served: worker.served });
+      return;
+    }
+    this.deps.free(worker, channel);
   }
 
   private recycle(worker: WorkerHandle, reason: string, fields: Record<string, unknown>): void {
@@ -196,18 +219,16 @@ export class PoolWorkers {
 
   private retire(worker: WorkerHandle): void {
     this.retired.add(worker);
-    for (let i = this.idleChannels.length - 1; i >= 0; i--) {
-      if (this.idleChannels[i]?.worker === worker) this.idleChannels.splice(i, 1);
-    }
+    this.idle.delete(worker);
+    this.deps.retired(worker);
     worker.stop();
   }
 
   private onExited(worker: WorkerHandle, info: WorkerExit): void {
     this.all.delete(worker);
+    this.idle.delete(worker);
     const planned = this.retired.delete(worker) || this.stopping !== undefined;
-    for (let i = this.idleChannels.length - 1; i >= 0; i--) {
-      if (this.idleChannels[i]?.worker === worker) this.idleChannels.splice(i, 1);
-    }
+    this.deps.retired(worker);
     this.waiters.get(worker)?.(false);
     if (!planned) this.noteDeath(worker, info);
     this.deps.exited(worker, info);
@@ -236,7 +257,7 @@ export class PoolWorkers {
   private snapshot(): PmSnapshot {
     const live = this.live();
     const running = live.filter((w) => w.state === 'running');
-    const idle = running.filter((w) => !w.busy).sort((a, b) => a.idleSinceMs - b.idleSinceMs);
+    const idle = [...this.idle].filter((w) => w.state === 'running').sort((a, b) => a.idleSinceMs - b.idleSinceMs);
     return {
       nowMs: this.deps.now(), spawning: live.length - running.length,
       idle: idle.map((w) => ({ pid: w.pid, idleSinceMs: w.idleSinceMs })),

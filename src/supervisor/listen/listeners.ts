@@ -7,9 +7,9 @@
 import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { PoolConfig } from '../config/schema.ts';
-import { formatListenAddress } from '../config/schema.ts';
-import { DaemonError, ErrorCode } from '../errors.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import { formatListenAddress } from '../../config/schema.ts';
+import { DaemonError, ErrorCode } from '../../errors.ts';
 
 /** One opened listener and the pools that share it, in config order. */
 export interface Listener {

@@ -3,8 +3,8 @@
 // child before exec, so supplementary groups are dropped), the user's HOME/USER/LOGNAME in the
 // worker's environment, and the refusal to start a pool whose user a non-root daemon cannot take.
 import type { SpawnOptions } from 'node:child_process';
-import type { PoolConfig } from '../config/schema.ts';
-import { DaemonError, ErrorCode } from '../errors.ts';
+import type { PoolConfig } from '../../config/schema.ts';
+import { DaemonError, ErrorCode } from '../../errors.ts';
 
 /** The daemon's own effective ids. */
 export interface ProcessIds {

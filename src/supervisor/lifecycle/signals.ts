@@ -1,7 +1,7 @@
 // This file implements the daemon's signal table from the perspective of an operator (and
 // systemd) sending signals, as PHP-FPM defines it: TERM/INT/QUIT stop gracefully (QUIT is
 // PHP-FPM's graceful stop), HUP/USR2 reload the config (checked first), USR1 reopens the log file.
-import type { Logger } from '../log/logger.ts';
+import type { Logger } from '../../log/logger.ts';
 
 /** What the signals act on. */
 export interface SignalTarget {

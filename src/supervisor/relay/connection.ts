@@ -1,0 +1,215 @@
+// This file implements one web-server connection from the perspective of the supervisor's
+// relay: the socket side of the FastCGI responder role (fastcgi/responder.ts handles the
+// records), which routes each request whose params are complete, hands it to its pool, and
+// answers what the supervisor answers itself. It never throws on the data path: malformed input
+// closes this connection only.
+import type { Socket } from 'node:net';
+import { errorPage } from '../../cgi/error-page.ts';
+import { ProtocolStatus } from '../../fastcgi/constants.ts';
+import type { NameValuePairs } from '../../fastcgi/name-value.ts';
+import { Responder } from '../../fastcgi/responder.ts';
+import { encodeEndRequest } from '../../fastcgi/writer.ts';
+import type { Logger } from '../../log/logger.ts';
+import { RelayRequest, type RequestHandler } from './relay-request.ts';
+import { fastcgiResponse } from './responses.ts';
+import { isRefusal, type Router } from './router.ts';
+
+/** How long a closing connection may keep sending before it is destroyed (lingering close). */
+const LINGER_MS = 5000;
+/** Bound on one request's params stream, in bytes (nginx's and Apache's are far smaller). */
+const MAX_PARAMS_BYTES = 1024 * 1024;
+
+/** Where routed requests go: a pool, by name (the supervisor's pools; they change on reload). */
+export interface RequestDispatch {
+  /** Runs or queues `request` in pool `name`; false when there is no such pool. */
+  dispatch(name: string, request: RelayRequest): boolean;
+  /** The web server gave up on a queued request of pool `name`: the pool forgets it. */
+  withdraw(name: string, request: RelayRequest): void;
+}
+
+/** What a connection needs from the supervisor. */
+export interface ConnectionDeps {
+  router: Router;
+  readonly pools: RequestDispatch;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** The `FCGI_GET_VALUES` answers (`FCGI_MAX_CONNS`, `FCGI_MAX_REQS`); replaced on reload. */
+  values: Readonly<Record<string, string>>;
+  readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
+}
+
+/** One FastCGI connection from a web server, carrying one request at a time. */
+export class WebConnection implements RequestHandler {
+  private readonly socket: Socket;
+  private readonly deps: ConnectionDeps;
+  private readonly responder: Responder<RelayRequest>;
+  private closing = false;
+  private draining = false;
+  private inputPaused = false;
+
+  constructor(socket: Socket, deps: ConnectionDeps) {
+    this.socket = socket;
+    this.deps = deps;
+    this.responder = new Responder<RelayRequest>({
+      begin: (requestId, keepConn) => new RelayRequest(requestId, keepConn, this, deps.now()),
+      params: (request, pairs) => { this.route(request, pairs); },
+      stdin: (request, content) => { request.stdin(content); },
+      abort: (request) => { this.cancel(request, true); },
+      reply: (record) => { this.write([record]); },
+      close: () => { this.lingeringClose(); },
+      idle: () => {
+        if (this.draining) this.lingeringClose();
+        this.resumeInput();
+      },
+    }, { maxParamsBytes: MAX_PARAMS_BYTES, maxRequests: 1, values: () => this.deps.values });
+    socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
+    socket.on('error', (err) => { deps.log.debug({ err }, 'connection error'); });
+    socket.on('end', () => { if (this.closing) socket.destroy(); else socket.end(); });
+    socket.on('close', () => { this.onClose(); });
+  }
+
+  write(buffers: readonly Buffer[]): boolean {
+    if (this.socket.destroyed || this.socket.writableEnded) return true;
+    this.socket.cork();
+    let ok = true;
+    for (const b of buffers) ok = this.socket.write(b);
+    this.socket.uncork();
+    return ok;
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  onDrain(resume: () => void): void {
+    if (this.socket.destroyed) resume();
+    else this.socket.once('drain', resume);
+  }
+
+  finished(request: RelayRequest): void {
+    this.responder.end(request.requestId);
+  }
+
+  pauseInput(): void {
+    this.inputPaused = true;
+    this.socket.pause();
+  }
+
+  resumeInput(): void {
+    if (!this.inputPaused) return;
+    this.inputPaused = false;
+    this.socket.resume();
+  }
+
+  answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void {
+    if (headersSent) {
+      // Headers already went out: the only honest signal left is closing the connection.
+      this.socket.destroy();
+      return;
+    }
+    this.write(fastcgiResponse(request.requestId, page));
+    this.deps.logRequest(request, status, page.length);
+    this.finished(request);
+  }
+
+  /**
+   * The daemon is stopping: close now if no request is in flight (an idle kept-alive
+   * connection), else right after the request in flight ends.
+   */
+  shutdown(): void {
+    this.draining = true;
+    if (this.responder.idle) this.lingeringClose();
+  }
+
+  /** Closes the connection at once (after `process_control_timeout`). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    try {
+      this.responder.push(chunk);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message, remote: this.socket.remoteAddress }, 'protocol error');
+      this.closing = true;
+      this.socket.destroy();
+    }
+  }
+
+  private route(request: RelayRequest, params: NameValuePairs): void {
+    if (request.routing(params)) void this.routeTo(request, params);
+  }
+
+  private async routeTo(request: RelayRequest, params: NameValuePairs, rerouted = false): Promise<void> {
+    let result;
+    try {
+      result = await this.deps.router.route(params);
+    } catch (err) {
+      this.deps.log.error({ err, script: params.get('SCRIPT_FILENAME')?.toString() }, 'script refused');
+      request.answer(403, errorPage(403));
+      return;
+    }
+    if (request.state !== 'routing') return; // the web server went away meanwhile
+    if (isRefusal(result)) {
+      this.deps.log.warn({ script: result.scriptFilename, reason: result.reason }, result.event);
+      request.answer(result.status, errorPage(result.status));
+      return;
+    }
+    request.routed(result);
+    if (this.deps.pools.dispatch(result.pool.name, request)) return;
+    // A reload removed the pool while the script was being resolved: route it again under
+    // the new config (once), rather than leave the web server waiting for an answer.
+    if (!rerouted) {
+      void this.routeTo(request, params, true);
+      return;
+    }
+    this.deps.log.error({ script: result.scriptFilename.toString(), pool: result.pool.name }, 'pool gone during reload');
+    request.answer(503, errorPage(503, [['Retry-After', '1']]));
+  }
+
+  /**
+   * The web server gave up on `request`: by FCGI_ABORT_REQUEST (`owed`: its END_REQUEST is
+   * still owed, §5.4) or by closing the connection. A running request's worker ends it.
+   */
+  private cancel(request: RelayRequest, owed: boolean): void {
+    const was = request.abort();
+    switch (was) {
+      case 'queued':
+        if (request.route !== undefined) this.deps.pools.withdraw(request.route.pool.name, request);
+        break;
+      case 'params':
+      case 'routing':
+        break;
+      case 'active':
+      case 'aborting':
+      case 'finished':
+        return;
+    }
+    if (!owed) return;
+    this.write([encodeEndRequest(request.requestId, 0, ProtocolStatus.FCGI_REQUEST_COMPLETE)]);
+    this.finished(request);
+  }
+
+  private lingeringClose(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.socket.end();
+    this.socket.resume();
+    setTimeout(() => { this.socket.destroy(); }, LINGER_MS).unref();
+  }
+
+  private onClose(): void {
+    this.responder.forEach(this.dropRequest);
+    this.responder.clear();
+  }
+
+  /** The connection is gone: a request in flight is cancelled, with nobody to answer. */
+  private readonly dropRequest = (request: RelayRequest): void => {
+    this.cancel(request, false);
+  };
+}

@@ -1,0 +1,143 @@
+// This file implements one FastCGI channel to a worker (a socketpair made at fork) from the
+// perspective of the relay: it carries one request at a time under a fresh channel request
+// id, and relays the worker's reply records back to the request, which writes them under the
+// web server's own id. A worker has one channel, or `handler.concurrency` channels for a
+// handler pool.
+import type { Socket } from 'node:net';
+import { FCGI_KEEP_CONN, RecordType, Role } from '../../fastcgi/constants.ts';
+import { encodeNameValuePairs } from '../../fastcgi/name-value.ts';
+import { RecordParser } from '../../fastcgi/parser.ts';
+import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../../fastcgi/record.ts';
+import { encodeStream } from '../../fastcgi/writer.ts';
+import type { RelayRequest, Upstream } from './relay-request.ts';
+
+/** What a channel reports to its worker handle. */
+export interface ChannelEvents {
+  /** The channel took `request` (its BEGIN_REQUEST went to the worker). */
+  started(channel: WorkerChannel, request: RelayRequest): void;
+  /** The request ended (END_REQUEST relayed); the channel is free. */
+  finished(channel: WorkerChannel): void;
+  /** FCGI_ABORT_REQUEST went to the worker: it must end the request soon. */
+  aborted(channel: WorkerChannel): void;
+  /** The worker wrote bytes that are not FastCGI: the worker must go. */
+  protocolError(channel: WorkerChannel, err: unknown): void;
+}
+
+/** One request slot of a worker: a socketpair speaking FastCGI. */
+export class WorkerChannel implements Upstream {
+  /** The channel request id of the request in flight (fresh per request, 1…65535). */
+  channelId = 0;
+  #request: RelayRequest | undefined;
+  readonly #socket: Socket;
+  readonly #events: ChannelEvents;
+
+  constructor(socket: Socket, events: ChannelEvents) {
+    this.#socket = socket;
+    this.#events = events;
+    const parser = new RecordParser((record) => { this.#onRecord(record); });
+    socket.on('data', (chunk: Buffer) => {
+      // What one read brings (STDOUT, the empty STDOUT, END_REQUEST) leaves in one writev.
+      const request = this.#request;
+      request?.cork();
+      try {
+        parser.push(chunk);
+      } catch (err) {
+        events.protocolError(this, err);
+      } finally {
+        request?.uncork();
+      }
+    });
+    socket.on('error', () => undefined); // the worker's exit is what counts
+  }
+
+  /** The request on this channel, if busy. */
+  get request(): RelayRequest | undefined {
+    return this.#request;
+  }
+
+  /**
+   * Runs `request` here: sends the whole request so far (BEGIN, the web server's PARAMS, the
+   * resolved script, held STDIN).
+   * @returns false when the request could not run (over meanwhile, or not routed); the
+   *   channel stays free
+   * @throws TypeError when the channel is busy
+   */
+  run(request: RelayRequest): boolean {
+    if (this.#request !== undefined) throw new TypeError('worker: run: channel busy');
+    const route = request.route;
+    const params = request.params;
+    const held = request.assign(this);
+    if (held === undefined || route === undefined || params === undefined) return false;
+    this.channelId = this.channelId >= 0xffff ? 1 : this.channelId + 1;
+    const id = this.channelId;
+    this.#request = request;
+    // Later duplicates win in the worker: it runs exactly the file the router checked.
+    const overrides: [string, Buffer][] = [['SCRIPT_FILENAME', route.scriptFilename]];
+    if (route.pathInfo.length > 0) overrides.push(['PATH_INFO', route.pathInfo]);
+    if (route.scriptName !== undefined) overrides.push(['SCRIPT_NAME', route.scriptName]);
+    const out: Buffer[] = encodeRecord(RecordType.FCGI_BEGIN_REQUEST, id,
+      encodeBeginRequestBody(Role.FCGI_RESPONDER, FCGI_KEEP_CONN));
+    for (const part of encodeStream(RecordType.FCGI_PARAMS, id, params.bytes)) out.push(part);
+    for (const part of encodeRecord(RecordType.FCGI_PARAMS, id, encodeNameValuePairs(overrides))) out.push(part);
+    for (const part of encodeRecord(RecordType.FCGI_PARAMS, id)) out.push(part);
+    for (const content of held) for (const part of encodeRecord(RecordType.FCGI_STDIN, id, content)) out.push(part);
+    this.#write(out, request);
+    this.#events.started(this, request);
+    return true;
+  }
+
+  /** Forwards one STDIN content of the request in flight (empty = end of body). */
+  stdin(content: Buffer): void {
+    const request = this.#request;
+    if (request !== undefined) this.#write(encodeRecord(RecordType.FCGI_STDIN, this.channelId, content), request);
+  }
+
+  /** Sends FCGI_ABORT_REQUEST for the request in flight. */
+  abort(): void {
+    if (this.#request === undefined) return;
+    this.#write(encodeRecord(RecordType.FCGI_ABORT_REQUEST, this.channelId), undefined);
+    this.#events.aborted(this);
+  }
+
+  /** The worker is gone: hands back the request it held (if any) and closes the channel. */
+  close(): RelayRequest | undefined {
+    const request = this.#request;
+    this.#request = undefined;
+    this.#socket.destroy();
+    return request;
+  }
+
+  #write(buffers: readonly Buffer[], request: RelayRequest | undefined): void {
+    if (this.#socket.destroyed) return;
+    this.#socket.cork();
+    let ok = true;
+    for (const b of buffers) ok = this.#socket.write(b);
+    this.#socket.uncork();
+    if (!ok && request !== undefined) {
+      request.pauseInput();
+      this.#socket.once('drain', () => { request.resumeInput(); });
+    }
+  }
+
+  #onRecord(record: FcgiRecord): void {
+    const request = this.#request;
+    if (request === undefined || record.requestId !== this.channelId) return; // stale
+    switch (record.type) {
+      case RecordType.FCGI_STDOUT:
+      case RecordType.FCGI_STDERR:
+        if (!request.output(record.type, record.content)) {
+          this.#socket.pause();
+          request.onDrain(() => { this.#socket.resume(); });
+        }
+        return;
+      case RecordType.FCGI_END_REQUEST:
+        this.#request = undefined;
+        request.ended(record.content);
+        this.#socket.resume();
+        this.#events.finished(this);
+        return;
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,51 @@
+// This file implements what a runtime gets for one request, from the perspective of the worker's
+// request loop handing it over: the script and the environment as bytes, their text decoded only
+// when a runtime reads it, and the structured head going to the CGI output stage. A class (one
+// shape for every request), not an object literal with a getter: a runtime reads its fields many
+// times per request.
+import type { Readable } from 'node:stream';
+import { textEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
+import type { CgiHead } from '../cgi/response.ts';
+import type { CgiOutput } from './cgi-output.ts';
+import type { RuntimeRequest } from './runtimes/types.ts';
+
+/** The parts of one run that {@link RunRequest} is made of: its fields, but the text view. */
+export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'environment' | 'stdin' | 'stdout'
+  | 'signal' | 'onStderrLine' | 'onSpawn'>;
+
+/** {@link RuntimeRequest} for one run (see there for each member). */
+export class RunRequest implements RuntimeRequest {
+  readonly scriptFilename: string;
+  readonly scriptPath: Buffer;
+  readonly cwd: string;
+  readonly environment: CgiEnvironment;
+  readonly stdin: Readable;
+  readonly stdout: CgiOutput;
+  readonly signal: AbortSignal;
+  readonly onStderrLine: (line: string) => void;
+  readonly onSpawn: (pid: number) => void;
+  #text: Record<string, string> | undefined;
+
+  constructor(parts: RunParts) {
+    this.scriptFilename = parts.scriptFilename;
+    this.scriptPath = parts.scriptPath;
+    this.cwd = parts.cwd;
+    this.environment = parts.environment;
+    this.stdin = parts.stdin;
+    this.stdout = parts.stdout;
+    this.signal = parts.signal;
+    this.onStderrLine = parts.onStderrLine;
+    this.onSpawn = parts.onSpawn;
+  }
+
+  /** The environment as text, decoded on first read: `exec` reads the bytes, `node` and `python` this. */
+  get env(): Record<string, string> {
+    this.#text ??= textEnvironment(this.environment);
+    return this.#text;
+  }
+
+  /** {@inheritDoc RuntimeRequest.respond} */
+  respond(head: CgiHead): void {
+    this.stdout.writeHead(head);
+  }
+}
