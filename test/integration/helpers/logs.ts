@@ -1,6 +1,7 @@
 // This file implements log expectations from the perspective of a test that checks what the
 // daemon said about a request: the per-request "request" line and the cause events.
 import type { Daemon, LogEntry } from './daemon.ts';
+import { EVENT_TIMEOUT_MS } from './wait.ts';
 
 /** True when the entry's `script` field names `script` (absolute path or URI path ending in it). */
 export function isForScript(entry: LogEntry, script: string): boolean {
@@ -18,7 +19,7 @@ export async function waitForRequestLog(
   daemon: Daemon,
   script: string,
   since: number,
-  timeoutMs = 5000,
+  timeoutMs = EVENT_TIMEOUT_MS,
 ): Promise<LogEntry> {
   const entry = await daemon.waitForLog(
     (e) => e.msg === 'request' && isForScript(e, script),
@@ -40,7 +41,7 @@ export function waitForEvent(
   daemon: Daemon,
   event: string,
   since: number,
-  timeoutMs = 5000,
+  timeoutMs = EVENT_TIMEOUT_MS,
 ): Promise<LogEntry> {
   return daemon.waitForLog((e) => e.msg === event, timeoutMs, since);
 }
