@@ -89,7 +89,7 @@ describe('one handler worker with handler.concurrency = 4', () => {
         EVENT_TIMEOUT_MS,
         20,
       );
-      const waiting = [];
+      const waiting: string[] = [];
       for (const n of names) if ((await held().started(n)) === undefined) waiting.push(n);
       expect(waiting).toHaveLength(1);
       const runningNames = names.filter((n) => !waiting.includes(n));
