@@ -6,7 +6,7 @@
 // step waits for the event, bounded only by a generous timeout.
 import { describe, expect, it } from 'vitest';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.ts';
-import { expect200, runLoad } from './helpers/load.ts';
+import { expect200, LoadProgress, runLoad } from './helpers/load.ts';
 import { childPids, readProcStat } from './helpers/processes.ts';
 import { echoed, echoQueryScript, writeScript } from './helpers/scripts.ts';
 import { defaultPool } from './helpers/stack.ts';
@@ -37,25 +37,16 @@ describe(`kill -9 of a busy worker under load (${KILLS} kills)`, () => {
     const s = stack();
     const control = controlSocketIn(s.dir);
     let killing = true;
-    let answered = 0;
+    const progress = new LoadProgress();
     const load = runLoad({
       clients: 4,
       durationMs: 60_000,
       more: () => killing,
       send: (c, i) => s.request(`/work.sh?k${c}-${i}`),
-      check: (response, c, i) => {
-        const wrong = expect200(response, echoed(`k${c}-${i}`));
-        if (wrong === undefined) answered += 1;
-        return wrong;
-      },
+      check: progress.counting((response, c, i) => expect200(response, echoed(`k${c}-${i}`))),
     });
-    /** Waits until the load has had `more` requests answered right since this call. */
-    const serving = async (what: string): Promise<void> => {
-      const from = answered;
-      await waitUntil(what, () => answered >= from + SERVED_BETWEEN_KILLS, EVENT_TIMEOUT_MS, 10);
-    };
     try {
-      await serving('the load running');
+      await progress.more(SERVED_BETWEEN_KILLS, 'the load running');
       for (let k = 0; k < KILLS; k++) {
         const victim = await waitUntil('a busy worker', () => busyWorker(s.daemon.pid), EVENT_TIMEOUT_MS, 5);
         process.kill(victim, 'SIGKILL');
@@ -70,7 +61,7 @@ describe(`kill -9 of a busy worker under load (${KILLS} kills)`, () => {
           EVENT_TIMEOUT_MS,
           10,
         );
-        await serving(`requests answered after kill ${k + 1}`);
+        await progress.more(SERVED_BETWEEN_KILLS, `after kill ${k + 1}`);
       }
     } finally {
       killing = false;
