@@ -41,7 +41,7 @@ afterAll(async () => {
 
 describe('the nginx harness alone', () => {
   it('serves a static file over its unix socket and logs the request in its temp prefix', async () => {
-    const res = await httpRequest({ socketPath: started().httpSocket, path: '/hello.txt', timeoutMs: 5000 });
+    const res = await httpRequest({ socketPath: started().httpSocket, path: '/hello.txt' });
     expect(res.status).toBe(200);
     expect(res.text).toBe('hello from a static file\n');
     expect(await started().accessLog()).toContain('GET /hello.txt HTTP/1.1" 200');
@@ -55,7 +55,6 @@ describe('the nginx harness alone', () => {
           socketPath: started().httpSocket,
           path: '/hello.txt',
           agent,
-          timeoutMs: 5000,
         });
         expect(res.status).toBe(200);
       }
@@ -71,7 +70,6 @@ describe('the nginx harness alone', () => {
     const res = await httpRequest({
       socketPath: started().httpSocket,
       path: '/missing.txt',
-      timeoutMs: 5000,
     });
     expect(res.status).toBe(404);
   });

@@ -44,7 +44,7 @@ describe('a failing node-http handler behind nginx', () => {
     const stderr = await daemon.waitForLog(
       (e) =>
         e.msg === 'cgi stderr' && typeof e.line === 'string' && e.line.includes('handler threw on purpose'),
-      5000,
+      EVENT_TIMEOUT_MS,
       since,
     );
     expect(stderr.line).toBe('handler: handler failed: Error: handler threw on purpose');

@@ -60,13 +60,13 @@ describe('node runtime failures behind nginx', () => {
     const stackLine = await daemon.waitForLog(
       (e) =>
         e.msg === 'cgi stderr' && typeof e.line === 'string' && e.line.includes('Error: template exploded'),
-      5000,
+      EVENT_TIMEOUT_MS,
       since,
     );
     expect(stackLine.script).toMatch(/throw\.js$/);
     await daemon.waitForLog(
       (e) => e.msg === 'cgi stderr' && typeof e.line === 'string' && /at render .*throw\.js:4/.test(e.line),
-      5000,
+      EVENT_TIMEOUT_MS,
       since,
     );
     const line = await waitForRequestLog(daemon, 'throw.js', since);
@@ -81,7 +81,7 @@ describe('node runtime failures behind nginx', () => {
     expect(res.status).toBe(502);
     const event = await waitForEvent(daemon, 'no cgi headers', since);
     expect(event.exitCode).toBe(3);
-    await daemon.waitForLog((e) => e.msg === 'cgi stderr' && e.line === 'giving up early', 5000, since);
+    await daemon.waitForLog((e) => e.msg === 'cgi stderr' && e.line === 'giving up early', EVENT_TIMEOUT_MS, since);
     const line = await waitForRequestLog(daemon, 'exit-early.js', since);
     expect(line.status).toBe(502);
     await expectRecovered(line.pid);

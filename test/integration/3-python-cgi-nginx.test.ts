@@ -9,6 +9,7 @@ import { headerValues } from './helpers/http.ts';
 import { isForScript, waitForRequestLog } from './helpers/logs.ts';
 import { buildMultipart } from './helpers/multipart.ts';
 import { useStack } from './helpers/use-stack.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 const stack = useStack({ pools: pythonPools({ py: {} }) });
 
@@ -89,7 +90,7 @@ describe('python runtime behind nginx: classic CGI scripts', () => {
         e.msg === 'cgi stderr' &&
         isForScript(e, 'cgitb_crash.py') &&
         e.line === 'ZeroDivisionError: division by zero',
-      5000,
+      EVENT_TIMEOUT_MS,
       since,
     );
     // The worker's python child is still the same one and serves on.
