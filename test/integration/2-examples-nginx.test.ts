@@ -82,8 +82,7 @@ describe('examples behind nginx with the shipped site (config/nginx.conf)', () =
   afterAll(() => {
     agent.destroy();
   });
-  const get = (path: string) =>
-    httpRequest({ socketPath: running().nginx.httpSocket, path, agent });
+  const get = (path: string) => httpRequest({ socketPath: running().nginx.httpSocket, path, agent });
   const post = (path: string, body: string) =>
     httpRequest({
       socketPath: running().nginx.httpSocket,

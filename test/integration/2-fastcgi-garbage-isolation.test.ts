@@ -73,7 +73,12 @@ describe('garbage on one FastCGI connection', () => {
         try {
           await bad.write(g.bytes());
           // Closed while the requests are still in flight (they end only once released).
-          await waitUntil('the garbage connection closed by the daemon', () => bad.isClosed(), EVENT_TIMEOUT_MS, 10);
+          await waitUntil(
+            'the garbage connection closed by the daemon',
+            () => bad.isClosed(),
+            EVENT_TIMEOUT_MS,
+            10,
+          );
           expect(answered).toBe(false);
         } finally {
           bad.destroy();

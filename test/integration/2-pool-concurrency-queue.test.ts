@@ -43,7 +43,9 @@ describe('a pool of 2 workers under 4 concurrent requests', () => {
         async () => {
           const pool = await poolStatus(control, 'main');
           const started = await startedNow();
-          return started.length === count && pool.busy === 2 && pool.queueLength === queued ? started : undefined;
+          return started.length === count && pool.busy === 2 && pool.queueLength === queued
+            ? started
+            : undefined;
         },
         EVENT_TIMEOUT_MS,
         20,

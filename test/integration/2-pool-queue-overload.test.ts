@@ -30,7 +30,10 @@ const stack = useStack({
   pools: async ({ dir, root, fastcgiSocket }) => {
     gate = await Gate.open(join(dir, 'gate'));
     const pools: Record<string, TomlDocument> = {};
-    for (const [name, timeout] of [['full', '60s'], ['timed', `${QUEUE_TIMEOUT_MS}ms`]] as const) {
+    for (const [name, timeout] of [
+      ['full', '60s'],
+      ['timed', `${QUEUE_TIMEOUT_MS}ms`],
+    ] as const) {
       await writeScript(root, `${name}/hold.sh`, held().shScript());
       pools[name] = {
         ...defaultPool(join(root, name), fastcgiSocket),

@@ -26,7 +26,11 @@ const stack = useStack({
     // No request_terminate_timeout within the test's bounds: only the daemon's reaction to the
     // dead worker can end the script.
     return {
-      main: { ...defaultPool(root, fastcgiSocket), pm: { max_children: 2 }, request_terminate_timeout: '600s' },
+      main: {
+        ...defaultPool(root, fastcgiSocket),
+        pm: { max_children: 2 },
+        request_terminate_timeout: '600s',
+      },
     };
   },
 });

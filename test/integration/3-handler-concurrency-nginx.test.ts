@@ -83,7 +83,9 @@ describe('one handler worker with handler.concurrency = 4', () => {
       await waitUntil(
         'four requests held, one queued',
         async () => {
-          const started = (await Promise.all(names.map((n) => held().started(n)))).filter((p) => p !== undefined);
+          const started = (await Promise.all(names.map((n) => held().started(n)))).filter(
+            (p) => p !== undefined,
+          );
           return started.length === 4 && (await poolStatus(control, 'main')).queueLength === 1;
         },
         EVENT_TIMEOUT_MS,

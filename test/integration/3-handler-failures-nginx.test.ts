@@ -68,7 +68,11 @@ describe('a failing node-http handler behind nginx', () => {
     const client = new AbortController();
     const hang = stack().request('/hang', { signal: client.signal });
     // The client gives up once the handler holds its request.
-    await waitUntil('the handler holding /hang', async () => (await served()).hanging === 1, EVENT_TIMEOUT_MS);
+    await waitUntil(
+      'the handler holding /hang',
+      async () => (await served()).hanging === 1,
+      EVENT_TIMEOUT_MS,
+    );
     client.abort();
     await expect(hang).rejects.toThrow(/abort/i);
     const line = await waitForRequestLog(daemon, '/hang', since);

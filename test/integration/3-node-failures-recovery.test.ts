@@ -81,7 +81,11 @@ describe('node runtime failures behind nginx', () => {
     expect(res.status).toBe(502);
     const event = await waitForEvent(daemon, 'no cgi headers', since);
     expect(event.exitCode).toBe(3);
-    await daemon.waitForLog((e) => e.msg === 'cgi stderr' && e.line === 'giving up early', EVENT_TIMEOUT_MS, since);
+    await daemon.waitForLog(
+      (e) => e.msg === 'cgi stderr' && e.line === 'giving up early',
+      EVENT_TIMEOUT_MS,
+      since,
+    );
     const line = await waitForRequestLog(daemon, 'exit-early.js', since);
     expect(line.status).toBe(502);
     await expectRecovered(line.pid);

@@ -35,7 +35,10 @@ const stack = useStack({
     // Relative to the config file's directory.
     await writeFile(join(dir, 'busy.html'), PAGE);
     const pools: Record<string, TomlDocument> = {};
-    for (const [name, timeout] of [['full', '60s'], ['timed', `${QUEUE_TIMEOUT_MS}ms`]] as const) {
+    for (const [name, timeout] of [
+      ['full', '60s'],
+      ['timed', `${QUEUE_TIMEOUT_MS}ms`],
+    ] as const) {
       await writeScript(root, `${name}/hold.sh`, held().shScript());
       pools[name] = {
         ...defaultPool(join(root, name), fastcgiSocket),
@@ -93,7 +96,10 @@ describe('overload_page = "busy.html" on 1-worker pools with queue.max = 1', () 
       expect(busyTimedAnswered).toBe(false);
       expect(await held().started('queued-t')).toBeUndefined();
 
-      for (const [pool, reason] of [['full', 'queue full'], ['timed', 'queue timeout']]) {
+      for (const [pool, reason] of [
+        ['full', 'queue full'],
+        ['timed', 'queue timeout'],
+      ]) {
         await s.daemon.waitForLog(
           (e) => e.msg === 'pool overloaded' && e.pool === pool && e.reason === reason,
           EVENT_TIMEOUT_MS,

@@ -145,7 +145,11 @@ describe('10 reloads under continuous load through nginx', () => {
     const res = await s.request('/extra/echo.sh?after');
     expect(res.status).toBe(200);
     expect(res.text).toBe(echoed('after'));
-    const line = await s.daemon.waitForLog((e) => e.msg === 'request' && e.pool === 'extra', EVENT_TIMEOUT_MS, after);
+    const line = await s.daemon.waitForLog(
+      (e) => e.msg === 'request' && e.pool === 'extra',
+      EVENT_TIMEOUT_MS,
+      after,
+    );
     expect(line.status).toBe(200);
     // Ten "reloaded" lines, no refusal, and no request answered by the daemon with an error.
     const logs = s.daemon.logs.slice(since);

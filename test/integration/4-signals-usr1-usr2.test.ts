@@ -13,7 +13,11 @@ describe('SIGUSR1 and SIGUSR2 on a running daemon', () => {
     const s = stack();
     const since = s.daemon.logs.length;
     process.kill(s.daemon.pid, 'SIGUSR1');
-    const seen = await s.daemon.waitForLog((e) => e.msg === 'received signal, reopening logs', EVENT_TIMEOUT_MS, since);
+    const seen = await s.daemon.waitForLog(
+      (e) => e.msg === 'received signal, reopening logs',
+      EVENT_TIMEOUT_MS,
+      since,
+    );
     expect(seen.signal).toBe('SIGUSR1');
     expect((await s.request('/hello.sh')).status).toBe(200);
   });

@@ -27,9 +27,7 @@ describe('kill -9 of the supervisor with a request running and one queued', () =
     expect(workers).toHaveLength(1);
     // sleep-past-timeout.sh starts `sleep 300 &` in its process group and waits: only a kill
     // of the whole group ends it.
-    const running = s
-      .request('/sleep-past-timeout.sh?k9')
-      .catch((err: unknown) => err);
+    const running = s.request('/sleep-past-timeout.sh?k9').catch((err: unknown) => err);
     const [script, sleeper] = await waitUntil(
       'k9.pids written',
       async () => {

@@ -17,7 +17,11 @@ export interface CliResult {
  *
  * @param timeoutMs - SIGKILL after this many milliseconds @defaultValue {@link EVENT_TIMEOUT_MS}
  */
-export function runCli(args: readonly string[], cwd: string, timeoutMs = EVENT_TIMEOUT_MS): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  cwd: string,
+  timeoutMs = EVENT_TIMEOUT_MS,
+): Promise<CliResult> {
   return new Promise<CliResult>((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

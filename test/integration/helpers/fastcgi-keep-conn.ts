@@ -83,9 +83,12 @@ export async function fcgiKeepConnSequence(
     }
     // Still open: the peer answers a management record on it (a closing one cannot).
     const answered = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        resolve(false);
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          resolve(false);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       onValues = () => {
         clearTimeout(timer);
         resolve(true);

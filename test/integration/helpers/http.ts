@@ -49,7 +49,9 @@ export function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> 
   if (body !== undefined) headers['content-length'] = body.length;
   return new Promise<HttpResponse>((resolve, reject) => {
     const req = request({
-      ...(options.port === undefined ? { socketPath: options.socketPath } : { host: '127.0.0.1', port: options.port }),
+      ...(options.port === undefined
+        ? { socketPath: options.socketPath }
+        : { host: '127.0.0.1', port: options.port }),
       path: options.path,
       method,
       headers,

@@ -92,6 +92,11 @@ export class LoadProgress {
    */
   async more(count: number, what: string): Promise<void> {
     const from = this.answered;
-    await waitUntil(`${what}: ${count} more requests answered`, () => this.answered >= from + count, EVENT_TIMEOUT_MS, 10);
+    await waitUntil(
+      `${what}: ${count} more requests answered`,
+      () => this.answered >= from + count,
+      EVENT_TIMEOUT_MS,
+      10,
+    );
   }
 }
