@@ -9,23 +9,17 @@ import { nginxLikeParams } from './helpers/cgi-params.ts';
 import { parseCgiResponse } from './helpers/cgi-response.ts';
 import { fcgiRequest, openRawConnection } from './helpers/fastcgi-client.ts';
 import { encodeBeginRequest, encodeNameValuePairs, encodeRecord, FCGI } from './helpers/fastcgi-wire.ts';
-import { Gate, released } from './helpers/gate.ts';
+import { GateSlot, released } from './helpers/gate.ts';
 import { waitForEvent } from './helpers/logs.ts';
-import { writeScript } from './helpers/scripts.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
+const gate = new GateSlot();
 
 const stack = useStack({
   pools: async ({ dir, root, fastcgiSocket }) => {
-    gate = await Gate.open(join(dir, 'gate'));
-    await writeScript(root, 'hold.sh', held().shScript());
+    await gate.open(dir, join(root, 'hold.sh'));
     return { main: defaultPool(root, fastcgiSocket) };
   },
 });
@@ -67,7 +61,7 @@ describe('garbage on one FastCGI connection', () => {
         void Promise.allSettled([viaNginx, viaRaw]).then(() => {
           answered = true;
         });
-        await Promise.all(names.map((name) => held().waitStarted(name)));
+        await Promise.all(names.map((name) => gate.get().waitStarted(name)));
 
         const bad = await openRawConnection(fastcgiSocket);
         try {
@@ -85,14 +79,14 @@ describe('garbage on one FastCGI connection', () => {
         }
         await waitForEvent(daemon, 'protocol error', since);
 
-        await held().release(...names);
+        await gate.get().release(...names);
         const [httpRes, rawRes] = await Promise.all([viaNginx, viaRaw]);
         expect([httpRes.status, httpRes.text]).toEqual([200, released(`nginx${n}`)]);
         const cgi = parseCgiResponse(rawRes.stdout);
         expect([cgi.status, cgi.body.toString()]).toEqual([200, released(`raw${n}`)]);
         expect(rawRes.protocolStatus).toBe(0);
       } finally {
-        await held().release(...names);
+        await gate.get().release(...names);
       }
 
       // The daemon is still serving.

@@ -5,23 +5,17 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.ts';
-import { Gate, released } from './helpers/gate.ts';
-import { writeScript } from './helpers/scripts.ts';
+import { GateSlot, released } from './helpers/gate.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
+const gate = new GateSlot();
 
 const stack = useStack({
   global: CONTROL_GLOBAL,
   pools: async ({ dir, root, fastcgiSocket }) => {
-    gate = await Gate.open(join(dir, 'gate'));
-    await writeScript(root, 'hold.sh', held().shScript());
+    await gate.open(dir, join(root, 'hold.sh'));
     return { main: { ...defaultPool(root, fastcgiSocket), pm: { max_children: 2 } } };
   },
 });
@@ -33,7 +27,7 @@ describe('a pool of 2 workers under 4 concurrent requests', () => {
     const since = s.daemon.logs.length;
     const names = ['n1', 'n2', 'n3', 'n4'];
     const startedNow = async (): Promise<string[]> => {
-      const pids = await Promise.all(names.map((n) => held().started(n)));
+      const pids = await Promise.all(names.map((n) => gate.get().started(n)));
       return names.filter((_, i) => pids[i] !== undefined);
     };
     /** Waits for `count` started scripts with the pool showing `busy` and `queued`. */
@@ -55,13 +49,13 @@ describe('a pool of 2 workers under 4 concurrent requests', () => {
       // Two run, two wait in the queue: no more than two at once.
       const first = await reach(2, 2);
       // One released: its worker takes exactly one queued request.
-      await held().release(first[0] ?? '');
+      await gate.get().release(first[0] ?? '');
       const second = await reach(3, 1);
       expect(second).toEqual(expect.arrayContaining(first));
       // Another: the last queued request runs.
-      await held().release(first[1] ?? '');
+      await gate.get().release(first[1] ?? '');
       await reach(4, 0);
-      await held().release(...names);
+      await gate.get().release(...names);
       const answers = await responses;
       expect(answers.map((r) => [r.status, r.text])).toEqual(names.map((n) => [200, released(n)]));
       await waitUntil(
@@ -73,7 +67,7 @@ describe('a pool of 2 workers under 4 concurrent requests', () => {
       expect(pool.maxQueueLength).toBe(2);
       expect(pool.maxChildrenReached).toBeGreaterThanOrEqual(2);
     } finally {
-      await held().release(...names);
+      await gate.get().release(...names);
     }
   });
 });

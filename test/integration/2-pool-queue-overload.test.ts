@@ -3,57 +3,20 @@
 // 503 with Retry-After itself (a CGI `Status: 503`, since nginx ignores FCGI_OVERLOADED) and
 // logs "pool overloaded" with the reason. The busy worker runs a gated script the test holds,
 // so what happens while it is busy is known, not guessed from the clock.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TomlDocument } from './helpers/config-file.ts';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.ts';
-import { Gate, released } from './helpers/gate.ts';
-import { defaultPool } from './helpers/stack.ts';
-import { writeScript } from './helpers/scripts.ts';
+import { GateSlot, released } from './helpers/gate.ts';
+import { queuePools, waitForOverload, waitForQueue } from './helpers/queue-pools.ts';
 import { useStack } from './helpers/use-stack.ts';
-import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
-/** queue.timeout of pool "timed". */
+/** queue.timeout of pool "timed" (pool "full" lets a request wait a minute). */
 const QUEUE_TIMEOUT_MS = 1000;
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
-
-// Two 1-worker pools with a queue of one place on one listener: "full" waits up to a minute in
-// its queue (so its queued request is still there, whatever the machine, when the next one
-// comes), "timed" at most 1 s.
+const gate = new GateSlot();
 const stack = useStack({
   global: CONTROL_GLOBAL,
-  pools: async ({ dir, root, fastcgiSocket }) => {
-    gate = await Gate.open(join(dir, 'gate'));
-    const pools: Record<string, TomlDocument> = {};
-    for (const [name, timeout] of [
-      ['full', '60s'],
-      ['timed', `${QUEUE_TIMEOUT_MS}ms`],
-    ] as const) {
-      await writeScript(root, `${name}/hold.sh`, held().shScript());
-      pools[name] = {
-        ...defaultPool(join(root, name), fastcgiSocket),
-        pm: { max_children: 1 },
-        'queue.max': 1,
-        'queue.timeout': timeout,
-      };
-    }
-    return pools;
-  },
+  pools: (paths) => queuePools(paths, gate, QUEUE_TIMEOUT_MS),
 });
-
-/** The "pool overloaded" line of `pool` with `reason`, logged at index `since` or later. */
-function overloadLine(pool: string, reason: string, since: number) {
-  return stack().daemon.waitForLog(
-    (e) => e.msg === 'pool overloaded' && e.pool === pool && e.reason === reason,
-    EVENT_TIMEOUT_MS,
-    since,
-  );
-}
 
 describe('1-worker pools with queue.max = 1', () => {
   it('answer 503 + Retry-After at once to a request that finds the queue full', async () => {
@@ -62,14 +25,9 @@ describe('1-worker pools with queue.max = 1', () => {
     const since = s.daemon.logs.length;
     try {
       const busy = s.request('/full/hold.sh?busy1');
-      await held().waitStarted('busy1');
+      await gate.get().waitStarted('busy1');
       const queued = s.request('/full/hold.sh?queued1');
-      await waitUntil(
-        'a request queued in pool full',
-        async () => (await poolStatus(control, 'full')).queueLength === 1,
-        EVENT_TIMEOUT_MS,
-        20,
-      );
+      await waitForQueue(control, 'full', 1);
       const overflow = await s.request('/full/hold.sh?overflow1');
       expect(overflow.status).toBe(503);
       expect(overflow.headers['retry-after']).toMatch(/^\d+$/);
@@ -77,18 +35,21 @@ describe('1-worker pools with queue.max = 1', () => {
       // held and the queued request still waits, for the reason "queue full".
       const pool = await poolStatus(control, 'full');
       expect({ busy: pool.busy, queueLength: pool.queueLength }).toEqual({ busy: 1, queueLength: 1 });
-      expect(await overloadLine('full', 'queue full', since)).toMatchObject({ queued: 1, queueMax: 1 });
-      expect(await held().started('overflow1')).toBeUndefined();
+      expect(await waitForOverload(s.daemon, 'full', 'queue full', since)).toMatchObject({
+        queued: 1,
+        queueMax: 1,
+      });
+      expect(await gate.get().started('overflow1')).toBeUndefined();
 
       // The worker freed, the queued request gets it.
-      await held().release('busy1');
+      await gate.get().release('busy1');
       expect((await busy).text).toBe(released('busy1'));
-      await held().waitStarted('queued1');
-      await held().release('queued1');
+      await gate.get().waitStarted('queued1');
+      await gate.get().release('queued1');
       expect([(await queued).status, (await queued).text]).toEqual([200, released('queued1')]);
-      expect(await held().started('overflow1')).toBeUndefined();
+      expect(await gate.get().started('overflow1')).toBeUndefined();
     } finally {
-      await held().release('busy1', 'queued1', 'overflow1');
+      await gate.get().release('busy1', 'queued1', 'overflow1');
     }
   });
 
@@ -101,7 +62,7 @@ describe('1-worker pools with queue.max = 1', () => {
       const busy = s.request('/timed/hold.sh?busy2').finally(() => {
         busyAnswered = true;
       });
-      await held().waitStarted('busy2');
+      await gate.get().waitStarted('busy2');
       const started = Date.now();
       const waited = await s.request('/timed/hold.sh?waited2');
       const elapsed = Date.now() - started;
@@ -112,16 +73,16 @@ describe('1-worker pools with queue.max = 1', () => {
       // ...and because of it: the worker was held all along, the request never ran.
       expect(busyAnswered).toBe(false);
       expect((await poolStatus(control, 'timed')).busy).toBe(1);
-      expect(await held().started('waited2')).toBeUndefined();
-      await overloadLine('timed', 'queue timeout', since);
+      expect(await gate.get().started('waited2')).toBeUndefined();
+      await waitForOverload(s.daemon, 'timed', 'queue timeout', since);
 
-      await held().release('busy2');
+      await gate.get().release('busy2');
       expect((await busy).status).toBe(200);
-      await held().release('after2');
+      await gate.get().release('after2');
       const after = await s.request('/timed/hold.sh?after2');
       expect([after.status, after.text]).toEqual([200, released('after2')]);
     } finally {
-      await held().release('busy2', 'waited2', 'after2');
+      await gate.get().release('busy2', 'waited2', 'after2');
     }
   });
 });

@@ -5,24 +5,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Gate, released } from './helpers/gate.ts';
+import { GateSlot, released } from './helpers/gate.ts';
 import { waitForEvent } from './helpers/logs.ts';
 import { childPids, readProcStat, waitForProcessesGone } from './helpers/processes.ts';
-import { writeScript } from './helpers/scripts.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
+const gate = new GateSlot();
 
 const stack = useStack({
   pools: async ({ dir, root, fastcgiSocket }) => {
-    gate = await Gate.open(join(dir, 'gate'));
-    await writeScript(root, 'hold.sh', held().shScript());
+    await gate.open(dir, join(root, 'hold.sh'));
     // No request_terminate_timeout within the test's bounds: only the daemon's reaction to the
     // dead worker can end the script.
     return {
@@ -79,16 +73,16 @@ describe('a worker killed mid-request', () => {
     // Full width again: two held requests run at once, one in each worker.
     try {
       const both = Promise.all(['a', 'b'].map((n) => stack().request(`/hold.sh?${n}`)));
-      const pids = await Promise.all(['a', 'b'].map((n) => held().waitStarted(n)));
+      const pids = await Promise.all(['a', 'b'].map((n) => gate.get().waitStarted(n)));
       const parents = pids.map((pid) => readProcStat(pid)?.ppid);
       expect([...parents].sort()).toEqual([...replaced].sort());
-      await held().release('a', 'b');
+      await gate.get().release('a', 'b');
       expect((await both).map((r) => [r.status, r.text])).toEqual([
         [200, released('a')],
         [200, released('b')],
       ]);
     } finally {
-      await held().release('a', 'b');
+      await gate.get().release('a', 'b');
     }
   });
 });

@@ -3,26 +3,21 @@
 // by side instead of one after the other, and a fifth waits in the pool's queue until one of
 // the four ends. The Express app's `/hold` route keeps each request until the test releases it,
 // so "side by side" and "queued" are seen, not timed.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.ts';
-import { Gate } from './helpers/gate.ts';
+import { GateSlot } from './helpers/gate.ts';
 import type { HttpResponse } from './helpers/http.ts';
 import { REPO_ROOT } from './helpers/paths.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
+const gate = new GateSlot();
 
 const stack = useStack({
   global: CONTROL_GLOBAL,
   pools: async ({ dir, root, fastcgiSocket }) => {
-    gate = await Gate.open(join(dir, 'gate'));
+    await gate.open(dir);
     return {
       main: {
         ...defaultPool(root, fastcgiSocket),
@@ -43,12 +38,12 @@ interface Held {
 }
 
 function hold(name: string): Promise<HttpResponse> {
-  return stack().request(`/hold?gate=${encodeURIComponent(held().dir)}&name=${name}`);
+  return stack().request(`/hold?gate=${encodeURIComponent(gate.get().dir)}&name=${name}`);
 }
 
 /** Resolves with the pids the scripts `names` wrote, once every one of them started. */
 async function allStarted(names: readonly string[]): Promise<number[]> {
-  return Promise.all(names.map((n) => held().waitStarted(n)));
+  return Promise.all(names.map((n) => gate.get().waitStarted(n)));
 }
 
 function bodies(responses: readonly HttpResponse[]): Held[] {
@@ -64,13 +59,13 @@ describe('one handler worker with handler.concurrency = 4', () => {
       // All four inside the handler at once, none released: side by side, not one at a time.
       const pids = await allStarted(names);
       expect(new Set(pids).size).toBe(1);
-      await held().release(...names);
+      await gate.get().release(...names);
       const answers = bodies(await responses);
       expect(answers.map((b) => b.name)).toEqual(names);
       expect(new Set(answers.map((b) => b.pid))).toEqual(new Set(pids));
       expect(answers.every((b) => b.mostHeld === 4)).toBe(true);
     } finally {
-      await held().release(...names);
+      await gate.get().release(...names);
     }
   });
 
@@ -83,7 +78,7 @@ describe('one handler worker with handler.concurrency = 4', () => {
       await waitUntil(
         'four requests held, one queued',
         async () => {
-          const started = (await Promise.all(names.map((n) => held().started(n)))).filter(
+          const started = (await Promise.all(names.map((n) => gate.get().started(n)))).filter(
             (p) => p !== undefined,
           );
           return started.length === 4 && (await poolStatus(control, 'main')).queueLength === 1;
@@ -92,20 +87,20 @@ describe('one handler worker with handler.concurrency = 4', () => {
         20,
       );
       const waiting: string[] = [];
-      for (const n of names) if ((await held().started(n)) === undefined) waiting.push(n);
+      for (const n of names) if ((await gate.get().started(n)) === undefined) waiting.push(n);
       expect(waiting).toHaveLength(1);
       const runningNames = names.filter((n) => !waiting.includes(n));
       // One of the four ends: the queued one gets its channel.
-      await held().release(runningNames[0] ?? '');
-      await held().waitStarted(waiting[0] ?? '');
-      await held().release(...names);
+      await gate.get().release(runningNames[0] ?? '');
+      await gate.get().waitStarted(waiting[0] ?? '');
+      await gate.get().release(...names);
       const answers = bodies(await Promise.all(responses.map((r) => r.response)));
       expect(new Set(answers.map((b) => b.pid)).size).toBe(1);
       // Never five at once in the worker.
       expect(Math.max(...answers.map((b) => b.mostHeld))).toBe(4);
       expect((await poolStatus(control, 'main')).maxQueueLength).toBe(1);
     } finally {
-      await held().release(...names);
+      await gate.get().release(...names);
     }
   });
 });

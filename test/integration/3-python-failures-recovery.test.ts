@@ -3,11 +3,10 @@
 // that request (502), a script that never ends costs only that request (504 at
 // request_terminate_timeout), and the same worker serves the next request with a new python
 // child each time; a worker killed mid-request takes its python child with it.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fields, pythonPools } from './3-python-pools.ts';
-import { Gate } from './helpers/gate.ts';
-import { isForScript, waitForEvent, waitForRequestLog } from './helpers/logs.ts';
+import { GateSlot } from './helpers/gate.ts';
+import { expectTimeout504, waitForEvent, waitForRequestLog } from './helpers/logs.ts';
 import { childPids, waitForProcessesGone } from './helpers/processes.ts';
 import { writeScript } from './helpers/scripts.ts';
 import { useStack } from './helpers/use-stack.ts';
@@ -15,20 +14,16 @@ import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 const TIMEOUT_MS = 2000;
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
+const gate = new GateSlot();
 
 const pools = pythonPools({ py: { request_terminate_timeout: `${TIMEOUT_MS / 1000}s` } });
 const stack = useStack({
   // "python started" (the worker's runner is up) is a debug line.
   global: { log_level: 'debug' },
   pools: async (paths) => {
-    gate = await Gate.open(join(paths.dir, 'gate'));
+    await gate.open(paths.dir);
     const config = await pools(paths);
-    await writeScript(paths.root, 'py/hold.py', held().pythonScript());
+    await writeScript(paths.root, 'py/hold.py', gate.get().pythonScript());
     return config;
   },
 });
@@ -92,13 +87,7 @@ describe('python runtime failures behind nginx', () => {
     // Not before the timeout (the daemon's own timer), and because of it: the daemon's page
     // and its "request timeout" line for this script.
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
-    expect(res.text).toContain('<center>cgi-fpm</center>');
-    const timedOut = await daemon.waitForLog(
-      (e) => e.msg === 'request timeout' && isForScript(e, 'forever.py'),
-      EVENT_TIMEOUT_MS,
-      since,
-    );
-    expect(timedOut.elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
+    await expectTimeout504(daemon, res, 'forever.py', since, TIMEOUT_MS);
     // The python child running it was killed (SIGKILL to its group) and replaced.
     await waitForProcessesGone([Number(before)], Number(before), EVENT_TIMEOUT_MS);
     const replacement = await nextPython(since, before);
@@ -119,13 +108,13 @@ describe('python runtime: a worker killed mid-request', () => {
     try {
       const response = stack().request('/py/hold.py?orphan');
       // The request reached the worker and its python child, which runs the script now.
-      expect(await held().waitStarted('orphan')).toBe(python);
+      expect(await gate.get().waitStarted('orphan')).toBe(python);
       process.kill(worker, 'SIGKILL');
       expect((await response).status).toBe(502);
       await waitForEvent(daemon, 'worker exited', since);
       await waitForProcessesGone([python], python, EVENT_TIMEOUT_MS);
     } finally {
-      await held().release('orphan');
+      await gate.get().release('orphan');
     }
     const replaced = await waitUntil(
       'a new worker',

@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_GLOBAL, controlSocketIn, liveWorkers, poolStatus } from './helpers/control.ts';
-import { Gate, released } from './helpers/gate.ts';
+import { GateSlot, released } from './helpers/gate.ts';
 import type { HttpResponse } from './helpers/http.ts';
 import { childPids } from './helpers/processes.ts';
-import { writeScript } from './helpers/scripts.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
@@ -22,17 +21,12 @@ const MIN_SPARE = 1;
 const MAX_SPARE = 2;
 const BURST = 8;
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
+const gate = new GateSlot();
 
 const stack = useStack({
   global: CONTROL_GLOBAL,
   pools: async ({ dir, root, fastcgiSocket }) => {
-    gate = await Gate.open(join(dir, 'gate'));
-    await writeScript(root, 'hold.sh', held().shScript());
+    await gate.open(dir, join(root, 'hold.sh'));
     return {
       main: {
         ...defaultPool(root, fastcgiSocket),
@@ -86,11 +80,11 @@ describe(`pm = "dynamic" (start ${START_SERVERS}, spare ${MIN_SPARE}…${MAX_SPA
         20,
       );
       await look();
-      await held().release(...queries);
+      await gate.get().release(...queries);
       responses = await answers;
     } finally {
       burst.done = true;
-      await held().release(...queries);
+      await gate.get().release(...queries);
     }
     await watch;
     expect(responses.map((r) => [r.status, r.text])).toEqual(queries.map((q) => [200, released(q)]));

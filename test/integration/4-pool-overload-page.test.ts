@@ -7,48 +7,23 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TomlDocument } from './helpers/config-file.ts';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.ts';
-import { Gate, released } from './helpers/gate.ts';
+import { GateSlot, released } from './helpers/gate.ts';
 import type { HttpResponse } from './helpers/http.ts';
-import { writeScript } from './helpers/scripts.ts';
-import { defaultPool } from './helpers/stack.ts';
+import { QUEUE_POOLS, queuePools, waitForOverload, waitForQueue } from './helpers/queue-pools.ts';
 import { useStack } from './helpers/use-stack.ts';
-import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 const PAGE = '<!doctype html>\n<title>Busy</title>\n<p>We are busy: please try again in a moment.</p>\n';
+/** queue.timeout of pool "timed" (pool "full" lets a request wait a minute). */
 const QUEUE_TIMEOUT_MS = 1000;
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
-
-// Two 1-worker pools with a queue of one place and the same page: "full" lets a request wait a
-// minute in its queue (so it is still there, whatever the machine, when the next one comes),
-// "timed" 1 s.
+const gate = new GateSlot();
 const stack = useStack({
   global: CONTROL_GLOBAL,
-  pools: async ({ dir, root, fastcgiSocket }) => {
-    gate = await Gate.open(join(dir, 'gate'));
+  pools: async (paths) => {
     // Relative to the config file's directory.
-    await writeFile(join(dir, 'busy.html'), PAGE);
-    const pools: Record<string, TomlDocument> = {};
-    for (const [name, timeout] of [
-      ['full', '60s'],
-      ['timed', `${QUEUE_TIMEOUT_MS}ms`],
-    ] as const) {
-      await writeScript(root, `${name}/hold.sh`, held().shScript());
-      pools[name] = {
-        ...defaultPool(join(root, name), fastcgiSocket),
-        pm: { max_children: 1 },
-        'queue.max': 1,
-        'queue.timeout': timeout,
-        overload_page: 'busy.html',
-      };
-    }
-    return pools;
+    await writeFile(join(paths.dir, 'busy.html'), PAGE);
+    return queuePools(paths, gate, QUEUE_TIMEOUT_MS, { overload_page: 'busy.html' });
   },
 });
 
@@ -68,14 +43,9 @@ describe('overload_page = "busy.html" on 1-worker pools with queue.max = 1', () 
     try {
       // Queue full: the worker held, one request waiting (for up to a minute), one more comes.
       const busyFull = s.request('/full/hold.sh?busy-f');
-      await held().waitStarted('busy-f');
+      await gate.get().waitStarted('busy-f');
       const queuedFull = s.request('/full/hold.sh?queued-f');
-      await waitUntil(
-        'a request queued in pool full',
-        async () => (await poolStatus(control, 'full')).queueLength === 1,
-        EVENT_TIMEOUT_MS,
-        20,
-      );
+      await waitForQueue(control, 'full', 1);
       expectOverloadPage(await s.request('/full/hold.sh?full'));
       // At once: the request ahead of it still waits and the worker is still held.
       expect(await poolStatus(control, 'full')).toMatchObject({ busy: 1, queueLength: 1 });
@@ -85,7 +55,7 @@ describe('overload_page = "busy.html" on 1-worker pools with queue.max = 1', () 
       const busyTimed = s.request('/timed/hold.sh?busy-t').finally(() => {
         busyTimedAnswered = true;
       });
-      await held().waitStarted('busy-t');
+      await gate.get().waitStarted('busy-t');
       const queuedAt = Date.now();
       const queuedTimed = await s.request('/timed/hold.sh?queued-t');
       const queuedElapsed = Date.now() - queuedAt;
@@ -94,19 +64,11 @@ describe('overload_page = "busy.html" on 1-worker pools with queue.max = 1', () 
       // still held, the waiting request never ran.
       expect(queuedElapsed).toBeGreaterThanOrEqual(QUEUE_TIMEOUT_MS - 100);
       expect(busyTimedAnswered).toBe(false);
-      expect(await held().started('queued-t')).toBeUndefined();
+      expect(await gate.get().started('queued-t')).toBeUndefined();
 
-      for (const [pool, reason] of [
-        ['full', 'queue full'],
-        ['timed', 'queue timeout'],
-      ]) {
-        await s.daemon.waitForLog(
-          (e) => e.msg === 'pool overloaded' && e.pool === pool && e.reason === reason,
-          EVENT_TIMEOUT_MS,
-          since,
-        );
-      }
-      for (const name of ['full', 'timed']) {
+      await waitForOverload(s.daemon, 'full', 'queue full', since);
+      await waitForOverload(s.daemon, 'timed', 'queue timeout', since);
+      for (const name of QUEUE_POOLS) {
         const pool = await poolStatus(control, name);
         expect({ name, overloaded: pool.overloaded, maxQueueLength: pool.maxQueueLength }).toEqual({
           name,
@@ -116,15 +78,15 @@ describe('overload_page = "busy.html" on 1-worker pools with queue.max = 1', () 
       }
 
       // Once the workers are free, the pools serve again (the queued request of "full" first).
-      await held().release('busy-f', 'queued-f', 'busy-t', 'after-f', 'after-t');
+      await gate.get().release('busy-f', 'queued-f', 'busy-t', 'after-f', 'after-t');
       expect((await busyFull).status).toBe(200);
       expect([(await queuedFull).status, (await queuedFull).text]).toEqual([200, released('queued-f')]);
       expect((await busyTimed).status).toBe(200);
       expect((await s.request('/full/hold.sh?after-f')).status).toBe(200);
       expect((await s.request('/timed/hold.sh?after-t')).status).toBe(200);
-      expect(await held().started('full')).toBeUndefined();
+      expect(await gate.get().started('full')).toBeUndefined();
     } finally {
-      await held().release(...names);
+      await gate.get().release(...names);
     }
   });
 });

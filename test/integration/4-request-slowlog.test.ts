@@ -6,27 +6,21 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.ts';
-import { Gate, released } from './helpers/gate.ts';
+import { GateSlot, released } from './helpers/gate.ts';
 import { isForScript } from './helpers/logs.ts';
 import { childPids, readProcStat } from './helpers/processes.ts';
-import { writeScript } from './helpers/scripts.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 const SLOWLOG_MS = 500;
 
-let gate: Gate | undefined;
-const held = (): Gate => {
-  if (gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
-  return gate;
-};
+const gate = new GateSlot();
 
 const stack = useStack({
   global: CONTROL_GLOBAL,
   pools: async ({ dir, root, fastcgiSocket }) => {
-    gate = await Gate.open(join(dir, 'gate'));
-    await writeScript(root, 'hold.sh', held().shScript());
+    await gate.open(dir, join(root, 'hold.sh'));
     return { main: { ...defaultPool(root, fastcgiSocket), request_slowlog_timeout: `${SLOWLOG_MS}ms` } };
   },
 });
@@ -42,7 +36,7 @@ describe('request_slowlog_timeout = 500ms and a script held until the line is lo
       const response = s.request('/hold.sh?slowlog').finally(() => {
         answered = true;
       });
-      const script = await held().waitStarted('slowlog');
+      const script = await gate.get().waitStarted('slowlog');
       const slow = await s.daemon.waitForLog(
         (e) => e.msg === 'slow request' && isForScript(e, 'hold.sh'),
         EVENT_TIMEOUT_MS,
@@ -59,7 +53,7 @@ describe('request_slowlog_timeout = 500ms and a script held until the line is lo
       expect(workers).toContain(slow.workerPid);
       expect(readProcStat(script)?.ppid).toBe(slow.workerPid);
 
-      await held().release('slowlog');
+      await gate.get().release('slowlog');
       const res = await response;
       expect([res.status, res.text]).toEqual([200, released('slowlog')]);
       const pool = await poolStatus(controlSocketIn(s.dir), 'main');
@@ -79,7 +73,7 @@ describe('request_slowlog_timeout = 500ms and a script held until the line is lo
       for (const line of counted) expect(line.elapsedMs).toBeGreaterThanOrEqual(SLOWLOG_MS);
       expect(counted.filter((e) => !isForScript(e, 'hello.sh'))).toEqual([slow]);
     } finally {
-      await held().release('slowlog');
+      await gate.get().release('slowlog');
     }
   });
 });

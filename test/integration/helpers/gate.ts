@@ -3,7 +3,8 @@
 // `started-<name>` (its pid) into the gate's directory, then waits until the test writes
 // `release-<name>` (or `release-all`), then answers. `<name>` is the request's QUERY_STRING.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { writeScript } from './scripts.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './wait.ts';
 
 /** The name a gated script goes by when its query string is empty or not `[A-Za-z0-9_-]+`. */
@@ -106,4 +107,30 @@ async function touch(file: string): Promise<void> {
 /** `text` as one single-quoted `sh` word. */
 function shQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The gate of a suite whose stack starts in `beforeAll`: {@link GateSlot.open} is called from
+ * the stack's `pools` function (the temp dir exists only then), the tests use
+ * {@link GateSlot.get}.
+ */
+export class GateSlot {
+  #gate: Gate | undefined;
+
+  /**
+   * Opens the gate in `<dir>/gate` and writes its `sh` script at each path of `scripts`
+   * (absolute, executable).
+   */
+  async open(dir: string, ...scripts: string[]): Promise<Gate> {
+    const gate = await Gate.open(join(dir, 'gate'));
+    for (const file of scripts) await writeScript(dirname(file), basename(file), gate.shScript());
+    this.#gate = gate;
+    return gate;
+  }
+
+  /** The gate. @throws Error before {@link GateSlot.open} (the suite's `beforeAll` failed) */
+  get(): Gate {
+    if (this.#gate === undefined) throw new Error('gate: not opened (see the beforeAll error)');
+    return this.#gate;
+  }
 }
