@@ -1,7 +1,7 @@
 // This file implements held requests from the perspective of a test that must know a script is
 // running, and decide when it ends, instead of guessing with sleeps: a gated script writes
 // `started-<name>` (its pid) into the gate's directory, then waits until the test writes
-// `release-<name>` (or `release-all`), then answers. `<name>` is the request's QUERY_STRING.
+// `release-<name>`, then answers. `<name>` is the request's QUERY_STRING.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeScript } from './scripts.ts';
@@ -44,7 +44,7 @@ export class Gate {
       `case "$name" in *[!A-Za-z0-9_-]*) name=${DEFAULT_NAME} ;; esac`,
       `gate=${shQuote(this.dir)}`,
       'echo $$ > "$gate/started-$name.tmp" && mv "$gate/started-$name.tmp" "$gate/started-$name"',
-      'while [ ! -e "$gate/release-$name" ] && [ ! -e "$gate/release-all" ]; do sleep 0.05; done',
+      'while [ ! -e "$gate/release-$name" ]; do sleep 0.05; done',
       `printf 'Content-Type: text/plain\\r\\n\\r\\nreleased %s\\n' "$name"`,
       '',
     ].join('\n');
@@ -61,7 +61,7 @@ export class Gate {
       "with open(os.path.join(gate, 'started-' + name + '.tmp'), 'w') as f:",
       '    f.write(str(os.getpid()))',
       "os.rename(os.path.join(gate, 'started-' + name + '.tmp'), os.path.join(gate, 'started-' + name))",
-      "while not any(os.path.exists(os.path.join(gate, r)) for r in ('release-' + name, 'release-all')):",
+      "while not os.path.exists(os.path.join(gate, 'release-' + name)):",
       '    time.sleep(0.05)',
       "sys.stdout.write('Content-Type: text/plain\\r\\n\\r\\nreleased ' + name + '\\n')",
       '',
@@ -90,11 +90,6 @@ export class Gate {
    */
   async release(...names: string[]): Promise<void> {
     for (const name of names) await touch(join(this.dir, `release-${name}`));
-  }
-
-  /** Lets every gated script answer, now and from now on (a suite's last cleanup). */
-  async releaseAll(): Promise<void> {
-    await touch(join(this.dir, 'release-all'));
   }
 }
 
