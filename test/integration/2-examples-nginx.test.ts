@@ -15,6 +15,7 @@ import { NGINX_FASTCGI_PARAMS, REPO_ROOT } from './helpers/paths.ts';
 import { childPids, waitForProcessesGone } from './helpers/processes.ts';
 import { createTempDir, type TempDir } from './helpers/temp-dir.ts';
 import { acceptedConnections } from './helpers/unix-sockets.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 const EXAMPLE_TOML = join(REPO_ROOT, 'config/example.toml');
 const EXAMPLE_NGINX = join(REPO_ROOT, 'config/nginx.conf');
@@ -81,8 +82,7 @@ describe('examples behind nginx with the shipped site (config/nginx.conf)', () =
   afterAll(() => {
     agent.destroy();
   });
-  const get = (path: string) =>
-    httpRequest({ socketPath: running().nginx.httpSocket, path, agent, timeoutMs: 15_000 });
+  const get = (path: string) => httpRequest({ socketPath: running().nginx.httpSocket, path, agent });
   const post = (path: string, body: string) =>
     httpRequest({
       socketPath: running().nginx.httpSocket,
@@ -91,7 +91,6 @@ describe('examples behind nginx with the shipped site (config/nginx.conf)', () =
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body,
       agent,
-      timeoutMs: 15_000,
     });
 
   for (const script of ['hello.py', 'hello.pl', 'hello.js']) {
@@ -129,7 +128,7 @@ describe('examples behind nginx with the shipped site (config/nginx.conf)', () =
 describe('the embedded HTTP front (--http 127.0.0.1:PORT)', () => {
   it('serves /hello.py?name=Ann without nginx', async () => {
     const res = await fetch(`http://127.0.0.1:${httpPort}/hello.py?name=Ann`, {
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(EVENT_TIMEOUT_MS),
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Hello, Ann!');
@@ -140,7 +139,7 @@ describe('the embedded HTTP front (--http 127.0.0.1:PORT)', () => {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'name=Ann&message=hello',
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(EVENT_TIMEOUT_MS),
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Thanks, Ann. You wrote: hello');
@@ -154,6 +153,6 @@ describe('stopping', () => {
     const workers = childPids(d.pid);
     expect(workers.length).toBeGreaterThanOrEqual(1);
     expect(await d.stop()).toBe(0);
-    await waitForProcessesGone(workers, undefined, 10_000);
+    await waitForProcessesGone(workers, undefined, EVENT_TIMEOUT_MS);
   });
 });

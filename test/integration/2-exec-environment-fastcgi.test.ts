@@ -21,7 +21,6 @@ async function envDump(params: Record<string, string>, paramsPerRecord: boolean)
     socketPath: stack().fastcgiSocket,
     params,
     paramsPerRecord,
-    timeoutMs: 15_000,
   });
   expect(res.protocolStatus).toBe(0);
   const cgi = parseCgiResponse(res.stdout);

@@ -38,7 +38,7 @@ describe('large bodies through nginx and the exec runtime', () => {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
       body: randomBytes(3 * 1000 * 1000),
-      timeoutMs: 20_000,
+      timeoutMs: 30_000,
     });
     expect(res.status).toBe(200);
     expect(res.text).toBe('answered without reading the body\n');

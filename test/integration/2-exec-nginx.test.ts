@@ -9,6 +9,7 @@ import { headerValues } from './helpers/http.ts';
 import { waitForEvent, waitForRequestLog } from './helpers/logs.ts';
 import { buildMultipart } from './helpers/multipart.ts';
 import { useStack } from './helpers/use-stack.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 const LEAK = 'CGI_FPM_IT_MUST_NOT_LEAK';
 const stack = useStack({ daemonEnv: { [LEAK]: 'daemon environment' } });
@@ -142,7 +143,7 @@ describe('exec runtime behind nginx', () => {
     const res = await stack().request('/stderr.sh');
     expect(res.status).toBe(200);
     expect(res.text).toBe('see the log\n');
-    const line = await daemon.waitForLog((e) => e.msg === 'cgi stderr', 5000, since);
+    const line = await daemon.waitForLog((e) => e.msg === 'cgi stderr', EVENT_TIMEOUT_MS, since);
     expect(line.line).toBe('stderr.sh says hello on stderr');
   });
 

@@ -1,21 +1,28 @@
 // This file implements issue 2's isolation check from the perspective of a hostile or broken
 // FastCGI peer: garbage bytes on one connection close only that connection ("protocol error"),
 // while requests in flight on other connections (through nginx and raw) complete untouched.
-import { setTimeout as delay } from 'node:timers/promises';
+// The requests in flight run a gated script the test holds until the garbage connection is
+// closed, so "closed while they were in flight" is certain, not timed.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nginxLikeParams } from './helpers/cgi-params.ts';
 import { parseCgiResponse } from './helpers/cgi-response.ts';
-import { fcgiRequest, openRawConnection, type RawConnection } from './helpers/fastcgi-client.ts';
+import { fcgiRequest, openRawConnection } from './helpers/fastcgi-client.ts';
 import { encodeBeginRequest, encodeNameValuePairs, encodeRecord, FCGI } from './helpers/fastcgi-wire.ts';
+import { GateSlot, released } from './helpers/gate.ts';
 import { waitForEvent } from './helpers/logs.ts';
+import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
-const stack = useStack();
+const gate = new GateSlot();
 
-/** Resolves true when `conn` is closed by the daemon within `ms`, false otherwise. */
-async function closedWithin(conn: RawConnection, ms: number): Promise<boolean> {
-  return Promise.race([conn.closed.then(() => true), delay(ms).then(() => false)]);
-}
+const stack = useStack({
+  pools: async ({ dir, root, fastcgiSocket }) => {
+    await gate.open(dir, join(root, 'hold.sh'));
+    return { main: defaultPool(root, fastcgiSocket) };
+  },
+});
 
 const garbage: readonly { what: string; bytes: () => Buffer }[] = [
   {
@@ -38,38 +45,49 @@ const garbage: readonly { what: string; bytes: () => Buffer }[] = [
 ];
 
 describe('garbage on one FastCGI connection', () => {
-  for (const g of garbage) {
+  for (const [n, g] of garbage.entries()) {
     it(`${g.what}: that connection is closed, requests in flight elsewhere complete`, async () => {
       const { daemon, root, fastcgiSocket } = stack();
       const since = daemon.logs.length;
-      const started = Date.now();
-      // Two 2-second requests in flight: one through nginx, one on a raw FastCGI connection.
-      const viaNginx = stack().request('/slow-2s.sh?via=nginx', { timeoutMs: 15_000 });
-      const viaRaw = fcgiRequest({
-        socketPath: fastcgiSocket,
-        params: nginxLikeParams(root, '/slow-2s.sh', { QUERY_STRING: 'via=raw' }),
-        timeoutMs: 15_000,
-      });
-      await delay(500);
-
-      const bad = await openRawConnection(fastcgiSocket);
+      const names = [`nginx${n}`, `raw${n}`];
       try {
-        await bad.write(g.bytes());
-        // Closed promptly: well before the in-flight requests finish.
-        expect(await closedWithin(bad, 1200)).toBe(true);
-      } finally {
-        bad.destroy();
-      }
-      await waitForEvent(daemon, 'protocol error', since);
+        // Two requests in flight, held: one through nginx, one on a raw FastCGI connection.
+        let answered = false;
+        const viaNginx = stack().request(`/hold.sh?nginx${n}`);
+        const viaRaw = fcgiRequest({
+          socketPath: fastcgiSocket,
+          params: nginxLikeParams(root, '/hold.sh', { QUERY_STRING: `raw${n}` }),
+        });
+        void Promise.allSettled([viaNginx, viaRaw]).then(() => {
+          answered = true;
+        });
+        await Promise.all(names.map((name) => gate.get().waitStarted(name)));
 
-      const [httpRes, rawRes] = await Promise.all([viaNginx, viaRaw]);
-      expect(httpRes.status).toBe(200);
-      expect(httpRes.text).toMatch(/^slept 2s in pid \d+\n$/);
-      const cgi = parseCgiResponse(rawRes.stdout);
-      expect(cgi.status).toBe(200);
-      expect(cgi.body.toString()).toMatch(/^slept 2s in pid \d+\n$/);
-      expect(rawRes.protocolStatus).toBe(0);
-      expect(Date.now() - started).toBeLessThan(10_000);
+        const bad = await openRawConnection(fastcgiSocket);
+        try {
+          await bad.write(g.bytes());
+          // Closed while the requests are still in flight (they end only once released).
+          await waitUntil(
+            'the garbage connection closed by the daemon',
+            () => bad.isClosed(),
+            EVENT_TIMEOUT_MS,
+            10,
+          );
+          expect(answered).toBe(false);
+        } finally {
+          bad.destroy();
+        }
+        await waitForEvent(daemon, 'protocol error', since);
+
+        await gate.get().release(...names);
+        const [httpRes, rawRes] = await Promise.all([viaNginx, viaRaw]);
+        expect([httpRes.status, httpRes.text]).toEqual([200, released(`nginx${n}`)]);
+        const cgi = parseCgiResponse(rawRes.stdout);
+        expect([cgi.status, cgi.body.toString()]).toEqual([200, released(`raw${n}`)]);
+        expect(rawRes.protocolStatus).toBe(0);
+      } finally {
+        await gate.get().release(...names);
+      }
 
       // The daemon is still serving.
       const after = await stack().request('/get-echo.py?after=garbage');

@@ -11,6 +11,7 @@ import { httpRequest, keepAliveAgent } from './helpers/http.ts';
 import { startNginx, type Nginx } from './helpers/nginx.ts';
 import { isProcessAlive } from './helpers/processes.ts';
 import { createTempDir, type TempDir } from './helpers/temp-dir.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 let tmp: TempDir | undefined;
 let nginx: Nginx | undefined;
@@ -40,7 +41,7 @@ afterAll(async () => {
 
 describe('the nginx harness alone', () => {
   it('serves a static file over its unix socket and logs the request in its temp prefix', async () => {
-    const res = await httpRequest({ socketPath: started().httpSocket, path: '/hello.txt', timeoutMs: 5000 });
+    const res = await httpRequest({ socketPath: started().httpSocket, path: '/hello.txt' });
     expect(res.status).toBe(200);
     expect(res.text).toBe('hello from a static file\n');
     expect(await started().accessLog()).toContain('GET /hello.txt HTTP/1.1" 200');
@@ -54,7 +55,6 @@ describe('the nginx harness alone', () => {
           socketPath: started().httpSocket,
           path: '/hello.txt',
           agent,
-          timeoutMs: 5000,
         });
         expect(res.status).toBe(200);
       }
@@ -70,7 +70,6 @@ describe('the nginx harness alone', () => {
     const res = await httpRequest({
       socketPath: started().httpSocket,
       path: '/missing.txt',
-      timeoutMs: 5000,
     });
     expect(res.status).toBe(404);
   });
@@ -78,14 +77,25 @@ describe('the nginx harness alone', () => {
   it('cuts off a request to a server that never answers, at its timeout', async () => {
     const silentSocket = join(tmp?.path ?? '', 'silent.sock');
     const held: Socket[] = [];
-    const silent = createServer((socket) => held.push(socket));
+    let hungUp = 0;
+    const silent = createServer((socket) => {
+      held.push(socket);
+      // Reads (and drops) what comes, so the client's hang-up is seen; never answers.
+      socket.resume();
+      socket.once('close', () => {
+        hungUp += 1;
+      });
+    });
     await new Promise<void>((resolve) => silent.listen(silentSocket, resolve));
     try {
       const begun = Date.now();
       await expect(httpRequest({ socketPath: silentSocket, path: '/', timeoutMs: 300 })).rejects.toThrow(
         /no complete response within 300 ms/,
       );
-      expect(Date.now() - begun).toBeLessThan(3000);
+      // Cut off by its own timer (not before it), and the connection closed from its side.
+      expect(Date.now() - begun).toBeGreaterThanOrEqual(250);
+      expect(held).toHaveLength(1);
+      await waitUntil('the client hung up', () => hungUp === 1, EVENT_TIMEOUT_MS, 10);
     } finally {
       for (const socket of held) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));

@@ -10,7 +10,7 @@ import { fcgiKeepConnSequence } from './helpers/fastcgi-keep-conn.ts';
 import { keepAliveAgent } from './helpers/http.ts';
 import { acceptedConnections } from './helpers/unix-sockets.ts';
 import { useStack } from './helpers/use-stack.ts';
-import { waitUntil } from './helpers/wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 const REQUESTS = 1000;
 const stack = useStack({ keepAlive: true });
@@ -24,10 +24,9 @@ describe('fastcgi_keep_conn on', () => {
     const seen = new Set<number>();
     let samplesWithConnection = 0;
     let samples = 0;
-    const started = Date.now();
     try {
       for (let i = 0; i < REQUESTS; i++) {
-        const res = await stack().request(`/hello.sh?i=${i}`, { agent, timeoutMs: 10_000 });
+        const res = await stack().request(`/hello.sh?i=${i}`, { agent });
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status !== 200 || res.text !== 'hello\n') {
           throw new Error(`request ${i}: ${res.status} ${JSON.stringify(res.text.slice(0, 200))}`);
@@ -43,10 +42,7 @@ describe('fastcgi_keep_conn on', () => {
     } finally {
       agent.destroy();
     }
-    const elapsed = Date.now() - started;
     expect(statuses).toEqual(new Map([[200, REQUESTS]]));
-    // Bounded: well under the test's own timeout, whatever the machine.
-    expect(elapsed).toBeLessThan(150_000);
     // Kept alive: an idle upstream connection at every sample, and only a handful of distinct
     // connections over all 1000 requests (one per nginx worker, plus any reconnect).
     expect(samplesWithConnection).toBe(samples);
@@ -57,7 +53,7 @@ describe('fastcgi_keep_conn on', () => {
       `${REQUESTS} request log lines`,
       () =>
         daemon.logs.slice(since).filter((e) => e.msg === 'request' && e.status === 200).length >= REQUESTS,
-      10_000,
+      EVENT_TIMEOUT_MS,
     );
   });
 
@@ -66,13 +62,12 @@ describe('fastcgi_keep_conn on', () => {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
       body: Buffer.alloc(3_000_000, 0x61),
-      timeoutMs: 20_000,
     });
     expect(res.status).toBe(200);
     const agent = keepAliveAgent(1);
     try {
       for (let i = 0; i < 20; i++) {
-        const next = await stack().request(`/hello.sh?after=${i}`, { agent, timeoutMs: 10_000 });
+        const next = await stack().request(`/hello.sh?after=${i}`, { agent });
         expect(next.status).toBe(200);
       }
     } finally {

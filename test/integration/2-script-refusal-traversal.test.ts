@@ -12,6 +12,7 @@ import type { LogEntry } from './helpers/daemon.ts';
 import { fcgiRequest } from './helpers/fastcgi-client.ts';
 import { clearMarkers, findMarkers } from './helpers/fixtures.ts';
 import { useStack } from './helpers/use-stack.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 const stack = useStack();
 
@@ -21,7 +22,7 @@ const CR_REASON = /\bcr\b|carriage|\\r|byte|character|control/i;
 
 /** Waits for the refusal event logged since `since` and returns it. */
 async function refusal(since: number, event: 'script refused' | 'script not found'): Promise<LogEntry> {
-  return stack().daemon.waitForLog((e) => e.msg === event, 5000, since);
+  return stack().daemon.waitForLog((e) => e.msg === event, EVENT_TIMEOUT_MS, since);
 }
 
 beforeEach(async () => {
@@ -131,7 +132,6 @@ describe('refused from a raw FastCGI client (what nginx would never send)', () =
       const res = await fcgiRequest({
         socketPath: fastcgiSocket,
         params: c.params(root, outside),
-        timeoutMs: 10_000,
       });
       expect(parseCgiResponse(res.stdout).status).toBe(403);
       const event = await refusal(since, 'script refused');
@@ -146,7 +146,6 @@ describe('refused from a raw FastCGI client (what nginx would never send)', () =
     const res = await fcgiRequest({
       socketPath: fastcgiSocket,
       params: nginxLikeParams(root, '/evil.py', { SCRIPT_FILENAME: join(outside, 'evil.py') }),
-      timeoutMs: 10_000,
     });
     const status = parseCgiResponse(res.stdout).status;
     expect([403, 404]).toContain(status);

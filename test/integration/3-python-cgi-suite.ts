@@ -9,6 +9,7 @@ import type { Isolation } from '../../src/config/schema.ts';
 import { fields, pythonPools } from './3-python-pools.ts';
 import { headerValues } from './helpers/http.ts';
 import { isForScript, waitForRequestLog } from './helpers/logs.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 import { buildMultipart } from './helpers/multipart.ts';
 import { useStack } from './helpers/use-stack.ts';
 
@@ -99,7 +100,7 @@ export function pythonCgiSuite(isolation: Isolation): void {
           e.msg === 'cgi stderr' &&
           isForScript(e, 'cgitb_crash.py') &&
           e.line === 'ZeroDivisionError: division by zero',
-        5000,
+        EVENT_TIMEOUT_MS,
         since,
       );
       // The worker's python child is still the same one and serves on.

@@ -16,6 +16,7 @@ import {
 import { echoed, echoQueryScript, writeScript } from './helpers/scripts.ts';
 import { defaultPool, type StackPaths } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 const REFUSED = 'reload refused, keeping the running config';
 
@@ -55,7 +56,7 @@ describe('cgi-fpm reload with a broken config', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('pm.max_children must be ≥ 1, got 0');
     expect(result.stderr).toContain('queue.maxx');
-    const refused = await s.daemon.waitForLog((e) => e.msg === REFUSED, 5000, since);
+    const refused = await s.daemon.waitForLog((e) => e.msg === REFUSED, EVENT_TIMEOUT_MS, since);
     expect(JSON.stringify(refused.errors)).toContain('pm.max_children');
     expect(JSON.stringify(refused.errors)).toContain('queue.maxx');
     await expectOldConfigServing('after-cli');
@@ -70,7 +71,7 @@ describe('cgi-fpm reload with a broken config', () => {
       '[global]\ncontrol_socket = "control.sock"\n[pools.main\nlisten = \n',
     );
     process.kill(s.daemon.pid, 'SIGHUP');
-    const refused = await s.daemon.waitForLog((e) => e.msg === REFUSED, 5000, since);
+    const refused = await s.daemon.waitForLog((e) => e.msg === REFUSED, EVENT_TIMEOUT_MS, since);
     expect(JSON.stringify(refused.errors)).toMatch(/invalid TOML/);
     await expectOldConfigServing('after-sighup');
     const result = await cliReload(s.daemon.configFile, s.dir);

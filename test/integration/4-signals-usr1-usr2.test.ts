@@ -4,6 +4,7 @@
 // SIGUSR2 (reload, like SIGHUP) both leave it serving.
 import { describe, expect, it } from 'vitest';
 import { useStack } from './helpers/use-stack.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 const stack = useStack({});
 
@@ -12,7 +13,11 @@ describe('SIGUSR1 and SIGUSR2 on a running daemon', () => {
     const s = stack();
     const since = s.daemon.logs.length;
     process.kill(s.daemon.pid, 'SIGUSR1');
-    const seen = await s.daemon.waitForLog((e) => e.msg === 'received signal, reopening logs', 5000, since);
+    const seen = await s.daemon.waitForLog(
+      (e) => e.msg === 'received signal, reopening logs',
+      EVENT_TIMEOUT_MS,
+      since,
+    );
     expect(seen.signal).toBe('SIGUSR1');
     expect((await s.request('/hello.sh')).status).toBe(200);
   });
@@ -21,7 +26,7 @@ describe('SIGUSR1 and SIGUSR2 on a running daemon', () => {
     const s = stack();
     const since = s.daemon.logs.length;
     process.kill(s.daemon.pid, 'SIGUSR2');
-    await s.daemon.waitForLog((e) => e.msg === 'reloaded', 10_000, since);
+    await s.daemon.waitForLog((e) => e.msg === 'reloaded', EVENT_TIMEOUT_MS, since);
     expect((await s.request('/hello.sh')).status).toBe(200);
   });
 });

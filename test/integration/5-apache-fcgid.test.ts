@@ -20,7 +20,7 @@ import { fcgidSite } from './helpers/apache-sites.ts';
 import { writeConfigFile } from './helpers/config-file.ts';
 import { isProcessAlive, killQuietly, waitForProcessesGone } from './helpers/processes.ts';
 import { createTempDir, type TempDir } from './helpers/temp-dir.ts';
-import { waitUntil } from './helpers/wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 let tmp: TempDir | undefined;
 let apache: Apache | undefined;
@@ -139,7 +139,7 @@ describe('Apache mod_fcgid spawning `cgi-fpm worker --pool NAME` on fd 0', () =>
       'script not found logged',
       async () =>
         (await workerLines('script not found')).some((l) => l.script === join(roots.python, 'missing.py')),
-      5000,
+      EVENT_TIMEOUT_MS,
     );
   });
 
@@ -149,7 +149,7 @@ describe('Apache mod_fcgid spawning `cgi-fpm worker --pool NAME` on fd 0', () =>
     expect(pids.every(isProcessAlive)).toBe(true);
     try {
       expect(await web().stop()).toBe(0);
-      await waitForProcessesGone(pids, undefined, 10_000);
+      await waitForProcessesGone(pids, undefined, EVENT_TIMEOUT_MS);
     } finally {
       for (const pid of pids) killQuietly(pid, 'SIGKILL');
     }

@@ -19,6 +19,7 @@ import { proxyFcgiSite } from './helpers/apache-sites.ts';
 import { startDaemon, type Daemon } from './helpers/daemon.ts';
 import { waitForRequestLog } from './helpers/logs.ts';
 import { createTempDir, type TempDir } from './helpers/temp-dir.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 let tmp: TempDir | undefined;
 let daemon: Daemon | undefined;
@@ -124,7 +125,7 @@ describe('Apache mod_proxy_fcgi: SetHandler "proxy:unix:…|fcgi://localhost"', 
     const res = await web().request('/exec/missing.py');
     expect(res.status).toBe(404);
     expect(res.text).toContain('cgi-fpm');
-    const entry = await fpm().waitForLog((e) => e.msg === 'script not found', 5000, since);
+    const entry = await fpm().waitForLog((e) => e.msg === 'script not found', EVENT_TIMEOUT_MS, since);
     expect(entry.script).toBe(`proxy:fcgi://localhost${join(roots.exec, 'missing.py')}`);
   });
 });
@@ -184,7 +185,7 @@ describe('Apache mod_proxy_fcgi: ProxyPassMatch', () => {
     const res = await web().request('/pp/node/nothing.js');
     expect(res.status).toBe(404);
     expect(res.text).toContain('cgi-fpm');
-    const entry = await fpm().waitForLog((e) => e.msg === 'script not found', 5000, since);
+    const entry = await fpm().waitForLog((e) => e.msg === 'script not found', EVENT_TIMEOUT_MS, since);
     expect(entry.script).toBe(`proxy:fcgi://localhost${join(roots.node, 'nothing.js')}`);
   });
 });

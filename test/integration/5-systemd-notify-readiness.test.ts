@@ -14,7 +14,7 @@ import { startNotifyReceiver, type Notification } from './helpers/notify-socket.
 import { CLI_MAIN } from './helpers/paths.ts';
 import { startStack } from './helpers/stack.ts';
 import { createTempDir, type TempDir } from './helpers/temp-dir.ts';
-import { waitUntil } from './helpers/wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
 const runningAsRoot = process.getuid?.() === 0;
 
@@ -31,6 +31,9 @@ afterAll(async () => {
 function statusOf(n: Notification): string | undefined {
   return n.fields.find((f) => f.startsWith('STATUS='))?.slice('STATUS='.length);
 }
+
+/** The status line of an idle one-pool daemon, with its request rate. */
+const IDLE_STATUS = /^1 pool, workers: 0 busy, 2 idle; (\d+\.\d) req\/s$/;
 
 describe('sd_notify (NOTIFY_SOCKET)', () => {
   it('READY=1 and STATUS=, refreshed; WATCHDOG=1; RELOADING=1 … READY=1 on SIGHUP; STOPPING=1', async () => {
@@ -53,21 +56,31 @@ describe('sd_notify (NOTIFY_SOCKET)', () => {
         'three watchdog pings',
         () =>
           receiver.received.filter((n) => n.fields.join() === `MAINPID=${daemon.pid},WATCHDOG=1`).length >= 3,
-        5000,
+        EVENT_TIMEOUT_MS,
       );
 
-      for (let i = 0; i < 10; i++) expect((await stack.request('/hello.sh')).status).toBe(200);
-      const refreshed = await receiver.waitFor(
-        (n) => !n.fields.includes('READY=1') && /; [1-9][\d.]* req\/s$/.test(statusOf(n) ?? ''),
-        12_000,
-      );
-      expect(statusOf(refreshed)).toMatch(/^1 pool, workers: 0 busy, 2 idle; \d+\.\d req\/s$/);
+      // Requests, then the next idle STATUS= (sent when it changed, every 5 s): a rate above 0.
+      // Should that line's 5 s hold no request (the last one began before the line before it),
+      // the rate is 0.0: more requests, and the next line.
+      let refreshed: Notification | undefined;
+      for (let attempt = 1; refreshed === undefined; attempt++) {
+        const from = receiver.received.length;
+        for (let i = 0; i < 10; i++) expect((await stack.request('/hello.sh')).status).toBe(200);
+        const idle = await receiver.waitFor(
+          (n) => !n.fields.includes('READY=1') && IDLE_STATUS.test(statusOf(n) ?? ''),
+          EVENT_TIMEOUT_MS,
+          from,
+        );
+        if (Number(IDLE_STATUS.exec(statusOf(idle) ?? '')?.[1]) > 0) refreshed = idle;
+        else if (attempt === 5) throw new Error(`no request rate in 5 STATUS= lines: ${statusOf(idle)}`);
+      }
+      expect(statusOf(refreshed)).toMatch(IDLE_STATUS);
 
       let since = receiver.received.length;
       const before = process.hrtime.bigint() / 1000n;
       process.kill(daemon.pid, 'SIGHUP');
-      const reloading = await receiver.waitFor(['RELOADING=1', 'MONOTONIC_USEC='], 10_000, since);
-      const readyAgain = await receiver.waitFor(['READY=1', 'STATUS='], 10_000, since);
+      const reloading = await receiver.waitFor(['RELOADING=1', 'MONOTONIC_USEC='], EVENT_TIMEOUT_MS, since);
+      const readyAgain = await receiver.waitFor(['READY=1', 'STATUS='], EVENT_TIMEOUT_MS, since);
       expect(receiver.received.indexOf(reloading)).toBeLessThan(receiver.received.indexOf(readyAgain));
       // The same CLOCK_MONOTONIC as this process's hrtime, in µs.
       const usec = BigInt(
@@ -77,7 +90,7 @@ describe('sd_notify (NOTIFY_SOCKET)', () => {
 
       since = receiver.received.length;
       expect(await daemon.stop()).toBe(0);
-      const stopping = await receiver.waitFor(['STOPPING=1'], 5000, since);
+      const stopping = await receiver.waitFor(['STOPPING=1'], EVENT_TIMEOUT_MS, since);
       expect(stopping.fields).toContain('STATUS=stopping: finishing requests in flight');
       expect(receiver.received.slice(since).some((n) => n.fields.includes('READY=1'))).toBe(false);
     } finally {

@@ -15,6 +15,7 @@ import { startNginx, type Nginx } from './helpers/nginx.ts';
 import { activatedSite, poke, socketSpecs, startActivated } from './helpers/socket-activate.ts';
 import { SCRIPT_PATH } from './helpers/stack.ts';
 import { createTempDir, type TempDir } from './helpers/temp-dir.ts';
+import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 /** Prints its pool, the variables a leak would show, and every fd above 2 that is a socket. */
 const ENV_SCRIPT = `#!/bin/sh
@@ -74,7 +75,7 @@ describe('socket activation (systemd-socket-activate)', () => {
         httpSocket,
         site: activatedSite(httpSocket, www, sockets),
       });
-      const get = (path: string) => httpRequest({ socketPath: httpSocket, path, timeoutMs: 20_000 });
+      const get = (path: string) => httpRequest({ socketPath: httpSocket, path });
 
       // The first connection starts the daemon: it waits in the socket's queue meanwhile.
       const first = await get('/a/env.sh');
@@ -90,7 +91,7 @@ describe('socket activation (systemd-socket-activate)', () => {
       let since = daemon.logs.length;
       await writeConfigFile(daemon.configFile, { global: both.global, pools: { a: pool(www, 'a') } });
       process.kill(daemon.pid, 'SIGHUP');
-      await daemon.waitForLog((e) => e.msg === 'reloaded', 15_000, since);
+      await daemon.waitForLog((e) => e.msg === 'reloaded', EVENT_TIMEOUT_MS, since);
       expect(daemon.logs.slice(since)).toContainEqual(
         expect.objectContaining({
           msg: 'no pool listens on this systemd socket any more, kept open',
@@ -103,7 +104,7 @@ describe('socket activation (systemd-socket-activate)', () => {
       since = daemon.logs.length;
       await writeConfigFile(daemon.configFile, both);
       process.kill(daemon.pid, 'SIGHUP');
-      await daemon.waitForLog((e) => e.msg === 'reloaded', 15_000, since);
+      await daemon.waitForLog((e) => e.msg === 'reloaded', EVENT_TIMEOUT_MS, since);
       expect((await get('/b/env.sh')).text).toBe(`pool=b\n${clean}`);
       expect(daemon.logs.filter((e) => e.msg === 'listening')).toHaveLength(2);
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { freeLoopbackPort } from './free-port.ts';
 import { httpRequest, type HttpRequestOptions, type HttpResponse } from './http.ts';
 import { APACHE_BIN, APACHE_MODULES_DIR } from './paths.ts';
-import { waitUntil } from './wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './wait.ts';
 
 /** Options for {@link startApache}. */
 export interface ApacheOptions {
@@ -21,7 +21,7 @@ export interface ApacheOptions {
   readonly site: string | ((port: number) => string);
   /** Also load mod_fcgid (IPC dir and process table inside `dir`). @defaultValue false */
   readonly fcgid?: boolean;
-  /** Bound on readiness, in milliseconds. @defaultValue 15000 */
+  /** Bound on readiness, in milliseconds. @defaultValue {@link EVENT_TIMEOUT_MS} */
   readonly readyTimeoutMs?: number;
 }
 
@@ -187,7 +187,7 @@ async function startOnce(options: ApacheOptions, port: number): Promise<Apache> 
           throw new Error(`apache exited with code ${exitCode} before it was ready`);
         return canConnect(port);
       },
-      options.readyTimeoutMs ?? 15_000,
+      options.readyTimeoutMs ?? EVENT_TIMEOUT_MS,
     );
   } catch (err) {
     await stop();

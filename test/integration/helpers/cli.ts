@@ -2,6 +2,7 @@
 // and friends: run the built CLI, bounded in time, and capture exit code and output.
 import { spawn } from 'node:child_process';
 import { CLI_MAIN } from './paths.ts';
+import { EVENT_TIMEOUT_MS } from './wait.ts';
 
 /** What a finished CLI run produced. */
 export interface CliResult {
@@ -14,9 +15,13 @@ export interface CliResult {
 /**
  * Runs `node dist/cli/main.js ...args` to completion.
  *
- * @param timeoutMs - SIGKILL after this many milliseconds @defaultValue 15000
+ * @param timeoutMs - SIGKILL after this many milliseconds @defaultValue {@link EVENT_TIMEOUT_MS}
  */
-export function runCli(args: readonly string[], cwd: string, timeoutMs = 15_000): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  cwd: string,
+  timeoutMs = EVENT_TIMEOUT_MS,
+): Promise<CliResult> {
   return new Promise<CliResult>((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { DaemonStatus, PoolStatus } from '../../../src/supervisor/status.ts';
 import { runCli, type CliResult } from './cli.ts';
+import { EVENT_TIMEOUT_MS } from './wait.ts';
 
 export type { DaemonStatus, PoolStatus } from '../../../src/supervisor/status.ts';
 
@@ -23,13 +24,13 @@ export function controlSocketIn(dir: string): string {
 /**
  * Sends one command on the control socket and resolves with the reply line parsed as JSON.
  *
- * @param timeoutMs - bound on the whole exchange, in milliseconds @defaultValue 5000
+ * @param timeoutMs - bound on the whole exchange, in milliseconds @defaultValue {@link EVENT_TIMEOUT_MS}
  * @throws Error on a connection failure, a reply that is not JSON, or when the bound passes
  */
 export function controlRequest(
   socketPath: string,
   command: 'status' | 'reload' | 'stop',
-  timeoutMs = 5000,
+  timeoutMs = EVENT_TIMEOUT_MS,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
@@ -66,7 +67,7 @@ function asStatus(reply: unknown, where: string): DaemonStatus {
 }
 
 /** The daemon's status, read directly on the control socket. */
-export async function daemonStatus(socketPath: string, timeoutMs = 5000): Promise<DaemonStatus> {
+export async function daemonStatus(socketPath: string, timeoutMs = EVENT_TIMEOUT_MS): Promise<DaemonStatus> {
   return asStatus(await controlRequest(socketPath, 'status', timeoutMs), 'control: status');
 }
 

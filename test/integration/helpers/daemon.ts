@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { writeConfigFile, type TomlDocument } from './config-file.ts';
 import { LogCollector, type LogEntry } from './log-collector.ts';
 import { CLI_MAIN } from './paths.ts';
+import { EVENT_TIMEOUT_MS } from './wait.ts';
 
 export type { LogEntry } from './log-collector.ts';
 
@@ -30,7 +31,7 @@ export interface DaemonOptions {
   readonly args?: readonly string[];
   /** Extra environment variables for the daemon (merged over `process.env`). */
   readonly env?: Readonly<Record<string, string>>;
-  /** Bound on "ready to handle connections", in milliseconds. @defaultValue 15000 */
+  /** Bound on "ready to handle connections", in milliseconds. @defaultValue {@link EVENT_TIMEOUT_MS} */
   readonly readyTimeoutMs?: number;
   /**
    * A program the daemon is started through, with its arguments; `node main.js start …` are
@@ -60,14 +61,14 @@ export interface Daemon {
    * Resolves with the first log entry at index `since` or later that satisfies `predicate`,
    * already logged or still to come.
    *
-   * @param timeoutMs - bound in milliseconds @defaultValue 5000
+   * @param timeoutMs - bound in milliseconds @defaultValue {@link EVENT_TIMEOUT_MS}
    * @param since - index into {@link Daemon.logs} to start from @defaultValue 0
    * @throws Error with the collected output when the bound passes or the daemon exits first
    */
   waitForLog(predicate: (entry: LogEntry) => boolean, timeoutMs?: number, since?: number): Promise<LogEntry>;
   /**
-   * SIGTERM to the PID, wait for exit (SIGKILL after 10 s); resolves with the exit code
-   * (null when it had to be killed by a signal). Idempotent.
+   * SIGTERM to the PID, wait for exit (SIGKILL after {@link EVENT_TIMEOUT_MS}); resolves with
+   * the exit code (null when it had to be killed by a signal). Idempotent.
    */
   stop(): Promise<number | null>;
 }
@@ -75,7 +76,8 @@ export interface Daemon {
 /** The operator notice the daemon logs once every pool's workers said ready. */
 export const READY_MESSAGE = 'ready to handle connections';
 
-const STOP_GRACE_MS = 10_000;
+/** How long {@link Daemon.stop} waits after SIGTERM before SIGKILL (a hang, not a slow stop). */
+const STOP_GRACE_MS = EVENT_TIMEOUT_MS;
 
 /**
  * Writes the config and starts the built daemon; resolves once it logs
@@ -143,7 +145,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const waitForLog = (
     predicate: (entry: LogEntry) => boolean,
-    timeoutMs = 5000,
+    timeoutMs = EVENT_TIMEOUT_MS,
     since = 0,
   ): Promise<LogEntry> => collector.waitFor(predicate, timeoutMs, since, output);
 
@@ -164,7 +166,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const daemon: Daemon = { pid, configFile, logs, exited, output, waitForLog, stop };
   if (options.awaitReady === false) return daemon;
   try {
-    await waitForLog((e) => e.msg === READY_MESSAGE, options.readyTimeoutMs ?? 15_000);
+    await waitForLog((e) => e.msg === READY_MESSAGE, options.readyTimeoutMs ?? EVENT_TIMEOUT_MS);
   } catch (err) {
     child.kill('SIGKILL');
     await exited;

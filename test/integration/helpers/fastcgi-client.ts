@@ -3,6 +3,7 @@
 // reply records, with a bound on every wait.
 import { createConnection, type Socket } from 'node:net';
 import { decodeEndRequest, encodeRequest, FCGI, RecordReader, type WireRecord } from './fastcgi-wire.ts';
+import { EVENT_TIMEOUT_MS } from './wait.ts';
 
 /** Options for {@link fcgiRequest}. */
 export interface FcgiRequestOptions {
@@ -52,9 +53,9 @@ export interface RawConnection {
 /**
  * Connects to `socketPath` and records everything the peer sends until it closes.
  *
- * @param timeoutMs - bound on connecting, in milliseconds @defaultValue 5000
+ * @param timeoutMs - bound on connecting, in milliseconds @defaultValue {@link EVENT_TIMEOUT_MS}
  */
-export function openRawConnection(socketPath: string, timeoutMs = 5000): Promise<RawConnection> {
+export function openRawConnection(socketPath: string, timeoutMs = EVENT_TIMEOUT_MS): Promise<RawConnection> {
   return new Promise<RawConnection>((resolve, reject) => {
     const socket = createConnection(socketPath);
     const started = Date.now();

@@ -1,8 +1,16 @@
 // This file implements a kept-alive FastCGI connection from the perspective of a raw client
 // doing what nginx does with `fastcgi_keep_conn on`: several requests, one after another, on
-// one connection with FCGI_KEEP_CONN, which the daemon must keep open between them.
+// one connection with FCGI_KEEP_CONN, which the daemon must keep open between them and after.
 import { openRawConnection, type FcgiResponse } from './fastcgi-client.ts';
-import { decodeEndRequest, encodeRequest, FCGI, RecordReader, type WireRecord } from './fastcgi-wire.ts';
+import {
+  decodeEndRequest,
+  encodeNameValuePairs,
+  encodeRecord,
+  encodeRequest,
+  FCGI,
+  RecordReader,
+  type WireRecord,
+} from './fastcgi-wire.ts';
 
 /** One request of {@link fcgiKeepConnSequence}. */
 export interface SequenceRequest {
@@ -15,6 +23,7 @@ export interface SequenceRequest {
  * with `fastcgi_keep_conn on` (each after the previous END_REQUEST, request id 1 each time).
  *
  * @returns every response, and whether the daemon still held the connection open at the end
+ *   (it answered an `FCGI_GET_VALUES` sent after the last response on the same connection)
  * @throws Error when the connection closes early or `timeoutMs` (for the whole sequence) passes
  */
 export async function fcgiKeepConnSequence(
@@ -26,8 +35,13 @@ export async function fcgiKeepConnSequence(
   const reader = new RecordReader();
   let records: WireRecord[] = [];
   let onEnd: ((response: FcgiResponse) => void) | undefined;
+  let onValues: (() => void) | undefined;
   conn.socket.on('data', (chunk: Buffer) => {
     for (const record of reader.push(chunk)) {
+      if (record.type === FCGI.FCGI_GET_VALUES_RESULT) {
+        onValues?.();
+        continue;
+      }
       records.push(record);
       if (record.type !== FCGI.FCGI_END_REQUEST) continue;
       const done = records;
@@ -67,9 +81,26 @@ export async function fcgiKeepConnSequence(
       );
       responses.push(await response);
     }
-    // Give a wrongly closing daemon a moment to show it.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    return { responses, stillOpen: !conn.isClosed() };
+    // Still open: the peer answers a management record on it (a closing one cannot).
+    const answered = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(
+        () => {
+          resolve(false);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      onValues = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      void conn.closed.then(() => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    const probe = encodeRecord(FCGI.FCGI_GET_VALUES, 0, encodeNameValuePairs([['FCGI_MPXS_CONNS', '']]));
+    await conn.write(probe).catch(() => undefined);
+    return { responses, stillOpen: await answered };
   } finally {
     conn.destroy();
   }

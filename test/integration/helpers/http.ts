@@ -20,6 +20,8 @@ export interface HttpRequestOptions {
   readonly agent?: Agent;
   /** The request fails (socket destroyed) after this many milliseconds. @defaultValue 30000 */
   readonly timeoutMs?: number;
+  /** Aborting it gives up the request (socket destroyed, the promise rejects): a client leaving. */
+  readonly signal?: AbortSignal;
 }
 
 /** A complete HTTP response. */
@@ -47,11 +49,14 @@ export function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> 
   if (body !== undefined) headers['content-length'] = body.length;
   return new Promise<HttpResponse>((resolve, reject) => {
     const req = request({
-      ...(options.port === undefined ? { socketPath: options.socketPath } : { host: '127.0.0.1', port: options.port }),
+      ...(options.port === undefined
+        ? { socketPath: options.socketPath }
+        : { host: '127.0.0.1', port: options.port }),
       path: options.path,
       method,
       headers,
       agent: options.agent ?? false,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const timer = setTimeout(() => {
       req.destroy(new Error(`http: ${method} ${options.path}: no complete response within ${timeoutMs} ms`));

@@ -3,6 +3,7 @@
 // request at a time, every request bounded by its own timeout, the loop bounded by a duration
 // and a request count, and every response checked (a failure is recorded, never thrown).
 import type { HttpResponse } from './http.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './wait.ts';
 
 /** Options for {@link runLoad}. */
 export interface LoadOptions {
@@ -65,4 +66,37 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 export function expect200(response: HttpResponse, body: string): string | undefined {
   if (response.status === 200 && response.text === body) return undefined;
   return `status ${response.status}, body ${JSON.stringify(response.text.slice(0, 200))} (wanted 200 ${JSON.stringify(body)})`;
+}
+
+/**
+ * The right answers of a load, counted as they come, so that a test can pace what it does to
+ * the daemon by the load's progress instead of by the clock.
+ */
+export class LoadProgress {
+  /** Requests answered right so far. */
+  answered = 0;
+
+  /** Wraps a {@link LoadOptions.check}: the answers it passes are counted. */
+  counting(check: LoadOptions['check']): LoadOptions['check'] {
+    return (response, client, i) => {
+      const wrong = check(response, client, i);
+      if (wrong === undefined) this.answered += 1;
+      return wrong;
+    };
+  }
+
+  /**
+   * Resolves once `count` more requests have been answered right than when it was called.
+   *
+   * @throws Error when that takes longer than {@link EVENT_TIMEOUT_MS} (the load stalled)
+   */
+  async more(count: number, what: string): Promise<void> {
+    const from = this.answered;
+    await waitUntil(
+      `${what}: ${count} more requests answered`,
+      () => this.answered >= from + count,
+      EVENT_TIMEOUT_MS,
+      10,
+    );
+  }
 }

@@ -1,6 +1,8 @@
 // This file implements log expectations from the perspective of a test that checks what the
 // daemon said about a request: the per-request "request" line and the cause events.
 import type { Daemon, LogEntry } from './daemon.ts';
+import type { HttpResponse } from './http.ts';
+import { EVENT_TIMEOUT_MS } from './wait.ts';
 
 /** True when the entry's `script` field names `script` (absolute path or URI path ending in it). */
 export function isForScript(entry: LogEntry, script: string): boolean {
@@ -18,7 +20,7 @@ export async function waitForRequestLog(
   daemon: Daemon,
   script: string,
   since: number,
-  timeoutMs = 5000,
+  timeoutMs = EVENT_TIMEOUT_MS,
 ): Promise<LogEntry> {
   const entry = await daemon.waitForLog(
     (e) => e.msg === 'request' && isForScript(e, script),
@@ -40,7 +42,41 @@ export function waitForEvent(
   daemon: Daemon,
   event: string,
   since: number,
-  timeoutMs = 5000,
+  timeoutMs = EVENT_TIMEOUT_MS,
 ): Promise<LogEntry> {
   return daemon.waitForLog((e) => e.msg === event, timeoutMs, since);
+}
+
+/** What the daemon's own error pages carry and nginx's do not (`cgi/error-page.ts`). */
+export const DAEMON_PAGE_MARK = '<center>cgi-fpm</center>';
+
+/**
+ * Checks that `response` is the daemon's own 504 (its page, not nginx's) because `script` ran
+ * into request_terminate_timeout: waits for the "request timeout" line naming the script
+ * (logged at index `since` or later) and checks it ran at least `timeoutMs` (less 100 ms of
+ * timer rounding) by the daemon's clock. An upper bound there is none: when it is answered
+ * depends on the machine.
+ *
+ * @returns the "request timeout" line
+ * @throws Error naming what differs
+ */
+export async function expectTimeout504(
+  daemon: Daemon,
+  response: HttpResponse,
+  script: string,
+  since: number,
+  timeoutMs: number,
+): Promise<LogEntry> {
+  if (response.status !== 504 || !response.text.includes(DAEMON_PAGE_MARK)) {
+    throw new Error(`timeout: not the daemon's 504: ${response.status} ${JSON.stringify(response.text)}`);
+  }
+  const line = await daemon.waitForLog(
+    (e) => e.msg === 'request timeout' && isForScript(e, script),
+    EVENT_TIMEOUT_MS,
+    since,
+  );
+  if (typeof line.elapsedMs !== 'number' || line.elapsedMs < timeoutMs - 100) {
+    throw new Error(`timeout: "request timeout" before ${timeoutMs} ms: ${JSON.stringify(line)}`);
+  }
+  return line;
 }

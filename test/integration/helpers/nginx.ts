@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { NGINX_BIN } from './paths.ts';
-import { waitUntil } from './wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './wait.ts';
 
 /** Options for {@link startNginx}. */
 export interface NginxOptions {
@@ -16,7 +16,7 @@ export interface NginxOptions {
   readonly httpSocket: string;
   /** `http {}` level directives (upstreams, servers), e.g. from `fastcgiSite()`. */
   readonly site: string;
-  /** Bound on readiness, in milliseconds. @defaultValue 10000 */
+  /** Bound on readiness, in milliseconds. @defaultValue {@link EVENT_TIMEOUT_MS} */
   readonly readyTimeoutMs?: number;
   /**
    * The user nginx's workers run as (`user NAME;`, its primary group), as a packaged nginx
@@ -145,7 +145,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
         if (exitCode !== undefined) throw new Error(`nginx exited with code ${exitCode} before it was ready`);
         return canConnect(options.httpSocket);
       },
-      options.readyTimeoutMs ?? 10_000,
+      options.readyTimeoutMs ?? EVENT_TIMEOUT_MS,
     );
   } catch (err) {
     await stop();

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogCollector } from './log-collector.ts';
-import { waitUntil } from './wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './wait.ts';
 
 /** One datagram received. */
 export interface Notification {
@@ -94,14 +94,14 @@ export async function startNotifyReceiver(dir: string): Promise<NotifyReceiver> 
       if (child.exitCode !== null || stderr !== '') throw new Error(`notify receiver failed: ${stderr}`);
       return existsSync(path);
     },
-    10_000,
+    EVENT_TIMEOUT_MS,
   );
   return {
     path,
     get received() {
       return received();
     },
-    waitFor: async (match, timeoutMs = 10_000, since = 0) => {
+    waitFor: async (match, timeoutMs = EVENT_TIMEOUT_MS, since = 0) => {
       const test = typeof match === 'function' ? match : (n: Notification) => hasFields(n, match);
       const what = typeof match === 'function' ? 'notification' : `notification with ${match.join(', ')}`;
       try {

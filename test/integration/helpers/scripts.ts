@@ -35,6 +35,14 @@ export function echoed(query: string): string {
   return `${query}\n`;
 }
 
-/** A `sh` CGI script that never ends and never writes: a busy loop in the shell itself. */
-export const SPIN_SCRIPT =
-  '#!/bin/sh\n# Written by the test: an endless busy loop, no output.\nwhile true; do :; done\n';
+/**
+ * A `sh` CGI script that never ends and never writes: it leaves its pid in `<itself>.pid`,
+ * then spins in a busy loop in the shell itself.
+ */
+export const SPIN_SCRIPT = [
+  '#!/bin/sh',
+  '# Written by the test: says where it runs, then an endless busy loop, no output.',
+  'echo $$ > "$0.pid.tmp" && mv "$0.pid.tmp" "$0.pid"',
+  'while true; do :; done',
+  '',
+].join('\n');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { TomlDocument } from './config-file.ts';
 import { startDaemon, type Daemon } from './daemon.ts';
 import { NGINX_FASTCGI_PARAMS } from './paths.ts';
-import { waitUntil } from './wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './wait.ts';
 
 /** One socket systemd passes: its name (`FileDescriptorName=`) and path. */
 export interface PassedSocketSpec {
@@ -46,7 +46,7 @@ export async function startActivated(options: ActivatedOptions): Promise<Daemon>
         if (exited) throw new Error(`systemd-socket-activate exited: ${daemon.output()}`);
         return options.sockets.every((s) => existsSync(s.path));
       },
-      10_000,
+      EVENT_TIMEOUT_MS,
     );
   } catch (err) {
     await daemon.stop();

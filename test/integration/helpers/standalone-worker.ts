@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { LogCollector, type LogEntry } from './log-collector.ts';
 import { CLI_MAIN } from './paths.ts';
+import { EVENT_TIMEOUT_MS } from './wait.ts';
 
 /**
  * The launcher (python3, stdlib only): binds and listens on `argv[2]`, moves the socket to
@@ -91,11 +92,11 @@ export async function startStandaloneWorker(options: StandaloneWorkerOptions): P
     );
   const waitForLog = (
     predicate: (entry: LogEntry) => boolean,
-    timeoutMs = 5000,
+    timeoutMs = EVENT_TIMEOUT_MS,
     since = 0,
   ): Promise<LogEntry> => collector.waitFor(predicate, timeoutMs, since, output);
   try {
-    await waitForLog((e) => e.msg === 'worker ready', 15_000);
+    await waitForLog((e) => e.msg === 'worker ready', EVENT_TIMEOUT_MS);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

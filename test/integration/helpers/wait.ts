@@ -3,6 +3,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
+ * The bound on waiting for an event a test expects (a log line, a status counter, a process
+ * gone, a script started), in milliseconds. Generous on purpose: it only turns a hang into a
+ * failure, and never decides how fast something must happen (speed belongs in `npm run bench`;
+ * the machine running the tests may be loaded).
+ */
+export const EVENT_TIMEOUT_MS = 30_000;
+
+/**
  * Calls `check` every `intervalMs` until it returns a value other than `undefined`/`false`,
  * and resolves with that value.
  *
