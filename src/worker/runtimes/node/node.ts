@@ -3,18 +3,26 @@
 // in the worker itself, one request at a time, each in an emulated process of its own, with
 // the pool's `state.modules` / `state.globals` policies deciding what survives a request.
 import type { PoolConfig } from '../../../config/schema.ts';
+import { errorPage } from '../../../cgi/error-page.ts';
 import { CgiError, ErrorCode } from '../../../errors.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
-import { AsyncTracker } from './async-tracker.ts';
 import { ProcessEmulation, ScriptExit } from './process-emulation.ts';
+import { ScriptActivity } from './script-activity.ts';
 import { ScriptCache } from './script-cache.ts';
 import { ScriptRun } from './script-run.ts';
-import { GlobalsBaseline } from './globals-baseline.ts';
+import { StateReset } from './state-reset.ts';
 
 /** What the node runtime needs at start. */
 export interface NodeRuntimeDeps {
   readonly log: Logger;
+  /**
+   * Asks for this worker to be replaced after the request in flight (the worker's `recycle`
+   * message), because a script changed what the runtime cannot put back. Called before the
+   * request's run resolves, so before its END_REQUEST. Without it, the runtime only refuses
+   * later requests.
+   */
+  readonly recycle?: (reason: string) => void;
 }
 
 /**
@@ -40,33 +48,47 @@ export interface NodeRuntimeDeps {
  * @see docs/INTERFACES.md "worker/runtimes: lifecycle (issue 3)"
  */
 export function createNodeRuntime(pool: PoolConfig, deps: NodeRuntimeDeps): Promise<RuntimeHost> {
-  const runtime = new NodeRuntime(pool, deps.log);
+  const runtime = new NodeRuntime(pool, deps);
   return Promise.resolve({ run: (req) => runtime.run(req), close: () => runtime.close() });
 }
+
+/** `process` members the emulation owns (process-emulation.ts), and `exitCode`, which it saves and restores. */
+const EMULATED_PROCESS_MEMBERS = ['env', 'argv', 'stdin', 'stdout', 'stderr', 'exit', 'mainModule', 'exitCode'];
 
 /** The node runtime of one worker. */
 class NodeRuntime {
   readonly #cache: ScriptCache;
-  readonly #tracker = new AsyncTracker();
+  readonly #activity = new ScriptActivity();
   readonly #emulation = new ProcessEmulation();
   readonly #resetModules: boolean;
-  readonly #globals: GlobalsBaseline | undefined;
+  readonly #state: StateReset;
+  readonly #log: Logger;
+  readonly #recycle: ((reason: string) => void) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #current: ScriptRun | undefined;
+  /** Why this worker asked to be replaced; it then runs no more scripts. */
+  #recycling: string | undefined;
 
-  constructor(pool: PoolConfig, log: Logger) {
+  constructor(pool: PoolConfig, deps: NodeRuntimeDeps) {
+    const { log } = deps;
+    this.#log = log;
+    this.#recycle = deps.recycle;
     this.#cache = new ScriptCache({
       onCompile: (scriptFilename) => {
         log.debug({ script: scriptFilename }, 'node script compiled');
       },
     });
     this.#resetModules = pool.state.modules === 'reset';
-    // Before the globals baseline: the installed `console` accessor is part of the worker.
+    // Before the state is captured: the emulated `process` members and `console`, the wrapped
+    // timer and job functions and the runtime's own listeners are part of the worker.
     this.#emulation.install();
-    this.#globals = pool.state.globals === 'reset' ? new GlobalsBaseline() : undefined;
-    this.#tracker.enable();
+    this.#activity.enable();
     process.on('uncaughtException', this.#onUncaughtException);
     process.on('unhandledRejection', this.#onUnhandledRejection);
+    this.#state = new StateReset(pool.state.globals === 'reset', {
+      process: new Set(EMULATED_PROCESS_MEMBERS),
+      global: new Set(['console']),
+    });
   }
 
   /**
@@ -96,25 +118,48 @@ class NodeRuntime {
   }
 
   close(): Promise<void> {
-    this.#tracker.disable();
+    this.#activity.disable();
     this.#emulation.uninstall();
     process.off('uncaughtException', this.#onUncaughtException);
     process.off('unhandledRejection', this.#onUnhandledRejection);
     return Promise.resolve();
   }
 
+  /**
+   * A script left the worker in a state the runtime cannot put back: the worker asks to be
+   * replaced after this request (before its END_REQUEST) and runs no other script.
+   */
+  #requestRecycle(script: string, reasons: readonly string[]): void {
+    if (this.#recycling !== undefined) return;
+    const reason = reasons.join('; ');
+    this.#recycling = reason;
+    this.#log.warn({ script, reason }, 'worker recycling');
+    this.#recycle?.(reason);
+  }
+
+  /** A request that reached a worker already asked to be replaced: 503, never a tainted run. */
+  #refuse(req: RuntimeRequest): RuntimeResult {
+    this.#log.warn({ script: req.scriptFilename, reason: this.#recycling }, 'request refused: worker recycling');
+    req.stdout.write(errorPage(503, [['Retry-After', '1']]));
+    return { exitCode: null, signal: null };
+  }
+
   async #runOne(req: RuntimeRequest): Promise<RuntimeResult> {
+    if (this.#recycling !== undefined) return this.#refuse(req);
     const script = this.#cache.load(req.scriptFilename);
     if (req.signal.aborted) return { exitCode: null, signal: null };
     const run = new ScriptRun(req, script, {
-      tracker: this.#tracker,
+      activity: this.#activity,
       emulation: this.#emulation,
       resetModules: this.#resetModules,
-      globals: this.#globals,
+      reset: () => this.#state.afterRun(),
     });
     this.#current = run;
     try {
-      return await run.execute();
+      const result = await run.execute();
+      const reasons = [...run.leftovers.map((left) => `left running: ${left}`), ...run.resetProblems];
+      if (reasons.length > 0) this.#requestRecycle(req.scriptFilename, reasons);
+      return result;
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
       throw new CgiError(
@@ -124,7 +169,6 @@ class NodeRuntime {
         { cause: err },
       );
     } finally {
-      this.#tracker.reset();
       this.#current = undefined;
     }
   }

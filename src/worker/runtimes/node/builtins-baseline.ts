@@ -1,0 +1,220 @@
+// This file implements `state.globals = "reset"` for JavaScript's and Node's built-in objects
+// from the perspective of the node runtime putting them back after every request: a member a
+// script replaced (`Math.random`, `JSON.parse`, `crypto.randomBytes`), added
+// (`Object.prototype.isAdmin`) or deleted is put back; what cannot be put back (a frozen
+// prototype, a non-configurable property) is reported so the worker can be replaced. Most
+// scripts change nothing, so finding that out must cost little: generated code compares each
+// value by a constant-name load (inline caches), and counts enumerable keys.
+import { compileObjectChecks, type ObjectCheck, type ObjectShape } from './object-checks.ts';
+import { watchMutations } from './mutation-barrier.ts';
+import type { WatchedObject } from './builtin-objects.ts';
+
+// As loaded with this module: a script replacing `Object` or `Reflect` cannot fool the restore.
+const { is, hasOwn, isExtensible, getPrototypeOf, keys: enumerableKeys } = Object;
+const { ownKeys, getOwnPropertyDescriptor, defineProperty, deleteProperty, setPrototypeOf, apply } = Reflect;
+
+/** One watched object as captured. */
+interface Captured extends ObjectShape {
+  readonly name: string;
+  readonly unwatched: ReadonlySet<PropertyKey> | undefined;
+  readonly descriptors: ReadonlyMap<PropertyKey, PropertyDescriptor>;
+  readonly prototype: object | null;
+  readonly extensible: boolean;
+}
+
+/**
+ * A setting kept behind an accessor pair (`EventEmitter.defaultMaxListeners`,
+ * `http.globalAgent`, `require('module').wrapper`): its descriptor never changes, its value does.
+ */
+interface Setting {
+  readonly object: object;
+  readonly key: PropertyKey;
+  readonly name: string;
+  readonly get: () => unknown;
+  readonly set: (value: unknown) => void;
+  readonly value: unknown;
+}
+
+/** Options of a {@link BuiltinsBaseline}. */
+export interface BuiltinsBaselineOptions {
+  /** Objects whose well-known symbol keys are compared too (the main prototypes). */
+  readonly symbolWatched?: readonly object[];
+  /** The well-known symbols to compare on them. */
+  readonly symbols?: readonly symbol[];
+  /** Accessors the runtime owns (`process.env`, `process.exitCode`): not reset as settings. */
+  readonly own?: ReadonlyMap<object, ReadonlySet<PropertyKey>>;
+  /**
+   * Members neither compared nor put back: state that legitimately changes (`process._events`,
+   * the listeners, which state-policy.ts resets).
+   */
+  readonly unwatched?: ReadonlyMap<object, ReadonlySet<PropertyKey>>;
+}
+
+/**
+ * The built-in objects as they were when captured (once per runtime, before any script ran).
+ * After each run, {@link BuiltinsBaseline.restore} compares them cheaply and puts back what
+ * changed. Not seen: changes inside objects the built-ins hold but are not watched themselves
+ * (the sockets of `http.globalAgent`, a lazily loaded web class's prototype).
+ */
+export class BuiltinsBaseline {
+  readonly #objects: Captured[];
+  readonly #index = new Map<object, number>();
+  readonly #checks: readonly ObjectCheck[];
+  readonly #settings: Setting[] = [];
+  readonly #touched = new Set<number>();
+  #touchedUnknown = false;
+
+  constructor(watched: readonly WatchedObject[], options: BuiltinsBaselineOptions = {}) {
+    const symbolWatched = new Set(options.symbolWatched ?? []);
+    this.#objects = watched.map(({ object, name }, i) => {
+      this.#index.set(object, i);
+      return capture(object, name, symbolWatched.has(object) ? (options.symbols ?? []) : [], options.unwatched?.get(object));
+    });
+    for (const captured of this.#objects) this.#collectSettings(captured, options.own?.get(captured.object));
+    this.#checks = compileObjectChecks(this.#objects);
+    watchMutations(watched.map((w) => w.object), (target) => {
+      const i = target === undefined ? undefined : this.#index.get(target);
+      if (i === undefined) this.#touchedUnknown = true;
+      else this.#touched.add(i);
+    });
+  }
+
+  /** Number of objects watched. */
+  get size(): number {
+    return this.#objects.length;
+  }
+
+  /**
+   * Puts back every watched object that changed since the capture.
+   * @returns what could not be put back (`Object.prototype: made non-extensible`); empty when
+   *   everything is as captured
+   */
+  restore(): string[] {
+    const problems: string[] = [];
+    const redo = new Set<number>(this.#touchedUnknown ? this.#objects.keys() : this.#touched);
+    this.#touched.clear();
+    this.#touchedUnknown = false;
+    for (const { from, to, unchanged } of this.#checks) {
+      let same: boolean;
+      try {
+        same = unchanged();
+      } catch {
+        same = false; // a data property turned into a throwing getter
+      }
+      if (!same) for (let i = from; i < to; i++) redo.add(i);
+    }
+    for (const i of redo) {
+      const captured = this.#objects[i];
+      if (captured !== undefined) restoreObject(captured, problems);
+    }
+    for (const setting of this.#settings) {
+      if (!is(apply(setting.get, setting.object, []), setting.value)) {
+        apply(setting.set, setting.object, [setting.value]);
+        if (!is(apply(setting.get, setting.object, []), setting.value)) problems.push(`${setting.name}: cannot be put back`);
+      }
+    }
+    return problems;
+  }
+
+  /** Accessor pairs of exports, classes and `process` (not prototypes: their getters need an instance). */
+  #collectSettings(captured: Captured, own: ReadonlySet<PropertyKey> | undefined): void {
+    if (captured.name.endsWith('.prototype') || captured.name.startsWith('%')) return;
+    for (const [key, descriptor] of captured.descriptors) {
+      const { get, set } = descriptor as { get?: () => unknown; set?: (value: unknown) => void };
+      // Underscore-named ones are Node's private state, not settings a script is meant to change.
+      if (get === undefined || set === undefined || own?.has(key) === true || String(key).startsWith('_')) continue;
+      let value: unknown;
+      try {
+        value = apply(get, captured.object, []);
+        // Not a setting: a getter answering a fresh object each time, or a moving value (the
+        // legacy `RegExp.$1`… statics, which the runtime resets by a match of its own).
+        if (!is(apply(get, captured.object, []), value) || captured.object === RegExp) continue;
+      } catch {
+        continue;
+      }
+      const name = `${captured.name}.${String(key)}`;
+      this.#settings.push({ object: captured.object, key, name, get, set, value });
+    }
+  }
+}
+
+/**
+ * Objects with more enumerable keys than this (`fs`, `zlib`, `constants`) are not counted:
+ * listing their keys would cost more per request than all the other checks together. A key a
+ * script adds to one of them by plain assignment is not seen (one it defines is).
+ */
+export const MAX_COUNTED_KEYS = 32;
+
+function countedKeys(object: object): number | undefined {
+  const count = enumerableKeys(object).length;
+  return count <= MAX_COUNTED_KEYS ? count : undefined;
+}
+
+function capture(object: object, name: string, symbols: readonly symbol[], unwatched: ReadonlySet<PropertyKey> | undefined): Captured {
+  const descriptors = new Map<PropertyKey, PropertyDescriptor>();
+  const values: [PropertyKey, unknown][] = [];
+  const accessors: PropertyKey[] = [];
+  for (const key of ownKeys(object)) {
+    const descriptor = getOwnPropertyDescriptor(object, key);
+    if (descriptor === undefined || unwatched?.has(key) === true) continue;
+    descriptors.set(key, descriptor);
+    // Only an assignment escapes the barrier: a read-only property can change only reflectively.
+    if ('value' in descriptor) {
+      if (descriptor.writable === true) values.push([key, descriptor.value]);
+    } else if (descriptor.configurable === true) {
+      accessors.push(key);
+    }
+  }
+  const symbolValues = symbols.map((symbol): [symbol, unknown] => [symbol, (object as Record<symbol, unknown>)[symbol]]);
+  return {
+    object,
+    name,
+    unwatched,
+    descriptors,
+    values,
+    accessors,
+    symbolValues,
+    enumerable: countedKeys(object),
+    prototype: getPrototypeOf(object) as object | null,
+    extensible: isExtensible(object),
+  };
+}
+
+/** Puts one object back as captured; what cannot be is added to `problems`. */
+function restoreObject(captured: Captured, problems: string[]): void {
+  const { object, name, descriptors } = captured;
+  if (getPrototypeOf(object) !== captured.prototype && !setPrototypeOf(object, captured.prototype)) {
+    problems.push(`${name}: prototype replaced, cannot be put back`);
+  }
+  let kept = 0;
+  for (const key of ownKeys(object)) {
+    if (captured.unwatched?.has(key) === true) continue;
+    const before = descriptors.get(key);
+    if (before === undefined) {
+      if (!deleteProperty(object, key)) problems.push(`${name}.${String(key)}: added, not configurable`);
+      continue;
+    }
+    kept++;
+    if (!sameDescriptor(before, getOwnPropertyDescriptor(object, key)) && !defineProperty(object, key, before)) {
+      problems.push(`${name}.${String(key)}: changed, not configurable`);
+    }
+  }
+  if (kept !== descriptors.size) {
+    for (const [key, before] of descriptors) {
+      if (!hasOwn(object, key) && !defineProperty(object, key, before)) problems.push(`${name}.${String(key)}: deleted, cannot be put back`);
+    }
+  }
+  if (captured.extensible && !isExtensible(object)) problems.push(`${name}: made non-extensible (frozen or sealed)`);
+}
+
+function sameDescriptor(a: PropertyDescriptor, b: PropertyDescriptor | undefined): boolean {
+  return (
+    b !== undefined &&
+    is(a.value, b.value) &&
+    a.get === b.get &&
+    a.set === b.set &&
+    a.writable === b.writable &&
+    a.enumerable === b.enumerable &&
+    a.configurable === b.configurable
+  );
+}

@@ -1,0 +1,63 @@
+// This file implements what the node runtime puts back after every request, from the perspective
+// of the worker that must serve the next user's request as a fresh CGI process would: the
+// script's own process state always (process-state.ts), and under `state.globals = "reset"` the
+// global object, the built-in objects and the interpreter-wide settings. What cannot be put back
+// is returned, and the worker is then replaced.
+import { collectWatchedObjects, symbolWatchedPrototypes, wellKnownSymbols } from './builtin-objects.ts';
+import { BuiltinsBaseline } from './builtins-baseline.ts';
+import { GlobalsBaseline } from './globals-baseline.ts';
+import { installMutationBarrier } from './mutation-barrier.ts';
+import { ProcessBaseline, SettingsBaseline } from './process-state.ts';
+
+/** `process`'s EventEmitter fields: they change with its listeners (reset by state-policy.ts). */
+const PROCESS_EMITTER_STATE: ReadonlySet<PropertyKey> = new Set(['_events', '_eventsCount', '_maxListeners']);
+
+/** Members of `process` and `globalThis` that are the runtime's own (process-emulation.ts). */
+export interface OwnMembers {
+  readonly process: ReadonlySet<PropertyKey>;
+  readonly global: ReadonlySet<PropertyKey>;
+}
+
+/**
+ * The worker's state as captured before any script ran. Construct it after the runtime installed
+ * its own accessors and wrappers and added its own `process` listeners: they are part of the
+ * worker, not a script's change.
+ */
+export class StateReset {
+  readonly #process = new ProcessBaseline();
+  readonly #globals: GlobalsBaseline | undefined;
+  readonly #builtins: BuiltinsBaseline | undefined;
+  readonly #settings: SettingsBaseline | undefined;
+
+  /** @param resetGlobals - `state.globals = "reset"` */
+  constructor(resetGlobals: boolean, own: OwnMembers) {
+    if (!resetGlobals) return;
+    installMutationBarrier();
+    this.#builtins = new BuiltinsBaseline(collectWatchedObjects(), {
+      symbolWatched: symbolWatchedPrototypes(),
+      symbols: wellKnownSymbols(),
+      own: new Map([[process, own.process]]),
+      unwatched: new Map([[process, PROCESS_EMITTER_STATE]]),
+    });
+    this.#globals = new GlobalsBaseline({ ownAccessors: own.global });
+    this.#settings = new SettingsBaseline();
+  }
+
+  /** Number of built-in objects watched (0 under `state.globals = "keep"`). */
+  get watchedObjects(): number {
+    return this.#builtins?.size ?? 0;
+  }
+
+  /**
+   * Puts the worker back after a run.
+   * @returns what could not be put back; the worker must then be replaced
+   */
+  afterRun(): string[] {
+    return [
+      ...(this.#builtins?.restore() ?? []),
+      ...(this.#globals?.restore() ?? []),
+      ...(this.#settings?.restore() ?? []),
+      ...this.#process.restore(),
+    ];
+  }
+}
