@@ -8,6 +8,12 @@ import type { RuntimeHost } from './types.ts';
 /** What every runtime gets at start. */
 export interface RuntimeDeps {
   readonly log: Logger;
+  /**
+   * Asks for this worker to be replaced once the request in flight has ended, because a script
+   * left it in a state the runtime cannot put back (node: `reason` names what). Called before
+   * that request's END_REQUEST is written.
+   */
+  readonly recycle?: (reason: string) => void;
 }
 
 /**
