@@ -11,6 +11,7 @@ import { ProcessEmulation, ScriptExit } from './process-emulation.ts';
 import { ScriptActivity } from './script-activity.ts';
 import { ScriptCache } from './script-cache.ts';
 import { ScriptRun } from './script-run.ts';
+import { InterpreterCheck } from './interpreter.ts';
 import { StateReset } from './state-reset.ts';
 
 /** What the node runtime needs at start. */
@@ -62,6 +63,7 @@ class NodeRuntime {
   readonly #emulation = new ProcessEmulation();
   readonly #resetModules: boolean;
   readonly #state: StateReset;
+  readonly #interpreters = new InterpreterCheck();
   readonly #log: Logger;
   readonly #recycle: ((reason: string) => void) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -148,6 +150,15 @@ class NodeRuntime {
     if (this.#recycling !== undefined) return this.#refuse(req);
     const script = this.#cache.load(req.scriptFilename);
     if (req.signal.aborted) return { exitCode: null, signal: null };
+    const refusal = this.#interpreters.refusal(script.shebang, req.env.PATH);
+    if (refusal !== undefined) {
+      this.#log.error(
+        { script: req.scriptFilename, interpreter: script.shebang?.line, node: this.#interpreters.node, reason: refusal },
+        'script interpreter refused',
+      );
+      req.stdout.write(errorPage(500));
+      return { exitCode: null, signal: null };
+    }
     const run = new ScriptRun(req, script, {
       activity: this.#activity,
       emulation: this.#emulation,
