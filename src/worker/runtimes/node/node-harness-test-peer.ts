@@ -128,7 +128,13 @@ export class RuntimePeer {
   /** Starts a stand-in worker whose runtime has the given `state.*` policies. */
   static async start(modules: StatePolicy, globals: StatePolicy): Promise<RuntimePeer> {
     const { entry } = await build();
-    const child = fork(entry, [], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: tmpdir() });
+    // Structured clone, not JSON, over IPC: a script may have broken JSON for the whole worker.
+    const child = fork(entry, [], {
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      cwd: tmpdir(),
+      serialization: 'advanced',
+    });
     const peer = new RuntimePeer(child);
     await new Promise<void>((resolveStarted, reject) => {
       child.once('error', reject);

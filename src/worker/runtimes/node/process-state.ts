@@ -83,6 +83,11 @@ function optional(name: string, read: (() => unknown) | undefined, write: ((valu
   return read === undefined ? [] : [{ name, read, write: write as ((value: unknown) => void) | undefined }];
 }
 
+/** A comma-separated list back as an array (`''` → none). */
+function list(joined: string): string[] {
+  return joined === '' ? [] : joined.split(',');
+}
+
 /** The settings the runtime knows, each with its functions captured now. */
 function knownSettings(): Setting[] {
   const streamDefaults = stream as unknown as {
@@ -94,6 +99,9 @@ function knownSettings(): Setting[] {
   const setSourceMaps = sourceMaps.setSourceMapsEnabled?.bind(process);
   const dnsOrder = dns as unknown as { getDefaultResultOrder?: () => string };
   return [
+    ...optional('dns servers', () => dns.getServers().join(','), (servers: string) => { dns.setServers(list(servers)); }),
+    ...optional('dns.promises servers', () => dns.promises.getServers().join(','),
+      (servers: string) => { dns.promises.setServers(list(servers)); }),
     ...optional('dns default result order', dnsOrder.getDefaultResultOrder?.bind(dns), dns.setDefaultResultOrder.bind(dns)),
     ...optional('net default auto-select family', net.getDefaultAutoSelectFamily.bind(net), net.setDefaultAutoSelectFamily.bind(net)),
     ...optional('net default auto-select family attempt timeout', net.getDefaultAutoSelectFamilyAttemptTimeout.bind(net),

@@ -98,12 +98,14 @@ export class ScriptRun {
     const ending = await this.#ended;
     this.#watch.stop();
     const exitCode = await this.#wind(ending);
+    // Built-ins first: the steps after it then run on the worker's own, whatever the script
+    // patched (they also use references captured before any script ran).
+    this.#resetProblems = this.#deps.reset();
     this.#listeners.restore();
     this.#req.signal.removeEventListener('abort', this.#onAbort);
     restoreProcess();
     this.#stdio.release();
     forgetModules?.();
-    this.#resetProblems = this.#deps.reset();
     await this.#stdio.flushed(this.#req.signal);
     return { exitCode, signal: null };
   }

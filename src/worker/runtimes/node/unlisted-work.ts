@@ -1,20 +1,27 @@
 // This file implements the asynchronous work a script can start that keeps a real Node process
 // alive but that `process.getActiveResourcesInfo()` does not list, from the perspective of the
 // node runtime deciding when a script is done: jobs on libuv's thread pool that are not libuv
-// requests (crypto's and zlib's callback functions, zlib streams, WebCrypto), V8's asynchronous
-// WebAssembly compilation, and worker threads. Their public entry points are wrapped once per
+// requests (crypto's and zlib's callback functions, zlib streams, WebCrypto), c-ares DNS queries
+// (`dns.resolve*`, `dns.reverse`), V8's asynchronous WebAssembly compilation, and worker threads. Their public entry points are wrapped once per
 // worker (through Proxies, so that names, lengths and `util.promisify.custom` stay the
 // originals'), and count while script code started them and they are not finished. Child
 // processes are listed by Node; they are recorded here only so that a script that exits can
 // have them killed, as its process group would be.
 import childProcess, { type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
+import dns from 'node:dns';
 import type { Writable, Readable } from 'node:stream';
 import workerThreads from 'node:worker_threads';
 import zlib from 'node:zlib';
 
-/** Functions that run a thread-pool job when given a callback as their last argument. */
+/** c-ares queries: their sockets and timers are c-ares', which Node does not list. */
+const DNS_QUERIES = ['resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveCaa', 'resolveCname', 'resolveMx',
+  'resolveNaptr', 'resolveNs', 'resolvePtr', 'resolveSoa', 'resolveSrv', 'resolveTxt', 'reverse'];
+
+/** Functions that run a thread-pool job (or a c-ares query) when given a callback as their last argument. */
 const CALLBACK_JOBS: readonly [object, readonly string[]][] = [
+  [dns, DNS_QUERIES],
+  [dns.Resolver.prototype, DNS_QUERIES],
   [crypto, ['checkPrime', 'generateKey', 'generateKeyPair', 'generatePrime', 'hkdf', 'pbkdf2', 'randomBytes',
     'randomFill', 'randomInt', 'scrypt', 'sign', 'verify']],
   [zlib, ['brotliCompress', 'brotliDecompress', 'deflate', 'deflateRaw', 'gunzip', 'gzip', 'inflate',
@@ -154,6 +161,9 @@ export function installWorkHooks(owner: WorkOwner, records: WorkRecords): () => 
     if (name !== 'constructor') wrap(subtle, name, { apply: promiseJob });
   }
   for (const name of WASM_ASYNC) wrap(wasm, name, { apply: promiseJob });
+  for (const home of [dns.promises, dns.promises.Resolver.prototype]) {
+    for (const name of DNS_QUERIES) wrap(home, name, { apply: promiseJob });
+  }
   wrap(workerThreads, 'Worker', { construct: constructThread });
   for (const name of SPAWNERS) wrap(childProcess, name, { apply: spawnChild });
   return uninstallWorkHooks;
