@@ -60,7 +60,7 @@ const EMULATED_PROCESS_MEMBERS = ['env', 'argv', 'stdin', 'stdout', 'stderr', 'e
 class NodeRuntime {
   readonly #cache: ScriptCache;
   readonly #activity = new ScriptActivity();
-  readonly #emulation = new ProcessEmulation();
+  readonly #emulation = new ProcessEmulation(() => this.#activity.isScript());
   readonly #resetModules: boolean;
   readonly #state: StateReset;
   readonly #interpreters = new InterpreterCheck();

@@ -130,18 +130,22 @@ export class WorkRecords {
 }
 
 /**
- * A zlib stream is working while a written chunk waits for its result or its end is being
- * flushed; one whose output nobody reads (its readable side full) waits for its reader, which
+ * A zlib stream is working while a written chunk waits for its result, and after its input
+ * ended until its output has (the last output comes after the writable side finished). One
+ * whose output nobody reads (not flowing, and full or complete) waits for a reader, which
  * keeps the script alive by itself if it exists.
  */
 function processing(stream: ZlibStream): boolean {
-  if (stream.destroyed || stream.writableFinished) return false;
-  if (stream.readableLength >= stream.readableHighWaterMark) return false;
+  if (stream.destroyed || stream.readableEnded) return false;
+  const unread = stream.writableFinished || stream.readableLength >= stream.readableHighWaterMark;
+  if (stream.readableFlowing !== true && unread) return false;
   return stream.writableLength > 0 || stream.writableEnded;
 }
 
 let active: { readonly owner: WorkOwner; readonly records: WorkRecords } | undefined;
-const originals: [Record<string, unknown>, string, unknown][] = [];
+/** Each wrapped property, to be put back: where, which, as it was. */
+const originals: [object, string, PropertyDescriptor][] = [];
+const { defineProperty, getOwnPropertyDescriptor } = Reflect;
 
 /**
  * Wraps the entry points (once per worker) and makes `records` the place they record to.
@@ -171,17 +175,20 @@ export function installWorkHooks(owner: WorkOwner, records: WorkRecords): () => 
 
 function uninstallWorkHooks(): void {
   active = undefined;
-  for (const [home, name, original] of originals.splice(0)) home[name] = original;
+  for (const [home, name, original] of originals.splice(0)) defineProperty(home, name, original);
 }
 
-/** Replaces `home[name]`, a data property holding a function, with a Proxy of it. */
+/**
+ * Replaces `home[name]`, a data property holding a function (read-only ones too, such as zlib's
+ * `createGzip`, if configurable), with a Proxy of it; its attributes stay.
+ */
 function wrap(home: object, name: string, handler: ProxyHandler<AnyFunction>): void {
-  const target = home as Record<string, unknown>;
-  const descriptor = Reflect.getOwnPropertyDescriptor(home, name);
+  const descriptor = getOwnPropertyDescriptor(home, name);
   const original = descriptor?.value as unknown;
-  if (typeof original !== 'function' || descriptor?.writable !== true) return;
-  originals.push([target, name, original]);
-  target[name] = new Proxy(original as AnyFunction, handler);
+  if (descriptor === undefined || typeof original !== 'function') return;
+  if (descriptor.writable !== true && descriptor.configurable !== true) return;
+  originals.push([home, name, descriptor]);
+  defineProperty(home, name, { ...descriptor, value: new Proxy(original as AnyFunction, handler) });
 }
 
 /** The recorder when the caller is script code, else undefined. */
