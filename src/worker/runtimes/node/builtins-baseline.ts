@@ -5,6 +5,7 @@
 // prototype, a non-configurable property) is reported so the worker can be replaced. Most
 // scripts change nothing, so finding that out must cost little: generated code compares each
 // value by a constant-name load (inline caches), and counts enumerable keys.
+import { syncBuiltinESMExports } from 'node:module';
 import { compileObjectChecks, type ObjectCheck, type ObjectShape } from './object-checks.ts';
 import { watchMutations } from './mutation-barrier.ts';
 import type { WatchedObject } from './builtin-objects.ts';
@@ -107,6 +108,8 @@ export class BuiltinsBaseline {
       const captured = this.#objects[i];
       if (captured !== undefined) restoreObject(captured, problems);
     }
+    // A script may have synced its patches into ES modules' named imports of built-ins.
+    if (redo.size > 0) syncBuiltinESMExports();
     for (const setting of this.#settings) {
       if (!is(apply(setting.get, setting.object, []), setting.value)) {
         apply(setting.set, setting.object, [setting.value]);

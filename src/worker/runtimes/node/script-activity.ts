@@ -6,6 +6,7 @@
 // (its timers, its child processes) is recorded by wrappers of the public functions that start
 // them (script-timers.ts, unlisted-work.ts).
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { syncBuiltinESMExports } from 'node:module';
 import { anyBeyond, beyond, countActiveResources, type ResourceCounts } from './active-resources.ts';
 import { installTimerHooks, TimerRecords, type TimerOwner } from './script-timers.ts';
 import { installWorkHooks, WorkRecords, type WorkOwner } from './unlisted-work.ts';
@@ -42,11 +43,14 @@ export class ScriptActivity implements TimerOwner, WorkOwner {
   enable(): void {
     if (this.#uninstall.length > 0) return;
     this.#uninstall = [installTimerHooks(this, this.#timers), installWorkHooks(this, this.#work)];
+    // ES modules' named imports of built-ins (`import { gzip } from 'node:zlib'`) see them too.
+    syncBuiltinESMExports();
   }
 
   /** Puts the original functions back. */
   disable(): void {
     for (const uninstall of this.#uninstall.splice(0)) uninstall();
+    syncBuiltinESMExports();
   }
 
   /** Calls `fn` as script code: what it starts, and what that starts in turn, is the script's. */

@@ -72,8 +72,11 @@ export class WorkRecords {
   /** What is in progress, for the log (empty when nothing). */
   describe(): string[] {
     const out: string[] = [];
-    if (this.#jobs > 0) out.push(`thread-pool job×${this.#jobs}`);
-    if (this.#threads.size > 0) out.push(`worker thread×${this.#threads.size}`);
+    const add = (name: string, count: number): void => {
+      if (count > 0) out.push(count === 1 ? name : `${name}×${count}`);
+    };
+    add('thread-pool job', this.#jobs);
+    add('worker thread', this.#threads.size);
     return out;
   }
 
