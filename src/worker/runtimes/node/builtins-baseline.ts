@@ -34,6 +34,10 @@ interface Setting {
   readonly get: () => unknown;
   readonly set: (value: unknown) => void;
   readonly value: unknown;
+  /** Its setter was called since the last restore (the setter is wrapped to say so). */
+  called: boolean;
+  /** Not configurable, so its setter cannot be wrapped: compared after every run. */
+  readonly always: boolean;
 }
 
 /** Options of a {@link BuiltinsBaseline}. */
@@ -49,6 +53,8 @@ export interface BuiltinsBaselineOptions {
    * the listeners, which state-policy.ts resets).
    */
   readonly unwatched?: ReadonlyMap<object, ReadonlySet<PropertyKey>>;
+  /** Objects whose enumerable keys are counted even though they have some (`process`). */
+  readonly counted?: ReadonlySet<object>;
 }
 
 /**
@@ -67,11 +73,13 @@ export class BuiltinsBaseline {
 
   constructor(watched: readonly WatchedObject[], options: BuiltinsBaselineOptions = {}) {
     const symbolWatched = new Set(options.symbolWatched ?? []);
+    // Before the capture: the wrapped setters are part of the baseline.
+    for (const { object, name } of watched) this.#wrapSettings(object, name, options.own?.get(object));
     this.#objects = watched.map(({ object, name }, i) => {
       this.#index.set(object, i);
-      return capture(object, name, symbolWatched.has(object) ? (options.symbols ?? []) : [], options.unwatched?.get(object));
+      const symbols = symbolWatched.has(object) ? (options.symbols ?? []) : [];
+      return capture(object, name, symbols, options.unwatched?.get(object), options.counted?.has(object) === true);
     });
-    for (const captured of this.#objects) this.#collectSettings(captured, options.own?.get(captured.object));
     this.#checks = compileObjectChecks(this.#objects);
     watchMutations(watched.map((w) => w.object), (target) => {
       const i = target === undefined ? undefined : this.#index.get(target);
@@ -111,6 +119,8 @@ export class BuiltinsBaseline {
     // A script may have synced its patches into ES modules' named imports of built-ins.
     if (redo.size > 0) syncBuiltinESMExports();
     for (const setting of this.#settings) {
+      if (!setting.called && !setting.always) continue;
+      setting.called = false;
       if (!is(apply(setting.get, setting.object, []), setting.value)) {
         apply(setting.set, setting.object, [setting.value]);
         if (!is(apply(setting.get, setting.object, []), setting.value)) problems.push(`${setting.name}: cannot be put back`);
@@ -119,41 +129,62 @@ export class BuiltinsBaseline {
     return problems;
   }
 
-  /** Accessor pairs of exports, classes and `process` (not prototypes: their getters need an instance). */
-  #collectSettings(captured: Captured, own: ReadonlySet<PropertyKey> | undefined): void {
-    if (captured.name.endsWith('.prototype') || captured.name.startsWith('%')) return;
-    for (const [key, descriptor] of captured.descriptors) {
-      const { get, set } = descriptor as { get?: () => unknown; set?: (value: unknown) => void };
+  /**
+   * The accessor pairs of exports, classes and `process` (not prototypes: their getters need an
+   * instance): their setter is wrapped, so that a script's assignment is known without calling
+   * every getter after every request.
+   */
+  #wrapSettings(object: object, objectName: string, own: ReadonlySet<PropertyKey> | undefined): void {
+    if (objectName.endsWith('.prototype') || objectName.startsWith('%')) return;
+    for (const key of ownKeys(object)) {
+      const descriptor = getOwnPropertyDescriptor(object, key);
+      const { get, set } = (descriptor ?? {}) as { get?: () => unknown; set?: (value: unknown) => void };
       // Underscore-named ones are Node's private state, not settings a script is meant to change.
-      if (get === undefined || set === undefined || own?.has(key) === true || String(key).startsWith('_')) continue;
+      if (descriptor === undefined || get === undefined || set === undefined) continue;
+      if (own?.has(key) === true || String(key).startsWith('_')) continue;
       let value: unknown;
       try {
-        value = apply(get, captured.object, []);
+        value = apply(get, object, []);
         // Not a setting: a getter answering a fresh object each time, or a moving value (the
         // legacy `RegExp.$1`… statics, which the runtime resets by a match of its own).
-        if (!is(apply(get, captured.object, []), value) || captured.object === RegExp) continue;
+        if (!is(apply(get, object, []), value) || object === RegExp) continue;
       } catch {
         continue;
       }
-      const name = `${captured.name}.${String(key)}`;
-      this.#settings.push({ object: captured.object, key, name, get, set, value });
+      const always = descriptor.configurable !== true;
+      const setting: Setting = { object, key, name: `${objectName}.${String(key)}`, get, set, value, called: false, always };
+      this.#settings.push(setting);
+      if (always) continue;
+      const flagged = new Proxy(set, {
+        apply: (target, thisArg, args: unknown[]): unknown => {
+          setting.called = true;
+          return apply(target, thisArg, args);
+        },
+      });
+      defineProperty(object, key, { ...descriptor, set: flagged });
     }
   }
 }
 
 /**
- * Objects with more enumerable keys than this (`fs`, `zlib`, `constants`) are not counted:
- * listing their keys would cost more per request than all the other checks together. A key a
- * script adds to one of them by plain assignment is not seen (one it defines is).
+ * Whether a key added by plain assignment is looked for: on objects with no enumerable key of
+ * their own (prototypes, constructors, namespaces: about half of them, at ~10 ns each), and on
+ * those named in `counted` (`process`). Listing the keys of the others (module exports with up
+ * to a hundred) would cost more per request than all the other checks together: a key a script
+ * adds to one of them by plain assignment is not seen (one it defines is, by the barrier).
  */
-export const MAX_COUNTED_KEYS = 32;
-
-function countedKeys(object: object): number | undefined {
+function countedKeys(object: object, always: boolean): number | undefined {
   const count = enumerableKeys(object).length;
-  return count <= MAX_COUNTED_KEYS ? count : undefined;
+  return count === 0 || always ? count : undefined;
 }
 
-function capture(object: object, name: string, symbols: readonly symbol[], unwatched: ReadonlySet<PropertyKey> | undefined): Captured {
+function capture(
+  object: object,
+  name: string,
+  symbols: readonly symbol[],
+  unwatched: ReadonlySet<PropertyKey> | undefined,
+  counted: boolean,
+): Captured {
   const descriptors = new Map<PropertyKey, PropertyDescriptor>();
   const values: [PropertyKey, unknown][] = [];
   const accessors: PropertyKey[] = [];
@@ -177,7 +208,7 @@ function capture(object: object, name: string, symbols: readonly symbol[], unwat
     values,
     accessors,
     symbolValues,
-    enumerable: countedKeys(object),
+    enumerable: countedKeys(object, counted),
     prototype: getPrototypeOf(object) as object | null,
     extensible: isExtensible(object),
   };

@@ -32,10 +32,34 @@ const identityReaders: readonly (readonly [string, (() => unknown) | undefined])
   ['groups', process.getgroups?.bind(process)],
 ];
 
+/** The functions that change the identity: calling one is what makes the check worth its system calls. */
+const IDENTITY_SETTERS = ['setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups'];
+
 /** An identity value comparable with `Object.is` (groups as one string). */
 function readIdentity(read: (() => unknown) | undefined): unknown {
   const value = read?.();
   return Array.isArray(value) ? value.join(',') : value;
+}
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/**
+ * Calls `onCall` whenever one of the functions `names` of `home` is called: each is replaced by
+ * a Proxy of itself (name and length stay). What is read back by a system call (the umask, the
+ * identity, the priority) is then read only after a script called the function that changes it,
+ * not after every request.
+ */
+function onCalls(home: object, names: readonly string[], onCall: () => void): void {
+  for (const name of names) {
+    const descriptor = Reflect.getOwnPropertyDescriptor(home, name);
+    const original = descriptor?.value as unknown;
+    if (descriptor === undefined || typeof original !== 'function' || descriptor.configurable !== true) continue;
+    const apply = (target: AnyFunction, thisArg: unknown, args: unknown[]): unknown => {
+      onCall();
+      return Reflect.apply(target, thisArg, args);
+    };
+    Reflect.defineProperty(home, name, { ...descriptor, value: new Proxy(original as AnyFunction, { apply }) });
+  }
 }
 
 /**
@@ -43,15 +67,25 @@ function readIdentity(read: (() => unknown) | undefined): unknown {
  * fresh CGI process would start without it): the umask, the legacy `RegExp.$1`… `lastMatch`
  * statics (the last match of the previous request: its data), an uncaught-exception capture
  * callback; and the worker's identity, which cannot be given back once a script dropped it.
+ * Construct it before the built-ins are captured: it wraps `process.umask` and the identity
+ * setters.
  */
 export class ProcessBaseline {
   readonly #umask: number;
   readonly #identity: readonly unknown[];
+  #umaskCalled = false;
+  #identityCalled = false;
 
   constructor() {
     this.#umask = setUmask(0o077);
     setUmask(this.#umask);
     this.#identity = identityReaders.map(([, read]) => readIdentity(read));
+    onCalls(process, ['umask'], () => {
+      this.#umaskCalled = true;
+    });
+    onCalls(process, IDENTITY_SETTERS, () => {
+      this.#identityCalled = true;
+    });
   }
 
   /**
@@ -59,14 +93,20 @@ export class ProcessBaseline {
    * @returns what cannot be put back (`uid changed from 33 to 0`); empty when all is as it was
    */
   restore(): string[] {
-    setUmask(this.#umask);
+    if (this.#umaskCalled) {
+      this.#umaskCalled = false;
+      setUmask(this.#umask);
+    }
     apply(regExpExec, emptyPattern, ['']);
     if (hasCaptureCallback()) setCaptureCallback(null);
     const problems: string[] = [];
+    if (!this.#identityCalled) return problems;
     identityReaders.forEach(([name, read], i) => {
       const now = readIdentity(read);
       if (!is(now, this.#identity[i])) problems.push(`process ${name} changed from ${String(this.#identity[i])} to ${String(now)}`);
     });
+    // Changed for good: every later check reports it again, and the worker is being replaced.
+    if (problems.length === 0) this.#identityCalled = false;
     return problems;
   }
 }
@@ -77,10 +117,21 @@ interface Setting {
   readonly read: () => unknown;
   /** Undefined: cannot be put back by the runtime (the worker is replaced instead). */
   readonly write: ((value: unknown) => void) | undefined;
+  /**
+   * For a setting read back by a system call or a native call: the functions that change it
+   * (`[os, ['setPriority']]`); it is compared only after one was called.
+   */
+  readonly changedBy?: readonly [object, readonly string[]];
 }
 
-function optional(name: string, read: (() => unknown) | undefined, write: ((value: never) => void) | undefined): Setting[] {
-  return read === undefined ? [] : [{ name, read, write: write as ((value: unknown) => void) | undefined }];
+function optional(
+  name: string,
+  read: (() => unknown) | undefined,
+  write: ((value: never) => void) | undefined,
+  changedBy?: readonly [object, readonly string[]],
+): Setting[] {
+  if (read === undefined) return [];
+  return [{ name, read, write: write as ((value: unknown) => void) | undefined, ...(changedBy ? { changedBy } : {}) }];
 }
 
 /** A comma-separated list back as an array (`''` → none). */
@@ -99,9 +150,10 @@ function knownSettings(): Setting[] {
   const setSourceMaps = sourceMaps.setSourceMapsEnabled?.bind(process);
   const dnsOrder = dns as unknown as { getDefaultResultOrder?: () => string };
   return [
-    ...optional('dns servers', () => dns.getServers().join(','), (servers: string) => { dns.setServers(list(servers)); }),
+    ...optional('dns servers', () => dns.getServers().join(','), (servers: string) => { dns.setServers(list(servers)); },
+      [dns, ['setServers']]),
     ...optional('dns.promises servers', () => dns.promises.getServers().join(','),
-      (servers: string) => { dns.promises.setServers(list(servers)); }),
+      (servers: string) => { dns.promises.setServers(list(servers)); }, [dns.promises, ['setServers']]),
     ...optional('dns default result order', dnsOrder.getDefaultResultOrder?.bind(dns), dns.setDefaultResultOrder.bind(dns)),
     ...optional('net default auto-select family', net.getDefaultAutoSelectFamily.bind(net), net.setDefaultAutoSelectFamily.bind(net)),
     ...optional('net default auto-select family attempt timeout', net.getDefaultAutoSelectFamilyAttemptTimeout.bind(net),
@@ -111,19 +163,33 @@ function knownSettings(): Setting[] {
       setHwm && ((value: number) => { setHwm(true, value); })),
     ...optional('process max listeners', process.getMaxListeners.bind(process), process.setMaxListeners.bind(process)),
     ...optional('process source maps', setSourceMaps && (() => sourceMaps.sourceMapsEnabled), setSourceMaps),
-    ...optional('process priority', () => os.getPriority(), (value: number) => { os.setPriority(value); }),
-    ...optional('crypto FIPS mode', crypto.getFips.bind(crypto), undefined),
+    ...optional('process priority', () => os.getPriority(), (value: number) => { os.setPriority(value); }, [os, ['setPriority']]),
+    ...optional('crypto FIPS mode', crypto.getFips.bind(crypto), undefined, [crypto, ['setFips']]),
   ];
 }
 
 /**
  * The interpreter-wide settings a script changes by calling a function
  * (`dns.setDefaultResultOrder`, `stream.setDefaultHighWaterMark`, `process.setMaxListeners`,
- * `os.setPriority`, `crypto.setFips`…), put back under `state.globals = "reset"`.
+ * `os.setPriority`, `crypto.setFips`…), put back under `state.globals = "reset"`. Construct it
+ * before the built-ins are captured: it wraps the setters of the settings read back natively.
  */
 export class SettingsBaseline {
   readonly #settings = knownSettings();
   readonly #values = this.#settings.map((setting) => setting.read());
+  /** Per setting: compared after every run (a plain read), or only once its setter was called. */
+  readonly #due: boolean[];
+
+  constructor() {
+    this.#due = this.#settings.map((setting) => setting.changedBy === undefined);
+    this.#settings.forEach((setting, i) => {
+      if (setting.changedBy === undefined) return;
+      const [home, names] = setting.changedBy;
+      onCalls(home, names, () => {
+        this.#due[i] = true;
+      });
+    });
+  }
 
   /**
    * Puts each changed setting back.
@@ -132,12 +198,15 @@ export class SettingsBaseline {
   restore(): string[] {
     const problems: string[] = [];
     this.#settings.forEach((setting, i) => {
+      if (this.#due[i] !== true) return;
+      if (setting.changedBy !== undefined) this.#due[i] = false;
       const before = this.#values[i];
       if (is(setting.read(), before)) return;
       try {
         if (setting.write === undefined) throw new Error('no way back');
         setting.write(before);
       } catch {
+        this.#due[i] = true;
         problems.push(`${setting.name} changed to ${String(setting.read())}, cannot be put back`);
       }
     });

@@ -3,6 +3,7 @@
 // script's own process state always (process-state.ts), and under `state.globals = "reset"` the
 // global object, the built-in objects and the interpreter-wide settings. What cannot be put back
 // is returned, and the worker is then replaced.
+import crypto from 'node:crypto';
 import { collectWatchedObjects, symbolWatchedPrototypes, wellKnownSymbols } from './builtin-objects.ts';
 import { BuiltinsBaseline } from './builtins-baseline.ts';
 import { GlobalsBaseline } from './globals-baseline.ts';
@@ -32,15 +33,20 @@ export class StateReset {
   /** @param resetGlobals - `state.globals = "reset"` */
   constructor(resetGlobals: boolean, own: OwnMembers) {
     if (!resetGlobals) return;
+    // Before the built-ins are captured: the wrappers these install are part of the baseline.
+    this.#settings = new SettingsBaseline();
     installMutationBarrier();
     this.#builtins = new BuiltinsBaseline(collectWatchedObjects(), {
       symbolWatched: symbolWatchedPrototypes(),
       symbols: wellKnownSymbols(),
-      own: new Map([[process, own.process]]),
+      // `crypto.fips` (deprecated) would cost a native call per request: FIPS mode is watched
+      // through `crypto.setFips` (process-state.ts).
+      own: new Map<object, ReadonlySet<PropertyKey>>([[process, own.process], [crypto, new Set(['fips'])]]),
       unwatched: new Map([[process, PROCESS_EMITTER_STATE]]),
+      // `process.noDeprecation = true` and kin are read by Node itself.
+      counted: new Set([process]),
     });
     this.#globals = new GlobalsBaseline({ ownAccessors: own.global });
-    this.#settings = new SettingsBaseline();
   }
 
   /** Number of built-in objects watched (0 under `state.globals = "keep"`). */
