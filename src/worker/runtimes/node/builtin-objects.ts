@@ -4,31 +4,34 @@
 // namespaces (`JSON`, `Math`, `Reflect`…), the intrinsics reachable only through values
 // (iterator and generator prototypes, `%TypedArray%`), the `process` object, and Node's built-in
 // modules: their exports, the classes they export and those classes' prototypes.
-import { builtinModules, createRequire } from 'node:module';
+import { Console } from 'node:console';
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { Readable, Writable } from 'node:stream';
 
-/** An object the runtime watches, and the name the log gives it. */
+/**
+ * An object the runtime watches, the name the log gives it, and whether a script can reach it
+ * without loading a module (`always`: JavaScript's intrinsics, `process`, and the stream and
+ * event classes behind `process` and `process.stdout`), or only through a built-in module's
+ * exports (`modules`: checked after runs that loaded a module, see module-access.ts).
+ */
 export interface WatchedObject {
   readonly object: object;
   readonly name: string;
+  readonly tier: 'always' | 'modules';
 }
 
 /**
- * Built-in modules not loaded and not watched: experimental or deprecated ones whose loading
- * warns or changes behaviour (`domain`, `punycode`, `sys`, `wasi`, `test`, `sqlite`,
- * `trace_events`, `inspector`, `repl`), the underscore-named internals, `http2` (2 MB of a
- * worker's memory for a module CGI scripts do not use), and `console`, whose export is the
- * worker's own console (scripts get an emulated one). A script that patches one of them is not
- * seen (docs/ISOLATION-node.md).
+ * Built-in modules not watched: the worker's own `console` (scripts get an emulated one), and
+ * experimental, deprecated or debugging ones (`domain`, `inspector`, `punycode`, `repl`, `sys`,
+ * `test`, `trace_events`, `wasi`…) whose members are process-wide hooks rather than library
+ * functions. A script that patches one of them is not seen (docs/ISOLATION-node.md).
  */
 const UNWATCHED_MODULES: ReadonlySet<string> = new Set([
-  'console', 'domain', 'http2', 'inspector', 'inspector/promises', 'punycode', 'repl', 'sqlite', 'sys', 'test',
+  'console', 'domain', 'inspector', 'inspector/promises', 'punycode', 'repl', 'sqlite', 'sys', 'test',
   'test/reporters', 'trace_events', 'wasi',
 ]);
 
-/** The built-in modules whose exports are watched (loaded once per worker to be captured). */
-export function watchedModules(): string[] {
-  return builtinModules.filter((name) => !name.startsWith('_') && !UNWATCHED_MODULES.has(name));
-}
 
 /** Keys of `globalThis` that are not built-ins: the global object itself, and `console` (emulated). */
 const NOT_BUILTIN: ReadonlySet<PropertyKey> = new Set(['globalThis', 'global', 'console']);
@@ -88,49 +91,105 @@ function dataValues(object: object): [string, unknown][] {
 }
 
 /**
- * Collects the watched objects. Loads the watched built-in modules (about 4 MB and 30 ms once
- * per worker, most of it `https`, `tls` and `stream/web`), so that each is captured before any
- * script can change it.
+ * Built-in modules the worker has loaded before any script runs (the runtime imports them
+ * itself), captured at start; the others are captured when first loaded (see module-access.ts),
+ * so that a worker pays neither the memory nor the checks of modules its scripts never use.
  */
-export function collectWatchedObjects(): WatchedObject[] {
-  const seen = new Map<object, string>();
-  const add = (value: unknown, name: string): void => {
-    if (isObject(value) && !seen.has(value)) seen.set(value, name);
-  };
+export const PRELOADED_MODULES: readonly string[] = [
+  'buffer', 'child_process', 'crypto', 'dns', 'events', 'fs', 'module', 'net', 'os', 'path', 'stream', 'timers',
+  'url', 'util', 'worker_threads', 'zlib',
+];
+
+/**
+ * The watched objects, collected once for what a script reaches without loading a module, then
+ * per built-in module as it is loaded. Each object is listed once, under the first name found.
+ */
+export class WatchedObjects {
+  readonly #seen = new Map<object, string>();
+  readonly #always = reachableWithoutModules();
+  readonly #modules = new Set<string>();
+
+  /** The objects a script reaches without loading a module, and those of {@link PRELOADED_MODULES}. */
+  initial(): WatchedObject[] {
+    const added: WatchedObject[] = [];
+    for (const [key, value] of dataValues(globalThis)) if (!NOT_BUILTIN.has(key)) this.#addWithPrototype(value, key, added);
+    this.#addWithPrototype(Buffer, 'Buffer', added);
+    for (const [name, value] of hiddenIntrinsics()) this.#add(value, name, added);
+    // `process` itself only: its members are the running process's state (its IPC channel, its
+    // module load list, its streams).
+    this.#add(process, 'process', added);
+    const load = createRequire(import.meta.url);
+    // Deprecated, yet `require.extensions['.txt'] = …` still teaches every later `require` a new loader.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- watched, not used
+    this.#add(load.extensions, 'require.extensions', added);
+    for (const id of PRELOADED_MODULES) added.push(...this.module(id, load(id)));
+    const { inspect } = load('util') as { inspect: { defaultOptions: unknown } };
+    this.#add(inspect.defaultOptions, "require('util').inspect.defaultOptions", added);
+    return added;
+  }
+
+  /**
+   * The objects of built-in module `id` not watched yet: its exports, the classes and namespaces
+   * they hold, and those classes' prototypes. Empty for a module already seen or not watched.
+   * @param id - as required (`node:fs`, `fs/promises`)
+   */
+  module(id: string, exports: unknown): WatchedObject[] {
+    const name = id.startsWith('node:') ? id.slice(5) : id;
+    if (this.#modules.has(name) || UNWATCHED_MODULES.has(name) || name.startsWith('_')) return [];
+    this.#modules.add(name);
+    const added: WatchedObject[] = [];
+    if (!isObject(exports) || exports === process || isInstance(exports)) return added;
+    this.#addWithPrototype(exports, `require('${name}')`, added);
+    for (const [key, value] of dataValues(exports)) {
+      // Classes, functions and namespaces; not instances (`http.globalAgent`, an Agent whose
+      // socket counts change as it works), whose members are state, not API.
+      if (!isInstance(value)) this.#addWithPrototype(value, `require('${name}').${key}`, added);
+    }
+    return added;
+  }
+
+  #add(value: unknown, name: string, added: WatchedObject[]): void {
+    if (!isObject(value) || this.#seen.has(value)) return;
+    this.#seen.set(value, name);
+    const tier = this.#always.has(value) || !name.startsWith('require(') ? 'always' : 'modules';
+    added.push({ object: value, name, tier });
+  }
+
   /**
    * A value and, for a class, its prototype. A function with no members of its own (no statics)
    * and a frozen object have nothing a script could change.
    */
-  const addWithPrototype = (value: unknown, name: string): void => {
+  #addWithPrototype(value: unknown, name: string, added: WatchedObject[]): void {
     if (!isObject(value) || Object.isFrozen(value)) return;
-    if (typeof value !== 'function' || Reflect.ownKeys(value).some((key) => !PLAIN_FUNCTION_KEYS.has(key))) add(value, name);
+    if (typeof value !== 'function' || Reflect.ownKeys(value).some((key) => !PLAIN_FUNCTION_KEYS.has(key))) {
+      this.#add(value, name, added);
+    }
     if (typeof value !== 'function') return;
     const prototype = Reflect.getOwnPropertyDescriptor(value, 'prototype')?.value as unknown;
-    if (isObject(prototype) && Reflect.ownKeys(prototype).length > 1) add(prototype, `${name}.prototype`);
-  };
-  for (const [key, value] of dataValues(globalThis)) if (!NOT_BUILTIN.has(key)) addWithPrototype(value, key);
-  addWithPrototype(Buffer, 'Buffer');
-  for (const [name, value] of hiddenIntrinsics()) add(value, name);
-  // `process` itself only: its members are the running process's state (its IPC channel, its
-  // module load list, its streams).
-  add(process, 'process');
-  const load = createRequire(import.meta.url);
-  // Deprecated, yet `require.extensions['.txt'] = …` still teaches every later `require` a new loader.
-  // eslint-disable-next-line @typescript-eslint/no-deprecated -- watched, not used
-  add(load.extensions, 'require.extensions');
-  for (const id of watchedModules()) {
-    const exports = load(id) as unknown;
-    if (!isObject(exports) || exports === process || isInstance(exports)) continue;
-    addWithPrototype(exports, `require('${id}')`);
-    for (const [key, value] of dataValues(exports)) {
-      // Classes, functions and namespaces; not instances (`http.globalAgent`, an Agent whose
-      // socket counts change as it works), whose members are state, not API.
-      if (!isInstance(value)) addWithPrototype(value, `require('${id}').${key}`);
+    if (isObject(prototype) && Reflect.ownKeys(prototype).length > 1) this.#add(prototype, `${name}.prototype`, added);
+  }
+}
+
+/**
+ * The module-defined prototypes and classes a script reaches with no `require`: along the
+ * prototype chains of `process`, of its emulated streams and console, of an EventEmitter.
+ */
+function reachableWithoutModules(): Set<object> {
+  const sink = new Writable({
+    write: (_chunk, _encoding, callback) => {
+      callback();
+    },
+  });
+  const samples: object[] = [process, sink, new Readable({ read: () => undefined }), new Console({ stdout: sink }), new EventEmitter()];
+  const reached = new Set<object>();
+  for (const sample of samples) {
+    for (let proto = Object.getPrototypeOf(sample) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+      reached.add(proto);
+      const constructor = Reflect.getOwnPropertyDescriptor(proto, 'constructor')?.value as unknown;
+      if (isObject(constructor)) reached.add(constructor);
     }
   }
-  const { inspect } = load('util') as { inspect: { defaultOptions: unknown } };
-  add(inspect.defaultOptions, "require('util').inspect.defaultOptions");
-  return [...seen].map(([object, name]) => ({ object, name }));
+  return reached;
 }
 
 /**

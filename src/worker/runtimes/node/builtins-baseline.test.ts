@@ -18,7 +18,7 @@ function fixtures() {
   let level = 1;
   const proto = { greet: () => 'hello', count: 1 };
   Object.defineProperty(proto, 'hidden', { value: 'kept', writable: true, configurable: true, enumerable: false });
-  const namespace = {};
+  const namespace = { version: 1 };
   Object.defineProperty(namespace, 'level', {
     get: () => level,
     set: (value: number) => {
@@ -29,12 +29,12 @@ function fixtures() {
   });
   const baseline = new BuiltinsBaseline(
     [
-      { object: proto, name: 'Proto' },
-      { object: namespace, name: 'ns' },
+      { object: proto, name: 'Proto', tier: 'always' },
+      { object: namespace, name: 'ns', tier: 'modules' },
     ],
     { symbolWatched: [proto], symbols: [Symbol.iterator] },
   );
-  return { proto: proto as Record<PropertyKey, unknown>, namespace: namespace as { level: number }, baseline };
+  return { proto: proto as Record<PropertyKey, unknown>, namespace: namespace as { level: number; version: number }, baseline };
 }
 
 describe('BuiltinsBaseline', () => {
@@ -86,6 +86,19 @@ describe('BuiltinsBaseline', () => {
       'Proto.stuck: added, not configurable',
       'Proto: made non-extensible (frozen or sealed)',
     ]);
+  });
+
+  it("compares the modules tier only when asked, unless a reflective change touched it", () => {
+    const { namespace, baseline } = fixtures();
+    const exports = namespace as unknown as Record<string, unknown>;
+    exports.version = 2;
+    expect(baseline.restore(false)).toEqual([]);
+    expect(exports.version).toBe(2);
+    expect(baseline.restore(true)).toEqual([]);
+    expect(exports.version).toBe(1);
+    Object.defineProperty(exports, 'defined', { value: 1, configurable: true });
+    expect(baseline.restore(false)).toEqual([]);
+    expect('defined' in exports).toBe(false);
   });
 
   it('leaves unchanged objects alone, run after run', () => {

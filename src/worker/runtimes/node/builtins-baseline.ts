@@ -53,8 +53,6 @@ export interface BuiltinsBaselineOptions {
    * the listeners, which state-policy.ts resets).
    */
   readonly unwatched?: ReadonlyMap<object, ReadonlySet<PropertyKey>>;
-  /** Objects whose enumerable keys are counted even though they have some (`process`). */
-  readonly counted?: ReadonlySet<object>;
 }
 
 /**
@@ -64,28 +62,48 @@ export interface BuiltinsBaselineOptions {
  * (the sockets of `http.globalAgent`, a lazily loaded web class's prototype).
  */
 export class BuiltinsBaseline {
-  readonly #objects: Captured[];
+  readonly #objects: Captured[] = [];
   readonly #index = new Map<object, number>();
-  readonly #checks: readonly ObjectCheck[];
+  /** The checks of each tier, each over a range of {@link BuiltinsBaseline.#objects}. */
+  readonly #checks: { readonly always: ObjectCheck[]; readonly modules: ObjectCheck[] } = { always: [], modules: [] };
   readonly #settings: Setting[] = [];
   readonly #touched = new Set<number>();
+  readonly #options: BuiltinsBaselineOptions;
+  readonly #symbolWatched: ReadonlySet<object>;
+  readonly #onTouched = (target: object | undefined): void => {
+    const i = target === undefined ? undefined : this.#index.get(target);
+    if (i === undefined) this.#touchedUnknown = true;
+    else this.#touched.add(i);
+  };
   #touchedUnknown = false;
 
   constructor(watched: readonly WatchedObject[], options: BuiltinsBaselineOptions = {}) {
-    const symbolWatched = new Set(options.symbolWatched ?? []);
+    this.#options = options;
+    this.#symbolWatched = new Set(options.symbolWatched ?? []);
+    this.add(watched);
+  }
+
+  /**
+   * Captures more objects (a built-in module loaded for the first time) and compares them from
+   * the next restore on. Objects already watched are skipped.
+   */
+  add(watched: readonly WatchedObject[]): void {
+    const fresh = watched.filter((w) => !this.#index.has(w.object));
     // Before the capture: the wrapped setters are part of the baseline.
-    for (const { object, name } of watched) this.#wrapSettings(object, name, options.own?.get(object));
-    this.#objects = watched.map(({ object, name }, i) => {
-      this.#index.set(object, i);
-      const symbols = symbolWatched.has(object) ? (options.symbols ?? []) : [];
-      return capture(object, name, symbols, options.unwatched?.get(object), options.counted?.has(object) === true);
-    });
-    this.#checks = compileObjectChecks(this.#objects);
-    watchMutations(watched.map((w) => w.object), (target) => {
-      const i = target === undefined ? undefined : this.#index.get(target);
-      if (i === undefined) this.#touchedUnknown = true;
-      else this.#touched.add(i);
-    });
+    for (const { object, name } of fresh) this.#wrapSettings(object, name, this.#options.own?.get(object));
+    for (const tier of ['always', 'modules'] as const) {
+      const batch = fresh.filter((w) => w.tier === tier);
+      const from = this.#objects.length;
+      for (const { object, name } of batch) {
+        this.#index.set(object, this.#objects.length);
+        const symbols = this.#symbolWatched.has(object) ? (this.#options.symbols ?? []) : [];
+        this.#objects.push(capture(object, name, symbols, this.#options.unwatched?.get(object)));
+      }
+      for (const check of compileObjectChecks(this.#objects.slice(from))) {
+        this.#checks[tier].push({ ...check, from: check.from + from, to: check.to + from });
+      }
+    }
+    watchMutations(fresh.map((w) => w.object), this.#onTouched);
   }
 
   /** Number of objects watched. */
@@ -95,23 +113,18 @@ export class BuiltinsBaseline {
 
   /**
    * Puts back every watched object that changed since the capture.
+   * @param modules - also compare the `modules` tier (the run may have loaded a module); objects
+   *   a reflective mutator touched are compared whatever their tier
    * @returns what could not be put back (`Object.prototype: made non-extensible`); empty when
    *   everything is as captured
    */
-  restore(): string[] {
+  restore(modules = true): string[] {
     const problems: string[] = [];
     const redo = new Set<number>(this.#touchedUnknown ? this.#objects.keys() : this.#touched);
     this.#touched.clear();
     this.#touchedUnknown = false;
-    for (const { from, to, unchanged } of this.#checks) {
-      let same: boolean;
-      try {
-        same = unchanged();
-      } catch {
-        same = false; // a data property turned into a throwing getter
-      }
-      if (!same) for (let i = from; i < to; i++) redo.add(i);
-    }
+    compare(this.#checks.always, redo);
+    if (modules) compare(this.#checks.modules, redo);
     for (const i of redo) {
       const captured = this.#objects[i];
       if (captured !== undefined) restoreObject(captured, problems);
@@ -166,25 +179,20 @@ export class BuiltinsBaseline {
   }
 }
 
-/**
- * Whether a key added by plain assignment is looked for: on objects with no enumerable key of
- * their own (prototypes, constructors, namespaces: about half of them, at ~10 ns each), and on
- * those named in `counted` (`process`). Listing the keys of the others (module exports with up
- * to a hundred) would cost more per request than all the other checks together: a key a script
- * adds to one of them by plain assignment is not seen (one it defines is, by the barrier).
- */
-function countedKeys(object: object, always: boolean): number | undefined {
-  const count = enumerableKeys(object).length;
-  return count === 0 || always ? count : undefined;
+/** Runs `checks`; adds the objects of each that found a change to `redo`. */
+function compare(checks: readonly ObjectCheck[], redo: Set<number>): void {
+  for (const { from, to, unchanged } of checks) {
+    let same: boolean;
+    try {
+      same = unchanged();
+    } catch {
+      same = false; // a data property turned into a throwing getter
+    }
+    if (!same) for (let i = from; i < to; i++) redo.add(i);
+  }
 }
 
-function capture(
-  object: object,
-  name: string,
-  symbols: readonly symbol[],
-  unwatched: ReadonlySet<PropertyKey> | undefined,
-  counted: boolean,
-): Captured {
+function capture(object: object, name: string, symbols: readonly symbol[], unwatched: ReadonlySet<PropertyKey> | undefined): Captured {
   const descriptors = new Map<PropertyKey, PropertyDescriptor>();
   const values: [PropertyKey, unknown][] = [];
   const accessors: PropertyKey[] = [];
@@ -208,7 +216,8 @@ function capture(
     values,
     accessors,
     symbolValues,
-    enumerable: countedKeys(object, counted),
+    // A key added by plain assignment is enumerable: counting them finds it (defined ones, the barrier).
+    enumerable: enumerableKeys(object).length,
     prototype: getPrototypeOf(object) as object | null,
     extensible: isExtensible(object),
   };

@@ -87,10 +87,11 @@ class NodeRuntime {
     this.#activity.enable();
     process.on('uncaughtException', this.#onUncaughtException);
     process.on('unhandledRejection', this.#onUnhandledRejection);
-    this.#state = new StateReset(pool.state.globals === 'reset', {
-      process: new Set(EMULATED_PROCESS_MEMBERS),
-      global: new Set(['console']),
-    });
+    this.#state = new StateReset(
+      pool.state.globals === 'reset',
+      { process: new Set(EMULATED_PROCESS_MEMBERS), global: new Set(['console']) },
+      this.#resetModules,
+    );
   }
 
   /**
@@ -159,6 +160,7 @@ class NodeRuntime {
       req.stdout.write(errorPage(500));
       return { exitCode: null, signal: null };
     }
+    if (script.importsDynamically) this.#state.loadsModules();
     const run = new ScriptRun(req, script, {
       activity: this.#activity,
       emulation: this.#emulation,

@@ -8,6 +8,9 @@ import vm from 'node:vm';
 import { CgiError, ErrorCode } from '../../../errors.ts';
 import { parseShebang, type Shebang } from './interpreter.ts';
 
+/** `import(` anywhere (comments and strings too: a false positive only costs a fuller check). */
+const DYNAMIC_IMPORT = /\bimport\s*\(/;
+
 /** The CommonJS module wrapper's parameters, in Node's order. */
 const WRAPPER_PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname'] as const;
 
@@ -31,6 +34,8 @@ export interface CompiledScript {
   readonly fn: ScriptFunction;
   /** Its `#!` line, if it has one. */
   readonly shebang: Shebang | undefined;
+  /** Its source contains `import(`: it may load modules past `require` (see module-access.ts). */
+  readonly importsDynamically: boolean;
 }
 
 /** What identifies one version of a file: a replaced or rewritten file differs in one of these. */
@@ -84,7 +89,13 @@ export class ScriptCache {
       const cached = this.#entries.get(filename);
       if (cached !== undefined && sameVersion(cached, version)) return cached.script;
       const source = readFileSync(filename, 'utf8');
-      const script = { filename, dirname: dirname(filename), fn: compile(filename, source), shebang: parseShebang(source) };
+      const script = {
+        filename,
+        dirname: dirname(filename),
+        fn: compile(filename, source),
+        shebang: parseShebang(source),
+        importsDynamically: DYNAMIC_IMPORT.test(source),
+      };
       this.#onCompile(filename);
       this.#remember(filename, {
         mtimeMs: version.mtimeMs,

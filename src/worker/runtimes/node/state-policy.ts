@@ -40,16 +40,23 @@ function isNativeAddon(id: string): boolean {
  * @see PoolConfig.state.modules
  */
 export function noteLoadedModules(): () => void {
-  const before = new OwnSet<string>();
-  const ids = keys(moduleCache);
-  for (let i = 0; i < ids.length; i++) apply(setAdd, before, [ids[i]]);
+  const before = keys(moduleCache);
   return () => {
     const now = keys(moduleCache);
+    // The common case, nothing loaded: the same ids in the same order (new ones come last).
+    if (now.length === before.length && sameIds(now, before)) return;
+    const known = new OwnSet<string>();
+    for (let i = 0; i < before.length; i++) apply(setAdd, known, [before[i]]);
     for (let i = 0; i < now.length; i++) {
       const id = now[i];
-      if (id !== undefined && !apply(setHas, before, [id]) && !isNativeAddon(id)) deleteProperty(moduleCache, id);
+      if (id !== undefined && !apply(setHas, known, [id]) && !isNativeAddon(id)) deleteProperty(moduleCache, id);
     }
   };
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 type Listener = (...args: unknown[]) => void;

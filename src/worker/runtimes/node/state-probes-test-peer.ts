@@ -33,6 +33,15 @@ export const STATE_PROBES = {
     check: "crypto.randomBytes(16).toString('hex') === '0'.repeat(32)",
   },
   'fs': { set: "fs.readFileSync = () => 'user A'", check: "fs.readFileSync(__filename) === 'user A'" },
+  // A module the worker does not load before a script does: captured when first required.
+  'lazily-loaded-module': {
+    set: "require('querystring').escape = () => 'user A'",
+    check: "require('querystring').escape('x') === 'user A'",
+  },
+  'module-class-prototype': {
+    set: "require('http').ServerResponse.prototype.leaked = 1",
+    check: "require('http').ServerResponse.prototype.leaked === 1",
+  },
   'event-emitter-prototype': { set: 'events.prototype.leaked = 1', check: 'new events().leaked === 1' },
   'module-setting': { set: 'events.defaultMaxListeners = 99', check: 'events.defaultMaxListeners === 99' },
   'function-setting': { set: "dns.setDefaultResultOrder('ipv6first')", check: "dns.getDefaultResultOrder() === 'ipv6first'" },

@@ -4,9 +4,10 @@
 // global object, the built-in objects and the interpreter-wide settings. What cannot be put back
 // is returned, and the worker is then replaced.
 import crypto from 'node:crypto';
-import { collectWatchedObjects, symbolWatchedPrototypes, wellKnownSymbols } from './builtin-objects.ts';
+import { symbolWatchedPrototypes, WatchedObjects, wellKnownSymbols } from './builtin-objects.ts';
 import { BuiltinsBaseline } from './builtins-baseline.ts';
 import { GlobalsBaseline } from './globals-baseline.ts';
+import { ModuleAccess } from './module-access.ts';
 import { installMutationBarrier } from './mutation-barrier.ts';
 import { ProcessBaseline, SettingsBaseline } from './process-state.ts';
 
@@ -29,22 +30,35 @@ export class StateReset {
   readonly #globals: GlobalsBaseline | undefined;
   readonly #builtins: BuiltinsBaseline | undefined;
   readonly #settings: SettingsBaseline | undefined;
+  readonly #modules: ModuleAccess | undefined;
+  readonly #keptModules: boolean;
 
-  /** @param resetGlobals - `state.globals = "reset"` */
-  constructor(resetGlobals: boolean, own: OwnMembers) {
+  /**
+   * @param resetGlobals - `state.globals = "reset"`
+   * @param resetModules - `state.modules = "reset"`: a module kept from an earlier request
+   *   cannot reach a built-in module's objects without loading it again
+   */
+  constructor(resetGlobals: boolean, own: OwnMembers, resetModules = true) {
+    this.#keptModules = !resetModules;
     if (!resetGlobals) return;
     // Before the built-ins are captured: the wrappers these install are part of the baseline.
     this.#settings = new SettingsBaseline();
+    // Listed before the module hooks exist (listing loads the preloaded modules through
+    // `require`), captured after them (their wrappers are part of the baseline).
+    const watched = new WatchedObjects();
+    const initial = watched.initial();
+    this.#modules = new ModuleAccess((id, exports) => {
+      const added = watched.module(id, exports);
+      if (added.length > 0) this.#builtins?.add(added);
+    });
     installMutationBarrier();
-    this.#builtins = new BuiltinsBaseline(collectWatchedObjects(), {
+    this.#builtins = new BuiltinsBaseline(initial, {
       symbolWatched: symbolWatchedPrototypes(),
       symbols: wellKnownSymbols(),
       // `crypto.fips` (deprecated) would cost a native call per request: FIPS mode is watched
       // through `crypto.setFips` (process-state.ts).
       own: new Map<object, ReadonlySet<PropertyKey>>([[process, own.process], [crypto, new Set(['fips'])]]),
       unwatched: new Map([[process, PROCESS_EMITTER_STATE]]),
-      // `process.noDeprecation = true` and kin are read by Node itself.
-      counted: new Set([process]),
     });
     this.#globals = new GlobalsBaseline({ ownAccessors: own.global });
   }
@@ -54,13 +68,20 @@ export class StateReset {
     return this.#builtins?.size ?? 0;
   }
 
+  /** The script of the run in progress loads modules in a way no wrapper sees (`import()` in its source). */
+  loadsModules(): void {
+    this.#modules?.reached();
+  }
+
   /**
-   * Puts the worker back after a run.
+   * Puts the worker back after a run. The objects only a loaded module leads to are compared
+   * when the run loaded one, or when modules are kept between requests.
    * @returns what could not be put back; the worker must then be replaced
    */
   afterRun(): string[] {
+    const modules = this.#modules?.take() === true || this.#keptModules;
     return [
-      ...(this.#builtins?.restore() ?? []),
+      ...(this.#builtins?.restore(modules) ?? []),
       ...(this.#globals?.restore() ?? []),
       ...(this.#settings?.restore() ?? []),
       ...this.#process.restore(),
