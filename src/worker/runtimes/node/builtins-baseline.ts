@@ -119,12 +119,26 @@ export class BuiltinsBaseline {
    *   everything is as captured
    */
   restore(modules = true): string[] {
+    return this.#restore(true, modules);
+  }
+
+  /**
+   * Puts back only what a reflective mutator touched and the settings whose setter was called:
+   * everything that may not be put back (a frozen object, a non-configurable property) is among
+   * them, so the worker knows at once whether it must be replaced; the comparison of every
+   * value ({@link BuiltinsBaseline.restore}) finds only what can be.
+   */
+  restoreTouched(): string[] {
+    return this.#restore(false, false);
+  }
+
+  #restore(compareAll: boolean, modules: boolean): string[] {
     const problems: string[] = [];
     const redo = new Set<number>(this.#touchedUnknown ? this.#objects.keys() : this.#touched);
     this.#touched.clear();
     this.#touchedUnknown = false;
-    compare(this.#checks.always, redo);
-    if (modules) compare(this.#checks.modules, redo);
+    if (compareAll) compare(this.#checks.always, redo);
+    if (compareAll && modules) compare(this.#checks.modules, redo);
     for (const i of redo) {
       const captured = this.#objects[i];
       if (captured !== undefined) restoreObject(captured, problems);

@@ -89,6 +89,19 @@ export class GlobalsBaseline {
    */
   restore(): string[] {
     if (this.#unchanged()) return [];
+    return this.#putBack();
+  }
+
+  /**
+   * Puts the global object back only if a reflective mutator touched it or a script assigned
+   * through a guarded accessor (what may not be put back is among those); else leaves the
+   * comparison of every value to {@link GlobalsBaseline.restore}.
+   */
+  restoreTouched(): string[] {
+    return this.#touched || this.#accessors.assigned ? this.#putBack() : [];
+  }
+
+  #putBack(): string[] {
     const problems: string[] = [];
     this.#accessors.forget();
     let kept = 0;

@@ -12,6 +12,7 @@ import { ScriptActivity } from './script-activity.ts';
 import { ScriptCache } from './script-cache.ts';
 import { ScriptRun } from './script-run.ts';
 import { InterpreterCheck } from './interpreter.ts';
+import { ownTimers } from './script-timers.ts';
 import { StateReset } from './state-reset.ts';
 
 /** What the node runtime needs at start. */
@@ -70,6 +71,8 @@ class NodeRuntime {
   #current: ScriptRun | undefined;
   /** Why this worker asked to be replaced; it then runs no more scripts. */
   #recycling: string | undefined;
+  /** The script of the last run, for the log of what its scan found. */
+  #lastScript = '';
 
   constructor(pool: PoolConfig, deps: NodeRuntimeDeps) {
     const { log } = deps;
@@ -128,6 +131,12 @@ class NodeRuntime {
     return Promise.resolve();
   }
 
+  /** The comparison of every built-in value after the last run, if not done yet (see StateReset.scan). */
+  readonly #scan = (): void => {
+    const problems = this.#state.scan();
+    if (problems.length > 0) this.#requestRecycle(this.#lastScript, problems);
+  };
+
   /**
    * A script left the worker in a state the runtime cannot put back: the worker asks to be
    * replaced after this request (before its END_REQUEST) and runs no other script.
@@ -148,6 +157,7 @@ class NodeRuntime {
   }
 
   async #runOne(req: RuntimeRequest): Promise<RuntimeResult> {
+    this.#scan();
     if (this.#recycling !== undefined) return this.#refuse(req);
     const script = this.#cache.load(req.scriptFilename);
     if (req.signal.aborted) return { exitCode: null, signal: null };
@@ -172,6 +182,10 @@ class NodeRuntime {
       const result = await run.execute();
       const reasons = [...run.leftovers.map((left) => `left running: ${left}`), ...run.resetProblems];
       if (reasons.length > 0) this.#requestRecycle(req.scriptFilename, reasons);
+      this.#lastScript = req.scriptFilename;
+      // A ref'd immediate: the loop does not wait in poll first, so the scan runs while the
+      // supervisor handles this END_REQUEST and sends the next request.
+      if (this.#state.scanDue) ownTimers.setImmediate(this.#scan);
       return result;
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);

@@ -59,7 +59,8 @@ async function main(): Promise<void> {
       const reset = new StateReset(true, { process: new Set(), global: new Set(['console']) });
       line.captureMillis = Number((Number(process.hrtime.bigint() - started) / 1e6).toFixed(1));
       line.watchedObjects = reset.watchedObjects;
-      line.resetMicrosPerRequest = Number((await cpuMicros(count, () => reset.afterRun())).toFixed(2));
+      line.resetMicrosPerRequest = Number((await cpuMicros(count, () => [...reset.afterRun(), ...reset.scan()])).toFixed(2));
+      line.beforeEndMicrosPerRequest = Number((await cpuMicros(count, () => reset.afterRun())).toFixed(2));
     }
     process.stdout.write(`${JSON.stringify(line)}\n`);
   } finally {

@@ -32,6 +32,8 @@ export class StateReset {
   readonly #settings: SettingsBaseline | undefined;
   readonly #modules: ModuleAccess | undefined;
   readonly #keptModules: boolean;
+  #scanDue = false;
+  #scanModules = false;
 
   /**
    * @param resetGlobals - `state.globals = "reset"`
@@ -74,17 +76,43 @@ export class StateReset {
   }
 
   /**
-   * Puts the worker back after a run. The objects only a loaded module leads to are compared
-   * when the run loaded one, or when modules are kept between requests.
+   * Puts the worker back after a run, as far as it must be before the request's END_REQUEST:
+   * the global object, what the script changed of the built-ins reflectively or through a
+   * setter (all that may not be put back is among it), its process state and settings. The
+   * comparison of every value of the built-ins, which finds only plain assignments (always put
+   * back), is left to {@link StateReset.scan}.
    * @returns what could not be put back; the worker must then be replaced
    */
   afterRun(): string[] {
-    const modules = this.#modules?.take() === true || this.#keptModules;
+    this.#scanModules ||= this.#modules?.take() === true || this.#keptModules;
+    this.#scanDue = this.#builtins !== undefined;
     return [
-      ...(this.#builtins?.restore(modules) ?? []),
+      ...(this.#builtins?.restoreTouched() ?? []),
       ...(this.#globals?.restore() ?? []),
       ...(this.#settings?.restore() ?? []),
       ...this.#process.restore(),
     ];
+  }
+
+  /** True while {@link StateReset.scan} has work left from the last run. */
+  get scanDue(): boolean {
+    return this.#scanDue;
+  }
+
+  /**
+   * Compares every watched value with the baseline and puts back what a plain assignment
+   * changed (the objects only a loaded module leads to when the run loaded one, or when modules
+   * are kept). Must run before the next script; the runtime runs it once the last request's
+   * END_REQUEST is out, while the supervisor hands it the next one.
+   * @returns what could not be put back (nothing a plain assignment can do: a data property a
+   *   script turned into a getter through another realm's `Object.defineProperty`); the worker
+   *   must then be replaced
+   */
+  scan(): string[] {
+    if (!this.#scanDue) return [];
+    this.#scanDue = false;
+    const modules = this.#scanModules;
+    this.#scanModules = false;
+    return this.#builtins?.restore(modules) ?? [];
   }
 }
