@@ -33,20 +33,24 @@ export interface NodeRuntimeDeps {
  * `process.stdout` / `console.log` = the CGI output (with backpressure), `process.stderr` /
  * `console.error` = log lines, `process.argv = [node, script]`, the script's directory as cwd,
  * and `require` resolving from the script's file. The request ends when the script calls
- * `process.exit()`, when nothing it started is left (timers, sockets, requests, child
- * processes, the body it reads, output not yet accepted), on an uncaught exception or unhandled
- * rejection (`Status: 500` when nothing was written yet, the stack in the log), or on abort
- * (its timers are cleared, its sockets, servers and child processes destroyed).
+ * `process.exit()`, when nothing it started is left (what `process.getActiveResourcesInfo()`
+ * lists beyond the run's start — timers, sockets, requests, child processes —, thread-pool jobs,
+ * worker threads, the body it reads, output not yet accepted), on an uncaught exception or
+ * unhandled rejection (`Status: 500` when nothing was written yet, the stack in the log), or on
+ * abort (its timers are cleared, its child processes killed and worker threads terminated).
+ * A script whose shebang names another interpreter is refused (500, `script interpreter
+ * refused`). After each request the worker is put back as docs/ISOLATION-node.md's table says;
+ * what cannot be put back (a frozen built-in, a server left listening after an exit) makes the
+ * runtime ask for the worker to be replaced (`deps.recycle`) and refuse later requests (503).
  *
  * Limits, as for any in-process runtime: a synchronous endless loop blocks the worker until
  * the supervisor kills it (504 after `request_terminate_timeout` + 1 s); file descriptors 0, 1
  * and 2 are the worker's (`fs.readFileSync(0)`, `fs.writeSync(1, …)` bypass the emulation);
- * `process.kill(process.pid)`, `process.abort()` and signal handlers act on the worker; a
- * callback still pending more than 100 ms after its script exited or failed (a slow DNS
- * answer) runs outside any request; references to `process.stdout` or `console` captured by a
- * module kept warm (`state.modules = "keep"`) point at the request that loaded it; only own
- * properties of `globalThis` are reset (`Array.prototype` changes persist).
- * @throws never: the runtime needs no start-up work and resolves at once.
+ * `process.kill(process.pid)`, `process.abort()` and signal handlers act on the worker; a native
+ * addon's asynchronous work is not seen (the run may end before its callback); references to
+ * `process.stdout` or `console` captured by a module kept warm (`state.modules = "keep"`) point
+ * at the request that loaded it.
+ * @throws never: the runtime resolves at once (built-ins are captured synchronously).
  * @see docs/INTERFACES.md "worker/runtimes: lifecycle (issue 3)"
  */
 export function createNodeRuntime(pool: PoolConfig, deps: NodeRuntimeDeps): Promise<RuntimeHost> {
