@@ -6,7 +6,7 @@
 // scripts change nothing, so finding that out must cost little: generated code compares each
 // value by a constant-name load (inline caches), and counts enumerable keys.
 import { syncBuiltinESMExports } from 'node:module';
-import { compileObjectChecks, type ObjectCheck, type ObjectShape } from './object-checks.ts';
+import { compileObjectChecks, sameDescriptor, type ObjectCheck, type ObjectShape } from './object-checks.ts';
 import { watchMutations } from './mutation-barrier.ts';
 import type { WatchedObject } from './builtin-objects.ts';
 
@@ -262,16 +262,4 @@ function restoreObject(captured: Captured, problems: string[]): void {
     }
   }
   if (captured.extensible && !isExtensible(object)) problems.push(`${name}: made non-extensible (frozen or sealed)`);
-}
-
-function sameDescriptor(a: PropertyDescriptor, b: PropertyDescriptor | undefined): boolean {
-  return (
-    b !== undefined &&
-    is(a.value, b.value) &&
-    a.get === b.get &&
-    a.set === b.set &&
-    a.writable === b.writable &&
-    a.enumerable === b.enumerable &&
-    a.configurable === b.configurable
-  );
 }

@@ -4,6 +4,7 @@
 // finding that nothing changed must cost little (it runs once per request).
 import { GuardedAccessors } from './guarded-accessors.ts';
 import { watchMutations } from './mutation-barrier.ts';
+import { sameDescriptor } from './object-checks.ts';
 
 /** Own property keys of an object. */
 type Keys = readonly (string | symbol)[];
@@ -166,16 +167,4 @@ export function compileValueCheck(keys: Keys): ValueCheck {
     // `--disallow-code-generation-from-strings`: the same check by computed keys, slower.
     return (global, values) => keys.every((key, i) => is(getProperty(global, key), values[i]));
   }
-}
-
-function sameDescriptor(a: PropertyDescriptor, b: PropertyDescriptor | undefined): boolean {
-  return (
-    b !== undefined &&
-    is(a.value, b.value) &&
-    a.get === b.get &&
-    a.set === b.set &&
-    a.writable === b.writable &&
-    a.enumerable === b.enumerable &&
-    a.configurable === b.configurable
-  );
 }

@@ -4,11 +4,9 @@
 // compilation, a worker thread and promise timers all hold the run open until they finish, as in
 // a real process. A native addon's asynchronous work is the one case no public API shows: the
 // run ends before its callback (docs/ISOLATION-node.md), unless the script keeps a timer.
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildLaterAddon } from './native-addon-test-peer.ts';
-import { HEAD, removePeerBuild, RuntimePeer, writeScripts } from './node-harness-test-peer.ts';
+import { HEAD, usePeerSuite, type RuntimePeer } from './node-harness-test-peer.ts';
 
 const scripts: Record<string, string> = {
   'pbkdf2.js': `require('crypto').pbkdf2('pw', 'salt', 200000, 32, 'sha256', (err, key) => {
@@ -42,24 +40,17 @@ require(process.env.ADDON).later(() => { clearInterval(keep); ${HEAD} process.st
   'hello.js': `${HEAD} process.stdout.write('hello');`,
 };
 
-let dir = '';
+const suite = usePeerSuite(scripts);
 let addon = '';
 let peer: RuntimePeer;
 
 beforeAll(async () => {
-  dir = await writeScripts(scripts);
-  addon = await buildLaterAddon(dir);
-  peer = await RuntimePeer.start('reset', 'reset');
-});
-
-afterAll(async () => {
-  await peer.stop();
-  await removePeerBuild();
-  await rm(dir, { recursive: true, force: true });
+  addon = await buildLaterAddon(suite.dir);
+  peer = await suite.start('reset', 'reset');
 });
 
 function request(script: string, env: Record<string, string> = {}): ReturnType<RuntimePeer['run']> {
-  return peer.run({ script: join(dir, script), env });
+  return suite.request(peer, script, { env });
 }
 
 describe('node runtime: work Node does not list holds the run open', () => {

@@ -3,10 +3,8 @@
 // state and the next one looks for it — never seen under `state.globals = "reset"`, seen under
 // "keep" unless the row belongs to the script's own process; and what cannot be put back gets
 // the worker replaced.
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectRestored, HEAD, removePeerBuild, RuntimePeer, writeScripts, type RunReport } from './node-harness-test-peer.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectRestored, HEAD, usePeerSuite, type RunReport, type RuntimePeer } from './node-harness-test-peer.ts';
 import { ALWAYS_RESET, readProbe, STATE_PROBES, stateProbeScript, type StateProbe } from './state-probes-test-peer.ts';
 
 const scripts: Record<string, string> = {
@@ -19,27 +17,14 @@ process.stdout.write(String(child.pid)); process.exit(0);`,
 };
 
 const ROWS = Object.keys(STATE_PROBES) as StateProbe[];
-let dir = '';
-const peers: RuntimePeer[] = [];
+const suite = usePeerSuite(scripts);
 
-beforeAll(async () => {
-  dir = await writeScripts(scripts);
-});
-
-afterAll(async () => {
-  await Promise.all(peers.map((peer) => peer.stop()));
-  await removePeerBuild();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function startPeer(policy: 'reset' | 'keep'): Promise<RuntimePeer> {
-  const peer = await RuntimePeer.start(policy, policy);
-  peers.push(peer);
-  return peer;
+function startPeer(policy: 'reset' | 'keep'): Promise<RuntimePeer> {
+  return suite.start(policy, policy);
 }
 
 function probe(peer: RuntimePeer, query: string): Promise<RunReport> {
-  return peer.run({ script: join(dir, 'state.js'), env: { QUERY_STRING: query } });
+  return suite.request(peer, 'state.js', { env: { QUERY_STRING: query } });
 }
 
 describe('node runtime state (state.globals = reset, state.modules = reset)', () => {
@@ -78,13 +63,13 @@ describe('node runtime state (state.globals = keep, state.modules = keep)', () =
 describe('node runtime: what cannot be put back replaces the worker', () => {
   it('a frozen built-in: recycle asked before the request ends, later requests refused with 503', async () => {
     const peer = await startPeer('reset');
-    const frozen = await peer.run({ script: join(dir, 'freeze.js') });
+    const frozen = await suite.request(peer, 'freeze.js');
     expect(frozen).toMatchObject({ status: 200, body: 'frozen' });
     expect(frozen.recycled).toHaveLength(1);
     expect(frozen.recycled[0]).toContain('JSON: made non-extensible');
     const recycling = frozen.logged.find((line) => line.msg === 'worker recycling');
     expect(recycling).toMatchObject({ level: 'warn', fields: { reason: frozen.recycled[0] } });
-    const after = await peer.run({ script: join(dir, 'hello.js') });
+    const after = await suite.request(peer, 'hello.js');
     expect(after.status).toBe(503);
     expect(after.headers).toContainEqual(['Retry-After', '1']);
     expect(after.logged).toContainEqual(expect.objectContaining({ msg: 'request refused: worker recycling' }));
@@ -92,24 +77,24 @@ describe('node runtime: what cannot be put back replaces the worker', () => {
 
   it('a server still listening after process.exit: recycle, naming it', async () => {
     const peer = await startPeer('reset');
-    const report = await peer.run({ script: join(dir, 'server-exit.js') });
+    const report = await suite.request(peer, 'server-exit.js');
     expect(report).toMatchObject({ status: 200, body: 'listening', exitCode: 0 });
     expect(report.recycled).toEqual([expect.stringContaining('left running: TCPServerWrap')]);
   });
 
   it('a child process still running after process.exit is killed, and needs no recycle', async () => {
     const peer = await startPeer('reset');
-    const report = await peer.run({ script: join(dir, 'child-exit.js') });
+    const report = await suite.request(peer, 'child-exit.js');
     const pid = Number(report.body);
     expect(pid).toBeGreaterThan(0);
     expect(report.recycled).toEqual([]);
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
-    expect((await peer.run({ script: join(dir, 'hello.js') })).body).toBe('hello');
+    expect((await suite.request(peer, 'hello.js')).body).toBe('hello');
   });
 
   it('under keep, a frozen built-in stays and the worker serves on', async () => {
     const peer = await startPeer('keep');
-    expect((await peer.run({ script: join(dir, 'freeze.js') })).recycled).toEqual([]);
-    expect((await peer.run({ script: join(dir, 'hello.js') })).body).toBe('hello');
+    expect((await suite.request(peer, 'freeze.js')).recycled).toEqual([]);
+    expect((await suite.request(peer, 'hello.js')).body).toBe('hello');
   });
 });

@@ -110,3 +110,16 @@ function unchangedByLoop(shape: ObjectShape): boolean {
     (shape.enumerable === undefined || enumerableKeys(object).length === shape.enumerable)
   );
 }
+
+/** True when `b` is the same property as `a`: value (`Object.is`), accessors and attributes. */
+export function sameDescriptor(a: PropertyDescriptor, b: PropertyDescriptor | undefined): boolean {
+  return (
+    b !== undefined &&
+    is(a.value, b.value) &&
+    a.get === b.get &&
+    a.set === b.set &&
+    a.writable === b.writable &&
+    a.enumerable === b.enumerable &&
+    a.configurable === b.configurable
+  );
+}

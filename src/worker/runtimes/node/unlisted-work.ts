@@ -160,8 +160,8 @@ export function installWorkHooks(owner: WorkOwner, records: WorkRecords): () => 
   if (originals.length > 0) return uninstallWorkHooks;
   for (const [home, names] of CALLBACK_JOBS) for (const name of names) wrap(home, name, { apply: callbackJob });
   for (const name of ZLIB_STREAMS) {
-    wrap(zlib, name, { apply: newStream, construct: constructStream });
-    wrap(zlib, `create${name}`, { apply: newStream });
+    wrap(zlib, name, STREAM);
+    wrap(zlib, `create${name}`, STREAM);
   }
   const subtle = Object.getPrototypeOf(crypto.webcrypto.subtle) as Record<string, unknown>;
   for (const name of Object.getOwnPropertyNames(subtle)) {
@@ -171,8 +171,8 @@ export function installWorkHooks(owner: WorkOwner, records: WorkRecords): () => 
   for (const home of [dns.promises, dns.promises.Resolver.prototype]) {
     for (const name of DNS_QUERIES) wrap(home, name, { apply: promiseJob });
   }
-  wrap(workerThreads, 'Worker', { construct: constructThread });
-  for (const name of SPAWNERS) wrap(childProcess, name, { apply: spawnChild });
+  wrap(workerThreads, 'Worker', THREAD);
+  for (const name of SPAWNERS) wrap(childProcess, name, CHILD);
   return uninstallWorkHooks;
 }
 
@@ -252,29 +252,37 @@ function promiseJob(target: AnyFunction, thisArg: unknown, args: unknown[]): unk
   ]);
 }
 
-function newStream(target: AnyFunction, thisArg: unknown, args: unknown[]): unknown {
-  const stream = Reflect.apply(target, thisArg, args);
-  scriptRecorder()?.records.stream(stream as ZlibStream);
-  return stream;
+/**
+ * Traps for a function or class whose result (a stream, a thread, a child) is recorded when
+ * script code made it, whether called or constructed.
+ */
+function recording(record: (made: unknown, hooks: NonNullable<typeof active>) => void): ProxyHandler<AnyFunction> {
+  const recorded = (made: unknown): void => {
+    const hooks = scriptRecorder();
+    if (hooks !== undefined) record(made, hooks);
+  };
+  return {
+    apply: (target, thisArg, args: unknown[]): unknown => {
+      const made = Reflect.apply(target, thisArg, args);
+      recorded(made);
+      return made;
+    },
+    construct: (target, args: unknown[], newTarget): object => {
+      const made = Reflect.construct(target, args, newTarget) as object;
+      recorded(made);
+      return made;
+    },
+  };
 }
 
-function constructStream(target: AnyFunction, args: unknown[], newTarget: unknown): object {
-  const stream = Reflect.construct(target, args, newTarget as () => unknown) as ZlibStream;
-  scriptRecorder()?.records.stream(stream);
-  return stream;
-}
-
-function constructThread(target: AnyFunction, args: unknown[], newTarget: unknown): object {
-  const thread = Reflect.construct(target, args, newTarget as () => unknown) as workerThreads.Worker;
-  const hooks = scriptRecorder();
-  hooks?.records.thread(thread, () => {
+const STREAM = recording((stream, hooks) => {
+  hooks.records.stream(stream as ZlibStream);
+});
+const THREAD = recording((thread, hooks) => {
+  hooks.records.thread(thread as workerThreads.Worker, () => {
     hooks.owner.changed();
   });
-  return thread;
-}
-
-function spawnChild(target: AnyFunction, thisArg: unknown, args: unknown[]): unknown {
-  const child = Reflect.apply(target, thisArg, args);
-  scriptRecorder()?.records.child(child as ChildProcess);
-  return child;
-}
+});
+const CHILD = recording((child, hooks) => {
+  hooks.records.child(child as ChildProcess);
+});
