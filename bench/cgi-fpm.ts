@@ -62,6 +62,7 @@ function poolTable(
     // A pool whose workers cannot start answers 503 within the probe's bound.
     'queue.timeout': '10s',
     ...(target.runtime === 'python' ? { 'python.executable': interpreters.python } : {}),
+    ...(target.isolation === undefined ? {} : { isolation: target.isolation }),
     ...(isHandler ? { 'handler.module': workspace.handlerModule } : {}),
   };
 }

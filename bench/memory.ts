@@ -9,6 +9,8 @@ export interface ProcessMemory extends ProcMemory {
   readonly pid: number;
   readonly server: string;
   readonly side: Side;
+  /** Its depth below its server's root process (cgi-fpm: supervisor 0, workers 1…). */
+  readonly depth: number;
   /** Its command line, cut to 80 characters. */
   readonly command: string;
 }
@@ -24,7 +26,7 @@ export async function sampleMemory(watches: readonly ServerWatch[]): Promise<Pro
       const side = watch.side(member, command);
       const memory = side === undefined ? undefined : await readMemory(member.stat.pid);
       if (side === undefined || memory === undefined) continue;
-      out.push({ pid: member.stat.pid, server: watch.name, side, command: command.slice(0, 80), ...memory });
+      out.push({ pid: member.stat.pid, server: watch.name, side, depth: member.depth, command: command.slice(0, 80), ...memory });
     }
   }
   return out;
@@ -48,4 +50,15 @@ export function totalMemory(
     pssKb: sum((p) => p.pssKb),
     ussKb: sum((p) => p.ussKb),
   };
+}
+
+/**
+ * The per-request children of an `isolation = "fork"` row: the deepest processes of the
+ * cgi-fpm tree (after load, the pre-forked child waiting for the next request). Their PSS and
+ * USS are what a request's fork costs beyond the pages it shares with the warm runner.
+ */
+export function requestChildren(processes: readonly ProcessMemory[]): ProcessMemory[] {
+  const own = processes.filter((p) => p.server === 'cgi-fpm' && p.side === 'runtime');
+  const deepest = Math.max(...own.map((p) => p.depth));
+  return own.filter((p) => p.depth === deepest);
 }

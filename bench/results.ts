@@ -87,6 +87,7 @@ export async function writeResults(
       platform: process.platform,
       arch: process.arch,
       busyAtStart: info.busyAtStart,
+      forkCost: info.forkCost ?? null,
     },
     cpuMethod: info.cpuMethod,
     versions: info.versions,

@@ -9,6 +9,7 @@ import { backendContext, startBackends } from './backends.ts';
 import { Cgroups } from './cgroups.ts';
 import { Cleanup } from './cleanup.ts';
 import { cpuBusy } from './cpu-busy.ts';
+import { measureForkCost } from './fork-cost.ts';
 import { startFront, urlOf, type Front } from './front.ts';
 import { findInterpreters, findVersions } from './interpreters.ts';
 import { measureTargets, type Candidate, type Row, type Settings } from './measure.ts';
@@ -99,12 +100,13 @@ async function measureAll(
   targets: readonly Target[],
   cleanup: Cleanup,
   info: Pick<RunInfo, 'settings'>,
-): Promise<Pick<RunInfo, 'versions' | 'busyAtStart' | 'cpuMethod'> & { rows: Row[] }> {
+): Promise<Pick<RunInfo, 'versions' | 'busyAtStart' | 'cpuMethod' | 'forkCost'> & { rows: Row[] }> {
   const tools = await ensureTools(toolsFor(targets), say);
   const interpreters = await findInterpreters();
   const versions = findVersions(tools, interpreters);
   // Before any server starts (the workers' start-up would count): only others' work shows.
   const busyAtStart = await cpuBusy(1000);
+  const forkCost = await measureForkCost(interpreters.python);
   const workspace = await createWorkspace(interpreters);
   cleanup.add('scratch directory', () => workspace.dir.remove());
   const cgroups = await Cgroups.create(say);
@@ -121,7 +123,7 @@ async function measureAll(
     cgroups === undefined
       ? '/proc per process; scripts nobody waits for are missed'
       : 'cgroup v2 per server, split by /proc per process';
-  return { rows, versions, busyAtStart, cpuMethod };
+  return { rows, versions, busyAtStart, cpuMethod, forkCost };
 }
 
 /** The whole run; resolves with the exit code (1 when a row failed). */

@@ -3,7 +3,7 @@
 // µs per request of each side, and the RSS/PSS/USS of its processes after load.
 import type { MeasuredRow, Row } from './measure.ts';
 import { memoryBySide, mib, cpuPerRequest } from './per-request.ts';
-import type { ProcessMemory } from './memory.ts';
+import { requestChildren, totalMemory, type MemoryTotal, type ProcessMemory } from './memory.ts';
 import { SIDES } from './sides.ts';
 import { frontOf } from './targets.ts';
 import { line, us, type Column } from './table-format.ts';
@@ -65,6 +65,25 @@ function perProcess(memory: readonly ProcessMemory[]): string {
     .join(' · ');
 }
 
+/** Issue 16: the memory of a fork row's request children (PSS per child, not only RSS). */
+function requestChildLine(memory: readonly ProcessMemory[]): string {
+  const children = requestChildren(memory);
+  const total = totalMemory(children, () => true);
+  const each = (pick: (t: MemoryTotal) => number): string =>
+    children.length === 0 ? '-' : mib(pick(total) / children.length);
+  return line(
+    [
+      '(request child)',
+      String(children.length),
+      each((t) => t.rssKb),
+      each((t) => t.pssKb),
+      each((t) => t.ussKb),
+      'per child: PSS/USS count only what it does not share',
+    ],
+    MEMORY_COLUMNS,
+  );
+}
+
 /** The memory section: each row's backend processes, then each front once. */
 export function memoryLines(rows: readonly Row[]): string[] {
   const out = [
@@ -82,6 +101,7 @@ export function memoryLines(rows: readonly Row[]): string[] {
       mib(backend.ussKb),
     ];
     out.push(line([...cells, perProcess(row.memory)], MEMORY_COLUMNS));
+    if (row.target.isolation === 'fork') out.push(requestChildLine(row.memory));
     const front = row.memory.filter((p) => p.side === 'front');
     if (front.length > 0 && !fronts.has(frontOf(row.target))) fronts.set(frontOf(row.target), front);
   }

@@ -43,8 +43,8 @@ function withSides(id: string, rps: number, us: [number, number, number, number]
   return { ...base, cpu: { split: { us: { front, manager, workers, runtime }, unattributedUs: 0 }, requests: 1000 }, memory };
 }
 
-function proc(side: ProcessMemory['side'], rssMb: number, pid = 1): ProcessMemory {
-  return { pid, server: 'x', side, command: 'x', rssKb: rssMb * 1024, pssKb: rssMb * 512, ussKb: rssMb * 256 };
+function proc(side: ProcessMemory['side'], rssMb: number, pid = 1, depth = 1, server = 'x'): ProcessMemory {
+  return { pid, server, side, depth, command: 'x', rssKb: rssMb * 1024, pssKb: rssMb * 512, ussKb: rssMb * 256 };
 }
 
 describe('bench table', () => {
@@ -64,6 +64,20 @@ describe('bench table', () => {
     const text = formatTable([withSides('python-persistent', 1000, [0, 0, 0, 0], memory)], [], info);
     expect(text).toMatch(/^python persistent +4 +171\.0 +85\.5 +42\.8 manager 60\.0 · workers 50\.0 52\.0 · runtime 9\.0$/m);
     expect(text).toMatch(/^\(front: nginx\) +2 +10\.0 +5\.0 +2\.5 6\.0 4\.0$/m);
+  });
+
+  it("prints a fork row's request children (the deepest cgi-fpm processes) per child, PSS beside RSS", () => {
+    const memory = [
+      proc('manager', 60, 3, 0, 'cgi-fpm'),
+      proc('workers', 50, 4, 1, 'cgi-fpm'),
+      proc('runtime', 12, 5, 2, 'cgi-fpm'),
+      proc('runtime', 10, 6, 3, 'cgi-fpm'),
+      proc('runtime', 8, 7, 3, 'cgi-fpm'),
+    ];
+    const text = formatTable([withSides('python-fork', 1000, [0, 0, 0, 0], memory)], [], info);
+    expect(text).toMatch(/^\(request child\) +2 +9\.0 +4\.5 +2\.3 per child/m);
+    const persistent = formatTable([withSides('python-persistent', 1000, [0, 0, 0, 0], memory)], [], info);
+    expect(persistent).not.toContain('(request child)');
   });
 
   it('warns about a row whose slices ran at very different speeds, not about steady ones', () => {

@@ -2,6 +2,7 @@
 // run: a header saying what ran where (and whether the machine was busy), one line per target
 // (or its error), the ratios with the issues' goals and both rows' backend CPU, then where the
 // CPU of a request goes and what each row's processes hold in memory.
+import type { ForkCost } from './fork-cost.ts';
 import type { Versions } from './interpreters.ts';
 import type { Row, Settings } from './measure.ts';
 import { cpuPerRequest } from './per-request.ts';
@@ -20,6 +21,8 @@ export interface RunInfo {
   readonly busyAtStart: number;
   /** How CPU was read: `"cgroup v2 per server, split by /proc"` or `"/proc only"`. */
   readonly cpuMethod: string;
+  /** What one fork and exit of python costs on this machine (issue 16's rows depend on it). */
+  readonly forkCost?: ForkCost | undefined;
 }
 
 /** Above this busy share before the start, the header warns that the rows are skewed. */
@@ -98,6 +101,11 @@ function header(info: RunInfo): string[] {
       .join(' · ')}`,
     `  ${settings.workers} workers per target; wrk -t${load.threads} -c${load.connections} -d${load.durationS}s --timeout ${load.timeoutS}s --latency after a ${settings.warmupS} s warm-up; nginx (Apache for mod_wsgi) on 127.0.0.1`,
     `  ${settings.rounds} interleaved rounds (A B C, C B A, …): a row is the median of its slices, a ratio the median of its per-round ratios`,
+    `  ${
+      info.forkCost === undefined
+        ? 'fork cost: not measured'
+        : `fork cost: fork + _exit of an idle ${(info.forkCost.rssKb / 1024).toFixed(1)} MiB python: parent ${info.forkCost.parentUs.toFixed(0)} µs + child ${info.forkCost.childUs.toFixed(0)} µs CPU (bare metal: ~100 µs)`
+    }`,
     ...(busyAtStart > BUSY_WARNING
       ? ['  WARNING: other processes were using the CPUs; they slow every row down']
       : []),

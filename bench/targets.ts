@@ -1,7 +1,7 @@
 // This file implements the list of measured targets from the perspective of the bench: the
 // same hello page under cgi-fpm's runtimes and under the peers a user would pick instead
 // (fcgiwrap, PHP-FPM, mod_wsgi daemon mode); each becomes one row, one port, one socket.
-import type { Runtime } from '../src/config/schema.ts';
+import type { Isolation, Runtime } from '../src/config/schema.ts';
 
 /** Which server answers a target (behind nginx, or Apache for mod_wsgi). */
 export type Backend = 'cgi-fpm' | 'fcgiwrap' | 'php-fpm' | 'mod_wsgi';
@@ -22,6 +22,8 @@ export interface Target {
   readonly backend: Backend;
   /** The pool's runtime (cgi-fpm targets only). */
   readonly runtime?: Runtime;
+  /** The pool's `isolation` (python pools; default `persistent`): issue 16's `fork` row. */
+  readonly isolation?: Isolation;
   /** The mod_wsgi application (mod_wsgi targets only). */
   readonly wsgi?: WsgiApp;
   /** The request path: the script's name inside its root, or any path for the handler. */
@@ -42,6 +44,14 @@ export const TARGETS: readonly Target[] = [
     label: 'python persistent',
     backend: 'cgi-fpm',
     runtime: 'python',
+    path: '/hello.py',
+  },
+  {
+    id: 'python-fork',
+    label: 'python fork',
+    backend: 'cgi-fpm',
+    runtime: 'python',
+    isolation: 'fork',
     path: '/hello.py',
   },
   {
@@ -82,11 +92,15 @@ function ratio(numerator: string, denominator: string, label: string, goal?: num
 }
 
 /**
- * The ratios the report prints: issue 3's (persistent over exec, handler over node) and issue
- * 13's against the peers ("Done when": each at least 1×).
+ * The ratios the report prints: issue 3's (persistent over exec, handler over node), issue
+ * 13's against the peers ("Done when": each at least 1×) and issue 16's for `isolation = "fork"`
+ * (≥ 10× exec, ≥ 0.3× persistent).
  */
 export const RATIOS: readonly RatioSpec[] = [
   ratio('python-persistent', 'python-exec', 'python persistent / python exec', 30),
+  ratio('python-fork', 'python-exec', 'python fork / python exec', 10),
+  ratio('python-fork', 'python-persistent', 'python fork / python persistent', 0.3),
+  ratio('python-fork', 'python-fcgiwrap', 'python fork / fcgiwrap'),
   ratio('node-persistent', 'node-exec', 'node persistent / node exec', 50),
   ratio('handler', 'node-persistent', 'handler / node persistent', 1),
   ratio('python-persistent', 'python-wsgi-cgi', 'python persistent / mod_wsgi CGI', 1),
