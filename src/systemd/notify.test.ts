@@ -175,9 +175,8 @@ describe('SystemdNotifier', () => {
     expect(flushed).toBe(false);
     calls[0]?.child.finish(0);
     await flushing;
-    const start = Date.now();
     notifier.send(['READY=1']);
+    // Resolves (bounded by the 20 ms flush timeout, not by the stuck child); no wall-clock bound.
     await notifier.flush(20);
-    expect(Date.now() - start).toBeLessThan(5000);
   });
 });

@@ -185,14 +185,12 @@ describe('execRuntime', () => {
 
   it('SIGKILLs the group after the grace when SIGTERM is ignored', async () => {
     const run = request('stubborn.sh');
-    const started = Date.now();
     const result = createExecRuntime({ killGraceMs: 200 })(run.req);
     await until(() => firstLinePid(run.sink) > 0);
     const grandchild = firstLinePid(run.sink);
     sleepers.push(grandchild);
     run.abort.abort();
     await expect(result).resolves.toStrictEqual({ exitCode: null, signal: 'SIGKILL' });
-    expect(Date.now() - started).toBeLessThan(2000);
     await until(() => isGone(grandchild));
   });
 
@@ -204,13 +202,14 @@ describe('execRuntime', () => {
 
   it('does not wait for a background child that keeps stderr open', async () => {
     const run = request('stderr-holder.sh');
-    const started = Date.now();
     await expect(createExecRuntime({ stderrGraceMs: 50 })(run.req)).resolves.toStrictEqual({
       exitCode: 0,
       signal: null,
     });
-    sleepers.push(firstLinePid(run.sink));
-    expect(Date.now() - started).toBeLessThan(2000);
+    const holder = firstLinePid(run.sink);
+    sleepers.push(holder);
+    // Resolved while the background child (sleep 100) still holds stderr.
+    expect(isGone(holder)).toBe(false);
   });
 
   it('closes the pipes on SIGKILL when a process left the group holding stdout', async () => {

@@ -271,10 +271,9 @@ describe('node-http handler: overlapping runs and aborts', () => {
     const t = testRun(nginxEnv('GET', '/hang'));
     const running = host.run(t.req);
     await delay(20);
-    const started = Date.now();
     t.controller.abort();
+    // The handler never answers: resolving at all is the proof (no wall-clock bound).
     expect(await running).toEqual({ exitCode: null, signal: null });
-    expect(Date.now() - started).toBeLessThan(500);
     await delay(10);
     expect(events.sort()).toEqual(['req close', 'res close']);
   });
