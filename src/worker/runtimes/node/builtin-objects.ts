@@ -32,6 +32,13 @@ const UNWATCHED_MODULES: ReadonlySet<string> = new Set([
   'test/reporters', 'trace_events', 'wasi',
 ]);
 
+/**
+ * Members of built-in modules that are the module system's state, not API: `Module._cache`
+ * (`require.cache`, which grows by design under `state.modules = "keep"` and is pruned by
+ * state-policy.ts under reset) and `Module._pathCache`. Their keys are not compared; the
+ * members themselves stay watched on the module's exports (a script cannot swap them unseen).
+ */
+const STATE_MEMBERS: ReadonlyMap<string, ReadonlySet<string>> = new Map([['module', new Set(['_cache', '_pathCache'])]]);
 
 /** Keys of `globalThis` that are not built-ins: the global object itself, and `console` (emulated). */
 const NOT_BUILTIN: ReadonlySet<PropertyKey> = new Set(['globalThis', 'global', 'console']);
@@ -140,7 +147,9 @@ export class WatchedObjects {
     const added: WatchedObject[] = [];
     if (!isObject(exports) || exports === process || isInstance(exports)) return added;
     this.#addWithPrototype(exports, `require('${name}')`, added);
+    const state = STATE_MEMBERS.get(name);
     for (const [key, value] of dataValues(exports)) {
+      if (typeof key === 'string' && state?.has(key) === true) continue;
       // Classes, functions and namespaces; not instances (`http.globalAgent`, an Agent whose
       // socket counts change as it works), whose members are state, not API.
       if (!isInstance(value)) this.#addWithPrototype(value, `require('${name}').${key}`, added);
