@@ -3,56 +3,19 @@
 // where it is (params, routing, queued, active, aborting, finished), holds what arrived before a
 // worker took it, and relays what comes back. It knows the connection it came on only as its
 // handler and the worker running it only as its upstream: no pointer into a pool or a channel.
+// Its response waits for its body: FCGI_STDOUT goes through an output hold until the web server
+// has sent the empty FCGI_STDIN record, or the script has ended (output-hold.ts).
+import { tmpdir } from 'node:os';
+import { errorPage } from '../../cgi/error-page.ts';
 import type { PoolConfig } from '../../config/schema.ts';
 import { RecordType } from '../../fastcgi/constants.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { encodeRecord } from '../../fastcgi/record.ts';
+import { encodeStream, encodeStreamEnd } from '../../fastcgi/writer.ts';
+import { OutputHold, type HoldTarget } from './output-hold.ts';
+import { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
 
-/**
- * Where a relayed request is: reading its PARAMS, being routed (script resolution), waiting in
- * its pool's queue, running on a worker, aborted while running (its worker owes the
- * END_REQUEST), or finished (nothing more goes to the web server).
- */
-export type RelayState = 'params' | 'routing' | 'queued' | 'active' | 'aborting' | 'finished';
-
-/**
- * What happens to a request: its params completed, it was queued, a worker took it, the web
- * server aborted it (record or closed connection), the supervisor answered it itself, or the
- * worker's END_REQUEST was relayed.
- */
-export type RelayEvent = 'routing' | 'queued' | 'assigned' | 'aborted' | 'answered' | 'ended';
-
-/**
- * The request's state machine: the state after `event` in `state`, or `undefined` when the
- * event does not apply there (it is then ignored: a late answer, a second abort).
- */
-export function nextState(state: RelayState, event: RelayEvent): RelayState | undefined {
-  switch (state) {
-    case 'params':
-      return event === 'routing' ? 'routing' : event === 'aborted' ? 'finished' : undefined;
-    case 'routing':
-    case 'queued':
-      switch (event) {
-        case 'queued':
-          return 'queued';
-        case 'assigned':
-          return 'active';
-        case 'aborted':
-        case 'answered':
-          return 'finished';
-        case 'routing':
-        case 'ended':
-          return undefined;
-      }
-      return undefined;
-    case 'active':
-      return event === 'aborted' ? 'aborting' : event === 'ended' || event === 'answered' ? 'finished' : undefined;
-    case 'aborting':
-      return event === 'ended' || event === 'answered' ? 'finished' : undefined;
-    case 'finished':
-      return undefined;
-  }
-}
+export { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
 
 /** The connection a request came on, as the request reports to it (`WebConnection`). */
 export interface RequestHandler {
@@ -77,6 +40,10 @@ export interface RequestHandler {
    * `headersSent` (the worker's head already went out), can only close the connection.
    */
   answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void;
+  /** Where held output spills past 64 KiB (`fastcgi_temp_path`). @defaultValue `os.tmpdir()` */
+  readonly tempPath?: string;
+  /** The output hold's file failed (to log it); the request is then answered 500. */
+  holdFailed?(request: RelayRequest, err: Error): void;
 }
 
 /** Where an active request's body and abort go: the worker channel running it. */
@@ -115,6 +82,16 @@ export class RelayRequest {
   #upstream: Upstream | undefined;
   #stdoutBytes = 0;
   #queuedAtMs = 0;
+  /** The web server has not sent the empty FCGI_STDIN record yet: FCGI_STDOUT is held. */
+  #bodyOpen = true;
+  /** The response held back (created by the first FCGI_STDOUT while the body is open). */
+  #hold: OutputHold | undefined;
+  /** The last `output` returned false because of the hold (not the web server's socket). */
+  #holdBlocked = false;
+  /** The held stream's empty FCGI_STDOUT came. */
+  #stdoutEnded = false;
+  /** The worker's END_REQUEST content, relayed once the held output is out. */
+  #endContent: Buffer | undefined;
 
   constructor(requestId: number, keepConn: boolean, handler: RequestHandler, nowMs: number) {
     this.requestId = requestId;
@@ -179,8 +156,15 @@ export class RelayRequest {
     return held;
   }
 
-  /** One STDIN content from the web server: held until a worker takes it, then forwarded. */
+  /**
+   * One STDIN content from the web server: held until a worker takes it, then forwarded. The
+   * empty one (the body ended) releases held output.
+   */
   stdin(content: Buffer): void {
+    if (content.length === 0) {
+      this.#bodyOpen = false;
+      this.#hold?.release();
+    }
     switch (this.#state) {
       case 'params':
       case 'routing':
@@ -193,22 +177,34 @@ export class RelayRequest {
         this.#upstream?.stdin(content);
         return;
       case 'aborting':
+      case 'releasing':
       case 'finished':
         return;
     }
   }
 
   /**
-   * Relays one FCGI_STDOUT or FCGI_STDERR record of the worker under the web server's id.
-   * @returns false when the web server's socket is full (the caller waits for {@link RelayRequest.onDrain})
+   * Relays one FCGI_STDOUT or FCGI_STDERR record of the worker under the web server's id; while
+   * the body is still arriving, FCGI_STDOUT goes to the hold instead (one check per record).
+   * @returns false when the web server's socket is full or the hold asks to wait (the caller
+   *   waits for {@link RelayRequest.onDrain})
    */
   output(type: number, content: Buffer): boolean {
+    if (this.#hold !== undefined || (this.#bodyOpen && type === RecordType.FCGI_STDOUT)) return this.#holdOutput(type, content);
     if (type === RecordType.FCGI_STDOUT) this.#stdoutBytes += content.length;
     return this.#handler.write(encodeRecord(type, this.requestId, content));
   }
 
-  /** The worker's END_REQUEST: relayed, and the request is over. */
+  /** The worker's END_REQUEST: relayed (after the held output, if any), and the request is over. */
   ended(content: Buffer): void {
+    const hold = this.#hold;
+    if (hold?.active === true) {
+      if (!this.#to('ending')) return;
+      this.#endContent = content;
+      this.#upstream = undefined;
+      hold.release(); // the script has ended: what it wrote goes out now, body read or not
+      return;
+    }
     if (!this.#to('ended')) return;
     this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, content));
     this.#upstream = undefined;
@@ -222,6 +218,8 @@ export class RelayRequest {
   answer(status: number, page: Buffer): void {
     if (!this.#to('answered')) return;
     this.#upstream = undefined;
+    this.#endContent = undefined;
+    this.#hold?.drop();
     this.#handler.answer(this, status, page, this.#stdoutBytes > 0);
   }
 
@@ -233,13 +231,21 @@ export class RelayRequest {
   abort(): RelayState {
     const was = this.#state;
     if (!this.#to('aborted')) return was;
+    this.#bodyOpen = false;
+    this.#hold?.drop();
     if (was === 'active') this.#upstream?.abort();
+    else if (was === 'releasing') this.#writeEnd(); // the worker ended it: its END_REQUEST is owed
     else this.#held = [];
     return was;
   }
 
-  /** The web server's socket drained (for a paused channel). */
+  /** The web server's socket drained, or the hold takes output again (for a paused channel). */
   onDrain(resume: () => void): void {
+    if (this.#holdBlocked && this.#hold !== undefined) {
+      this.#holdBlocked = false;
+      this.#hold.whenReady(resume);
+      return;
+    }
     this.#handler.onDrain(resume);
   }
 
@@ -259,6 +265,53 @@ export class RelayRequest {
 
   resumeInput(): void {
     this.#handler.resumeInput();
+  }
+
+  /** Output while a hold exists or the body is open: STDOUT held, STDERR relayed (it ends no body). */
+  #holdOutput(type: number, content: Buffer): boolean {
+    const hold = this.#hold ??= new OutputHold(this.#holdTarget());
+    if (!hold.active) return true; // answered or aborted: the rest of the worker's output goes nowhere
+    if (type !== RecordType.FCGI_STDOUT) {
+      this.#holdBlocked = false;
+      return this.#handler.write(encodeRecord(type, this.requestId, content));
+    }
+    if (content.length === 0) {
+      this.#stdoutEnded = true;
+      return true;
+    }
+    const ok = hold.push(content);
+    this.#holdBlocked = !ok;
+    return ok;
+  }
+
+  #holdTarget(): HoldTarget {
+    return {
+      tempPath: this.#handler.tempPath ?? tmpdir(),
+      send: (data) => {
+        this.#stdoutBytes += data.length;
+        return this.#handler.write(encodeStream(RecordType.FCGI_STDOUT, this.requestId, data));
+      },
+      onDrain: (resume) => { this.#handler.onDrain(resume); },
+      failed: (err) => {
+        const upstream = this.#upstream;
+        this.#handler.holdFailed?.(this, err);
+        this.answer(500, errorPage(500));
+        upstream?.abort(); // the worker still runs it: its END_REQUEST frees the channel
+      },
+      released: () => {
+        this.#hold = undefined;
+        if (this.#stdoutEnded) this.#handler.write([encodeStreamEnd(RecordType.FCGI_STDOUT, this.requestId)]);
+        if (this.#endContent !== undefined && this.#to('released')) this.#writeEnd();
+      },
+    };
+  }
+
+  /** Relays the worker's END_REQUEST kept while output was held; the request is over. */
+  #writeEnd(): void {
+    const content = this.#endContent;
+    this.#endContent = undefined;
+    if (content !== undefined) this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, content));
+    this.#handler.finished(this);
   }
 
   /** The one transition: applies {@link nextState}; false when `event` does not apply now. */
