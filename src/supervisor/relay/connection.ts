@@ -196,10 +196,10 @@ export class WebConnection implements RequestHandler {
         break;
       case 'params':
       case 'routing':
+      case 'releasing': // its worker has ended it; what it wrote was held and is now dropped
         break;
       case 'active':
       case 'aborting':
-      case 'releasing':
       case 'finished':
         return;
     }

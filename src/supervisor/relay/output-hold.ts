@@ -1,9 +1,10 @@
 // This file implements the hold on a request's response from the perspective of the relay
-// between a web server and a worker: FCGI_STDOUT that a script writes before the web server has
-// sent the whole request body is kept back (nginx stops sending the body once it has the
-// response head: DESIGN.md, "The response waits for the body"), up to 64 KiB in memory and the
-// rest in an unlinked temporary file, then written out in order once the body has ended or the
-// script has. The file is written and read through libuv's thread pool, never synchronously.
+// between a web server and a worker: FCGI_STDOUT content that a script writes before the web
+// server has sent the whole request body is kept back (nginx stops sending the body once it has
+// the response head: DESIGN.md, "The response waits for the body"), copied into one 64 KiB block
+// in memory and, past it, appended to an unlinked temporary file, then written out in order once
+// the body has ended or the script has. The file is written and read through libuv's thread
+// pool, never synchronously, one operation at a time.
 import { randomBytes } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 /** Bytes of held output kept in memory per request; past it the hold writes to its file. */
 export const HOLD_MEMORY_BYTES = 64 * 1024;
 
-/** Bytes read back from the file per step of a release (one FCGI_STDOUT record of 65528 + 8). */
+/** Bytes read back from the file per step of a release. */
 const READ_BYTES = 64 * 1024;
 
 /** Where a hold's bytes go once released, and where its file lives. */
@@ -40,19 +41,22 @@ const nodeFiles: HoldFiles = { open, unlink };
 type HoldPhase = 'holding' | 'releasing' | 'done' | 'dropped';
 
 /**
- * One request's held response bytes. `push` takes each content in order; when it returns false
- * the caller stops reading the worker until `whenReady` calls back (a file write in flight, or
- * a release under way), so memory stays bounded: {@link HOLD_MEMORY_BYTES}, plus the batch being
- * written and what one more read of the worker's channel brings (≤ 64 KiB each).
- * @see nginx `fastcgi_temp_path`, `fastcgi_max_temp_file_size` (the same idea for responses)
+ * One request's held response bytes. {@link OutputHold.push} takes each content in order; when
+ * it returns false the caller stops reading the worker until {@link OutputHold.whenReady} calls
+ * back (a file write in flight, or a release under way). Memory per request stays bounded: the
+ * {@link HOLD_MEMORY_BYTES} block, plus what the worker's channel brought in the read during
+ * which the caller was told to wait (kept by reference, at most one read: ≤ 64 KiB).
+ * @see nginx `fastcgi_temp_path`, `fastcgi_buffers` (the same idea, for responses)
  */
 export class OutputHold {
   readonly #target: HoldTarget;
   readonly #files: HoldFiles;
   #phase: HoldPhase = 'holding';
-  /** Held bytes not yet in the file, in order. */
-  #memory: Buffer[] = [];
-  #memoryBytes = 0;
+  /** Held bytes not yet in the file: `#block[0, #used)`, then `#tail` (came while busy). */
+  #block: Buffer | undefined;
+  #used = 0;
+  #tail: Buffer[] = [];
+  #tailBytes = 0;
   #file: FileHandle | undefined;
   /** Bytes in the file (written) and bytes of it already sent. */
   #fileBytes = 0;
@@ -73,26 +77,39 @@ export class OutputHold {
 
   /** Bytes held now (memory and file, not yet sent). */
   get heldBytes(): number {
-    return this.#memoryBytes + this.#fileBytes - this.#sentBytes;
+    return this.#used + this.#tailBytes + this.#fileBytes - this.#sentBytes;
+  }
+
+  /** Bytes of memory the hold keeps now (its block, and contents kept by reference). */
+  get memoryBytes(): number {
+    return (this.#block?.length ?? 0) + this.#tailBytes;
+  }
+
+  /** Bytes written to the spill file so far (0: no file was made). */
+  get spilledBytes(): number {
+    return this.#fileBytes;
   }
 
   /**
-   * Takes the next response bytes (kept by reference).
+   * Takes the next response bytes (copied, or kept by reference while the caller is told to wait).
    * @returns false when the caller should stop reading the worker until {@link OutputHold.whenReady}
    */
   push(content: Buffer): boolean {
     if (!this.active) return true; // dropped: the request is over
-    this.#memory.push(content);
-    this.#memoryBytes += content.length;
-    if (this.#phase === 'releasing') return false; // appended after what is being written out
-    if (this.#memoryBytes < HOLD_MEMORY_BYTES) return true;
-    if (!this.#busy) this.#spill();
+    if (this.#phase === 'releasing' || this.#busy) {
+      this.#keep(content);
+      return false;
+    }
+    const copied = this.#copy(content);
+    if (copied < content.length) this.#keep(content.subarray(copied));
+    if (this.#used < HOLD_MEMORY_BYTES) return true;
+    this.#spill();
     return false;
   }
 
   /** Calls `resume` once the hold takes bytes freely again (at once if it does). */
   whenReady(resume: () => void): void {
-    if (this.#blocked()) this.#waiters.push(resume);
+    if (this.#phase === 'releasing' || (this.#phase === 'holding' && this.#busy)) this.#waiters.push(resume);
     else resume();
   }
 
@@ -106,41 +123,66 @@ export class OutputHold {
     if (!this.#busy) this.#sendNext();
   }
 
-  /** The request is over (aborted, answered): drop what is held and close the file. */
+  /** The request is over (aborted, answered, failed): drop what is held and close the file. */
   drop(): void {
     if (!this.active) return;
     this.#phase = 'dropped';
-    this.#memory = [];
-    this.#memoryBytes = 0;
+    this.#block = undefined;
+    this.#used = 0;
+    this.#tail = [];
+    this.#tailBytes = 0;
     if (!this.#busy) this.#closeFile();
     this.#wake();
   }
 
-  #blocked(): boolean {
-    return this.#phase === 'releasing' || (this.#phase === 'holding' && this.#busy);
+  #keep(content: Buffer): void {
+    this.#tail.push(content);
+    this.#tailBytes += content.length;
   }
 
-  /** Moves the bytes in memory to the end of the file (opened on first use). */
+  /** Copies what fits of `content` into the block. @returns the bytes copied */
+  #copy(content: Buffer): number {
+    const block = (this.#block ??= Buffer.allocUnsafe(HOLD_MEMORY_BYTES));
+    const copied = content.copy(block, this.#used);
+    this.#used += copied;
+    return copied;
+  }
+
+  /** Moves what came while busy into the block; spills again when it fills. */
+  #absorbTail(): void {
+    const tail = this.#tail;
+    this.#tail = [];
+    this.#tailBytes = 0;
+    for (const content of tail) {
+      if (this.#used < HOLD_MEMORY_BYTES) {
+        const copied = this.#copy(content);
+        if (copied < content.length) this.#keep(content.subarray(copied));
+      } else {
+        this.#keep(content);
+      }
+    }
+    if (this.#used >= HOLD_MEMORY_BYTES) this.#spill();
+  }
+
+  /** Appends the block to the file (opened on first use); the block is reused once written. */
   #spill(): void {
-    const batch = this.#memory;
-    const bytes = this.#memoryBytes;
-    this.#memory = [];
-    this.#memoryBytes = 0;
+    const block = this.#block;
+    if (block === undefined) return;
     this.#busy = true;
-    void this.#append(batch, bytes).then(() => { this.#settled(); }, (err: unknown) => { this.#fail(err); });
+    void this.#append(block.subarray(0, this.#used)).then(() => { this.#settled(); }, (err: unknown) => { this.#fail(err); });
   }
 
-  async #append(batch: Buffer[], bytes: number): Promise<void> {
+  async #append(data: Buffer): Promise<void> {
     const file = this.#file ?? (this.#file = await this.#create());
     let written = 0;
-    while (written < bytes) {
-      // writev may write less than asked (a full disk); the rest is retried, failing with the errno.
-      const rest = sliceFrom(batch, written);
-      const { bytesWritten } = await file.writev(rest, this.#fileBytes + written);
-      if (bytesWritten === 0) throw new Error(`wrote 0 of ${bytes - written} bytes`);
+    while (written < data.length) {
+      // A write may write less than asked (a full disk): the rest is retried, failing with the errno.
+      const { bytesWritten } = await file.write(data, written, data.length - written, this.#fileBytes + written);
+      if (bytesWritten === 0) throw new Error(`wrote 0 of ${data.length - written} bytes`);
       written += bytesWritten;
     }
-    this.#fileBytes += bytes;
+    this.#fileBytes += data.length;
+    this.#used = 0;
   }
 
   /** A private file in the temp dir, unlinked at once: it vanishes with its descriptor. */
@@ -161,8 +203,8 @@ export class OutputHold {
     this.#busy = false;
     switch (this.#phase) {
       case 'holding':
-        if (this.#memoryBytes >= HOLD_MEMORY_BYTES) this.#spill();
-        else this.#wake();
+        this.#absorbTail();
+        if (!this.#busy) this.#wake();
         return;
       case 'releasing':
         this.#sendNext();
@@ -190,10 +232,14 @@ export class OutputHold {
       }, (err: unknown) => { this.#fail(err); });
       return;
     }
-    const memory = this.#memory;
-    this.#memory = [];
-    this.#memoryBytes = 0;
-    for (const content of memory) this.#target.send(content);
+    // What is left in memory is at most the block and one read: sent at once, then the socket's
+    // backpressure applies to what the worker sends next.
+    if (this.#used > 0 && this.#block !== undefined) this.#target.send(this.#block.subarray(0, this.#used));
+    for (const content of this.#tail) this.#target.send(content);
+    this.#block = undefined;
+    this.#used = 0;
+    this.#tail = [];
+    this.#tailBytes = 0;
     this.#phase = 'done';
     this.#closeFile();
     this.#target.released();
@@ -232,20 +278,4 @@ export class OutputHold {
     this.#waiters = [];
     for (const resume of waiters) resume();
   }
-}
-
-/** `buffers` without their first `skip` bytes (slices, no copy). */
-function sliceFrom(buffers: readonly Buffer[], skip: number): Buffer[] {
-  if (skip === 0) return [...buffers];
-  const out: Buffer[] = [];
-  let left = skip;
-  for (const buffer of buffers) {
-    if (left >= buffer.length) {
-      left -= buffer.length;
-      continue;
-    }
-    out.push(left > 0 ? buffer.subarray(left) : buffer);
-    left = 0;
-  }
-  return out;
 }

@@ -11,8 +11,7 @@ import type { PoolConfig } from '../../config/schema.ts';
 import { RecordType } from '../../fastcgi/constants.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { encodeRecord } from '../../fastcgi/record.ts';
-import { encodeStream, encodeStreamEnd } from '../../fastcgi/writer.ts';
-import { OutputHold, type HoldTarget } from './output-hold.ts';
+import { HeldResponse } from './held-response.ts';
 import { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
 
 export { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
@@ -84,14 +83,8 @@ export class RelayRequest {
   #queuedAtMs = 0;
   /** The web server has not sent the empty FCGI_STDIN record yet: FCGI_STDOUT is held. */
   #bodyOpen = true;
-  /** The response held back (created by the first FCGI_STDOUT while the body is open). */
-  #hold: OutputHold | undefined;
-  /** The last `output` returned false because of the hold (not the web server's socket). */
-  #holdBlocked = false;
-  /** The held stream's empty FCGI_STDOUT came. */
-  #stdoutEnded = false;
-  /** The worker's END_REQUEST content, relayed once the held output is out. */
-  #endContent: Buffer | undefined;
+  /** The response held back (made by the first FCGI_STDOUT while the body is open). */
+  #response: HeldResponse | undefined;
 
   constructor(requestId: number, keepConn: boolean, handler: RequestHandler, nowMs: number) {
     this.requestId = requestId;
@@ -163,7 +156,7 @@ export class RelayRequest {
   stdin(content: Buffer): void {
     if (content.length === 0) {
       this.#bodyOpen = false;
-      this.#hold?.release();
+      this.#response?.release();
     }
     switch (this.#state) {
       case 'params':
@@ -190,19 +183,20 @@ export class RelayRequest {
    *   waits for {@link RelayRequest.onDrain})
    */
   output(type: number, content: Buffer): boolean {
-    if (this.#hold !== undefined || (this.#bodyOpen && type === RecordType.FCGI_STDOUT)) return this.#holdOutput(type, content);
+    if (this.#response !== undefined || (this.#bodyOpen && type === RecordType.FCGI_STDOUT)) {
+      return (this.#response ??= this.#holdResponse()).output(type, content);
+    }
     if (type === RecordType.FCGI_STDOUT) this.#stdoutBytes += content.length;
     return this.#handler.write(encodeRecord(type, this.requestId, content));
   }
 
   /** The worker's END_REQUEST: relayed (after the held output, if any), and the request is over. */
   ended(content: Buffer): void {
-    const hold = this.#hold;
-    if (hold?.active === true) {
+    if (this.#response?.active === true) {
+      // The script has ended: what it wrote goes out now, body read or not, then END_REQUEST.
       if (!this.#to('ending')) return;
-      this.#endContent = content;
       this.#upstream = undefined;
-      hold.release(); // the script has ended: what it wrote goes out now, body read or not
+      this.#response.end(content);
       return;
     }
     if (!this.#to('ended')) return;
@@ -218,8 +212,7 @@ export class RelayRequest {
   answer(status: number, page: Buffer): void {
     if (!this.#to('answered')) return;
     this.#upstream = undefined;
-    this.#endContent = undefined;
-    this.#hold?.drop();
+    this.#response?.drop();
     this.#handler.answer(this, status, page, this.#stdoutBytes > 0);
   }
 
@@ -232,21 +225,15 @@ export class RelayRequest {
     const was = this.#state;
     if (!this.#to('aborted')) return was;
     this.#bodyOpen = false;
-    this.#hold?.drop();
+    this.#response?.drop();
     if (was === 'active') this.#upstream?.abort();
-    else if (was === 'releasing') this.#writeEnd(); // the worker ended it: its END_REQUEST is owed
     else this.#held = [];
     return was;
   }
 
   /** The web server's socket drained, or the hold takes output again (for a paused channel). */
   onDrain(resume: () => void): void {
-    if (this.#holdBlocked && this.#hold !== undefined) {
-      this.#holdBlocked = false;
-      this.#hold.whenReady(resume);
-      return;
-    }
-    this.#handler.onDrain(resume);
+    if (this.#response?.onDrain(resume) !== true) this.#handler.onDrain(resume);
   }
 
   /** Holds / releases the web server's writes around one read of the worker's channel. */
@@ -267,51 +254,23 @@ export class RelayRequest {
     this.#handler.resumeInput();
   }
 
-  /** Output while a hold exists or the body is open: STDOUT held, STDERR relayed (it ends no body). */
-  #holdOutput(type: number, content: Buffer): boolean {
-    const hold = this.#hold ??= new OutputHold(this.#holdTarget());
-    if (!hold.active) return true; // answered or aborted: the rest of the worker's output goes nowhere
-    if (type !== RecordType.FCGI_STDOUT) {
-      this.#holdBlocked = false;
-      return this.#handler.write(encodeRecord(type, this.requestId, content));
-    }
-    if (content.length === 0) {
-      this.#stdoutEnded = true;
-      return true;
-    }
-    const ok = hold.push(content);
-    this.#holdBlocked = !ok;
-    return ok;
-  }
-
-  #holdTarget(): HoldTarget {
-    return {
-      tempPath: this.#handler.tempPath ?? tmpdir(),
-      send: (data) => {
-        this.#stdoutBytes += data.length;
-        return this.#handler.write(encodeStream(RecordType.FCGI_STDOUT, this.requestId, data));
-      },
-      onDrain: (resume) => { this.#handler.onDrain(resume); },
+  /** The response held while the body arrives (held-response.ts), relabelled to this id. */
+  #holdResponse(): HeldResponse {
+    return new HeldResponse(this.requestId, this.#handler, this.#handler.tempPath ?? tmpdir(), {
+      sent: (bytes) => { this.#stdoutBytes += bytes; },
       failed: (err) => {
         const upstream = this.#upstream;
         this.#handler.holdFailed?.(this, err);
         this.answer(500, errorPage(500));
         upstream?.abort(); // the worker still runs it: its END_REQUEST frees the channel
       },
-      released: () => {
-        this.#hold = undefined;
-        if (this.#stdoutEnded) this.#handler.write([encodeStreamEnd(RecordType.FCGI_STDOUT, this.requestId)]);
-        if (this.#endContent !== undefined && this.#to('released')) this.#writeEnd();
+      released: (endContent) => {
+        this.#response = undefined;
+        if (endContent === undefined || !this.#to('released')) return;
+        this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, endContent));
+        this.#handler.finished(this);
       },
-    };
-  }
-
-  /** Relays the worker's END_REQUEST kept while output was held; the request is over. */
-  #writeEnd(): void {
-    const content = this.#endContent;
-    this.#endContent = undefined;
-    if (content !== undefined) this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, content));
-    this.#handler.finished(this);
+    });
   }
 
   /** The one transition: applies {@link nextState}; false when `event` does not apply now. */
