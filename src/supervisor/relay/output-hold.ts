@@ -148,8 +148,8 @@ export class OutputHold {
     return copied;
   }
 
-  /** Moves what came while busy into the block; spills again when it fills. */
-  #absorbTail(): void {
+  /** Moves what came while busy into the block; spills again when it fills. @returns true if it did */
+  #absorbTail(): boolean {
     const tail = this.#tail;
     this.#tail = [];
     this.#tailBytes = 0;
@@ -161,7 +161,9 @@ export class OutputHold {
         this.#keep(content);
       }
     }
-    if (this.#used >= HOLD_MEMORY_BYTES) this.#spill();
+    if (this.#used < HOLD_MEMORY_BYTES) return false;
+    this.#spill();
+    return true;
   }
 
   /** Appends the block to the file (opened on first use); the block is reused once written. */
@@ -203,8 +205,7 @@ export class OutputHold {
     this.#busy = false;
     switch (this.#phase) {
       case 'holding':
-        this.#absorbTail();
-        if (!this.#busy) this.#wake();
+        if (!this.#absorbTail()) this.#wake();
         return;
       case 'releasing':
         this.#sendNext();
