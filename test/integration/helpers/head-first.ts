@@ -50,7 +50,8 @@ const HANDLER = `const { createHash } = require('node:crypto');
 module.exports = (req, res) => {
   const q = new URL(req.url, 'http://localhost').searchParams;
   res.writeHead(200, { 'content-type': 'text/plain' });
-  res.write('x'.repeat(Number(q.get('pre') ?? 0)));
+  res.flushHeaders();
+  if (q.has('pre')) res.write('x'.repeat(Number(q.get('pre'))));
   const hash = createHash('sha256');
   let n = 0;
   const done = () => { res.end('\\n' + n + ' ' + hash.digest('hex') + '\\n'); };
