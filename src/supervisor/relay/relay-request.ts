@@ -183,7 +183,7 @@ export class RelayRequest {
    *   waits for {@link RelayRequest.onDrain})
    */
   output(type: number, content: Buffer): boolean {
-    if (process.env.CGI_FPM_NO_HOLD === undefined && (this.#response !== undefined || (this.#bodyOpen && type === RecordType.FCGI_STDOUT))) {
+    if (this.#response !== undefined || (this.#bodyOpen && type === RecordType.FCGI_STDOUT)) {
       return (this.#response ??= this.#holdResponse()).output(type, content);
     }
     if (type === RecordType.FCGI_STDOUT) this.#stdoutBytes += content.length;
