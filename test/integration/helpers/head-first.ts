@@ -164,25 +164,46 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** Peak RSS of the supervisor and of its largest worker while sampling, in bytes. */
-export interface RssPeaks {
+/** How much each process grew while sampled (peak minus its first sample), in bytes. */
+export interface RssGrowth {
   readonly supervisorBytes: number;
+  /** The largest growth of any worker or worker's child (python runner, CGI process). */
   readonly workerBytes: number;
+  /** Peak RSS seen per process, for the log. */
+  readonly peaks: ReadonlyMap<number, number>;
 }
 
-/** Samples the daemon's and its workers' RSS every 100 ms until the returned stop is called. */
-export function sampleRss(daemonPid: number): () => RssPeaks {
-  let supervisorBytes = 0;
-  let workerBytes = 0;
+/** The daemon's descendants (workers and their children), from /proc. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  for (let queue = childPids(pid); queue.length > 0;) {
+    out.push(...queue);
+    queue = queue.flatMap(childPids);
+  }
+  return out;
+}
+
+/** Samples the daemon's and its descendants' RSS every 100 ms until the returned stop is called. */
+export function sampleRss(daemonPid: number): () => RssGrowth {
+  const first = new Map<number, number>();
+  const peaks = new Map<number, number>();
+  const record = (pid: number): void => {
+    const rss = rssBytes(pid);
+    if (rss === 0) return;
+    if (!first.has(pid)) first.set(pid, rss);
+    peaks.set(pid, Math.max(peaks.get(pid) ?? 0, rss));
+  };
   const sample = (): void => {
-    supervisorBytes = Math.max(supervisorBytes, rssBytes(daemonPid));
-    for (const child of childPids(daemonPid)) workerBytes = Math.max(workerBytes, rssBytes(child));
+    record(daemonPid);
+    for (const pid of descendants(daemonPid)) record(pid);
   };
   sample();
   const timer = setInterval(sample, 100);
   return () => {
     clearInterval(timer);
     sample();
-    return { supervisorBytes, workerBytes };
+    const growth = (pid: number): number => (peaks.get(pid) ?? 0) - (first.get(pid) ?? 0);
+    const others = [...peaks.keys()].filter((pid) => pid !== daemonPid);
+    return { supervisorBytes: growth(daemonPid), workerBytes: Math.max(0, ...others.map(growth)), peaks };
   };
 }
