@@ -215,7 +215,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     const maxReqs = group.reduce((n, p) => n + p.pm.maxChildren, 0);
     const config = (): DaemonConfig => this.config;
     return {
-      // Read when a hold spills: a reload's new value applies from then on.
+      // Read when a request starts holding output: a reload's new value applies from then on.
       get tempPath() { return config().global.fastcgiTempPath ?? tmpdir(); },
       router: new Router(group),
       pools: this.dispatch,

@@ -35,7 +35,7 @@ export interface ConnectionDeps {
   readonly now: () => number;
   /** The `FCGI_GET_VALUES` answers (`FCGI_MAX_CONNS`, `FCGI_MAX_REQS`); replaced on reload. */
   values: Readonly<Record<string, string>>;
-  /** Where held output spills (`[global] fastcgi_temp_path`, else the system's), read at each spill. */
+  /** Where held output spills (`[global] fastcgi_temp_path`, else the system's), read per held response. */
   readonly tempPath: string;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
 }
