@@ -65,6 +65,7 @@ export function globalToToml(global: GlobalConfig): Record<string, unknown> {
     ...(global.controlSocket === undefined ? {} : { control_socket: global.controlSocket }),
     process_control_timeout: duration(global.processControlTimeoutMs),
     ...(global.errorLog === undefined ? {} : { error_log: global.errorLog }),
+    ...(global.fastcgiTempPath === undefined ? {} : { fastcgi_temp_path: global.fastcgiTempPath }),
   };
 }
 

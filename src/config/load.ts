@@ -13,6 +13,7 @@ import { controlSocketProblems, sharedListenProblems } from './shared-listen.ts'
 import { suggestKey } from './suggest.ts';
 import { parseSource, readConfigText, readSources } from './sources.ts';
 import type { ConfigEnv, ConfigSources } from './sources.ts';
+import { tempPathProblems } from './temp-path.ts';
 import { TOP_LEVEL_KEYS } from './toml-schema.ts';
 import { validatePool } from './validate.ts';
 import { validateGlobal } from './validate-global.ts';
@@ -102,6 +103,7 @@ export async function parseConfig(
   throwProblems(absolute, [
     ...sharedListenProblems(absolute, pools),
     ...controlSocketProblems(absolute, global.controlSocket, pools),
+    ...(await tempPathProblems(absolute, global.fastcgiTempPath, fs)),
   ]);
   const included = sources.included.length === 0 ? {} : { included: sources.included };
   return deepFreeze({ file: absolute, ...included, global, pools });

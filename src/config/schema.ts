@@ -102,6 +102,17 @@ export interface GlobalConfig {
    * @see PHP-FPM `error_log`
    */
   readonly errorLog?: string | undefined;
+  /**
+   * Absolute path of the directory where the supervisor spills a response it holds back past
+   * 64 KiB while the request body is still arriving (the response waits for the body: nginx
+   * stops sending the body once it has the response head). Each file is created mode `0600` and
+   * unlinked at once, so nothing remains after a crash. `undefined` uses the system's temporary
+   * directory (`os.tmpdir()`: `$TMPDIR`, else `/tmp`). A relative path in the file is relative
+   * to the config file's directory.
+   * @defaultValue `undefined` (the system's temporary directory)
+   * @see nginx `fastcgi_temp_path`
+   */
+  readonly fastcgiTempPath?: string | undefined;
 }
 
 /** Where and how a pool accepts FastCGI connections. */

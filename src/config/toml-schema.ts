@@ -78,6 +78,7 @@ export const globalSchema = z.strictObject({
   control_socket: z.string().min(1).optional(),
   process_control_timeout: converted(z.unknown(), parseDuration).prefault('10s'),
   error_log: z.string().min(1).optional(),
+  fastcgi_temp_path: z.string().min(1).optional(),
 });
 
 /** One `[pools.NAME]` table, dotted keys folded. Only `listen` and `root` are required. */

@@ -60,10 +60,12 @@ export function validateGlobal(value: unknown, file: string, problems: ConfigErr
   problems.push(...socketProblems);
   if (!checked.ok || socketProblems.length > 0) return GLOBAL_DEFAULTS;
   const errorLog = checked.value.error_log;
+  const tempPath = checked.value.fastcgi_temp_path;
   return {
     logLevel: checked.value.log_level,
     controlSocket,
     processControlTimeoutMs: checked.value.process_control_timeout,
     ...(errorLog === undefined ? {} : { errorLog: resolve(dirname(file), errorLog) }),
+    ...(tempPath === undefined ? {} : { fastcgiTempPath: resolve(dirname(file), tempPath) }),
   };
 }

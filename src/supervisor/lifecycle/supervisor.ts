@@ -3,6 +3,7 @@
 // without a gap in accepting (`reloading`), and on stop closes the listeners, lets requests in
 // flight finish (up to `process_control_timeout`) and then stops the workers.
 import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
 import { closeListener, groupByListen, openListener } from '../listen/listeners.ts';
@@ -212,7 +213,10 @@ export class Supervisor implements ControlTarget, ReloadTarget {
 
   private connectionDeps(group: readonly PoolConfig[]): ConnectionDeps {
     const maxReqs = group.reduce((n, p) => n + p.pm.maxChildren, 0);
+    const config = (): DaemonConfig => this.config;
     return {
+      // Read when a request starts holding output: a reload's new value applies from then on.
+      get tempPath() { return config().global.fastcgiTempPath ?? tmpdir(); },
       router: new Router(group),
       pools: this.dispatch,
       log: this.deps.log,

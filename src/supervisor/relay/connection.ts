@@ -35,6 +35,8 @@ export interface ConnectionDeps {
   readonly now: () => number;
   /** The `FCGI_GET_VALUES` answers (`FCGI_MAX_CONNS`, `FCGI_MAX_REQS`); replaced on reload. */
   values: Readonly<Record<string, string>>;
+  /** Where held output spills (`[global] fastcgi_temp_path`, else the system's), read per held response. */
+  readonly tempPath: string;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
 }
 
@@ -103,6 +105,16 @@ export class WebConnection implements RequestHandler {
     if (!this.inputPaused) return;
     this.inputPaused = false;
     this.socket.resume();
+  }
+
+  get tempPath(): string {
+    return this.deps.tempPath;
+  }
+
+  holdFailed(request: RelayRequest, err: Error): void {
+    this.deps.log.error({
+      err: err.message, tempPath: this.deps.tempPath, script: request.route?.scriptFilename.toString(),
+    }, 'output hold failed');
   }
 
   answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void {
@@ -184,6 +196,7 @@ export class WebConnection implements RequestHandler {
         break;
       case 'params':
       case 'routing':
+      case 'releasing': // its worker has ended it; what it wrote was held and is now dropped
         break;
       case 'active':
       case 'aborting':

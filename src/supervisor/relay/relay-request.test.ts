@@ -6,8 +6,8 @@ import { testPoolConfig } from '../../config/pool-config-test-peer.ts';
 import { NameValueDecoder } from '../../fastcgi/name-value.ts';
 import { MAX_HELD_BYTES, nextState, RelayRequest, type RelayEvent, type RelayState, type RequestHandler } from './relay-request.ts';
 
-const STATES: RelayState[] = ['params', 'routing', 'queued', 'active', 'aborting', 'finished'];
-const EVENTS: RelayEvent[] = ['routing', 'queued', 'assigned', 'aborted', 'answered', 'ended'];
+const STATES: RelayState[] = ['params', 'routing', 'queued', 'active', 'aborting', 'releasing', 'finished'];
+const EVENTS: RelayEvent[] = ['routing', 'queued', 'assigned', 'aborted', 'answered', 'ended', 'ending', 'released'];
 
 /** [state, event, next] for every allowed move; every other pair is ignored. */
 const MOVES: [RelayState, RelayEvent, RelayState][] = [
@@ -16,6 +16,8 @@ const MOVES: [RelayState, RelayEvent, RelayState][] = [
   ['queued', 'queued', 'queued'], ['queued', 'assigned', 'active'], ['queued', 'aborted', 'finished'], ['queued', 'answered', 'finished'],
   ['active', 'aborted', 'aborting'], ['active', 'answered', 'finished'], ['active', 'ended', 'finished'],
   ['aborting', 'answered', 'finished'], ['aborting', 'ended', 'finished'],
+  ['active', 'ending', 'releasing'],
+  ['releasing', 'released', 'finished'], ['releasing', 'aborted', 'finished'], ['releasing', 'answered', 'finished'],
 ];
 
 function handler(): RequestHandler & { log: string[] } {
@@ -69,6 +71,7 @@ describe('RelayRequest', () => {
     const h = handler();
     const request = routed(h);
     request.assign({ stdin: () => undefined, abort: () => undefined });
+    request.stdin(Buffer.alloc(0)); // the body ended: output goes straight out
     request.output(6, Buffer.from('hi'));
     request.ended(Buffer.alloc(8));
     request.ended(Buffer.alloc(8));
@@ -85,6 +88,7 @@ describe('RelayRequest', () => {
     const h = handler();
     const running = routed(h);
     running.assign({ stdin: () => undefined, abort: () => undefined });
+    running.stdin(Buffer.alloc(0));
     running.output(6, Buffer.from('Status: 200\r\n\r\n'));
     running.answer(502, Buffer.from('page'));
     running.answer(504, Buffer.from('page'));

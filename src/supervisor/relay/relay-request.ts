@@ -3,56 +3,18 @@
 // where it is (params, routing, queued, active, aborting, finished), holds what arrived before a
 // worker took it, and relays what comes back. It knows the connection it came on only as its
 // handler and the worker running it only as its upstream: no pointer into a pool or a channel.
+// Its response waits for its body: FCGI_STDOUT goes through an output hold until the web server
+// has sent the empty FCGI_STDIN record, or the script has ended (output-hold.ts).
+import { tmpdir } from 'node:os';
+import { errorPage } from '../../cgi/error-page.ts';
 import type { PoolConfig } from '../../config/schema.ts';
 import { RecordType } from '../../fastcgi/constants.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { encodeRecord } from '../../fastcgi/record.ts';
+import { HeldResponse } from './held-response.ts';
+import { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
 
-/**
- * Where a relayed request is: reading its PARAMS, being routed (script resolution), waiting in
- * its pool's queue, running on a worker, aborted while running (its worker owes the
- * END_REQUEST), or finished (nothing more goes to the web server).
- */
-export type RelayState = 'params' | 'routing' | 'queued' | 'active' | 'aborting' | 'finished';
-
-/**
- * What happens to a request: its params completed, it was queued, a worker took it, the web
- * server aborted it (record or closed connection), the supervisor answered it itself, or the
- * worker's END_REQUEST was relayed.
- */
-export type RelayEvent = 'routing' | 'queued' | 'assigned' | 'aborted' | 'answered' | 'ended';
-
-/**
- * The request's state machine: the state after `event` in `state`, or `undefined` when the
- * event does not apply there (it is then ignored: a late answer, a second abort).
- */
-export function nextState(state: RelayState, event: RelayEvent): RelayState | undefined {
-  switch (state) {
-    case 'params':
-      return event === 'routing' ? 'routing' : event === 'aborted' ? 'finished' : undefined;
-    case 'routing':
-    case 'queued':
-      switch (event) {
-        case 'queued':
-          return 'queued';
-        case 'assigned':
-          return 'active';
-        case 'aborted':
-        case 'answered':
-          return 'finished';
-        case 'routing':
-        case 'ended':
-          return undefined;
-      }
-      return undefined;
-    case 'active':
-      return event === 'aborted' ? 'aborting' : event === 'ended' || event === 'answered' ? 'finished' : undefined;
-    case 'aborting':
-      return event === 'ended' || event === 'answered' ? 'finished' : undefined;
-    case 'finished':
-      return undefined;
-  }
-}
+export { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
 
 /** The connection a request came on, as the request reports to it (`WebConnection`). */
 export interface RequestHandler {
@@ -77,6 +39,10 @@ export interface RequestHandler {
    * `headersSent` (the worker's head already went out), can only close the connection.
    */
   answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void;
+  /** Where held output spills past 64 KiB (`fastcgi_temp_path`). @defaultValue `os.tmpdir()` */
+  readonly tempPath?: string;
+  /** The output hold's file failed (to log it); the request is then answered 500. */
+  holdFailed?(request: RelayRequest, err: Error): void;
 }
 
 /** Where an active request's body and abort go: the worker channel running it. */
@@ -115,6 +81,10 @@ export class RelayRequest {
   #upstream: Upstream | undefined;
   #stdoutBytes = 0;
   #queuedAtMs = 0;
+  /** The web server has not sent the empty FCGI_STDIN record yet: FCGI_STDOUT is held. */
+  #bodyOpen = true;
+  /** The response held back (made by the first FCGI_STDOUT while the body is open). */
+  #response: HeldResponse | undefined;
 
   constructor(requestId: number, keepConn: boolean, handler: RequestHandler, nowMs: number) {
     this.requestId = requestId;
@@ -179,8 +149,15 @@ export class RelayRequest {
     return held;
   }
 
-  /** One STDIN content from the web server: held until a worker takes it, then forwarded. */
+  /**
+   * One STDIN content from the web server: held until a worker takes it, then forwarded. The
+   * empty one (the body ended) releases held output.
+   */
   stdin(content: Buffer): void {
+    if (content.length === 0) {
+      this.#bodyOpen = false;
+      this.#response?.release();
+    }
     switch (this.#state) {
       case 'params':
       case 'routing':
@@ -193,22 +170,35 @@ export class RelayRequest {
         this.#upstream?.stdin(content);
         return;
       case 'aborting':
+      case 'releasing':
       case 'finished':
         return;
     }
   }
 
   /**
-   * Relays one FCGI_STDOUT or FCGI_STDERR record of the worker under the web server's id.
-   * @returns false when the web server's socket is full (the caller waits for {@link RelayRequest.onDrain})
+   * Relays one FCGI_STDOUT or FCGI_STDERR record of the worker under the web server's id; while
+   * the body is still arriving, FCGI_STDOUT goes to the hold instead (one check per record).
+   * @returns false when the web server's socket is full or the hold asks to wait (the caller
+   *   waits for {@link RelayRequest.onDrain})
    */
   output(type: number, content: Buffer): boolean {
+    if (this.#response !== undefined || (this.#bodyOpen && type === RecordType.FCGI_STDOUT)) {
+      return (this.#response ??= this.#holdResponse()).output(type, content);
+    }
     if (type === RecordType.FCGI_STDOUT) this.#stdoutBytes += content.length;
     return this.#handler.write(encodeRecord(type, this.requestId, content));
   }
 
-  /** The worker's END_REQUEST: relayed, and the request is over. */
+  /** The worker's END_REQUEST: relayed (after the held output, if any), and the request is over. */
   ended(content: Buffer): void {
+    if (this.#response?.active === true) {
+      // The script has ended: what it wrote goes out now, body read or not, then END_REQUEST.
+      if (!this.#to('ending')) return;
+      this.#upstream = undefined;
+      this.#response.end(content);
+      return;
+    }
     if (!this.#to('ended')) return;
     this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, content));
     this.#upstream = undefined;
@@ -222,6 +212,7 @@ export class RelayRequest {
   answer(status: number, page: Buffer): void {
     if (!this.#to('answered')) return;
     this.#upstream = undefined;
+    this.#response?.drop();
     this.#handler.answer(this, status, page, this.#stdoutBytes > 0);
   }
 
@@ -233,14 +224,16 @@ export class RelayRequest {
   abort(): RelayState {
     const was = this.#state;
     if (!this.#to('aborted')) return was;
+    this.#bodyOpen = false;
+    this.#response?.drop();
     if (was === 'active') this.#upstream?.abort();
     else this.#held = [];
     return was;
   }
 
-  /** The web server's socket drained (for a paused channel). */
+  /** The web server's socket drained, or the hold takes output again (for a paused channel). */
   onDrain(resume: () => void): void {
-    this.#handler.onDrain(resume);
+    if (this.#response?.onDrain(resume) !== true) this.#handler.onDrain(resume);
   }
 
   /** Holds / releases the web server's writes around one read of the worker's channel. */
@@ -259,6 +252,25 @@ export class RelayRequest {
 
   resumeInput(): void {
     this.#handler.resumeInput();
+  }
+
+  /** The response held while the body arrives (held-response.ts), relabelled to this id. */
+  #holdResponse(): HeldResponse {
+    return new HeldResponse(this.requestId, this.#handler, this.#handler.tempPath ?? tmpdir(), {
+      sent: (bytes) => { this.#stdoutBytes += bytes; },
+      failed: (err) => {
+        const upstream = this.#upstream;
+        this.#handler.holdFailed?.(this, err);
+        this.answer(500, errorPage(500));
+        upstream?.abort(); // the worker still runs it: its END_REQUEST frees the channel
+      },
+      released: (endContent) => {
+        this.#response = undefined;
+        if (endContent === undefined || !this.#to('released')) return;
+        this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, endContent));
+        this.#handler.finished(this);
+      },
+    });
   }
 
   /** The one transition: applies {@link nextState}; false when `event` does not apply now. */
