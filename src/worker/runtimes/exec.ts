@@ -26,6 +26,13 @@ export interface ExecRuntimeOptions {
    * @defaultValue `100`
    */
   readonly stderrGraceMs?: number;
+  /**
+   * SIGKILL the script's process group when the request ends (response done, abort or
+   * timeout), so background children it left in its group do not outlive the request
+   * (`exec.kill_group_at_end`).
+   * @defaultValue `true`
+   */
+  readonly killGroupAtEnd?: boolean;
 }
 
 /** Default {@link ExecRuntimeOptions.killGraceMs}. */
@@ -54,6 +61,7 @@ export function createExecRuntime(options: ExecRuntimeOptions = {}): Runtime {
     spawn: options.spawn ?? nodeSpawn,
     killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     stderrGraceMs: options.stderrGraceMs ?? DEFAULT_STDERR_GRACE_MS,
+    killGroupAtEnd: options.killGroupAtEnd ?? true,
   };
   return (req) => runExec(req, settings);
 }
@@ -89,12 +97,12 @@ async function runExec(req: RuntimeRequest, settings: Settings): Promise<Runtime
   if (req.signal.aborted) onAbort();
   try {
     const [result] = await Promise.all([exited, stdout.done]);
-    killer.finished();
+    killer.finished(settings.killGroupAtEnd);
     await stderr.settle(settings.stderrGraceMs);
     return result;
   } finally {
     req.signal.removeEventListener('abort', onAbort);
-    killer.finished();
+    killer.finished(settings.killGroupAtEnd);
     stdin.stop();
   }
 }
@@ -177,10 +185,16 @@ class GroupKiller {
     }, this.#graceMs);
   }
 
-  /** The run is over: no more signals (the group id could be reused). */
-  finished(): void {
+  /**
+   * The run is over (the script exited and its stdout closed): with `killGroup`, SIGKILL what is
+   * left in its group at once — the response is complete, so nothing is waited for, and a later
+   * signal could meet a reused group id. Then no more signals.
+   */
+  finished(killGroup: boolean): void {
+    if (this.#finished) return;
     this.#finished = true;
     clearTimeout(this.#timer);
+    if (killGroup) this.#signal('SIGKILL');
   }
 
   #signal(signal: NodeJS.Signals): void {
