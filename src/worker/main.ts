@@ -14,6 +14,7 @@ import { FcgiResponderConnection } from './fcgi-connection.ts';
 import { RequestServer } from './serve.ts';
 import { createRuntime } from './runtimes/index.ts';
 import type { RuntimeHost } from './runtimes/types.ts';
+import { openScript } from './script-file.ts';
 
 /** The control fd: the supervisor passes it as the first argument (see `controlFd`). */
 const CONTROL_FD = Number(process.argv[2]);
@@ -73,6 +74,7 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
   let pgid = 0;
   const server = new RequestServer(pool, {
     log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
+    openScript,
     onCgiGroup: (requestId, group) => {
       // A python runner lives across requests: its group is reported once, not per request.
       const persistent = pool.runtime === 'python';

@@ -5,6 +5,7 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { CgiError, ErrorCode } from '../../errors.ts';
 import { execCommand } from './exec-command.ts';
+import { pathSwapSafe } from '../script-file.ts';
 import { feedStdin, pumpStdout, readStderr, type Pump } from './exec-streams.ts';
 import type { Runtime, RuntimeRequest, RuntimeResult } from './types.ts';
 
@@ -107,15 +108,26 @@ async function runExec(req: RuntimeRequest, settings: Settings): Promise<Runtime
   }
 }
 
-/** Spawns the child; a synchronous spawn failure becomes ERR_CGI_SPAWN like an async one. */
+/** Where the child finds the script's descriptor when it runs through it. */
+const SCRIPT_FD_PATH = '/proc/self/fd/3';
+
+/**
+ * Spawns the child; a synchronous spawn failure becomes ERR_CGI_SPAWN like an async one. The
+ * script runs by its path when nobody but root can swap a directory on that path; otherwise
+ * through the descriptor the worker opened and checked (passed as the child's fd 3), at the
+ * cost of `$0` reading `/proc/self/fd/3` in a `#!` script (docs/DESIGN.md, "The checked file
+ * is the executed file").
+ */
 function start(req: RuntimeRequest, spawn: SpawnFunction): ChildProcess {
   try {
-    const command = execCommand(req);
+    const fd = req.scriptFd;
+    const viaFd = fd !== undefined && !pathSwapSafe(req.scriptPath ?? Buffer.from(req.scriptFilename));
+    const command = execCommand(req, viaFd ? SCRIPT_FD_PATH : undefined);
     return spawn(command.file, command.args, {
       cwd: command.cwd,
       env: command.env,
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: viaFd ? ['pipe', 'pipe', 'pipe', fd] : ['pipe', 'pipe', 'pipe'],
     });
   } catch (err) {
     throw spawnError(req.scriptFilename, err);
