@@ -29,6 +29,8 @@ export class ControlChannel {
   readonly #maxLineBytes: number;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** The line being received passed the bound: the rest of it is dropped up to its newline. */
+  #skipping = false;
   #closed = false;
 
   constructor(socket: Socket, events: ControlEvents, maxLineBytes: number) {
@@ -72,17 +74,20 @@ export class ControlChannel {
     for (let at = chunk.indexOf(0x0a); at !== -1 && !this.#closed; at = chunk.indexOf(0x0a, start)) {
       this.#pending.push(chunk.subarray(start, at));
       const line = Buffer.concat(this.#pending);
+      const skipped = this.#skipping;
       this.#pending = [];
       this.#pendingBytes = 0;
+      this.#skipping = false;
       start = at + 1;
-      this.#line(line);
+      if (!skipped) this.#line(line);
     }
-    if (this.#closed || start === chunk.length) return;
+    if (this.#closed || start === chunk.length || this.#skipping) return;
     this.#pending.push(chunk.subarray(start));
     this.#pendingBytes += chunk.length - start;
     if (this.#pendingBytes > this.#maxLineBytes) {
       this.#pending = [];
       this.#pendingBytes = 0;
+      this.#skipping = true;
       this.#events.invalid(`line longer than ${String(this.#maxLineBytes)} bytes`);
     }
   }

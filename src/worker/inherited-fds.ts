@@ -10,26 +10,41 @@ import { closeSync, readdirSync, readFileSync } from 'node:fs';
 /** `O_CLOEXEC` as `/proc/PID/fdinfo/N` shows it in its octal `flags:` line. */
 const O_CLOEXEC = 0o2000000;
 
+/** The process's descriptor table as {@link closeInheritedFds} sees it (injected in tests). */
+export interface FdTable {
+  /** The open descriptors' numbers (`/proc/self/fd`). */
+  list(): readonly string[];
+  /** A descriptor's open flags (`/proc/self/fdinfo/N`), `undefined` when it is gone. */
+  flags(fd: number): number | undefined;
+  close(fd: number): void;
+}
+
+const PROC_SELF: FdTable = {
+  list: () => readdirSync('/proc/self/fd'),
+  flags: fdFlags,
+  close: closeSync,
+};
+
 /**
  * Closes every descriptor above `lastOwnFd` that lacks close-on-exec (0–2 and the worker's own
  * channels 3…`lastOwnFd` are kept; Node's own descriptors are all close-on-exec).
  * @returns the descriptors closed
  */
-export function closeInheritedFds(lastOwnFd: number): number[] {
+export function closeInheritedFds(lastOwnFd: number, table: FdTable = PROC_SELF): number[] {
   const closed: number[] = [];
-  let names: string[];
+  let names: readonly string[];
   try {
-    names = readdirSync('/proc/self/fd');
+    names = table.list();
   } catch {
     return closed; // no /proc: nothing to learn, nothing closed
   }
   for (const name of names) {
     const fd = Number(name);
     if (!Number.isInteger(fd) || fd <= 2 || fd <= lastOwnFd) continue;
-    const flags = fdFlags(fd);
+    const flags = table.flags(fd);
     if (flags === undefined || (flags & O_CLOEXEC) !== 0) continue;
     try {
-      closeSync(fd);
+      table.close(fd);
       closed.push(fd);
     } catch {
       // EBADF: it was the directory listing's own descriptor, already closed.
