@@ -5,13 +5,22 @@ import { killVerifiedGroup, readProcess, verifyGroup, type ProcessInfo } from '.
 
 const WORKER = 100;
 
+type Row = [ppid: number, pgrp: number, startTime: number, uid: number];
+
 /** A process table: pid → [ppid, pgrp, startTime, uid]. */
-function table(rows: Record<number, [number, number, number, number]>) {
+function table(rows: Record<number, Row>) {
   return (pid: number): ProcessInfo | undefined => {
     const row = rows[pid];
-    return row === undefined ? undefined : { ppid: row[0], pgrp: row[1], startTime: row[2], uid: row[3] };
+    return row === undefined ? undefined : { ppid: row[0], pgrp: row[1], startTime: row[2] };
   };
 }
+
+/** The owners of the same table. */
+function owners(rows: Record<number, Row>) {
+  return (pid: number): number | undefined => rows[pid]?.[3];
+}
+
+const UID = 65534;
 
 describe('verifyGroup', () => {
   const procs = table({
@@ -24,8 +33,8 @@ describe('verifyGroup', () => {
   });
 
   it.each([
-    ['a child leading its group', 200, { pgid: 200, startTime: 60, uid: 65534 }],
-    ['a descendant further down leading its group', 400, { pgid: 400, startTime: 62, uid: 65534 }],
+    ['a child leading its group', 200, { pgid: 200, startTime: 60, uid: UID }],
+    ['a descendant further down leading its group', 400, { pgid: 400, startTime: 62, uid: UID }],
     ['a process that is not its descendant', 900, 'not a descendant of the worker'],
     ['a member that leads no group', 300, 'not a process group leader'],
     ['a pid with no process', 555, 'no such process'],
@@ -35,12 +44,12 @@ describe('verifyGroup', () => {
     ['a string', '200', 'not a process group id'],
     ['a fraction', 200.5, 'not a process group id'],
   ])('%s', (_name, pgid, expected) => {
-    expect(verifyGroup(WORKER, pgid, procs)).toEqual(expected);
+    expect(verifyGroup(WORKER, UID, pgid, procs)).toEqual(expected);
   });
 
   it('stops walking at a bounded depth (a parent loop cannot hang it)', () => {
     const loop = table({ 200: [201, 200, 1, 0], 201: [200, 201, 1, 0] });
-    expect(verifyGroup(WORKER, 200, loop)).toBe('not a descendant of the worker');
+    expect(verifyGroup(WORKER, UID, 200, loop)).toBe('not a descendant of the worker');
   });
 });
 
@@ -63,13 +72,14 @@ describe('killVerifiedGroup', () => {
 
   it("once the leader is gone, kills only members of the leader's user started after it", () => {
     const kills: number[] = [];
-    const rest = table({
+    const rows: Record<number, Row> = {
       301: [1, 200, 70, 65534], // left behind by the script: killed
       302: [1, 200, 70, 0], // same group id, root's: never
       303: [1, 200, 40, 65534], // started before the leader: not of this group
       304: [1, 999, 70, 65534], // another group
-    });
-    expect(killVerifiedGroup(group, (pid) => { kills.push(pid); }, rest, () => [301, 302, 303, 304])).toBe('members');
+    };
+    const kill = (pid: number): void => { kills.push(pid); };
+    expect(killVerifiedGroup(group, kill, table(rows), () => [301, 302, 303, 304], owners(rows))).toBe('members');
     expect(kills).toEqual([301]);
   });
 });
@@ -80,9 +90,10 @@ describe('on real processes', () => {
     await once(child, 'spawn');
     const pid = child.pid ?? 0;
     try {
-      const verified = verifyGroup(process.pid, pid);
-      expect(verified).toMatchObject({ pgid: pid, uid: process.getuid?.() });
-      expect(verifyGroup(process.pid, process.ppid)).not.toHaveProperty('pgid');
+      const uid = process.getuid?.() ?? 0;
+      const verified = verifyGroup(process.pid, uid, pid);
+      expect(verified).toMatchObject({ pgid: pid, uid });
+      expect(verifyGroup(process.pid, uid, process.ppid)).not.toHaveProperty('pgid');
       expect(readProcess(pid)?.pgrp).toBe(pid);
       if (typeof verified === 'string') throw new Error(verified);
       const exited = once(child, 'exit');

@@ -7,15 +7,16 @@
 // leader is gone, member by member among processes owned by the same user that started after it.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 
-/** The fields of `/proc/PID/stat` (and the owner of `/proc/PID`) the checks read. */
+/** The fields of `/proc/PID/stat` the checks read. */
 export interface ProcessInfo {
   readonly ppid: number;
   readonly pgrp: number;
   /** Start time after boot, in clock ticks (field 22): with the pid, names one process for ever. */
   readonly startTime: number;
-  /** Owner of `/proc/PID`: the process's effective uid. */
-  readonly uid: number;
 }
+
+/** The owner of `/proc/PID` (the process's effective uid), `undefined` when it is gone. */
+export type OwnerReader = (pid: number) => number | undefined;
 
 /** Reads one process's {@link ProcessInfo}; `undefined` when there is no such process. */
 export type ProcessReader = (pid: number) => ProcessInfo | undefined;
@@ -23,24 +24,36 @@ export type ProcessReader = (pid: number) => ProcessInfo | undefined;
 /** Lists the pids of every process (`/proc`), for the member-by-member kill. */
 export type ProcessLister = () => readonly number[];
 
-/** A process group the kernel confirmed: its leader, when checked, and the leader's identity. */
+/** A process group the kernel confirmed: its leader's pid and start time, and its worker's uid. */
 export interface VerifiedGroup {
   readonly pgid: number;
   readonly startTime: number;
+  /** The uid the worker runs as (the pool's user): whose processes may be signalled. */
   readonly uid: number;
 }
 
 /** Ancestry deeper than this is not followed (a fork bomb cannot make the check costly). */
 const MAX_DEPTH = 64;
 
-/** `/proc/PID/stat` and the owner of `/proc/PID`, or `undefined` when the process is gone. */
+/**
+ * `/proc/PID/stat`, or `undefined` when the process is gone. One read per check: it runs in the
+ * supervisor for each `exec` request.
+ */
 export function readProcess(pid: number): ProcessInfo | undefined {
   try {
     const text = readFileSync(`/proc/${String(pid)}/stat`, 'latin1');
     // The command name may hold spaces and parentheses: the fields start after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const uid = statSync(`/proc/${String(pid)}`).uid;
-    return { ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: Number(fields[19]), uid };
+    return { ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: Number(fields[19]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The owner of `/proc/PID`. */
+export function readOwner(pid: number): number | undefined {
+  try {
+    return statSync(`/proc/${String(pid)}`).uid;
   } catch {
     return undefined;
   }
@@ -55,10 +68,12 @@ export function listProcesses(): readonly number[] {
 
 /**
  * Checks that `pgid` is a process group whose leader (pid `pgid`, a zombie counts) is a
- * descendant of `workerPid`, walking the parent chain in `/proc`.
- * @returns the group with its leader's start time and owner, or the reason it is refused
+ * descendant of `workerPid` (running as `workerUid`), walking the parent chain in `/proc`.
+ * @returns the group with its leader's start time, or the reason it is refused
  */
-export function verifyGroup(workerPid: number, pgid: unknown, read: ProcessReader = readProcess): VerifiedGroup | string {
+export function verifyGroup(
+  workerPid: number, workerUid: number, pgid: unknown, read: ProcessReader = readProcess,
+): VerifiedGroup | string {
   if (typeof pgid !== 'number' || !Number.isSafeInteger(pgid) || pgid <= 1) return 'not a process group id';
   if (pgid === workerPid) return 'the worker itself';
   const leader = read(pgid);
@@ -66,7 +81,7 @@ export function verifyGroup(workerPid: number, pgid: unknown, read: ProcessReade
   if (leader.pgrp !== pgid) return 'not a process group leader';
   let pid = leader.ppid;
   for (let depth = 0; depth < MAX_DEPTH && pid > 1; depth += 1) {
-    if (pid === workerPid) return { pgid, startTime: leader.startTime, uid: leader.uid };
+    if (pid === workerPid) return { pgid, startTime: leader.startTime, uid: workerUid };
     const parent = read(pid);
     if (parent === undefined) break;
     pid = parent.ppid;
@@ -82,13 +97,14 @@ export type GroupKill = 'group' | 'members' | 'refused';
  * a zombie) with the same start time, the whole group (`kill(-pgid)`); a different process under
  * that pid means the id was reused: nothing is signalled. Once the leader is gone its pid cannot
  * have been reused while members remain, but the group cannot be told from a later one of the same
- * id either, so only members owned by the leader's user that started no earlier than it are killed.
+ * id either, so only members owned by the worker's user that started no earlier than it are killed.
  */
 export function killVerifiedGroup(
   group: VerifiedGroup,
   kill: (pid: number, signal: NodeJS.Signals) => void = process.kill,
   read: ProcessReader = readProcess,
   list: ProcessLister = listProcesses,
+  owner: OwnerReader = readOwner,
 ): GroupKill {
   const leader = read(group.pgid);
   if (leader !== undefined) {
@@ -98,7 +114,7 @@ export function killVerifiedGroup(
   }
   for (const pid of list()) {
     const member = read(pid);
-    if (member?.pgrp !== group.pgid || member.uid !== group.uid || member.startTime < group.startTime) continue;
+    if (member?.pgrp !== group.pgid || member.startTime < group.startTime || owner(pid) !== group.uid) continue;
     quietly(() => { kill(pid, 'SIGKILL'); });
   }
   return 'members';

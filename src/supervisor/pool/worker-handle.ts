@@ -233,7 +233,7 @@ export class WorkerHandle {
     const { requestId, pgid, persistent } = message;
     const runtime = this.options.pool.runtime;
     const group = runtime === 'exec' || runtime === 'python'
-      ? verifyGroup(this.pid, pgid)
+      ? verifyGroup(this.pid, this.options.pool.user?.uid ?? process.getuid?.() ?? 0, pgid)
       : `a ${runtime} worker starts no process group`;
     if (typeof group === 'string') {
       // A group that already ended (a script that exits at once) is no claim to worry about.
