@@ -101,7 +101,7 @@ export type GroupKill = 'group' | 'members' | 'refused';
  */
 export function killVerifiedGroup(
   group: VerifiedGroup,
-  kill: (pid: number, signal: NodeJS.Signals) => void = process.kill,
+  kill: (pid: number, signal: NodeJS.Signals) => void = (pid, signal) => { process.kill(pid, signal); },
   read: ProcessReader = readProcess,
   list: ProcessLister = listProcesses,
   owner: OwnerReader = readOwner,
