@@ -121,6 +121,7 @@ export function buildPool(
     env: { ...t.env },
     clearEnv: t.clear_env,
     stderr: t.stderr,
+    exec: { killGroupAtEnd: t['exec.kill_group_at_end'] },
     python: { executable: t['python.executable'] },
     isolation: t.isolation,
     preload: [...t.preload],

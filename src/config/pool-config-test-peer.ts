@@ -28,6 +28,7 @@ export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig 
     env: {},
     clearEnv: true,
     stderr: 'log',
+    exec: { killGroupAtEnd: true },
     python: { executable: 'python3' },
     isolation: 'persistent',
     preload: [],

@@ -320,6 +320,8 @@ export interface PoolConfig {
    * @see PHP-FPM `catch_workers_output` / `decorate_workers_output`
    */
   readonly stderr: StderrMode;
+  /** Settings of `runtime = "exec"`. */
+  readonly exec: ExecConfig;
   /** Settings of `runtime = "python"`. */
   readonly python: PythonConfig;
   /**
@@ -341,6 +343,18 @@ export interface PoolConfig {
   readonly state: StateConfig;
   /** Settings of `runtime = "handler"`. */
   readonly handler: HandlerConfig;
+}
+
+/** `exec.*` keys. */
+export interface ExecConfig {
+  /**
+   * When a request ends (its response done, a client abort, `request_terminate_timeout`), SIGKILL
+   * what is left in the script's process group: background children (`cmd &`) do not outlive the
+   * request. `false` keeps them running, as before (a process that left the group with
+   * `setsid` or `setpgid` escapes either way).
+   * @defaultValue `true`
+   */
+  readonly killGroupAtEnd: boolean;
 }
 
 /** `python.*` keys. */

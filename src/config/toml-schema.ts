@@ -111,6 +111,7 @@ export const poolSchema = z.strictObject({
   env: z.record(envName, envValue).default({}),
   clear_env: z.boolean().default(true),
   stderr: z.enum(STDERR_MODES).default('log'),
+  'exec.kill_group_at_end': z.boolean().default(true),
   'python.executable': z.string().min(1).default('python3'),
   isolation: z.enum(ISOLATIONS).default('persistent'),
   preload: z.array(moduleName).default([]),

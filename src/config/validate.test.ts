@@ -114,6 +114,8 @@ describe('parseConfig: problems', () => {
       'state.globals = "keep" cannot apply with isolation = "fork": every request starts from a fresh fork',
     ],
     ['"handler.concurrency" = 0', 'handler.concurrency must be ≥ 1, got 0'],
+    ['"exec.kill_group_at_end" = "yes"', 'exec.kill_group_at_end must be true or false, got "yes"'],
+    ['runtime = "python"\n"exec.kill_group_at_end" = false', 'exec.kill_group_at_end is only used with runtime = "exec", got runtime = "python"'],
     ['pm = "sometimes"', 'pm must be one of "static", "dynamic", "ondemand", got "sometimes"'],
     ['pm = "dynamic"\n"pm.min_spare_servers" = 4\n"pm.max_spare_servers" = 2', 'pm.min_spare_servers must be ≤ pm.max_spare_servers (2), got 4'],
     ['pm = "dynamic"\n"pm.max_children" = 2\n"pm.max_spare_servers" = 3', 'pm.max_spare_servers must be ≤ pm.max_children (2), got 3'],

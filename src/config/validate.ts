@@ -107,6 +107,11 @@ function runtimeProblems(t: PoolTable, ctx: PoolContext): ConfigError[] {
     return [configProblem(ctx.file, `handler.module is only used with runtime = "handler", got runtime = "${t.runtime}"`,
       { pool: ctx.name, key: 'handler.module' })];
   }
+  // Only `false` can be told from the default: it would be silently meaningless elsewhere.
+  if (t.runtime !== 'exec' && !t['exec.kill_group_at_end']) {
+    return [configProblem(ctx.file, `exec.kill_group_at_end is only used with runtime = "exec", got runtime = "${t.runtime}"`,
+      { pool: ctx.name, key: 'exec.kill_group_at_end' })];
+  }
   return [];
 }
 

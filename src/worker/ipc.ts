@@ -1,6 +1,8 @@
 // This file implements the control messages between the supervisor and a worker, from the
-// perspective of both ends: the shapes only. Requests never travel here (they go over the
-// FastCGI channel on fd 3); this carries the pool's config once, readiness, and stop.
+// perspective of both ends: the shapes only (`control-channel.ts` carries them, one JSON line
+// each). Requests never travel here (they go over the FastCGI channel on fd 3); this carries the
+// pool's config once, readiness, and stop. What a worker sends is data, never an order: a script
+// of a `node` or `handler` pool runs inside the worker and can write to the channel.
 import type { PoolConfig } from '../config/schema.ts';
 
 /** File descriptor of the FastCGI channel in a worker forked by the supervisor. */
@@ -12,6 +14,15 @@ export const CHANNEL_FD = 3;
  */
 export function channelCount(pool: PoolConfig): number {
   return pool.runtime === 'handler' ? pool.handler.concurrency : 1;
+}
+
+/**
+ * File descriptor of the control channel in a worker forked by the supervisor: the one after
+ * its FastCGI channels (the supervisor passes it as the worker's first argument too, since the
+ * worker learns its pool only from this channel).
+ */
+export function controlFd(pool: PoolConfig): number {
+  return CHANNEL_FD + channelCount(pool);
 }
 
 /** Supervisor → worker: the pool to serve (sent once, right after fork). */

@@ -1,8 +1,11 @@
 // This file implements a worker process's entry from the perspective of the worker forked by
-// the supervisor: it waits for its pool's config on IPC, reads FastCGI requests on its channel
-// (fd 3) one at a time, says `ready`, and leaves when told to stop or when the supervisor is
-// gone — killing whatever its request started, so no CGI child outlives the supervisor.
+// the supervisor: it closes the descriptors it inherited by accident, waits for its pool's config
+// on its control channel (the fd named by its first argument), reads FastCGI requests on its
+// channel (fd 3) one at a time, says `ready`, and leaves when told to stop or when the supervisor
+// is gone — killing whatever its request started, so no CGI child outlives the supervisor.
 import { Socket } from 'node:net';
+import { ControlChannel, SUPERVISOR_LINE_MAX_BYTES } from './control-channel.ts';
+import { closeInheritedFds } from './inherited-fds.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { LevelWithSilent } from 'pino';
 import type { PoolConfig } from '../config/schema.ts';
@@ -11,12 +14,35 @@ import { FcgiResponderConnection } from './fcgi-connection.ts';
 import { RequestServer } from './serve.ts';
 import { createRuntime } from './runtimes/index.ts';
 import type { RuntimeHost } from './runtimes/types.ts';
+import { openScript } from './script-file.ts';
+
+/** The control fd: the supervisor passes it as the first argument (see `controlFd`). */
+const CONTROL_FD = Number(process.argv[2]);
+// Before anything else opens a descriptor: what this process inherited beyond stdio and its
+// channels (a descriptor its launcher leaked to the daemon) must reach no script.
+closeInheritedFds(CONTROL_FD);
+
+/** Where the supervisor's messages go: set once the control channel is open. */
+const received: { message: (m: unknown) => void; close: () => void } = {
+  message: () => undefined,
+  close: () => undefined,
+};
+const control = new ControlChannel(new Socket({ fd: CONTROL_FD, readable: true, writable: true }), {
+  message: (m) => { received.message(m); },
+  invalid: () => { process.exitCode = 70; },
+  close: () => { received.close(); },
+}, SUPERVISOR_LINE_MAX_BYTES);
 
 function send(message: WorkerMessage): void {
-  if (process.send === undefined || !process.connected) return;
-  process.send(message, undefined, {}, (err: Error | null) => {
+  if (!control.open) return;
+  control.send(message, (err) => {
     if (err !== null) process.exitCode = 70;
   });
+}
+
+/** Leaves the control channel (the worker exits once nothing else keeps it alive). */
+function disconnect(): void {
+  control.close();
 }
 
 /** The channel fds of this worker: 3, or 3…3+N-1 for a handler pool with `handler.concurrency = N`. */
@@ -48,6 +74,7 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
   let pgid = 0;
   const server = new RequestServer(pool, {
     log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
+    openScript,
     onCgiGroup: (requestId, group) => {
       // A python runner lives across requests: its group is reported once, not per request.
       const persistent = pool.runtime === 'python';
@@ -95,10 +122,8 @@ async function start(message: PoolMessage): Promise<void> {
   });
   // A stop (or the supervisor's death) may come while the runtime loads: remember it.
   const requested = { stop: false };
-  const early = (m: unknown): void => { if (hasType(m) && m.type === 'stop') requested.stop = true; };
-  const orphaned = (): void => { process.exit(1); };
-  process.on('message', early);
-  process.once('disconnect', orphaned);
+  received.message = (m: unknown): void => { if (hasType(m) && m.type === 'stop') requested.stop = true; };
+  received.close = (): void => { process.exit(1); };
   let runtime: RuntimeHost;
   try {
     runtime = await createRuntime(message.pool, {
@@ -111,14 +136,15 @@ async function start(message: PoolMessage): Promise<void> {
     log.error({ err: text }, 'worker failed to start');
     send({ type: 'start-failed', message: text });
     process.exitCode = 1;
-    if (process.connected) process.disconnect();
+    received.close = () => undefined;
+    disconnect();
     return;
   }
-  process.off('message', early);
-  process.off('disconnect', orphaned);
+  received.message = () => undefined;
+  received.close = () => undefined;
   if (requested.stop) {
     await runtime.close();
-    if (process.connected) process.disconnect();
+    disconnect();
     return;
   }
   const servers = channelFds(message.pool).map((fd) => serveChannel(fd, message.pool, runtime, log));
@@ -132,7 +158,7 @@ async function start(message: PoolMessage): Promise<void> {
         await Promise.all(servers.map(async (s) => { await flushAndClose(s.channel); }));
         await runtime.close();
       })
-      .finally(() => { if (process.connected) process.disconnect(); });
+      .finally(() => { received.close = () => undefined; disconnect(); });
   };
   for (const { connection } of servers) {
     connection.on('protocol-error', (err: Error) => {
@@ -141,17 +167,19 @@ async function start(message: PoolMessage): Promise<void> {
     });
     connection.on('close', leave);
   }
-  process.on('message', (m: unknown) => { if (hasType(m) && m.type === 'stop') leave(); });
+  received.message = (m: unknown) => { if (hasType(m) && m.type === 'stop') leave(); };
   // The supervisor is gone (even kill -9): nothing of ours may outlive it, so no grace here.
-  process.on('disconnect', () => {
+  received.close = () => {
     if (leaving) return;
     for (const pgid of cgiGroups) killGroup(pgid);
     void runtime.close().finally(() => { process.exit(1); });
     setTimeout(() => { process.exit(1); }, 500).unref();
-  });
+  };
   send({ type: 'ready' });
 }
 
-process.once('message', (message: unknown) => {
+received.message = (message: unknown) => {
+  received.message = () => undefined;
   if (hasType(message) && message.type === 'pool') void start(message as PoolMessage);
-});
+};
+received.close = () => { process.exit(1); };

@@ -11,12 +11,13 @@ import type { RuntimeRequest } from './runtimes/types.ts';
 
 /** The parts of one run that {@link RunRequest} is made of: its fields, but the text view. */
 export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'environment' | 'stdin' | 'stdout'
-  | 'signal' | 'onStderrLine' | 'onSpawn'>;
+  | 'signal' | 'onStderrLine' | 'onSpawn'> & { readonly scriptFd: number | undefined };
 
 /** {@link RuntimeRequest} for one run (see there for each member). */
 export class RunRequest implements RuntimeRequest {
   readonly scriptFilename: string;
   readonly scriptPath: Buffer;
+  readonly scriptFd: number | undefined;
   readonly cwd: string;
   readonly environment: CgiEnvironment;
   readonly stdin: Readable;
@@ -29,6 +30,7 @@ export class RunRequest implements RuntimeRequest {
   constructor(parts: RunParts) {
     this.scriptFilename = parts.scriptFilename;
     this.scriptPath = parts.scriptPath;
+    this.scriptFd = parts.scriptFd;
     this.cwd = parts.cwd;
     this.environment = parts.environment;
     this.stdin = parts.stdin;

@@ -17,6 +17,8 @@ import type { Runtime, RuntimeRequest, RuntimeResult } from './runtimes/types.ts
 import type { ScriptResolution } from '../cgi/script.ts';
 import type { ScriptParams } from './resolve.ts';
 import { SERVER_SOFTWARE } from '../version.ts';
+import { closeSync } from 'node:fs';
+import type { OpenedScript, ScriptMismatch, ScriptUse } from './script-file.ts';
 
 /** What a request server needs besides its pool. */
 export interface ServeDeps {
@@ -36,6 +38,12 @@ export interface ServeDeps {
    * supervisor logs it). Absent: `SCRIPT_FILENAME`/`PATH_INFO` arrive resolved.
    */
   readonly resolve?: (params: ScriptParams) => Promise<ScriptResolution>;
+  /**
+   * Opens the script and checks it is the file that was resolved (`openScript`): the runtime
+   * then reads or executes the descriptor, not the path (issue 10: swap races). Absent: the
+   * runtimes open the path (unit tests with made-up paths).
+   */
+  readonly openScript?: (path: Buffer, use: ScriptUse) => OpenedScript | ScriptMismatch;
 }
 
 /** The script a request runs and, when resolved here, its path-info (RFC 3875 §4.1.5), as bytes. */
@@ -94,6 +102,12 @@ export class RequestServer {
       return;
     }
     const scriptText = script.scriptFilename.toString();
+    const opened = this.open(script.scriptFilename);
+    if (opened !== undefined && !('fd' in opened)) {
+      this.deps.log.warn({ script: scriptText, reason: opened.reason }, 'script refused');
+      this.finish(req, { status: opened.status, event: undefined, fields: {} }, scriptText, undefined, startedMs);
+      return;
+    }
     let timedOut = false;
     const limitMs = this.pool.requestTerminateTimeoutMs;
     const timer = limitMs > 0 ? setTimeout(() => { timedOut = true; controller.abort(); }, limitMs) : undefined;
@@ -101,22 +115,32 @@ export class RequestServer {
     const output = new CgiOutput(req.stdout, { scriptFilename: scriptText });
     let outcome: Outcome;
     try {
-      const result = await this.runtime(this.runtimeRequest(req, script, scriptText, output, controller.signal));
+      const run = this.runtimeRequest(req, script, scriptText, output, controller.signal, opened?.fd);
+      const result = await this.runtime(run);
       outcome = await this.conclude(output, result, timedOut);
     } catch (err) {
       outcome = spawnFailure(err, this.pool);
     } finally {
       clearTimeout(timer);
       stopListening();
+      if (opened !== undefined) closeSync(opened.fd);
     }
     this.finish(req, outcome, scriptText, output, startedMs);
   }
 
+  /** The script opened and checked, for the runtimes that run a file (not `handler`). */
+  private open(path: Buffer): OpenedScript | ScriptMismatch | undefined {
+    const open = this.deps.openScript;
+    if (open === undefined || this.pool.runtime === 'handler') return undefined;
+    return open(path, this.pool.runtime === 'exec' ? 'execute' : 'read');
+  }
+
   /** What the runtime gets: the script and environment as bytes, and their text for runtimes that want text. */
   private runtimeRequest(
-    req: FcgiRequest, script: Script, scriptText: string, output: CgiOutput, signal: AbortSignal,
+    req: FcgiRequest, script: Script, scriptText: string, output: CgiOutput, signal: AbortSignal, scriptFd?: number,
   ): RuntimeRequest {
     return new RunRequest({
+      scriptFd,
       scriptFilename: scriptText, scriptPath: script.scriptFilename, cwd: dirname(scriptText),
       environment: this.environment(req, script), stdin: req.stdin, stdout: output, signal,
       onStderrLine: (line) => { this.stderr(req, scriptText, line); },

@@ -13,6 +13,7 @@ import { adoptPoolIdentity } from './standalone-identity.ts';
 import { createRuntime } from './runtimes/index.ts';
 import type { RuntimeHost } from './runtimes/types.ts';
 import { RequestServer } from './serve.ts';
+import { openScript } from './script-file.ts';
 
 /** Options of {@link runStandaloneWorker}. */
 export interface StandaloneOptions {
@@ -77,6 +78,7 @@ export async function runStandaloneWorker(
     inherited,
     now: () => Date.now(),
     runtime: runtime.run,
+    openScript,
     resolve: (params) => resolvePoolScript(pool, params),
   });
   return new Promise<StandaloneExit>((resolve) => {

@@ -1,14 +1,16 @@
 // This file implements the supervisor's handle on one worker process, from the perspective of
 // its pool: it forks the worker (as the pool's `user`, if any) with its FastCGI channels
-// (fds 3…) and an IPC control channel, tracks its life (spawning → running → exiting) and how
+// (fds 3…) and a control channel (the fd after them), tracks its life (spawning → running → exiting) and how
 // many of its channels are busy, arms the per-request backstop timers, and on exit hands back
 // the requests it held and kills the CGI process group it reported.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
-import { CHANNEL_FD, channelCount, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
+import { CHANNEL_FD, channelCount, controlFd, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
+import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
 import { workerIdentity } from './pool-identity.ts';
+import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
 
@@ -76,6 +78,8 @@ export class WorkerHandle {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly channels: readonly WorkerChannel[];
+  /** Control messages both ways (ready, stop, recycle, process groups): JSON lines. */
+  private readonly control: ControlChannel;
   /** Requests this worker has finished. */
   served = 0;
   /** When it was forked, said ready, and last became idle (ms on the pool's clock). */
@@ -89,10 +93,10 @@ export class WorkerHandle {
   private startFailure: string | undefined;
   /** {@link stop} was asked while a request ran: the `stop` goes out when the last one ends. */
   private stopOnceIdle = false;
-  /** Process group of the CGI child the request on channel 0 started, if any. */
-  private cgiGroup = 0;
-  /** Process group of a runtime child that lives across requests (python), if any. */
-  private runtimeGroup = 0;
+  /** Process group of the CGI child the request on channel 0 started, if any (kernel-checked). */
+  private cgiGroup: VerifiedGroup | undefined;
+  /** Process group of a runtime child that lives across requests (python), if any (kernel-checked). */
+  private runtimeGroup: VerifiedGroup | undefined;
   /** Channels carrying a request now. */
   private busyChannels = 0;
 
@@ -100,8 +104,10 @@ export class WorkerHandle {
     this.options = options;
     this.spawnedAtMs = options.now();
     const count = channelCount(options.pool);
-    this.child = options.spawn(process.execPath, [options.workerMain], {
-      stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count).fill('pipe'), 'ipc'],
+    const fd = controlFd(options.pool);
+    // No Node IPC ('ipc'): it would put process.send & co. where a node pool's scripts run.
+    this.child = options.spawn(process.execPath, [options.workerMain, String(fd)], {
+      stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count + 1).fill('pipe')],
       // The pool's `user`: uid, gid and its HOME/USER/LOGNAME (env unchanged without one).
       ...workerIdentity(options.pool, options.env),
     });
@@ -118,7 +124,14 @@ export class WorkerHandle {
     };
     this.channels = Array.from({ length: count },
       (_, i) => new WorkerChannel(this.child.stdio[CHANNEL_FD + i] as Socket, events));
-    this.child.on('message', (message) => { this.onMessage(message); });
+    this.control = new ControlChannel(this.child.stdio[fd] as Socket, {
+      message: (message) => { this.onMessage(message); },
+      invalid: (reason) => {
+        options.log.error({ workerPid: this.pid, reason }, 'worker control message refused');
+        this.kill('protocol');
+      },
+      close: () => undefined,
+    }, WORKER_LINE_MAX_BYTES);
     this.child.on('error', (err) => { options.log.error({ err, workerPid: this.pid }, 'worker spawn failed'); });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
     this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
@@ -181,7 +194,7 @@ export class WorkerHandle {
     }
     this.busyChannels -= 1;
     if (!this.busy) this.idleSinceMs = this.options.now();
-    if (channel === this.channels[0]) this.cgiGroup = 0;
+    if (channel === this.channels[0]) this.cgiGroup = undefined;
     this.served += 1;
     if (this.state === 'running') this.options.events.free(this, channel);
     else if (this.stopOnceIdle && !this.busy) {
@@ -202,17 +215,35 @@ export class WorkerHandle {
       // runtime is loaded, so that message was dropped. Say it again, or it never leaves.
       this.send({ type: 'stop' });
     } else if (message.type === 'cgi-group') {
-      const { requestId, pgid, persistent } = message as { requestId?: unknown; pgid?: unknown; persistent?: unknown };
-      const first = this.channels[0];
-      if (typeof pgid !== 'number') return;
-      if (persistent === true) this.runtimeGroup = pgid;
-      else if (first?.request !== undefined && requestId === first.channelId) this.cgiGroup = pgid;
+      this.onCgiGroup(message as { requestId?: unknown; pgid?: unknown; persistent?: unknown });
     } else if (message.type === 'recycle') {
       const { reason, rssBytes } = message as { reason?: unknown; rssBytes?: unknown };
       this.options.events.recycle(this, String(reason), typeof rssBytes === 'number' ? rssBytes : 0);
     } else if (message.type === 'start-failed') {
       this.startFailure = String((message as { message?: unknown }).message);
     }
+  }
+
+  /**
+   * A worker names a process group to kill should it die. Data, not an order: only `exec` and
+   * `python` workers start groups, and the kernel must confirm the group's leader descends
+   * from this worker (issue 10: a script in a `node` pool named a root-owned group).
+   */
+  private onCgiGroup(message: { requestId?: unknown; pgid?: unknown; persistent?: unknown }): void {
+    const { requestId, pgid, persistent } = message;
+    const runtime = this.options.pool.runtime;
+    const group = runtime === 'exec' || runtime === 'python'
+      ? verifyGroup(this.pid, this.options.pool.user?.uid ?? process.getuid?.() ?? 0, pgid)
+      : `a ${runtime} worker starts no process group`;
+    if (typeof group === 'string') {
+      // A group that already ended (a script that exits at once) is no claim to worry about.
+      const level = group === 'no such process' ? 'debug' : 'warn';
+      this.options.log[level]({ workerPid: this.pid, pgid: String(pgid), reason: group }, 'cgi group refused');
+      return;
+    }
+    const first = this.channels[0];
+    if (persistent === true) this.runtimeGroup = group;
+    else if (first?.request !== undefined && requestId === first.channelId) this.cgiGroup = group;
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -233,20 +264,19 @@ export class WorkerHandle {
   /** The worker is gone: its request's CGI process group must not outlive it. */
   private killCgiGroup(): void {
     for (const group of [this.cgiGroup, this.runtimeGroup]) {
-      if (group <= 1) continue;
-      try {
-        process.kill(-group, 'SIGKILL');
-      } catch {
-        // ESRCH: the group already ended with its worker.
+      if (group === undefined) continue;
+      // Checked again now: the leader must still be the process checked when it was named.
+      if (killVerifiedGroup(group) === 'refused') {
+        this.options.log.warn({ workerPid: this.pid, pgid: group.pgid, reason: 'pid reused' }, 'cgi group refused');
       }
     }
-    this.cgiGroup = 0;
-    this.runtimeGroup = 0;
+    this.cgiGroup = undefined;
+    this.runtimeGroup = undefined;
   }
 
   private send(message: SupervisorMessage): void {
-    if (!this.child.connected) return;
-    this.child.send(message, (err) => {
+    if (!this.control.open) return;
+    this.control.send(message, (err) => {
       if (err !== null) this.options.log.warn({ err, workerPid: this.pid }, 'worker ipc send failed');
     });
   }

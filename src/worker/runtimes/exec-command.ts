@@ -35,14 +35,17 @@ const SLASH = 0x2f;
  * How to run `req`'s script with its exact bytes: its path and its environment as
  * `RuntimeRequest` gives them when both are UTF-8 (or when the request carries text only),
  * else through the shim. A variable whose value is not UTF-8 and whose name is not a shell
- * identifier (no web server sends one) is passed decoded, as text.
+ * identifier (no web server sends one) is passed decoded, as text. `program`, when given, is
+ * executed instead of the script's path (`/proc/self/fd/3`: the descriptor the worker checked),
+ * in the script's directory all the same.
  * @see RFC 3875 §7.2 (the script's environment and working directory)
  */
-export function execCommand(req: RuntimeRequest): ExecCommand {
+export function execCommand(req: RuntimeRequest, program?: string): ExecCommand {
   const environment = req.environment;
-  const path = req.scriptPath;
+  const path = program === undefined ? req.scriptPath : Buffer.from(program);
+  const file = program ?? req.scriptFilename;
   if (environment === undefined && path === undefined) {
-    return { file: req.scriptFilename, args: [], cwd: req.cwd, env: req.env };
+    return { file, args: [], cwd: req.cwd, env: req.env };
   }
   const env = Object.create(null) as Record<string, string>;
   const raw: Buffer[] = [];
@@ -55,10 +58,11 @@ export function execCommand(req: RuntimeRequest): ExecCommand {
   }
   if (environment === undefined) Object.assign(env, req.env);
   if (raw.length === 0 && (path === undefined || isUtf8(path))) {
-    return { file: req.scriptFilename, args: [], cwd: req.cwd, env };
+    return { file, args: [], cwd: req.cwd, env };
   }
   const script = path ?? Buffer.from(req.scriptFilename);
-  const dir = script.subarray(0, Math.max(1, script.lastIndexOf(SLASH)));
+  const named = req.scriptPath ?? Buffer.from(req.scriptFilename);
+  const dir = named.subarray(0, Math.max(1, named.lastIndexOf(SLASH)));
   const snippet = Buffer.concat([...raw, CD, quoted(dir), EXIT, EXEC, quoted(script), NEWLINE]);
   return { file: '/bin/sh', args: ['-c', SHIM, 'cgi-fpm-exec', ...printfFormats(snippet)], cwd: '/', env };
 }

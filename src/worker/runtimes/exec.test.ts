@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CgiError, ErrorCode } from '../../errors.ts';
 import { createExecRuntime, execRuntime, type SpawnFunction } from './exec.ts';
+import { openScript } from '../script-file.ts';
 import type { Runtime, RuntimeRequest } from './types.ts';
 
 let dir = '';
@@ -36,6 +37,7 @@ const scripts: Record<string, string> = {
   'stderr-holder.sh': '#!/bin/sh\nsleep 100 >/dev/null &\necho "$!"\n',
   'escape.sh': '#!/bin/sh\nsetsid sleep 100 &\necho "$!"\nwait\n',
   'no-interpreter.sh': '#!/nonexistent/interpreter\n',
+  'dollar0.sh': '#!/bin/sh\necho "$0"\n',
 };
 
 beforeAll(async () => {
@@ -212,6 +214,22 @@ describe('execRuntime', () => {
     expect(isGone(holder)).toBe(false);
   });
 
+  it('kills a background child left in the group when the request ends (exec.kill_group_at_end)', async () => {
+    const run = request('stderr-holder.sh');
+    await createExecRuntime({ stderrGraceMs: 50 })(run.req);
+    const pid = firstLinePid(run.sink);
+    sleepers.push(pid);
+    await until(() => isGone(pid));
+  });
+
+  it('leaves it running with killGroupAtEnd = false, as before', async () => {
+    const run = request('stderr-holder.sh');
+    await createExecRuntime({ stderrGraceMs: 50, killGroupAtEnd: false })(run.req);
+    const pid = firstLinePid(run.sink);
+    sleepers.push(pid);
+    expect(isGone(pid)).toBe(false);
+  });
+
   it('closes the pipes on SIGKILL when a process left the group holding stdout', async () => {
     const run = request('escape.sh');
     const result = createExecRuntime({ killGraceMs: 100 })(run.req);
@@ -308,5 +326,34 @@ describe('execRuntime spawn failures', () => {
       Object.assign(new EventEmitter(), { stdout: null }) as unknown as ChildProcess;
     const run = request('echo.sh', new PassThrough());
     await expect(createExecRuntime({ spawn: pipeless })(run.req)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('exec through the checked descriptor (issue 10: swap races)', () => {
+  /** Runs `dollar0.sh` from `where` with the descriptor the worker would pass; resolves with its $0. */
+  async function dollar0(where: string): Promise<string> {
+    const path = join(where, 'dollar0.sh');
+    const opened = openScript(Buffer.from(path), 'execute');
+    if (!('fd' in opened)) throw new Error(opened.reason);
+    try {
+      const run = request('dollar0.sh');
+      await execRuntime({ ...run.req, scriptFilename: path, cwd: where, scriptFd: opened.fd });
+      return run.sink.text().trim();
+    } finally {
+      closeSync(opened.fd);
+    }
+  }
+
+  it('runs /proc/self/fd/3 when a directory on the path is writable by others', async () => {
+    const shared = join(dir, 'shared');
+    await fsp.mkdir(shared);
+    await fsp.chmod(shared, 0o777);
+    await fsp.copyFile(join(dir, 'dollar0.sh'), join(shared, 'dollar0.sh'));
+    await fsp.chmod(join(shared, 'dollar0.sh'), 0o755);
+    expect(await dollar0(shared)).toBe('/proc/self/fd/3');
+  });
+
+  it.runIf(process.getuid?.() === 0 && tmpdir() === '/tmp')('runs the path when only root can change it ($0 is the real name)', async () => {
+    expect(await dollar0(dir)).toBe(join(dir, 'dollar0.sh'));
   });
 });

@@ -5,6 +5,7 @@
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { CgiError, ErrorCode } from '../../errors.ts';
 import { execCommand } from './exec-command.ts';
+import { pathSwapSafe } from '../script-file.ts';
 import { feedStdin, pumpStdout, readStderr, type Pump } from './exec-streams.ts';
 import type { Runtime, RuntimeRequest, RuntimeResult } from './types.ts';
 
@@ -26,6 +27,13 @@ export interface ExecRuntimeOptions {
    * @defaultValue `100`
    */
   readonly stderrGraceMs?: number;
+  /**
+   * SIGKILL the script's process group when the request ends (response done, abort or
+   * timeout), so background children it left in its group do not outlive the request
+   * (`exec.kill_group_at_end`).
+   * @defaultValue `true`
+   */
+  readonly killGroupAtEnd?: boolean;
 }
 
 /** Default {@link ExecRuntimeOptions.killGraceMs}. */
@@ -54,6 +62,7 @@ export function createExecRuntime(options: ExecRuntimeOptions = {}): Runtime {
     spawn: options.spawn ?? nodeSpawn,
     killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     stderrGraceMs: options.stderrGraceMs ?? DEFAULT_STDERR_GRACE_MS,
+    killGroupAtEnd: options.killGroupAtEnd ?? true,
   };
   return (req) => runExec(req, settings);
 }
@@ -89,25 +98,36 @@ async function runExec(req: RuntimeRequest, settings: Settings): Promise<Runtime
   if (req.signal.aborted) onAbort();
   try {
     const [result] = await Promise.all([exited, stdout.done]);
-    killer.finished();
+    killer.finished(settings.killGroupAtEnd);
     await stderr.settle(settings.stderrGraceMs);
     return result;
   } finally {
     req.signal.removeEventListener('abort', onAbort);
-    killer.finished();
+    killer.finished(settings.killGroupAtEnd);
     stdin.stop();
   }
 }
 
-/** Spawns the child; a synchronous spawn failure becomes ERR_CGI_SPAWN like an async one. */
+/** Where the child finds the script's descriptor when it runs through it. */
+const SCRIPT_FD_PATH = '/proc/self/fd/3';
+
+/**
+ * Spawns the child; a synchronous spawn failure becomes ERR_CGI_SPAWN like an async one. The
+ * script runs by its path when nobody but root can swap a directory on that path; otherwise
+ * through the descriptor the worker opened and checked (passed as the child's fd 3), at the
+ * cost of `$0` reading `/proc/self/fd/3` in a `#!` script (docs/DESIGN.md, "The checked file
+ * is the executed file").
+ */
 function start(req: RuntimeRequest, spawn: SpawnFunction): ChildProcess {
   try {
-    const command = execCommand(req);
+    const fd = req.scriptFd;
+    const viaFd = fd !== undefined && !pathSwapSafe(req.scriptPath ?? Buffer.from(req.scriptFilename));
+    const command = execCommand(req, viaFd ? SCRIPT_FD_PATH : undefined);
     return spawn(command.file, command.args, {
       cwd: command.cwd,
       env: command.env,
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: viaFd ? ['pipe', 'pipe', 'pipe', fd] : ['pipe', 'pipe', 'pipe'],
     });
   } catch (err) {
     throw spawnError(req.scriptFilename, err);
@@ -177,10 +197,16 @@ class GroupKiller {
     }, this.#graceMs);
   }
 
-  /** The run is over: no more signals (the group id could be reused). */
-  finished(): void {
+  /**
+   * The run is over (the script exited and its stdout closed): with `killGroup`, SIGKILL what is
+   * left in its group at once — the response is complete, so nothing is waited for, and a later
+   * signal could meet a reused group id. Then no more signals.
+   */
+  finished(killGroup: boolean): void {
+    if (this.#finished) return;
     this.#finished = true;
     clearTimeout(this.#timer);
+    if (killGroup) this.#signal('SIGKILL');
   }
 
   #signal(signal: NodeJS.Signals): void {

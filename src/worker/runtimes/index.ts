@@ -2,7 +2,7 @@
 // its pool: `runtime = "exec" | "python" | "node" | "handler"` becomes a loaded RuntimeHost.
 import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
-import { execRuntime } from './exec.ts';
+import { createExecRuntime } from './exec.ts';
 import type { RuntimeHost } from './types.ts';
 
 /** What every runtime gets at start. */
@@ -25,7 +25,7 @@ export interface RuntimeDeps {
 export async function createRuntime(pool: PoolConfig, deps: RuntimeDeps): Promise<RuntimeHost> {
   switch (pool.runtime) {
     case 'exec':
-      return { run: execRuntime, close: () => Promise.resolve() };
+      return { run: createExecRuntime({ killGroupAtEnd: pool.exec.killGroupAtEnd }), close: () => Promise.resolve() };
     // Loaded on demand: a worker only loads the code of its own pool's runtime.
     case 'python':
       return (await import('./python/python.ts')).createPythonRuntime(pool, deps);

@@ -17,6 +17,12 @@ export interface RuntimeRequest {
    * bytes of `scriptFilename`.
    */
   scriptPath?: Buffer;
+  /**
+   * The script, opened by the worker and checked to be the resolved file (`script-file.ts`):
+   * `exec` executes through it and `node` reads it, so a path swapped after the check cannot
+   * change what runs. Owned by the worker (closed after the run). Absent: use the path.
+   */
+  scriptFd?: number | undefined;
   /** Working directory of the run: the script's directory (text). @see RFC 3875 §7.2 */
   cwd: string;
   /**

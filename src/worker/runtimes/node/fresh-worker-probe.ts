@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import type { Socket } from 'node:net';
 import { loadConfig } from '../../../config/load.ts';
+import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../control-channel.ts';
 import type { PoolConfig } from '../../../config/schema.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
@@ -55,9 +57,16 @@ async function memoryKbOf(pid: number): Promise<{ rssKb: number; pssKb: number }
 /** A cgi-fpm node worker forked as the supervisor forks it, until it says ready. */
 async function workerToReady(pool: PoolConfig): Promise<Sample> {
   const started = process.hrtime.bigint();
-  const child: ChildProcess = spawn(process.execPath, [WORKER_MAIN], { stdio: ['ignore', 'ignore', 'inherit', 'pipe', 'ipc'] });
-  child.send({ type: 'pool', pool, logLevel: 'warn', pretty: false });
-  const [message] = (await once(child, 'message')) as [{ type?: string }];
+  // The control channel is the fd after the FastCGI channel (fd 4), as the supervisor forks it.
+  const child: ChildProcess = spawn(process.execPath, [WORKER_MAIN, '4'], { stdio: ['ignore', 'ignore', 'inherit', 'pipe', 'pipe'] });
+  const message = await new Promise<{ type?: string }>((resolve) => {
+    const control = new ControlChannel(child.stdio[4] as Socket, {
+      message: (m) => { resolve(m as { type?: string }); },
+      invalid: () => { resolve({}); },
+      close: () => { resolve({}); },
+    }, WORKER_LINE_MAX_BYTES);
+    control.send({ type: 'pool', pool, logLevel: 'warn', pretty: false });
+  });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (message.type !== 'ready') throw new Error(`probe: worker said ${JSON.stringify(message)}`);
   const pid = child.pid ?? 0;

@@ -163,7 +163,7 @@ class NodeRuntime {
   async #runOne(req: RuntimeRequest): Promise<RuntimeResult> {
     this.#scan();
     if (this.#recycling !== undefined) return this.#refuse(req);
-    const script = this.#cache.load(req.scriptFilename);
+    const script = this.#cache.load(req.scriptFilename, req.scriptFd);
     if (req.signal.aborted) return { exitCode: null, signal: null };
     const refusal = this.#interpreters.refusal(script.shebang, req.env.PATH);
     if (refusal !== undefined) {

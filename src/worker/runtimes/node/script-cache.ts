@@ -2,7 +2,7 @@
 // script file is read and compiled once, as CommonJS in the worker's own context (so `require`
 // and builtins behave as usual), and compiled again when its file changes — an edited script
 // is used on its next request without a restart.
-import { readFileSync, statSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import vm from 'node:vm';
 import { CgiError, ErrorCode } from '../../../errors.ts';
@@ -44,6 +44,7 @@ interface FileVersion {
   readonly ctimeMs: number;
   readonly size: number;
   readonly ino: number;
+  readonly dev: number;
 }
 
 interface Entry extends FileVersion {
@@ -83,12 +84,14 @@ export class ScriptCache {
    * a local file takes microseconds where a thread-pool round trip takes a hundred.
    * @throws CgiError `ERR_CGI_SPAWN` when the file cannot be read (gone, not a file, no access).
    */
-  load(filename: string): CompiledScript {
+  load(filename: string, fd?: number): CompiledScript {
     try {
-      const version = statSync(filename);
+      // `fd`: the worker opened the file and checked it is `filename` (script-file.ts): its
+      // version and source come from that descriptor, never from the path again (swap races).
+      const version = fd === undefined ? statSync(filename) : fstatSync(fd);
       const cached = this.#entries.get(filename);
       if (cached !== undefined && sameVersion(cached, version)) return cached.script;
-      const source = readFileSync(filename, 'utf8');
+      const source = fd === undefined ? readFileSync(filename, 'utf8') : readFileSync(fd, 'utf8');
       const script = {
         filename,
         dirname: dirname(filename),
@@ -102,6 +105,7 @@ export class ScriptCache {
         ctimeMs: version.ctimeMs,
         size: version.size,
         ino: version.ino,
+        dev: version.dev,
         script,
       });
       return script;
@@ -132,7 +136,7 @@ export class ScriptCache {
 }
 
 function sameVersion(a: FileVersion, b: FileVersion): boolean {
-  return a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino;
+  return a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino && a.dev === b.dev;
 }
 
 /**

@@ -21,6 +21,7 @@ from builtins import (
     getattr,
     int,
     isinstance,
+    PermissionError,
     len,
     open,
 )
@@ -38,7 +39,16 @@ INTERNAL_ERROR = (
 # The first line of cgitb.reset(): an HTML comment opener posing as a header line.
 CGITB_MARKERS = (b"<!--: spam\r\n", b"<!--: spam\n")
 
-_stat = os.stat
+_open_fd = os.open
+_close_fd = os.close
+_fstat = os.fstat
+_read_fd = os.read
+_readlink = os.readlink
+_join_bytes = b"".join
+_O_SCRIPT = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_NOFOLLOW | os.O_CLOEXEC
+_S_IFMT = 0o170000
+_S_IFREG = 0o100000
+_EACCES = 13
 _realpath = os.path.realpath
 _ModuleType = type(sys)
 
@@ -54,15 +64,33 @@ class CodeCache:
     def get(self, path):
         """Returns (code, changed): changed is True when the file was (re)compiled. Raises what
         python3 would raise before running the script (OSError, SyntaxError, ValueError).
+
+        The file is opened once and the kernel asked what was opened (/proc/self/fd/N): it
+        must be `path` itself (a real path, as the supervisor resolved it) and a regular file,
+        so a directory or the file swapped for a symlink after the supervisor's check cannot
+        make an outside script run (issue 10). Its version and code come from that descriptor.
         """
-        stat = _stat(path)
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        entry = self._entries.get(path)
-        if entry is not None and entry[0] == key:
-            return entry[1], False
-        with open(path, "rb") as source:
-            # Bytes, so a PEP 263 coding line is honoured as python3 would.
-            code = compile(source.read(), path, "exec", dont_inherit=True)
+        fd = _open_fd(path, _O_SCRIPT)
+        try:
+            opened = _readlink("/proc/self/fd/%d" % fd)
+            if opened != path:
+                raise PermissionError(_EACCES, "script changed since it was resolved: now " + opened, path)
+            stat = _fstat(fd)
+            if stat.st_mode & _S_IFMT != _S_IFREG:
+                raise PermissionError(_EACCES, "script changed since it was resolved: not a regular file", path)
+            key = (stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_dev)
+            entry = self._entries.get(path)
+            if entry is not None and entry[0] == key:
+                return entry[1], False
+            chunks = []
+            chunk = _read_fd(fd, 1 << 20)
+            while chunk:
+                chunks.append(chunk)
+                chunk = _read_fd(fd, 1 << 20)
+        finally:
+            _close_fd(fd)
+        # Bytes, so a PEP 263 coding line is honoured as python3 would.
+        code = compile(_join_bytes(chunks), path, "exec", dont_inherit=True)
         self._entries[path] = (key, code)
         return code, True
 

@@ -139,7 +139,7 @@ class PythonHost implements RuntimeHost {
 
   async #runOne(req: RuntimeRequest): Promise<RuntimeResult> {
     if (this.#closing) throw spawnError(req, new Error('runtime: python: closed'));
-    const interpreter = this.#interpreters.of(req.scriptFilename, req.cwd, req.env);
+    const interpreter = this.#interpreters.of(req.scriptFilename, req.cwd, req.env, req.scriptFd);
     const head = encodeRequestHead(req.scriptFilename, req.cwd, req.env);
     const slot = this.#slot(interpreter);
     slot.lastUsedMs = (this.#deps.now ?? Date.now)();

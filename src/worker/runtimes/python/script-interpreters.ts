@@ -2,7 +2,7 @@
 // python pool's worker: the script's `#!` line (read again only when the file changes) names
 // it, resolved as exec would for the request's environment; a script without a python `#!`
 // line runs with `python.executable`.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { CgiError, ErrorCode } from '../../../errors.ts';
 import {
   SHEBANG_MAX_BYTES,
@@ -54,12 +54,13 @@ export class ScriptInterpreters {
   }
 
   /**
-   * The interpreter `script` (run in `cwd` with `env`) names.
+   * The interpreter `script` (run in `cwd` with `env`) names; its `#!` line read from `fd` when
+   * given (the worker's checked descriptor of it: a path swapped since names nothing else).
    * @throws CgiError `ERR_CGI_SPAWN` (cause `ENOENT`) when `#!/usr/bin/env NAME` finds no
    *   NAME in the script's PATH: the script would not start under CGI either.
    */
-  of(script: string, cwd: string, env: Readonly<Record<string, string>>): Interpreter {
-    const resolved = resolveShebang(this.#shebang(script), cwd, env, this.#fs);
+  of(script: string, cwd: string, env: Readonly<Record<string, string>>, fd?: number): Interpreter {
+    const resolved = resolveShebang(this.#shebang(script, fd), cwd, env, this.#fs);
     switch (resolved.kind) {
       case 'python':
         return resolved.interpreter;
@@ -77,33 +78,34 @@ export class ScriptInterpreters {
     }
   }
 
-  #shebang(script: string): Shebang | undefined {
+  #shebang(script: string, fd: number | undefined): Shebang | undefined {
     let key: string;
     try {
-      const stat = statSync(script);
+      const stat = fd === undefined ? statSync(script) : fstatSync(fd);
       key = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
     } catch {
       return undefined; // gone since it was resolved: the runner reports the missing file
     }
     const entry = this.#entries.get(script);
     if (entry?.key === key) return entry.shebang;
-    const shebang = parseShebang(readHead(script));
+    const shebang = parseShebang(readHead(script, fd));
     this.#entries.set(script, { key, shebang });
     return shebang;
   }
 }
 
-/** The first bytes of a file (empty when it cannot be read). */
-function readHead(path: string): Buffer {
+/** The first bytes of a file, from `given` when open already (empty when it cannot be read). */
+function readHead(path: string, given: number | undefined): Buffer {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    fd = given ?? openSync(path, 'r');
     const head = Buffer.alloc(SHEBANG_MAX_BYTES);
+    // At position 0 (pread): the descriptor's own offset stays as it was.
     return head.subarray(0, readSync(fd, head, 0, SHEBANG_MAX_BYTES, 0));
   } catch {
     return Buffer.alloc(0);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined && given === undefined) closeSync(fd);
   }
 }
 
