@@ -89,7 +89,7 @@ export async function writeHeadFirstSite(docRoot: string): Promise<{ roots: Reco
 /** The `[pools]` table: one pool per runtime, each on its socket (mode 0666 for Apache). */
 export function headFirstPools(roots: Record<HeadFirstPool, string>, sockets: Record<HeadFirstPool, string>, module: string): TomlDocument {
   const common = {
-    'listen.mode': '0666', request_terminate_timeout: '300s', env: { PATH: SCRIPT_PATH }, clear_env: true,
+    'listen.mode': '0666', request_terminate_timeout: '1800s', env: { PATH: SCRIPT_PATH }, clear_env: true,
     pm: { max_children: 1 },
   };
   const pool = (name: HeadFirstPool, runtime: string, match: string[]): TomlDocument =>
