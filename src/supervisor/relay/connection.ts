@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import { errorPage } from '../../cgi/error-page.ts';
 import { ProtocolStatus } from '../../fastcgi/constants.ts';
-import type { NameValuePairs } from '../../fastcgi/name-value.ts';
+import { DEFAULT_MAX_PARAMS_BYTES, type NameValuePairs } from '../../fastcgi/name-value.ts';
 import { Responder } from '../../fastcgi/responder.ts';
 import { encodeEndRequest } from '../../fastcgi/writer.ts';
 import type { Logger } from '../../log/logger.ts';
@@ -16,8 +16,6 @@ import { isRefusal, type Router } from './router.ts';
 
 /** How long a closing connection may keep sending before it is destroyed (lingering close). */
 const LINGER_MS = 5000;
-/** Bound on one request's params stream, in bytes (nginx's and Apache's are far smaller). */
-const MAX_PARAMS_BYTES = 1024 * 1024;
 
 /** Where routed requests go: a pool, by name (the supervisor's pools; they change on reload). */
 export interface RequestDispatch {
@@ -61,7 +59,11 @@ export class WebConnection implements RequestHandler {
         if (this.draining) this.lingeringClose();
         this.resumeInput();
       },
-    }, { maxParamsBytes: MAX_PARAMS_BYTES, maxRequests: 1, values: () => this.deps.values });
+      paramsTooLarge: (request, err) => {
+        this.deps.log.warn({ err: err.message, remote: this.socket.remoteAddress }, 'params too large');
+        request.answer(431, errorPage(431));
+      },
+    }, { maxParamsBytes: DEFAULT_MAX_PARAMS_BYTES, maxRequests: 1, values: () => this.deps.values });
     socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
     socket.on('error', (err) => { deps.log.debug({ err }, 'connection error'); });
     socket.on('end', () => { if (this.closing) socket.destroy(); else socket.end(); });
@@ -142,7 +144,18 @@ export class WebConnection implements RequestHandler {
   }
 
   private route(request: RelayRequest, params: NameValuePairs): void {
-    if (request.routing(params)) void this.routeTo(request, params);
+    if (request.routing(params)) this.routeSafely(request, params, false);
+  }
+
+  /**
+   * Routes and dispatches off the data path: whatever goes wrong there (a bug) is answered
+   * 500 and logged, never left to reject unhandled (which would end the daemon).
+   */
+  private routeSafely(request: RelayRequest, params: NameValuePairs, rerouted: boolean): void {
+    this.routeTo(request, params, rerouted).catch((err: unknown) => {
+      this.deps.log.error({ err, script: params.get('SCRIPT_FILENAME')?.toString() }, 'routing failed');
+      request.answer(500, errorPage(500));
+    });
   }
 
   private async routeTo(request: RelayRequest, params: NameValuePairs, rerouted = false): Promise<void> {
@@ -165,7 +178,7 @@ export class WebConnection implements RequestHandler {
     // A reload removed the pool while the script was being resolved: route it again under
     // the new config (once), rather than leave the web server waiting for an answer.
     if (!rerouted) {
-      void this.routeTo(request, params, true);
+      this.routeSafely(request, params, true);
       return;
     }
     this.deps.log.error({ script: result.scriptFilename.toString(), pool: result.pool.name }, 'pool gone during reload');

@@ -11,7 +11,7 @@ const EVENTS: RelayEvent[] = ['routing', 'queued', 'assigned', 'aborted', 'answe
 
 /** [state, event, next] for every allowed move; every other pair is ignored. */
 const MOVES: [RelayState, RelayEvent, RelayState][] = [
-  ['params', 'routing', 'routing'], ['params', 'aborted', 'finished'],
+  ['params', 'routing', 'routing'], ['params', 'aborted', 'finished'], ['params', 'answered', 'finished'],
   ['routing', 'queued', 'queued'], ['routing', 'assigned', 'active'], ['routing', 'aborted', 'finished'], ['routing', 'answered', 'finished'],
   ['queued', 'queued', 'queued'], ['queued', 'assigned', 'active'], ['queued', 'aborted', 'finished'], ['queued', 'answered', 'finished'],
   ['active', 'aborted', 'aborting'], ['active', 'answered', 'finished'], ['active', 'ended', 'finished'],

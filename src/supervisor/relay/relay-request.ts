@@ -29,7 +29,8 @@ export type RelayEvent = 'routing' | 'queued' | 'assigned' | 'aborted' | 'answer
 export function nextState(state: RelayState, event: RelayEvent): RelayState | undefined {
   switch (state) {
     case 'params':
-      return event === 'routing' ? 'routing' : event === 'aborted' ? 'finished' : undefined;
+      // answered: its params were too large to keep (the supervisor's 431).
+      return event === 'routing' ? 'routing' : event === 'aborted' || event === 'answered' ? 'finished' : undefined;
     case 'routing':
     case 'queued':
       switch (event) {
@@ -95,6 +96,8 @@ export interface RoutedScript {
   readonly pathInfo: Buffer;
   /** `SCRIPT_NAME` without the path-info the router split off `SCRIPT_FILENAME`, when it did. */
   readonly scriptName?: Buffer;
+  /** The params the supervisor adds for the worker (`overrides.ts`), encoded once by the router. */
+  readonly overrides?: Buffer;
 }
 
 /** STDIN held per request before a worker takes it, before the socket is paused (research: pitfall 3). */

@@ -5,10 +5,10 @@
 // handler pool.
 import type { Socket } from 'node:net';
 import { FCGI_KEEP_CONN, RecordType, Role } from '../../fastcgi/constants.ts';
-import { encodeNameValuePairs } from '../../fastcgi/name-value.ts';
 import { RecordParser } from '../../fastcgi/parser.ts';
 import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../../fastcgi/record.ts';
 import { encodeStream } from '../../fastcgi/writer.ts';
+import { encodeOverrides } from './overrides.ts';
 import type { RelayRequest, Upstream } from './relay-request.ts';
 
 /** What a channel reports to its worker handle. */
@@ -71,14 +71,12 @@ export class WorkerChannel implements Upstream {
     this.channelId = this.channelId >= 0xffff ? 1 : this.channelId + 1;
     const id = this.channelId;
     this.#request = request;
-    // Later duplicates win in the worker: it runs exactly the file the router checked.
-    const overrides: [string, Buffer][] = [['SCRIPT_FILENAME', route.scriptFilename]];
-    if (route.pathInfo.length > 0) overrides.push(['PATH_INFO', route.pathInfo]);
-    if (route.scriptName !== undefined) overrides.push(['SCRIPT_NAME', route.scriptName]);
+    // Later duplicates win in the worker: it runs exactly the file the router checked. The
+    // overrides may be longer than one record (a long path-info): framed as a stream.
     const out: Buffer[] = encodeRecord(RecordType.FCGI_BEGIN_REQUEST, id,
       encodeBeginRequestBody(Role.FCGI_RESPONDER, FCGI_KEEP_CONN));
     for (const part of encodeStream(RecordType.FCGI_PARAMS, id, params.bytes)) out.push(part);
-    for (const part of encodeRecord(RecordType.FCGI_PARAMS, id, encodeNameValuePairs(overrides))) out.push(part);
+    for (const part of encodeStream(RecordType.FCGI_PARAMS, id, route.overrides ?? encodeOverrides(route))) out.push(part);
     for (const part of encodeRecord(RecordType.FCGI_PARAMS, id)) out.push(part);
     for (const content of held) for (const part of encodeRecord(RecordType.FCGI_STDIN, id, content)) out.push(part);
     this.#write(out, request);
