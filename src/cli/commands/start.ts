@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../../log/logger.ts';
 import { openLogOutput, type LogOutput } from '../../log/output.ts';
 import { relayWorkerOutput } from './worker-output.ts';
 import { startControlServer, type ControlServer } from '../../supervisor/control/control.ts';
+import { installLastResort } from '../../supervisor/lifecycle/last-resort.ts';
 import { installSignals } from '../../supervisor/lifecycle/signals.ts';
 import { Supervisor } from '../../supervisor/lifecycle/supervisor.ts';
 import { initialWorkers } from '../../supervisor/pool/pm/index.ts';
@@ -84,6 +85,8 @@ export async function startCommand(args: StartArgs): Promise<number> {
     workerMain: fileURLToPath(new URL('../../worker/main.js', import.meta.url)),
     listenFds: service.listenFds, events: service.readiness,
   });
+  // An error nothing caught is logged; the daemon exits (70) only when its state is not sound.
+  const removeLastResort = installLastResort({ log, now: () => Date.now(), exit: (code) => process.exit(code) });
   const removeSignals = installSignals({
     stop: () => { supervisor.stop(); },
     reload: () => supervisor.reload(),
@@ -100,6 +103,7 @@ export async function startCommand(args: StartArgs): Promise<number> {
     await supervisor.shutdown();
     await service.readiness.close(NOTIFY_FLUSH_MS);
     removeSignals();
+    removeLastResort();
     return EX_SOFTWARE;
   }
   const outcome = await awaitPools({
@@ -115,6 +119,7 @@ export async function startCommand(args: StartArgs): Promise<number> {
   control?.close();
   await service.readiness.close(NOTIFY_FLUSH_MS);
   removeSignals();
+  removeLastResort();
   return outcome.kind === 'timeout' ? EX_SOFTWARE : 0;
 }
 
