@@ -7,6 +7,7 @@ import type { PoolConfig } from '../../config/schema.ts';
 import { RecordType } from '../../fastcgi/constants.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { encodeRecord } from '../../fastcgi/record.ts';
+import { HeldStdin } from './held-stdin.ts';
 
 /**
  * Where a relayed request is: reading its PARAMS, being routed (script resolution), waiting in
@@ -100,7 +101,10 @@ export interface RoutedScript {
   readonly overrides?: Buffer;
 }
 
-/** STDIN held per request before a worker takes it, before the socket is paused (research: pitfall 3). */
+/**
+ * STDIN held per request before a worker takes it, before the socket is paused (research:
+ * pitfall 3), in bytes kept alive (`held-stdin.ts`: small records coalesced).
+ */
 export const MAX_HELD_BYTES = 64 * 1024;
 
 /** One FastCGI request relayed from a web-server connection to a worker. */
@@ -113,8 +117,7 @@ export class RelayRequest {
   #params: NameValuePairs | undefined;
   #route: RoutedScript | undefined;
   /** STDIN contents received before a worker took the request. */
-  #held: Buffer[] = [];
-  #heldBytes = 0;
+  readonly #held = new HeldStdin();
   #upstream: Upstream | undefined;
   #stdoutBytes = 0;
   #queuedAtMs = 0;
@@ -176,10 +179,7 @@ export class RelayRequest {
   assign(upstream: Upstream): readonly Buffer[] | undefined {
     if (this.#route === undefined || !this.#to('assigned')) return undefined;
     this.#upstream = upstream;
-    const held = this.#held;
-    this.#held = [];
-    this.#heldBytes = 0;
-    return held;
+    return this.#held.take();
   }
 
   /** One STDIN content from the web server: held until a worker takes it, then forwarded. */
@@ -189,8 +189,7 @@ export class RelayRequest {
       case 'routing':
       case 'queued':
         this.#held.push(content);
-        this.#heldBytes += content.length;
-        if (this.#heldBytes > MAX_HELD_BYTES) this.#handler.pauseInput();
+        if (this.#held.bytes > MAX_HELD_BYTES) this.#handler.pauseInput();
         return;
       case 'active':
         this.#upstream?.stdin(content);
@@ -237,7 +236,7 @@ export class RelayRequest {
     const was = this.#state;
     if (!this.#to('aborted')) return was;
     if (was === 'active') this.#upstream?.abort();
-    else this.#held = [];
+    else this.#held.clear();
     return was;
   }
 
