@@ -88,8 +88,19 @@ export class WebConnection implements RequestHandler {
   }
 
   onDrain(resume: () => void): void {
-    if (this.socket.destroyed) resume();
-    else this.socket.once('drain', resume);
+    const socket = this.socket;
+    if (socket.destroyed) {
+      resume();
+      return;
+    }
+    // A socket that closes never drains: resume then too, and leave no listener behind.
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resume();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
   }
 
   finished(request: RelayRequest): void {
