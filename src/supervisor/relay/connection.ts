@@ -10,6 +10,7 @@ import { DEFAULT_MAX_PARAMS_BYTES, type NameValuePairs } from '../../fastcgi/nam
 import { Responder } from '../../fastcgi/responder.ts';
 import { encodeEndRequest } from '../../fastcgi/writer.ts';
 import type { Logger } from '../../log/logger.ts';
+import { ConnectionClock, type ConnectionTimeouts, type TimeoutKey } from './connection-timeouts.ts';
 import { RelayRequest, type RequestHandler } from './relay-request.ts';
 import { fastcgiResponse } from './responses.ts';
 import { isRefusal, type Router } from './router.ts';
@@ -34,6 +35,10 @@ export interface ConnectionDeps {
   /** The `FCGI_GET_VALUES` answers (`FCGI_MAX_CONNS`, `FCGI_MAX_REQS`); replaced on reload. */
   values: Readonly<Record<string, string>>;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
+  /** `client_header_timeout` and `keepalive_timeout`; replaced on reload. */
+  timeouts: ConnectionTimeouts;
+  /** A connection passed one of {@link ConnectionDeps.timeouts} and is closed (logged, rate-limited). */
+  readonly timedOut: (key: TimeoutKey, timeoutMs: number) => void;
 }
 
 /** One FastCGI connection from a web server, carrying one request at a time. */
@@ -44,18 +49,27 @@ export class WebConnection implements RequestHandler {
   private closing = false;
   private draining = false;
   private inputPaused = false;
+  private readonly clock: ConnectionClock;
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
     this.deps = deps;
+    this.clock = new ConnectionClock(() => this.deps.timeouts, (key, ms) => {
+      this.deps.timedOut(key, ms);
+      this.socket.destroy();
+    });
     this.responder = new Responder<RelayRequest>({
       begin: (requestId, keepConn) => new RelayRequest(requestId, keepConn, this, deps.now()),
-      params: (request, pairs) => { this.route(request, pairs); },
+      params: (request, pairs) => {
+        this.clock.busy();
+        this.route(request, pairs);
+      },
       stdin: (request, content) => { request.stdin(content); },
       abort: (request) => { this.cancel(request, true); },
       reply: (record) => { this.write([record]); },
       close: () => { this.lingeringClose(); },
       idle: () => {
+        this.clock.idle();
         if (this.draining) this.lingeringClose();
         this.resumeInput();
       },
@@ -129,6 +143,11 @@ export class WebConnection implements RequestHandler {
     this.finished(request);
   }
 
+  reroute(request: RelayRequest): void {
+    const params = request.params;
+    if (params !== undefined) this.routeSafely(request, params, false);
+  }
+
   /**
    * The daemon is stopping: close now if no request is in flight (an idle kept-alive
    * connection), else right after the request in flight ends.
@@ -145,6 +164,7 @@ export class WebConnection implements RequestHandler {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
+    this.clock.received();
     try {
       this.responder.push(chunk);
     } catch (err) {
@@ -222,12 +242,14 @@ export class WebConnection implements RequestHandler {
   private lingeringClose(): void {
     if (this.closing) return;
     this.closing = true;
+    this.clock.close();
     this.socket.end();
     this.socket.resume();
     setTimeout(() => { this.socket.destroy(); }, LINGER_MS).unref();
   }
 
   private onClose(): void {
+    this.clock.close();
     this.responder.forEach(this.dropRequest);
     this.responder.clear();
   }
