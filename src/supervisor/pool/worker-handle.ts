@@ -95,6 +95,8 @@ export class WorkerHandle {
   private runtimeGroup = 0;
   /** Channels carrying a request now. */
   private busyChannels = 0;
+  /** Its exit was handled (once). */
+  private gone = false;
 
   constructor(options: WorkerOptions) {
     this.options = options;
@@ -116,10 +118,18 @@ export class WorkerHandle {
         this.kill('protocol');
       },
     };
-    this.channels = Array.from({ length: count },
-      (_, i) => new WorkerChannel(this.child.stdio[CHANNEL_FD + i] as Socket, events));
+    // A spawn that failed (EMFILE at the fd limit: no pid, no stdio; issue 10.4) has no
+    // channels; its 'error' is its exit, a start failure the pool backs off from.
+    const spawned = this.child.pid !== undefined;
+    this.channels = spawned ? Array.from({ length: count },
+      (_, i) => new WorkerChannel(this.child.stdio[CHANNEL_FD + i] as Socket, events)) : [];
     this.child.on('message', (message) => { this.onMessage(message); });
-    this.child.on('error', (err) => { options.log.error({ err, workerPid: this.pid }, 'worker spawn failed'); });
+    this.child.on('error', (err) => {
+      options.log.error({ err, workerPid: this.pid }, 'worker spawn failed');
+      if (spawned || this.gone) return;
+      this.startFailure ??= `spawn failed: ${err.message}`;
+      this.onExit(null, null);
+    });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
     this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
@@ -216,6 +226,8 @@ export class WorkerHandle {
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.gone) return;
+    this.gone = true;
     for (const timer of [...this.timers.values(), ...this.slowTimers.values()]) clearTimeout(timer);
     this.state = 'exiting';
     const requests: RelayRequest[] = [];
