@@ -43,6 +43,8 @@ export function nextState(state: RelayState, event: RelayEvent): RelayState | un
         case 'answered':
           return 'finished';
         case 'routing':
+          // A queued request is routed again when a reload replaces its pool (issue 10.7).
+          return state === 'queued' ? 'routing' : undefined;
         case 'ended':
           return undefined;
       }
@@ -79,6 +81,8 @@ export interface RequestHandler {
    * `headersSent` (the worker's head already went out), can only close the connection.
    */
   answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void;
+  /** Routes `request` (back in `routing`, its params kept) again under the config now in force. */
+  reroute(request: RelayRequest): void;
 }
 
 /** Where an active request's body and abort go: the worker channel running it. */
@@ -164,6 +168,19 @@ export class RelayRequest {
   /** The router chose its script (the request still waits for a pool to take it). */
   routed(route: RoutedScript): void {
     if (this.#state === 'routing') this.#route = route;
+  }
+
+  /**
+   * A reload retired the pool it waits in: it is routed again under the new config (a narrowed
+   * `root` or `match` refuses it, another pool may take it), never run by the successor pool
+   * on the old route.
+   * @returns false when it was not waiting in a queue
+   */
+  reroute(): boolean {
+    if (this.#state !== 'queued' || !this.#to('routing')) return false;
+    this.#route = undefined;
+    this.#handler.reroute(this);
+    return true;
   }
 
   /** It waits in its pool's queue from `nowMs`. */

@@ -44,6 +44,7 @@ function loggingSink(): RequestHandler & { log: string[] } {
     onDrain: () => undefined,
     finished: () => { log.push('finished'); },
     answer: () => undefined,
+    reroute: () => undefined,
     pauseInput: () => undefined,
     resumeInput: () => undefined,
   };
