@@ -31,6 +31,13 @@ export interface ServeDeps {
   /** Runs each request (the pool's loaded runtime). */
   readonly runtime: Runtime;
   /**
+   * The END_REQUEST protocol status for a response cut short after its head (the runtime or the
+   * script died): the supervised worker's `CHANNEL_REQUEST_FAILED`, on which the supervisor
+   * closes the web server's connection without an END_REQUEST. Absent (standalone): the request
+   * ends normally, as before.
+   */
+  readonly failedProtocolStatus?: number;
+  /**
    * Resolves each request's script before the runtime runs (`resolvePoolScript`): a standalone
    * worker has no supervisor to do it. A refusal is answered here (403/404, logged as the
    * supervisor logs it). Absent: `SCRIPT_FILENAME`/`PATH_INFO` arrive resolved.
@@ -51,6 +58,8 @@ interface Outcome {
   status: number;
   event: string | undefined;
   fields: Record<string, unknown>;
+  /** The head went out but the response is incomplete (the runtime or the script died). */
+  failed?: boolean;
 }
 
 /** Serves requests of one pool, one at a time. */
@@ -102,7 +111,7 @@ export class RequestServer {
     let outcome: Outcome;
     try {
       const result = await this.runtime(this.runtimeRequest(req, script, scriptText, output, controller.signal));
-      outcome = await this.conclude(output, result, timedOut);
+      outcome = await this.conclude(output, result, timedOut, req.aborted);
     } catch (err) {
       outcome = spawnFailure(err, this.pool);
     } finally {
@@ -153,7 +162,9 @@ export class RequestServer {
       bytes = page.length;
     }
     this.log(outcome, script, bytes, this.deps.now() - startedMs, req.aborted);
-    req.end(0);
+    const failedStatus = this.deps.failedProtocolStatus;
+    if (outcome.failed === true && failedStatus !== undefined) req.end(0, failedStatus);
+    else req.end(0);
     this.current = undefined;
     this.deps.afterRequest?.();
     const onIdle = this.onIdle;
@@ -161,11 +172,18 @@ export class RequestServer {
     for (const callback of onIdle) callback();
   }
 
-  private async conclude(output: CgiOutput, result: RuntimeResult, timedOut: boolean): Promise<Outcome> {
+  /** @param aborted - the web server gave up on the request (its script was stopped on purpose) */
+  private async conclude(output: CgiOutput, result: RuntimeResult, timedOut: boolean, aborted: boolean): Promise<Outcome> {
     const exit = { exitCode: result.exitCode, signal: result.signal };
     try {
       const head = await output.finish(exit);
       if (timedOut) return { status: head.status, event: 'request timeout', fields: { ...exit, truncated: true } };
+      // Died after its head (the runner killed, the script killed by a signal): the response
+      // is cut short; the supervisor must not end it as if it were whole (issue 10.7).
+      if (!aborted && (result.runtimeDied === true || result.signal !== null)) {
+        const fields = { ...exit, runtimeDied: result.runtimeDied === true };
+        return { status: head.status, event: 'response incomplete', fields, failed: true };
+      }
       return { status: head.status, event: undefined, fields: exit };
     } catch (err) {
       if (timedOut) return { status: 504, event: 'request timeout', fields: exit };
@@ -190,6 +208,8 @@ export class RequestServer {
   private log(outcome: Outcome, script: string, bytes: number, ms: number, aborted: boolean): void {
     const { log } = this.deps;
     if (outcome.event !== undefined) log.error({ script, elapsedMs: ms, ...outcome.fields }, outcome.event);
-    log.info({ script, status: outcome.status, bytes, ms, aborted: aborted || undefined }, 'request');
+    // An incomplete response logs status "failed" (the head's status kept as httpStatus).
+    const status = outcome.failed === true ? { status: 'failed', httpStatus: outcome.status } : { status: outcome.status };
+    log.info({ script, ...status, bytes, ms, aborted: aborted || undefined }, 'request');
   }
 }

@@ -134,8 +134,10 @@ export class WebConnection implements RequestHandler {
 
   answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void {
     if (headersSent) {
-      // Headers already went out: the only honest signal left is closing the connection.
-      this.socket.destroy();
+      // Headers already went out: the only honest signal left is closing the connection
+      // without an END_REQUEST (nginx logs "upstream prematurely closed"), after what was
+      // relayed is flushed (a destroy dropped it).
+      this.lingeringClose();
       return;
     }
     this.write(fastcgiResponse(request.requestId, page));

@@ -8,6 +8,8 @@ import { FCGI_KEEP_CONN, RecordType, Role } from '../../fastcgi/constants.ts';
 import { RecordParser } from '../../fastcgi/parser.ts';
 import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../../fastcgi/record.ts';
 import { encodeStream } from '../../fastcgi/writer.ts';
+import { errorPage } from '../../cgi/error-page.ts';
+import { CHANNEL_REQUEST_FAILED } from '../../worker/ipc.ts';
 import { encodeOverrides } from './overrides.ts';
 import type { RelayRequest, Upstream } from './relay-request.ts';
 
@@ -153,7 +155,10 @@ export class WorkerChannel implements Upstream {
         return;
       case RecordType.FCGI_END_REQUEST:
         this.#request = undefined;
-        request.ended(record.content);
+        // An incomplete response (its runtime died after the head): closed without an
+        // END_REQUEST, so the web server logs an upstream error (issue 10.7).
+        if (record.content[4] === CHANNEL_REQUEST_FAILED) request.answer(502, errorPage(502));
+        else request.ended(record.content);
         this.#outputPaused = false;
         this.#socket.resume();
         this.#events.finished(this);

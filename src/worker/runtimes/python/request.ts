@@ -59,7 +59,8 @@ class RequestRun {
         req.onStderrLine(line);
       },
       ended: (result) => {
-        this.#finish(result);
+        // The runner died without reporting the script done: the response may be cut short.
+        this.#finish({ ...result, runtimeDied: true });
       },
     });
     if (!child.alive) {
