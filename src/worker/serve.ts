@@ -32,7 +32,7 @@ export interface ServeDeps {
   readonly runtime: Runtime;
   /**
    * The END_REQUEST protocol status for a response cut short after its head (the runtime or the
-   * script died): the supervised worker's `CHANNEL_REQUEST_FAILED`, on which the supervisor
+   * script was killed by a signal): the supervised worker's `CHANNEL_REQUEST_FAILED`, on which the supervisor
    * closes the web server's connection without an END_REQUEST. Absent (standalone): the request
    * ends normally, as before.
    */
@@ -58,7 +58,7 @@ interface Outcome {
   status: number;
   event: string | undefined;
   fields: Record<string, unknown>;
-  /** The head went out but the response is incomplete (the runtime or the script died). */
+  /** The head went out but the response is incomplete (killed by a signal). */
   failed?: boolean;
 }
 
@@ -178,11 +178,11 @@ export class RequestServer {
     try {
       const head = await output.finish(exit);
       if (timedOut) return { status: head.status, event: 'request timeout', fields: { ...exit, truncated: true } };
-      // Died after its head (the runner killed, the script killed by a signal): the response
-      // is cut short; the supervisor must not end it as if it were whole (issue 10.7).
-      if (!aborted && (result.runtimeDied === true || result.signal !== null)) {
-        const fields = { ...exit, runtimeDied: result.runtimeDied === true };
-        return { status: head.status, event: 'response incomplete', fields, failed: true };
+      // Killed by a signal after its head (a python runner killed, a script crashed): the
+      // response is cut short, and the supervisor must not end it as if it were whole (issue
+      // 10.7). An exit, whatever its status, ends a CGI response where the script left it.
+      if (!aborted && result.signal !== null) {
+        return { status: head.status, event: 'response incomplete', fields: exit, failed: true };
       }
       return { status: head.status, event: undefined, fields: exit };
     } catch (err) {

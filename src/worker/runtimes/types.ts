@@ -57,11 +57,6 @@ export interface RuntimeResult {
   exitCode: number | null;
   /** The signal that ended the script, else `null`. */
   signal: NodeJS.Signals | null;
-  /**
-   * True when the runtime's own process died during the request (a python runner killed):
-   * whatever the script wrote after the last byte relayed is lost. @defaultValue false
-   */
-  runtimeDied?: boolean;
 }
 
 /**

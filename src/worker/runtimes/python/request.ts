@@ -59,8 +59,7 @@ class RequestRun {
         req.onStderrLine(line);
       },
       ended: (result) => {
-        // The runner died without reporting the script done: the response may be cut short.
-        this.#finish({ ...result, runtimeDied: true });
+        this.#finish(result);
       },
     });
     if (!child.alive) {
