@@ -36,6 +36,11 @@ export const ErrorCode = {
   /** A listener that could not be opened (address in use, bad path, permissions). */
   ERR_LISTEN: 'ERR_LISTEN',
   /**
+   * A unix socket the config names (a pool's `listen`, `control_socket`) is live: something
+   * answers on it (another daemon on the same config). It is left alone.
+   */
+  ERR_SOCKET_IN_USE: 'ERR_SOCKET_IN_USE',
+  /**
    * Sockets passed by systemd (`LISTEN_FDS`, `LISTEN_FDNAMES`) that do not fit the config: a
    * `systemd:NAME` not passed, a passed socket no pool uses, a malformed variable.
    */

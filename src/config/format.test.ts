@@ -47,12 +47,13 @@ describe('formatConfigToml', () => {
     const text = formatConfigToml(await parseConfig(TEXT, file));
     expect(text.startsWith(`# effective configuration of ${JSON.stringify(file)}`)).toBe(true);
     expect(parse(text)).toEqual({
-      global: { log_level: 'debug', process_control_timeout: '10s' },
+      global: { log_level: 'debug', process_control_timeout: '10s', client_header_timeout: '1m', keepalive_timeout: '75s' },
       pools: {
         blog: {
           listen: join(dir, 'blog.sock'),
           'listen.mode': '0660',
           'listen.backlog': 511,
+          'listen.max_connections': 1000,
           root: join(dir, 'cgi-bin'),
           match: ['*.py'],
           require_executable: true,

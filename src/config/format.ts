@@ -26,6 +26,7 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
     ...(pool.listen.owner === undefined ? {} : { 'listen.owner': pool.listen.owner }),
     ...(pool.listen.group === undefined ? {} : { 'listen.group': pool.listen.group }),
     'listen.backlog': pool.listen.backlog,
+    'listen.max_connections': pool.listen.maxConnections,
     root: pool.root,
     ...(pool.user === undefined ? {} : { user: pool.user.name, group: pool.user.groupName }),
     ...(pool.umask === undefined ? {} : { umask: formatSocketMode(pool.umask) }),
@@ -64,6 +65,8 @@ export function globalToToml(global: GlobalConfig): Record<string, unknown> {
     log_level: global.logLevel,
     ...(global.controlSocket === undefined ? {} : { control_socket: global.controlSocket }),
     process_control_timeout: duration(global.processControlTimeoutMs),
+    client_header_timeout: duration(global.clientHeaderTimeoutMs),
+    keepalive_timeout: duration(global.keepaliveTimeoutMs),
     ...(global.errorLog === undefined ? {} : { error_log: global.errorLog }),
     ...(global.fastcgiTempPath === undefined ? {} : { fastcgi_temp_path: global.fastcgiTempPath }),
   };

@@ -43,11 +43,11 @@ describe('parseConfig: valid files', () => {
     const config = await parseConfig(pool(''), file);
     expect(config).toEqual({
       file,
-      global: { logLevel: 'info', controlSocket: undefined, processControlTimeoutMs: 10_000 },
+      global: { logLevel: 'info', controlSocket: undefined, processControlTimeoutMs: 10_000, clientHeaderTimeoutMs: 60_000, keepaliveTimeoutMs: 75_000 },
       pools: [
         {
           name: 'blog',
-          listen: { address: { kind: 'unix', path: '/run/cgi-fpm/blog.sock' }, mode: 0o660, backlog: 511 },
+          listen: { address: { kind: 'unix', path: '/run/cgi-fpm/blog.sock' }, mode: 0o660, backlog: 511, maxConnections: 1000 },
           root,
           match: ['**'],
           requireExecutable: true,
@@ -84,7 +84,7 @@ env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr 
     expect(config.global.logLevel).toBe('warn');
     expect(config.pools[0]).toEqual({
       name: 'blog',
-      listen: { address: { kind: 'tcp', host: '127.0.0.1', port: 9001 }, mode: 0o600, backlog: 64 },
+      listen: { address: { kind: 'tcp', host: '127.0.0.1', port: 9001 }, mode: 0o600, backlog: 64, maxConnections: 1000 },
       root,
       match: ['*.py', '*.cgi'],
       requireExecutable: false,

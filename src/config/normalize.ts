@@ -104,7 +104,7 @@ export function buildPool(
   return {
     name,
     listen: {
-      address, mode: t['listen.mode'], backlog: t['listen.backlog'],
+      address, mode: t['listen.mode'], backlog: t['listen.backlog'], maxConnections: t['listen.max_connections'],
       owner: identity.listenOwner, group: identity.listenGroup,
     },
     root,

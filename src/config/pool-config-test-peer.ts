@@ -8,7 +8,7 @@ export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig 
   return {
     name: 'test',
     listen: {
-      address: { kind: 'unix', path: '/run/cgi-fpm/test.sock' }, mode: 0o660, backlog: 511,
+      address: { kind: 'unix', path: '/run/cgi-fpm/test.sock' }, mode: 0o660, backlog: 511, maxConnections: 1000,
       owner: undefined, group: undefined,
     },
     root: '/srv',

@@ -95,6 +95,24 @@ export interface GlobalConfig {
    */
   readonly processControlTimeoutMs: number;
   /**
+   * How long a web-server connection may take to send a request's FCGI_BEGIN_REQUEST and its
+   * complete PARAMS, in milliseconds, counted from the accept (or from the first byte after a
+   * kept-alive connection's idle time); past it the connection is closed (slowloris). `0` means
+   * no limit.
+   * @defaultValue `60000` (`"60s"` in the file)
+   * @see nginx `client_header_timeout`
+   */
+  readonly clientHeaderTimeoutMs: number;
+  /**
+   * How long a web-server connection may stay open with no request in flight and nothing sent
+   * (a kept-alive connection between requests), in milliseconds; past it the supervisor closes
+   * it. Longer than nginx's upstream `keepalive_timeout` (60 s) so that nginx closes first.
+   * `0` means no limit.
+   * @defaultValue `75000` (`"75s"` in the file)
+   * @see nginx `keepalive_timeout`
+   */
+  readonly keepaliveTimeoutMs: number;
+  /**
    * Absolute path of the file the daemon (and its workers, through it) logs to, appended to and
    * reopened on SIGUSR1; `undefined` logs to standard output. A relative path in the file is
    * relative to the config file's directory. Read at start: a reload does not move the log.
@@ -134,6 +152,14 @@ export interface ListenConfig {
    * @see PHP-FPM `listen.backlog`
    */
   readonly backlog: number;
+  /**
+   * Most connections open at once on this listener (pools sharing it must agree); the next one
+   * is closed as soon as it is accepted, logged at most once per second. It is what
+   * `FCGI_GET_VALUES` answers as `FCGI_MAX_CONNS`.
+   * @defaultValue `1000`
+   * @see FastCGI 1.0 §4.1 `FCGI_MAX_CONNS`; nginx `worker_connections`
+   */
+  readonly maxConnections: number;
   /**
    * uid the unix socket is given (ignored for TCP); `undefined` keeps the daemon's. Written as
    * a user name or a numeric uid, resolved against `/etc/passwd` at load.

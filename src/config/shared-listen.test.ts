@@ -9,7 +9,7 @@ import { testPoolConfig } from './pool-config-test-peer.ts';
 const FILE = '/etc/x.toml';
 
 function pool(name: string, address: ListenAddress, mode = 0o660, backlog = 511): PoolConfig {
-  return testPoolConfig({ name, listen: { address, mode, backlog, owner: undefined, group: undefined } });
+  return testPoolConfig({ name, listen: { address, mode, backlog, maxConnections: 1000, owner: undefined, group: undefined } });
 }
 
 const unix = { kind: 'unix', path: '/run/a.sock' } as const;
@@ -54,7 +54,7 @@ describe('sharedListenProblems', () => {
 
   it('wants listen.owner and listen.group to agree on a shared unix socket, not on TCP', () => {
     const owned = (name: string, address: ListenAddress, owner?: number, group?: number): PoolConfig =>
-      testPoolConfig({ name, listen: { address, mode: 0o660, backlog: 511, owner, group } });
+      testPoolConfig({ name, listen: { address, mode: 0o660, backlog: 511, maxConnections: 1000, owner, group } });
     const problems = sharedListenProblems(FILE, [
       owned('a', unix, 33, 33),
       owned('b', unix, 33),

@@ -33,7 +33,7 @@ function ownerProblems(file: string, pool: PoolConfig, first: PoolConfig): Confi
 
 /**
  * The problems of pools sharing a listen address with an earlier pool but disagreeing with it
- * on `listen.backlog` or (unix sockets only) `listen.mode`, `listen.owner`, `listen.group`.
+ * on `listen.backlog`, `listen.max_connections` or (unix sockets only) `listen.mode`, `listen.owner`, `listen.group`.
  *
  * @param file - absolute path of the config file, for messages.
  * @param pools - the pools in file order.
@@ -58,6 +58,9 @@ export function sharedListenProblems(file: string, pools: readonly PoolConfig[])
     if (pool.listen.address.kind === 'unix') problems.push(...ownerProblems(file, pool, first));
     if (pool.listen.backlog !== first.listen.backlog) {
       problems.push(disagreement(file, pool, first, 'listen.backlog', (p) => String(p.listen.backlog)));
+    }
+    if (pool.listen.maxConnections !== first.listen.maxConnections) {
+      problems.push(disagreement(file, pool, first, 'listen.max_connections', (p) => String(p.listen.maxConnections)));
     }
   }
   return problems;

@@ -79,6 +79,8 @@ export const globalSchema = z.strictObject({
   process_control_timeout: converted(z.unknown(), parseDuration).prefault('10s'),
   error_log: z.string().min(1).optional(),
   fastcgi_temp_path: z.string().min(1).optional(),
+  client_header_timeout: converted(z.unknown(), parseDuration).prefault('60s'),
+  keepalive_timeout: converted(z.unknown(), parseDuration).prefault('75s'),
 });
 
 /** One `[pools.NAME]` table, dotted keys folded. Only `listen` and `root` are required. */
@@ -88,6 +90,7 @@ export const poolSchema = z.strictObject({
   'listen.owner': account,
   'listen.group': account,
   'listen.backlog': z.int().min(1).default(511),
+  'listen.max_connections': z.int().min(1).default(1000),
   root: z.string().min(1),
   user: account,
   group: account,

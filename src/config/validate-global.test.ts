@@ -46,11 +46,15 @@ describe('[global] control_socket and process_control_timeout', () => {
       logLevel: 'info',
       controlSocket: undefined,
       processControlTimeoutMs: 10_000,
+      clientHeaderTimeoutMs: 60_000,
+      keepaliveTimeoutMs: 75_000,
     });
     expect(await global('log_level = "warn"')).toEqual({
       logLevel: 'warn',
       controlSocket: undefined,
       processControlTimeoutMs: 10_000,
+      clientHeaderTimeoutMs: 60_000,
+      keepaliveTimeoutMs: 75_000,
     });
   });
 
@@ -125,6 +129,8 @@ describe('loadGlobalConfig', () => {
       logLevel: 'info',
       controlSocket: join(dir, 'c.sock'),
       processControlTimeoutMs: 10_000,
+      clientHeaderTimeoutMs: 60_000,
+      keepaliveTimeoutMs: 75_000,
     });
   });
 
@@ -154,12 +160,23 @@ describe('formatConfigToml: [global]', () => {
       log_level: 'info',
       control_socket: join(dir, 'c.sock'),
       process_control_timeout: '90s',
+      client_header_timeout: '1m',
+      keepalive_timeout: '75s',
     });
     expect((await parseConfig(text, join(dir, 'again.toml'))).global).toEqual(config.global);
   });
 
   it('leaves control_socket out when there is none, and writes a 0 timeout as 0', async () => {
     const text = formatConfigToml(await parseConfig(`[global]\nprocess_control_timeout = 0\n${POOL}`, file));
-    expect(parse(text).global).toEqual({ log_level: 'info', process_control_timeout: 0 });
+    expect(parse(text).global).toEqual({
+      log_level: 'info', process_control_timeout: 0, client_header_timeout: '1m', keepalive_timeout: '75s',
+    });
+  });
+});
+
+describe('[global] client_header_timeout and keepalive_timeout', () => {
+  it('reads durations, 0 = no limit', async () => {
+    const read = await global('client_header_timeout = "2s"\nkeepalive_timeout = 0');
+    expect([read.clientHeaderTimeoutMs, read.keepaliveTimeoutMs]).toEqual([2000, 0]);
   });
 });

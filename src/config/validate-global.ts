@@ -17,6 +17,8 @@ export const GLOBAL_DEFAULTS: GlobalConfig = Object.freeze({
   logLevel: 'info',
   controlSocket: undefined,
   processControlTimeoutMs: 10_000,
+  clientHeaderTimeoutMs: 60_000,
+  keepaliveTimeoutMs: 75_000,
 });
 
 /**
@@ -65,6 +67,8 @@ export function validateGlobal(value: unknown, file: string, problems: ConfigErr
     logLevel: checked.value.log_level,
     controlSocket,
     processControlTimeoutMs: checked.value.process_control_timeout,
+    clientHeaderTimeoutMs: checked.value.client_header_timeout,
+    keepaliveTimeoutMs: checked.value.keepalive_timeout,
     ...(errorLog === undefined ? {} : { errorLog: resolve(dirname(file), errorLog) }),
     ...(tempPath === undefined ? {} : { fastcgiTempPath: resolve(dirname(file), tempPath) }),
   };

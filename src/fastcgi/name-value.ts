@@ -9,7 +9,15 @@ import { NameValuePairs } from './name-value-pairs.ts';
 
 export { NameValuePairs } from './name-value-pairs.ts';
 
-const DEFAULT_MAX_BYTES = 1024 * 1024;
+/**
+ * The bound on one request's params stream, in bytes, at both ends of the relay: what the
+ * supervisor takes from a web server, and what a worker takes from the supervisor (the web
+ * server's params plus the supervisor's own additions must fit). nginx's and Apache's params
+ * are far smaller (their request head buffers are 8–32 KiB by default).
+ */
+export const DEFAULT_MAX_PARAMS_BYTES = 1024 * 1024;
+
+const DEFAULT_MAX_BYTES = DEFAULT_MAX_PARAMS_BYTES;
 
 /** Largest length the 4-byte form carries (31 bits). */
 const MAX_LENGTH = 0x7fffffff;

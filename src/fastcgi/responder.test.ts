@@ -178,6 +178,30 @@ describe('Responder protocol errors', () => {
     expect(error).toMatchObject({ code });
   });
 
+  it('skips the rest of params over maxParamsBytes and tells a driver that answers them (paramsTooLarge)', () => {
+    const told: string[] = [];
+    const m = machine();
+    const responder = new Responder<string>({
+      begin: (id) => `r${id}`,
+      params: (r) => told.push(`params ${r}`),
+      stdin: (r, content) => told.push(`stdin ${r} ${content.length}`),
+      abort: (r) => told.push(`abort ${r}`),
+      reply: (record) => m.replies.push(record.toString('hex')),
+      close: () => told.push('close'),
+      idle: () => told.push('idle'),
+      paramsTooLarge: (r, err) => told.push(`too large ${r} ${err.code}`),
+    }, { maxParamsBytes: 1024, maxRequests: 1, values: () => ({}) });
+    const big = Buffer.alloc(700, 0x41);
+    // Pairs split across records: the stream passes the bound in the second record.
+    responder.push(Buffer.concat([begin(1, FCGI_KEEP_CONN), rec(FCGI_PARAMS, 1, big), rec(FCGI_PARAMS, 1, big), rec(FCGI_PARAMS, 1, big)]));
+    expect(told).toEqual([]);
+    responder.push(Buffer.concat([rec(FCGI_PARAMS, 1), rec(FCGI_STDIN, 1, Buffer.from('x'))]));
+    expect(told).toEqual([`too large r1 ${ErrorCode.ERR_FCGI_PARAMS_TOO_LARGE}`, 'stdin r1 1']);
+    responder.end(1);
+    responder.push(Buffer.concat([begin(2, FCGI_KEEP_CONN), params(2, ['A', 'b'])]));
+    expect(told.slice(-2)).toEqual(['idle', 'params r2']);
+  });
+
   it('checks its options', () => {
     expect(() => machine({ maxRequests: 0 })).toThrow(TypeError);
     expect(() => machine({ maxParamsBytes: 1.5 })).toThrow(TypeError);

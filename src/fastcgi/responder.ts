@@ -6,7 +6,7 @@
 // came before the params ended) and the close after a request without FCGI_KEEP_CONN. The
 // supervisor's web-server connection and the worker's connection both drive it.
 
-import { ProtocolError } from '../errors.ts';
+import { ErrorCode, ProtocolError } from '../errors.ts';
 import {
   FCGI_KEEP_CONN,
   FCGI_MAX_CONTENT_LEN,
@@ -45,6 +45,12 @@ export interface ResponderEvents<R> {
   close(): void;
   /** The last request in flight ended: the connection waits for the next one. */
   idle(): void;
+  /**
+   * The request's params stream passed `maxParamsBytes`; it ended (its empty `FCGI_PARAMS`
+   * record came) without its bytes being kept. The driver answers it (an HTTP error) and sends
+   * its END_REQUEST. Absent: the stream is lost instead (`push` throws the ProtocolError).
+   */
+  paramsTooLarge?(request: R, error: ProtocolError): void;
 }
 
 /** Settings of a {@link Responder}. */
@@ -71,11 +77,14 @@ class Slot<R> {
   readonly keepConn: boolean;
   /** Open while the params stream is; `undefined` once the request started. */
   decoder: NameValueDecoder | undefined;
+  /** The params passed the bound: the rest of the stream is skipped, then the driver told. */
+  tooLarge: ProtocolError | undefined;
 
   constructor(request: R, keepConn: boolean, decoder: NameValueDecoder) {
     this.request = request;
     this.keepConn = keepConn;
     this.decoder = decoder;
+    this.tooLarge = undefined;
   }
 }
 
@@ -218,11 +227,31 @@ export class Responder<R> {
     const decoder = slot.decoder;
     if (decoder === undefined) return; // a repeated empty PARAMS (node-fastcgi crashed: audit A-3)
     if (content.length > 0) {
-      decoder.push(content);
+      if (slot.tooLarge === undefined) this.#pushParams(slot, decoder, content);
       return;
     }
     slot.decoder = undefined;
+    const tooLarge = slot.tooLarge;
+    if (tooLarge !== undefined && this.#events.paramsTooLarge !== undefined) {
+      this.#events.paramsTooLarge(slot.request, tooLarge);
+      return;
+    }
     this.#events.params(slot.request, decoder.finish());
+  }
+
+  /**
+   * One PARAMS content into the stream. Past the bound, a driver that answers such requests
+   * itself gets the rest of the stream skipped (its bytes dropped) rather than a lost connection.
+   */
+  #pushParams(slot: Slot<R>, decoder: NameValueDecoder, content: Buffer): void {
+    try {
+      decoder.push(content);
+    } catch (err) {
+      if (this.#events.paramsTooLarge === undefined || !(err instanceof ProtocolError)
+        || err.code !== ErrorCode.ERR_FCGI_PARAMS_TOO_LARGE) throw err;
+      slot.tooLarge = err;
+      slot.decoder = new NameValueDecoder(0, err.requestId); // the bytes so far are freed
+    }
   }
 
   #abort(requestId: number, slot: Slot<R>): void {

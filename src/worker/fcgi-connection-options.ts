@@ -2,6 +2,7 @@
 // code that creates one: documented defaults with units, checked once at construction.
 
 import { GetValuesName } from '../fastcgi/constants.ts';
+import { DEFAULT_MAX_PARAMS_BYTES } from '../fastcgi/name-value.ts';
 import { encodeGetValuesResult } from '../fastcgi/writer.ts';
 
 /** Options of {@link FcgiResponderConnection}. */
@@ -43,7 +44,7 @@ export function resolveConnectionOptions(options: FcgiConnectionOptions): Resolv
   };
   encodeGetValuesResult(Object.keys(values), values); // fail now, not on the first GET_VALUES
   return {
-    maxParamsBytes: positiveInteger('maxParamsBytes', options.maxParamsBytes ?? 1024 * 1024),
+    maxParamsBytes: positiveInteger('maxParamsBytes', options.maxParamsBytes ?? DEFAULT_MAX_PARAMS_BYTES),
     stdinHighWaterMarkBytes: positiveInteger(
       'stdinHighWaterMarkBytes',
       options.stdinHighWaterMarkBytes ?? 65536,

@@ -50,11 +50,13 @@ export interface FcgiRequest {
    * Finish: flush `stdout`, send the empty `FCGI_STDOUT` (and `FCGI_STDERR` if used) record and
    * exactly one `FCGI_END_REQUEST`, and discard the body not read. Idempotent.
    * @param appStatus - the CGI exit status, 0..2^32-1
-   * @defaultValue appStatus: 0
+   * @param protocolStatus - the END_REQUEST's protocol status (a worker channel's
+   *   `CHANNEL_REQUEST_FAILED` for an incomplete response)
+   * @defaultValue appStatus: 0; protocolStatus: `FCGI_REQUEST_COMPLETE`
    * @throws RangeError when `appStatus` is out of range
    * @see FastCGI spec §5.5
    */
-  end(appStatus?: number): void;
+  end(appStatus?: number, protocolStatus?: number): void;
   /** Aborted on `FCGI_ABORT_REQUEST` or when the connection closes (reason: an AbortError). */
   readonly signal: AbortSignal;
   /** True once the request was aborted (as `signal.aborted`, without creating the signal). */
@@ -229,9 +231,9 @@ export class ResponderRequest implements FcgiRequest {
   }
 
   /** {@inheritDoc FcgiRequest.end} */
-  end(appStatus = 0): void {
+  end(appStatus = 0, protocolStatus: number = ProtocolStatus.FCGI_REQUEST_COMPLETE): void {
     if (this.#ending) return;
-    const endRequest = encodeEndRequest(this.requestId, appStatus, ProtocolStatus.FCGI_REQUEST_COMPLETE);
+    const endRequest = encodeEndRequest(this.requestId, appStatus, protocolStatus);
     this.#ending = true;
     // The body not read is not wanted: free it, and let the connection skip the rest of it.
     this.#inputDone = true;

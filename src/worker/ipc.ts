@@ -9,6 +9,15 @@ import type { PoolConfig } from '../config/schema.ts';
 export const CHANNEL_FD = 3;
 
 /**
+ * The `protocolStatus` of an FCGI_END_REQUEST on a worker channel (never sent to a web server)
+ * for a request whose response is incomplete: its runtime died after the head went out. The
+ * supervisor closes the web server's connection without an END_REQUEST, so nginx logs an
+ * upstream error instead of passing a truncated 200 (issue 10, item 7). FastCGI 1.0 §5.5
+ * defines 0-3; this private value stays between the supervisor and its workers.
+ */
+export const CHANNEL_REQUEST_FAILED = 0xff;
+
+/**
  * Number of FastCGI channels a worker of `pool` reads (fds 3…): `handler.concurrency` for a
  * handler pool, else 1 — CGI emulation is process-global, so one request at a time.
  */

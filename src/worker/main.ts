@@ -9,7 +9,7 @@ import { closeInheritedFds } from './inherited-fds.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { LevelWithSilent } from 'pino';
 import type { PoolConfig } from '../config/schema.ts';
-import { CHANNEL_FD, channelCount, hasType, type PoolMessage, type WorkerMessage } from './ipc.ts';
+import { CHANNEL_FD, CHANNEL_REQUEST_FAILED, channelCount, hasType, type PoolMessage, type WorkerMessage } from './ipc.ts';
 import { FcgiResponderConnection } from './fcgi-connection.ts';
 import { RequestServer } from './serve.ts';
 import { createRuntime } from './runtimes/index.ts';
@@ -75,6 +75,7 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
   const server = new RequestServer(pool, {
     log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
     openScript,
+    failedProtocolStatus: CHANNEL_REQUEST_FAILED,
     onCgiGroup: (requestId, group) => {
       // A python runner lives across requests: its group is reported once, not per request.
       const persistent = pool.runtime === 'python';

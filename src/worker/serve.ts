@@ -33,6 +33,13 @@ export interface ServeDeps {
   /** Runs each request (the pool's loaded runtime). */
   readonly runtime: Runtime;
   /**
+   * The END_REQUEST protocol status for a response cut short after its head (the runtime or the
+   * script was killed by a signal): the supervised worker's `CHANNEL_REQUEST_FAILED`, on which the supervisor
+   * closes the web server's connection without an END_REQUEST. Absent (standalone): the request
+   * ends normally, as before.
+   */
+  readonly failedProtocolStatus?: number;
+  /**
    * Resolves each request's script before the runtime runs (`resolvePoolScript`): a standalone
    * worker has no supervisor to do it. A refusal is answered here (403/404, logged as the
    * supervisor logs it). Absent: `SCRIPT_FILENAME`/`PATH_INFO` arrive resolved.
@@ -59,6 +66,8 @@ interface Outcome {
   status: number;
   event: string | undefined;
   fields: Record<string, unknown>;
+  /** The head went out but the response is incomplete (killed by a signal). */
+  failed?: boolean;
 }
 
 /** Serves requests of one pool, one at a time. */
@@ -117,7 +126,7 @@ export class RequestServer {
     try {
       const run = this.runtimeRequest(req, script, scriptText, output, controller.signal, opened?.fd);
       const result = await this.runtime(run);
-      outcome = await this.conclude(output, result, timedOut);
+      outcome = await this.conclude(output, result, timedOut, req.aborted);
     } catch (err) {
       outcome = spawnFailure(err, this.pool);
     } finally {
@@ -177,7 +186,9 @@ export class RequestServer {
       bytes = page.length;
     }
     this.log(outcome, script, bytes, this.deps.now() - startedMs, req.aborted);
-    req.end(0);
+    const failedStatus = this.deps.failedProtocolStatus;
+    if (outcome.failed === true && failedStatus !== undefined) req.end(0, failedStatus);
+    else req.end(0);
     this.current = undefined;
     this.deps.afterRequest?.();
     const onIdle = this.onIdle;
@@ -185,11 +196,18 @@ export class RequestServer {
     for (const callback of onIdle) callback();
   }
 
-  private async conclude(output: CgiOutput, result: RuntimeResult, timedOut: boolean): Promise<Outcome> {
+  /** @param aborted - the web server gave up on the request (its script was stopped on purpose) */
+  private async conclude(output: CgiOutput, result: RuntimeResult, timedOut: boolean, aborted: boolean): Promise<Outcome> {
     const exit = { exitCode: result.exitCode, signal: result.signal };
     try {
       const head = await output.finish(exit);
       if (timedOut) return { status: head.status, event: 'request timeout', fields: { ...exit, truncated: true } };
+      // Killed by a signal after its head (a python runner killed, a script crashed): the
+      // response is cut short, and the supervisor must not end it as if it were whole (issue
+      // 10.7). An exit, whatever its status, ends a CGI response where the script left it.
+      if (!aborted && result.signal !== null) {
+        return { status: head.status, event: 'response incomplete', fields: exit, failed: true };
+      }
       return { status: head.status, event: undefined, fields: exit };
     } catch (err) {
       if (timedOut) return { status: 504, event: 'request timeout', fields: exit };
@@ -214,6 +232,8 @@ export class RequestServer {
   private log(outcome: Outcome, script: string, bytes: number, ms: number, aborted: boolean): void {
     const { log } = this.deps;
     if (outcome.event !== undefined) log.error({ script, elapsedMs: ms, ...outcome.fields }, outcome.event);
-    log.info({ script, status: outcome.status, bytes, ms, aborted: aborted || undefined }, 'request');
+    // An incomplete response logs status "failed" (the head's status kept as httpStatus).
+    const status = outcome.failed === true ? { status: 'failed', httpStatus: outcome.status } : { status: outcome.status };
+    log.info({ script, ...status, bytes, ms, aborted: aborted || undefined }, 'request');
   }
 }

@@ -6,12 +6,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../config/load.ts';
-import { ConfigError, DaemonError } from '../../errors.ts';
+import { ConfigError, DaemonError, ErrorCode } from '../../errors.ts';
 import { startHttpFront } from '../../http/http-front.ts';
 import { createLogger, type Logger } from '../../log/logger.ts';
 import { openLogOutput, type LogOutput } from '../../log/output.ts';
 import { relayWorkerOutput } from './worker-output.ts';
 import { startControlServer, type ControlServer } from '../../supervisor/control/control.ts';
+import { installLastResort } from '../../supervisor/lifecycle/last-resort.ts';
 import { installSignals } from '../../supervisor/lifecycle/signals.ts';
 import { Supervisor } from '../../supervisor/lifecycle/supervisor.ts';
 import { initialWorkers } from '../../supervisor/pool/pm/index.ts';
@@ -43,7 +44,8 @@ const NOTIFY_FLUSH_MS = 2000;
 /**
  * Runs the daemon until it is told to stop (SIGTERM, SIGINT, `cgi-fpm stop`).
  * @returns 0 after a graceful stop, 64 (EX_USAGE) when `--notify-fd` is not open, 78
- *   (EX_CONFIG) for a config error, 70 (EX_SOFTWARE) when it could not start (e.g.
+ *   (EX_CONFIG) for a config error or a configured unix socket that is live (another daemon
+ *   on it: `ERR_SOCKET_IN_USE`), 70 (EX_SOFTWARE) when it could not start (e.g.
  *   `ERR_LISTEN`, `ERR_LISTEN_FDS`, or a pool still without its initial workers when the
  *   ready timeout passed), 73 (EX_CANTCREAT) when `error_log` cannot be opened.
  */
@@ -84,6 +86,8 @@ export async function startCommand(args: StartArgs): Promise<number> {
     workerMain: fileURLToPath(new URL('../../worker/main.js', import.meta.url)),
     listenFds: service.listenFds, events: service.readiness,
   });
+  // An error nothing caught is logged; the daemon exits (70) only when its state is not sound.
+  const removeLastResort = installLastResort({ log, now: () => Date.now(), exit: (code) => process.exit(code) });
   const removeSignals = installSignals({
     stop: () => { supervisor.stop(); },
     reload: () => supervisor.reload(),
@@ -96,11 +100,16 @@ export async function startCommand(args: StartArgs): Promise<number> {
     if (args.http !== undefined) await startHttpFront(args.http, config.pools, log);
   } catch (err) {
     log.fatal({ err: err instanceof DaemonError ? err.message : err }, 'failed to start');
+    // A live socket of the config (another daemon on it) is the config's problem: 78, so
+    // systemd does not restart into the same refusal (issue 10.6).
+    const inUse = socketInUse(err);
+    if (inUse) process.stderr.write(`cgi-fpm: ${(err as Error).message}\n`);
     control?.close();
     await supervisor.shutdown();
     await service.readiness.close(NOTIFY_FLUSH_MS);
     removeSignals();
-    return EX_SOFTWARE;
+    removeLastResort();
+    return inUse ? EX_CONFIG : EX_SOFTWARE;
   }
   const outcome = await awaitPools({
     status: () => supervisor.status(), wanted: initialWorkersByPool(config.pools), readiness: service.readiness, log,
@@ -115,6 +124,7 @@ export async function startCommand(args: StartArgs): Promise<number> {
   control?.close();
   await service.readiness.close(NOTIFY_FLUSH_MS);
   removeSignals();
+  removeLastResort();
   return outcome.kind === 'timeout' ? EX_SOFTWARE : 0;
 }
 
@@ -135,4 +145,12 @@ function reopenLogs(output: LogOutput, log: Logger): void {
 /** Workers each pool starts with, by name (the readiness rule). */
 function initialWorkersByPool(pools: DaemonConfig['pools']): Map<string, number> {
   return new Map(pools.map((p) => [p.name, initialWorkers(p.pm)]));
+}
+
+/** True when `err` or one of its causes is `ERR_SOCKET_IN_USE`. */
+function socketInUse(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof DaemonError && e.code === ErrorCode.ERR_SOCKET_IN_USE) return true;
+  }
+  return false;
 }

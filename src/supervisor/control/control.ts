@@ -178,6 +178,8 @@ export async function startControlServer(
       { cause: err },
     );
   }
+  // An accept that fails (EMFILE at the fd limit) must not end the daemon (issue 10.4).
+  server.on('error', (err) => { log.warn({ path, err: err.message }, 'control accept failed'); });
   log.info({ path }, 'control socket ready');
   return {
     close() {

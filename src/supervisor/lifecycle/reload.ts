@@ -100,6 +100,8 @@ function switchOver(sup: ReloadTarget, next: DaemonConfig, started: readonly Poo
     sup.unwatchHandler(name);
     retiring.push([pool, undefined]);
   }
+  // The listeners' new deps read the new [global] (timeouts).
+  sup.config = next;
   for (const [address, open] of [...sup.listeners]) {
     const group = groups.get(address);
     if (group !== undefined) sup.reroute(open, group);
@@ -110,11 +112,12 @@ function switchOver(sup: ReloadTarget, next: DaemonConfig, started: readonly Poo
   const ordered = next.pools.flatMap((p) => sup.pools.get(p.name) ?? []);
   sup.pools.clear();
   for (const pool of ordered) sup.pools.set(pool.config.name, pool);
-  sup.config = next;
   sup.deps.log.level = next.global.logLevel;
-  for (const [old, successor] of retiring) {
-    // Requests still queued in the old pool move to its successor; those running finish there.
-    void old.stop(successor === undefined ? undefined : (request) => { successor.dispatch(request); });
+  for (const [old] of retiring) {
+    // Requests still queued in the old pool are routed again under the new config (issue
+    // 10.7: a narrowed root or match must refuse them; the successor or another pool takes
+    // the others); those running finish there.
+    void old.stop((request) => { request.reroute(); });
   }
 }
 

@@ -6,7 +6,9 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
+import { guardListener, type ListenerGuard } from '../listen/connection-limits.ts';
 import { closeListener, groupByListen, openListener } from '../listen/listeners.ts';
+import { RateLimitedLog } from '../../log/rate-limited.ts';
 import { Pool } from '../pool/pool.ts';
 import { assertPoolUsers } from '../pool/pool-identity.ts';
 import type { SpawnFn } from '../pool/worker-handle.ts';
@@ -64,6 +66,10 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     withdraw: (name, request) => { this.pools.get(name)?.withdraw(request); },
   };
   private readonly unwatch = new Map<string, () => void>();
+  /** Each listener's connection limit, by address (`listen.max_connections`, changed on reload). */
+  private readonly guards = new Map<string, ListenerGuard>();
+  /** Connections closed by `client_header_timeout` / `keepalive_timeout`: one line a second. */
+  private readonly timedOut: RateLimitedLog;
   private readonly startedAtMs: number;
   private shuttingDown: Promise<void> | undefined;
   private markStopped: () => void = () => undefined;
@@ -74,6 +80,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     this.config = config;
     this.deps = deps;
     this.startedAtMs = deps.now();
+    this.timedOut = new RateLimitedLog(deps.log, 'info', 'connection timed out', deps.now);
   }
 
   /**
@@ -171,6 +178,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   async openAddress(address: string, group: readonly PoolConfig[]): Promise<void> {
     const deps = this.connectionDeps(group);
     const listener = await openListener(group, (socket) => { this.accept(socket, deps); }, this.deps.listenFds);
+    this.guards.set(address, guardListener(listener.server, address, maxConnections(group), this.deps.log, this.deps.now));
     this.listeners.set(address, { listener, deps });
     this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
   }
@@ -180,6 +188,8 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     const fresh = this.connectionDeps(group);
     open.deps.router = fresh.router;
     open.deps.values = fresh.values;
+    open.deps.timeouts = fresh.timeouts;
+    this.guards.get(open.listener.address)?.setMaxConnections(maxConnections(group));
   }
 
   /** An edited handler module restarts its pool's workers one at a time (issue 3, item 5). */
@@ -221,8 +231,10 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       pools: this.dispatch,
       log: this.deps.log,
       now: this.deps.now,
-      values: { FCGI_MAX_CONNS: '1000', FCGI_MAX_REQS: String(maxReqs), FCGI_MPXS_CONNS: '0' },
+      values: { FCGI_MAX_CONNS: String(maxConnections(group)), FCGI_MAX_REQS: String(maxReqs), FCGI_MPXS_CONNS: '0' },
       logRequest: (request, status, bytes) => { this.logRequest(request, status, bytes); },
+      timeouts: this.config.global,
+      timedOut: (key, timeoutMs) => { this.timedOut.note({ timeout: key, timeoutMs }); },
     };
   }
 
@@ -232,4 +244,9 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       ms: this.deps.now() - request.startedAtMs,
     }, 'request');
   }
+}
+
+/** `listen.max_connections` of a listener (its pools agree on it; the first one's). */
+function maxConnections(group: readonly PoolConfig[]): number {
+  return group[0]?.listen.maxConnections ?? 1000;
 }

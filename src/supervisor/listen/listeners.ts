@@ -10,6 +10,8 @@ import { dirname } from 'node:path';
 import type { PoolConfig } from '../../config/schema.ts';
 import { formatListenAddress } from '../../config/schema.ts';
 import { DaemonError, ErrorCode } from '../../errors.ts';
+import { assertSocketFree } from './socket-in-use.ts';
+import { bindWithMode } from './socket-mode.ts';
 
 /** One opened listener and the pools that share it, in config order. */
 export interface Listener {
@@ -109,7 +111,8 @@ export async function listenUnix(
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(path);
-  await listen(server, { path, backlog });
+  // Born with `mode` (the umask set around the synchronous bind), chmod'ed again below.
+  await bindWithMode(mode, () => listen(server, { path, backlog }));
   if (owner.uid !== undefined || owner.gid !== undefined) await chownSocket(path, owner);
   await chmod(path, mode);
 }
@@ -138,6 +141,8 @@ async function removeStaleSocket(path: string): Promise<void> {
   try {
     const stat = await lstat(path);
     if (!stat.isSocket()) throw new Error(`exists and is not a socket: ${path}`);
+    // Only a stale socket is replaced: a live one belongs to a running daemon (issue 10.6).
+    if (!await assertSocketFree(path)) return;
     await unlink(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

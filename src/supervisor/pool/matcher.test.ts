@@ -13,6 +13,7 @@ import { Matcher } from './matcher.ts';
 const quiet: RequestHandler = {
   write: () => true, cork: () => undefined, uncork: () => undefined, onDrain: () => undefined,
   pauseInput: () => undefined, resumeInput: () => undefined, finished: () => undefined, answer: () => undefined,
+  reroute: () => undefined,
 };
 
 function request(id: number): RelayRequest {

@@ -79,7 +79,7 @@ export class WorkerHandle {
   readonly pid: number;
   readonly channels: readonly WorkerChannel[];
   /** Control messages both ways (ready, stop, recycle, process groups): JSON lines. */
-  private readonly control: ControlChannel;
+  private readonly control: ControlChannel | undefined;
   /** Requests this worker has finished. */
   served = 0;
   /** When it was forked, said ready, and last became idle (ms on the pool's clock). */
@@ -99,6 +99,8 @@ export class WorkerHandle {
   private runtimeGroup: VerifiedGroup | undefined;
   /** Channels carrying a request now. */
   private busyChannels = 0;
+  /** Its exit was handled (once). */
+  private gone = false;
 
   constructor(options: WorkerOptions) {
     this.options = options;
@@ -122,17 +124,25 @@ export class WorkerHandle {
         this.kill('protocol');
       },
     };
-    this.channels = Array.from({ length: count },
-      (_, i) => new WorkerChannel(this.child.stdio[CHANNEL_FD + i] as Socket, events));
-    this.control = new ControlChannel(this.child.stdio[fd] as Socket, {
+    // A spawn that failed (EMFILE at the fd limit: no pid, no stdio; issue 10.4) has no
+    // channels; its 'error' is its exit, a start failure the pool backs off from.
+    const spawned = this.child.pid !== undefined;
+    this.channels = spawned ? Array.from({ length: count },
+      (_, i) => new WorkerChannel(this.child.stdio[CHANNEL_FD + i] as Socket, events)) : [];
+    this.control = spawned ? new ControlChannel(this.child.stdio[fd] as Socket, {
       message: (message) => { this.onMessage(message); },
       invalid: (reason) => {
         options.log.error({ workerPid: this.pid, reason }, 'worker control message refused');
         this.kill('protocol');
       },
       close: () => undefined,
-    }, WORKER_LINE_MAX_BYTES);
-    this.child.on('error', (err) => { options.log.error({ err, workerPid: this.pid }, 'worker spawn failed'); });
+    }, WORKER_LINE_MAX_BYTES) : undefined;
+    this.child.on('error', (err) => {
+      options.log.error({ err, workerPid: this.pid }, 'worker spawn failed');
+      if (spawned || this.gone) return;
+      this.startFailure ??= `spawn failed: ${err.message}`;
+      this.onExit(null, null);
+    });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
     this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
@@ -247,6 +257,8 @@ export class WorkerHandle {
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.gone) return;
+    this.gone = true;
     for (const timer of [...this.timers.values(), ...this.slowTimers.values()]) clearTimeout(timer);
     this.state = 'exiting';
     const requests: RelayRequest[] = [];
@@ -275,7 +287,7 @@ export class WorkerHandle {
   }
 
   private send(message: SupervisorMessage): void {
-    if (!this.control.open) return;
+    if (this.control?.open !== true) return;
     this.control.send(message, (err) => {
       if (err !== null) this.options.log.warn({ err, workerPid: this.pid }, 'worker ipc send failed');
     });

@@ -6,18 +6,17 @@
 import type { Socket } from 'node:net';
 import { errorPage } from '../../cgi/error-page.ts';
 import { ProtocolStatus } from '../../fastcgi/constants.ts';
-import type { NameValuePairs } from '../../fastcgi/name-value.ts';
+import { DEFAULT_MAX_PARAMS_BYTES, type NameValuePairs } from '../../fastcgi/name-value.ts';
 import { Responder } from '../../fastcgi/responder.ts';
 import { encodeEndRequest } from '../../fastcgi/writer.ts';
 import type { Logger } from '../../log/logger.ts';
+import { ConnectionClock, type ConnectionTimeouts, type TimeoutKey } from './connection-timeouts.ts';
 import { RelayRequest, type RequestHandler } from './relay-request.ts';
 import { fastcgiResponse } from './responses.ts';
 import { isRefusal, type Router } from './router.ts';
 
 /** How long a closing connection may keep sending before it is destroyed (lingering close). */
 const LINGER_MS = 5000;
-/** Bound on one request's params stream, in bytes (nginx's and Apache's are far smaller). */
-const MAX_PARAMS_BYTES = 1024 * 1024;
 
 /** Where routed requests go: a pool, by name (the supervisor's pools; they change on reload). */
 export interface RequestDispatch {
@@ -38,6 +37,10 @@ export interface ConnectionDeps {
   /** Where held output spills (`[global] fastcgi_temp_path`, else the system's), read per held response. */
   readonly tempPath: string;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
+  /** `client_header_timeout` and `keepalive_timeout`; replaced on reload. */
+  timeouts: ConnectionTimeouts;
+  /** A connection passed one of {@link ConnectionDeps.timeouts} and is closed (logged, rate-limited). */
+  readonly timedOut: (key: TimeoutKey, timeoutMs: number) => void;
 }
 
 /** One FastCGI connection from a web server, carrying one request at a time. */
@@ -48,22 +51,35 @@ export class WebConnection implements RequestHandler {
   private closing = false;
   private draining = false;
   private inputPaused = false;
+  private readonly clock: ConnectionClock;
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
     this.deps = deps;
+    this.clock = new ConnectionClock(() => this.deps.timeouts, (key, ms) => {
+      this.deps.timedOut(key, ms);
+      this.socket.destroy();
+    });
     this.responder = new Responder<RelayRequest>({
       begin: (requestId, keepConn) => new RelayRequest(requestId, keepConn, this, deps.now()),
-      params: (request, pairs) => { this.route(request, pairs); },
+      params: (request, pairs) => {
+        this.clock.busy();
+        this.route(request, pairs);
+      },
       stdin: (request, content) => { request.stdin(content); },
       abort: (request) => { this.cancel(request, true); },
       reply: (record) => { this.write([record]); },
       close: () => { this.lingeringClose(); },
       idle: () => {
+        this.clock.idle();
         if (this.draining) this.lingeringClose();
         this.resumeInput();
       },
-    }, { maxParamsBytes: MAX_PARAMS_BYTES, maxRequests: 1, values: () => this.deps.values });
+      paramsTooLarge: (request, err) => {
+        this.deps.log.warn({ err: err.message, remote: this.socket.remoteAddress }, 'params too large');
+        request.answer(431, errorPage(431));
+      },
+    }, { maxParamsBytes: DEFAULT_MAX_PARAMS_BYTES, maxRequests: 1, values: () => this.deps.values });
     socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
     socket.on('error', (err) => { deps.log.debug({ err }, 'connection error'); });
     socket.on('end', () => { if (this.closing) socket.destroy(); else socket.end(); });
@@ -88,8 +104,19 @@ export class WebConnection implements RequestHandler {
   }
 
   onDrain(resume: () => void): void {
-    if (this.socket.destroyed) resume();
-    else this.socket.once('drain', resume);
+    const socket = this.socket;
+    if (socket.destroyed) {
+      resume();
+      return;
+    }
+    // A socket that closes never drains: resume then too, and leave no listener behind.
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resume();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
   }
 
   finished(request: RelayRequest): void {
@@ -119,13 +146,20 @@ export class WebConnection implements RequestHandler {
 
   answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void {
     if (headersSent) {
-      // Headers already went out: the only honest signal left is closing the connection.
-      this.socket.destroy();
+      // Headers already went out: the only honest signal left is closing the connection
+      // without an END_REQUEST (nginx logs "upstream prematurely closed"), after what was
+      // relayed is flushed (a destroy dropped it).
+      this.lingeringClose();
       return;
     }
     this.write(fastcgiResponse(request.requestId, page));
     this.deps.logRequest(request, status, page.length);
     this.finished(request);
+  }
+
+  reroute(request: RelayRequest): void {
+    const params = request.params;
+    if (params !== undefined) this.routeSafely(request, params, false);
   }
 
   /**
@@ -144,6 +178,7 @@ export class WebConnection implements RequestHandler {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
+    this.clock.received();
     try {
       this.responder.push(chunk);
     } catch (err) {
@@ -154,7 +189,18 @@ export class WebConnection implements RequestHandler {
   }
 
   private route(request: RelayRequest, params: NameValuePairs): void {
-    if (request.routing(params)) void this.routeTo(request, params);
+    if (request.routing(params)) this.routeSafely(request, params, false);
+  }
+
+  /**
+   * Routes and dispatches off the data path: whatever goes wrong there (a bug) is answered
+   * 500 and logged, never left to reject unhandled (which would end the daemon).
+   */
+  private routeSafely(request: RelayRequest, params: NameValuePairs, rerouted: boolean): void {
+    this.routeTo(request, params, rerouted).catch((err: unknown) => {
+      this.deps.log.error({ err, script: params.get('SCRIPT_FILENAME')?.toString() }, 'routing failed');
+      request.answer(500, errorPage(500));
+    });
   }
 
   private async routeTo(request: RelayRequest, params: NameValuePairs, rerouted = false): Promise<void> {
@@ -177,7 +223,7 @@ export class WebConnection implements RequestHandler {
     // A reload removed the pool while the script was being resolved: route it again under
     // the new config (once), rather than leave the web server waiting for an answer.
     if (!rerouted) {
-      void this.routeTo(request, params, true);
+      this.routeSafely(request, params, true);
       return;
     }
     this.deps.log.error({ script: result.scriptFilename.toString(), pool: result.pool.name }, 'pool gone during reload');
@@ -211,12 +257,14 @@ export class WebConnection implements RequestHandler {
   private lingeringClose(): void {
     if (this.closing) return;
     this.closing = true;
+    this.clock.close();
     this.socket.end();
     this.socket.resume();
     setTimeout(() => { this.socket.destroy(); }, LINGER_MS).unref();
   }
 
   private onClose(): void {
+    this.clock.close();
     this.responder.forEach(this.dropRequest);
     this.responder.clear();
   }

@@ -43,6 +43,7 @@ function web(): Web {
     finished: (r) => log.push(`finished ${r.requestId}`),
     answer: (r, status, _page, headersSent) => log.push(`answer ${r.requestId} ${status} ${headersSent}`),
     holdFailed: (_r, err) => log.push(`hold failed ${err.message}`),
+    reroute: (r) => log.push(`reroute ${r.requestId}`),
   };
 }
 

@@ -11,9 +11,9 @@ const EVENTS: RelayEvent[] = ['routing', 'queued', 'assigned', 'aborted', 'answe
 
 /** [state, event, next] for every allowed move; every other pair is ignored. */
 const MOVES: [RelayState, RelayEvent, RelayState][] = [
-  ['params', 'routing', 'routing'], ['params', 'aborted', 'finished'],
+  ['params', 'routing', 'routing'], ['params', 'aborted', 'finished'], ['params', 'answered', 'finished'],
   ['routing', 'queued', 'queued'], ['routing', 'assigned', 'active'], ['routing', 'aborted', 'finished'], ['routing', 'answered', 'finished'],
-  ['queued', 'queued', 'queued'], ['queued', 'assigned', 'active'], ['queued', 'aborted', 'finished'], ['queued', 'answered', 'finished'],
+  ['queued', 'routing', 'routing'], ['queued', 'queued', 'queued'], ['queued', 'assigned', 'active'], ['queued', 'aborted', 'finished'], ['queued', 'answered', 'finished'],
   ['active', 'aborted', 'aborting'], ['active', 'answered', 'finished'], ['active', 'ended', 'finished'],
   ['aborting', 'answered', 'finished'], ['aborting', 'ended', 'finished'],
   ['active', 'ending', 'releasing'],
@@ -29,6 +29,7 @@ function handler(): RequestHandler & { log: string[] } {
     pauseInput: () => log.push('pause'), resumeInput: () => log.push('resume'),
     finished: (r) => log.push(`finished ${r.requestId}`),
     answer: (r, status, _page, headersSent) => log.push(`answer ${r.requestId} ${status} ${headersSent}`),
+    reroute: (r) => log.push(`reroute ${r.requestId}`),
   };
 }
 

@@ -12,6 +12,7 @@ import { RecordType } from '../../fastcgi/constants.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { encodeRecord } from '../../fastcgi/record.ts';
 import { HeldResponse } from './held-response.ts';
+import { HeldStdin } from './held-stdin.ts';
 import { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
 
 export { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
@@ -43,6 +44,8 @@ export interface RequestHandler {
   readonly tempPath?: string;
   /** The output hold's file failed (to log it); the request is then answered 500. */
   holdFailed?(request: RelayRequest, err: Error): void;
+  /** Routes `request` (back in `routing`, its params kept) again under the config now in force. */
+  reroute(request: RelayRequest): void;
 }
 
 /** Where an active request's body and abort go: the worker channel running it. */
@@ -61,9 +64,14 @@ export interface RoutedScript {
   readonly pathInfo: Buffer;
   /** `SCRIPT_NAME` without the path-info the router split off `SCRIPT_FILENAME`, when it did. */
   readonly scriptName?: Buffer;
+  /** The params the supervisor adds for the worker (`overrides.ts`), encoded once by the router. */
+  readonly overrides?: Buffer;
 }
 
-/** STDIN held per request before a worker takes it, before the socket is paused (research: pitfall 3). */
+/**
+ * STDIN held per request before a worker takes it, before the socket is paused (research:
+ * pitfall 3), in bytes kept alive (`held-stdin.ts`: small records coalesced).
+ */
 export const MAX_HELD_BYTES = 64 * 1024;
 
 /** One FastCGI request relayed from a web-server connection to a worker. */
@@ -76,8 +84,7 @@ export class RelayRequest {
   #params: NameValuePairs | undefined;
   #route: RoutedScript | undefined;
   /** STDIN contents received before a worker took the request. */
-  #held: Buffer[] = [];
-  #heldBytes = 0;
+  readonly #held = new HeldStdin();
   #upstream: Upstream | undefined;
   #stdoutBytes = 0;
   #queuedAtMs = 0;
@@ -130,6 +137,19 @@ export class RelayRequest {
     if (this.#state === 'routing') this.#route = route;
   }
 
+  /**
+   * A reload retired the pool it waits in: it is routed again under the new config (a narrowed
+   * `root` or `match` refuses it, another pool may take it), never run by the successor pool
+   * on the old route.
+   * @returns false when it was not waiting in a queue
+   */
+  reroute(): boolean {
+    if (this.#state !== 'queued' || !this.#to('routing')) return false;
+    this.#route = undefined;
+    this.#handler.reroute(this);
+    return true;
+  }
+
   /** It waits in its pool's queue from `nowMs`. */
   queue(nowMs: number): void {
     if (this.#to('queued')) this.#queuedAtMs = nowMs;
@@ -143,10 +163,7 @@ export class RelayRequest {
   assign(upstream: Upstream): readonly Buffer[] | undefined {
     if (this.#route === undefined || !this.#to('assigned')) return undefined;
     this.#upstream = upstream;
-    const held = this.#held;
-    this.#held = [];
-    this.#heldBytes = 0;
-    return held;
+    return this.#held.take();
   }
 
   /**
@@ -163,8 +180,7 @@ export class RelayRequest {
       case 'routing':
       case 'queued':
         this.#held.push(content);
-        this.#heldBytes += content.length;
-        if (this.#heldBytes > MAX_HELD_BYTES) this.#handler.pauseInput();
+        if (this.#held.bytes > MAX_HELD_BYTES) this.#handler.pauseInput();
         return;
       case 'active':
         this.#upstream?.stdin(content);
@@ -227,7 +243,7 @@ export class RelayRequest {
     this.#bodyOpen = false;
     this.#response?.drop();
     if (was === 'active') this.#upstream?.abort();
-    else this.#held = [];
+    else this.#held.clear();
     return was;
   }
 

@@ -25,7 +25,8 @@ export type RelayEvent = 'routing' | 'queued' | 'assigned' | 'aborted' | 'answer
 export function nextState(state: RelayState, event: RelayEvent): RelayState | undefined {
   switch (state) {
     case 'params':
-      return event === 'routing' ? 'routing' : event === 'aborted' ? 'finished' : undefined;
+      // answered: its params were too large to keep (the supervisor's 431).
+      return event === 'routing' ? 'routing' : event === 'aborted' || event === 'answered' ? 'finished' : undefined;
     case 'routing':
     case 'queued':
       switch (event) {
@@ -37,6 +38,8 @@ export function nextState(state: RelayState, event: RelayEvent): RelayState | un
         case 'answered':
           return 'finished';
         case 'routing':
+          // A queued request is routed again when a reload replaces its pool (issue 10.7).
+          return state === 'queued' ? 'routing' : undefined;
         case 'ended':
         case 'ending':
         case 'released':

@@ -4,15 +4,18 @@
 // refused path never wakes a worker (DESIGN.md, "What the client gets").
 import { splitScriptName } from '../../cgi/environment.ts';
 import type { PoolConfig } from '../../config/schema.ts';
+import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { resolvePoolScript, type ScriptParams } from '../../worker/resolve.ts';
+import { encodeOverrides, paramsOverLimit } from './overrides.ts';
 import type { RoutedScript } from './relay-request.ts';
 
 const EMPTY = Buffer.alloc(0);
 
 /** A refusal: the status to answer, the log event, and the exact cause. */
 export interface RouteRefusal {
-  readonly status: 403 | 404;
-  readonly event: 'script not found' | 'script refused';
+  /** 404 / 403 (the script), 431 (the params with the resolved script's would not fit a worker). */
+  readonly status: 403 | 404 | 431;
+  readonly event: 'script not found' | 'script refused' | 'params too large';
   readonly reason: string;
   /** `SCRIPT_FILENAME` as sent, as text (for the log line). */
   readonly scriptFilename: string;
@@ -30,16 +33,24 @@ export class Router {
    * Resolves the request's script in the first pool that accepts it.
    * @param params - the request's FastCGI params (SCRIPT_FILENAME, PATH_INFO, SCRIPT_NAME), bytes.
    * @returns the pool and the resolved script, or the refusal of the most specific pool: one
-   *   whose root contains the path wins over "outside root" of the others.
+   *   whose root contains the path wins over "outside root" of the others; 431 when the params
+   *   with the supervisor's additions (`overrides.ts`) would not fit a worker's bound.
    * @see RFC 3875 §3.3 (script-URI), nginx `fastcgi_split_path_info`
    */
-  async route(params: ScriptParams): Promise<RoutedScript | RouteRefusal> {
+  async route(params: NameValuePairs): Promise<RoutedScript | RouteRefusal> {
     let refusal: RouteRefusal | undefined;
     for (const pool of this.pools) {
       const result = await resolvePoolScript(pool, params);
       if (result.ok) {
         const scriptName = splitScriptName(params.get('SCRIPT_NAME'), params.get('PATH_INFO') ?? EMPTY, result.pathInfo);
-        const routed = { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
+        const paths = { scriptFilename: result.scriptFilename, pathInfo: result.pathInfo, scriptName };
+        const overrides = encodeOverrides(paths);
+        const total = paramsOverLimit(params, overrides);
+        if (total !== undefined) {
+          return { status: 431, event: 'params too large', scriptFilename: sent(params),
+            reason: `params: ${total} bytes with the resolved script's, more than a worker takes` };
+        }
+        const routed = { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo, overrides };
         return scriptName === undefined ? routed : { ...routed, scriptName };
       }
       const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: sent(params) };

@@ -44,6 +44,7 @@ function loggingSink(): RequestHandler & { log: string[] } {
     onDrain: () => undefined,
     finished: () => { log.push('finished'); },
     answer: () => undefined,
+    reroute: () => undefined,
     pauseInput: () => undefined,
     resumeInput: () => undefined,
   };
@@ -84,5 +85,44 @@ describe('WorkerChannel', () => {
     expect(sink.log).toEqual(['cork', 'write 3', 'write 1', 'write 2', 'finished', 'uncork']);
     expect(request.state).toBe('finished');
     expect(request.stdoutBytes).toBe(30);
+  });
+});
+
+describe('WorkerChannel backpressure', () => {
+  it('waits on one listener per stream however many records find a socket full', async () => {
+    const pair = await socketPair();
+    cleanups.push(pair.close);
+    const channel = new WorkerChannel(pair.ours, {
+      started: () => undefined, finished: () => undefined, aborted: () => undefined,
+      protocolError: (_c, err) => { throw err; },
+    });
+    const drains: (() => void)[] = [];
+    const log: string[] = [];
+    const full: RequestHandler = {
+      ...loggingSink(),
+      write: () => false, // the web server's socket is full
+      onDrain: (resume) => { drains.push(resume); },
+      pauseInput: () => { log.push('pause'); },
+      resumeInput: () => { log.push('resume'); },
+    };
+    const request = new RelayRequest(7, true, full, 0);
+    request.routing(new NameValueDecoder().finish());
+    request.routed({ pool: testPoolConfig(), scriptFilename: Buffer.from('/srv/cgi/a.js'), pathInfo: Buffer.alloc(0) });
+    channel.run(request);
+    // The worker never reads: STDIN records fill the channel; one 'drain' listener waits.
+    pair.theirs.pause();
+    const before = pair.ours.listenerCount('drain');
+    const record = Buffer.alloc(60_000, 0x78);
+    for (let i = 0; i < 200; i++) request.stdin(record);
+    expect(pair.ours.listenerCount('drain') - before).toBe(1);
+    expect(log.filter((l) => l === 'pause').length).toBeGreaterThan(1);
+    // Many STDOUT records in one read, the web server full: one wait for its drain.
+    const id = channel.channelId;
+    const stdout = Array.from({ length: 50 }, () => encodeStream(RecordType.FCGI_STDOUT, id, Buffer.from('x'))).flat();
+    pair.theirs.write(Buffer.concat(stdout));
+    await expect.poll(() => drains.length).toBe(1);
+    expect(pair.ours.isPaused()).toBe(true);
+    drains[0]?.();
+    expect(pair.ours.isPaused()).toBe(false);
   });
 });

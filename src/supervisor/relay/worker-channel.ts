@@ -5,10 +5,12 @@
 // handler pool.
 import type { Socket } from 'node:net';
 import { FCGI_KEEP_CONN, RecordType, Role } from '../../fastcgi/constants.ts';
-import { encodeNameValuePairs } from '../../fastcgi/name-value.ts';
 import { RecordParser } from '../../fastcgi/parser.ts';
 import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../../fastcgi/record.ts';
 import { encodeStream } from '../../fastcgi/writer.ts';
+import { errorPage } from '../../cgi/error-page.ts';
+import { CHANNEL_REQUEST_FAILED } from '../../worker/ipc.ts';
+import { encodeOverrides } from './overrides.ts';
 import type { RelayRequest, Upstream } from './relay-request.ts';
 
 /** What a channel reports to its worker handle. */
@@ -30,6 +32,10 @@ export class WorkerChannel implements Upstream {
   #request: RelayRequest | undefined;
   readonly #socket: Socket;
   readonly #events: ChannelEvents;
+  /** The request whose web server is paused until this channel drains (one 'drain' listener). */
+  #pausedInput: RelayRequest | undefined;
+  /** This channel is paused until the web server's socket drains (one wait at a time). */
+  #outputPaused = false;
 
   constructor(socket: Socket, events: ChannelEvents) {
     this.#socket = socket;
@@ -71,17 +77,16 @@ export class WorkerChannel implements Upstream {
     this.channelId = this.channelId >= 0xffff ? 1 : this.channelId + 1;
     const id = this.channelId;
     this.#request = request;
-    // Later duplicates win in the worker: it runs exactly the file the router checked.
-    const overrides: [string, Buffer][] = [['SCRIPT_FILENAME', route.scriptFilename]];
-    if (route.pathInfo.length > 0) overrides.push(['PATH_INFO', route.pathInfo]);
-    if (route.scriptName !== undefined) overrides.push(['SCRIPT_NAME', route.scriptName]);
+    // Later duplicates win in the worker: it runs exactly the file the router checked. The
+    // overrides may be longer than one record (a long path-info): framed as a stream.
     const out: Buffer[] = encodeRecord(RecordType.FCGI_BEGIN_REQUEST, id,
       encodeBeginRequestBody(Role.FCGI_RESPONDER, FCGI_KEEP_CONN));
     for (const part of encodeStream(RecordType.FCGI_PARAMS, id, params.bytes)) out.push(part);
-    for (const part of encodeRecord(RecordType.FCGI_PARAMS, id, encodeNameValuePairs(overrides))) out.push(part);
+    for (const part of encodeStream(RecordType.FCGI_PARAMS, id, route.overrides ?? encodeOverrides(route))) out.push(part);
     for (const part of encodeRecord(RecordType.FCGI_PARAMS, id)) out.push(part);
     for (const content of held) for (const part of encodeRecord(RecordType.FCGI_STDIN, id, content)) out.push(part);
-    this.#write(out, request);
+    // Held STDIN may have paused the web server: it is out now, so read on unless the channel is full.
+    if (this.#write(out, request)) request.resumeInput();
     this.#events.started(this, request);
     return true;
   }
@@ -107,17 +112,33 @@ export class WorkerChannel implements Upstream {
     return request;
   }
 
-  #write(buffers: readonly Buffer[], request: RelayRequest | undefined): void {
-    if (this.#socket.destroyed) return;
+  /** @returns false when the channel is full (the web server's input is paused until it drains) */
+  #write(buffers: readonly Buffer[], request: RelayRequest | undefined): boolean {
+    if (this.#socket.destroyed) return true;
     this.#socket.cork();
     let ok = true;
     for (const b of buffers) ok = this.#socket.write(b);
     this.#socket.uncork();
     if (!ok && request !== undefined) {
       request.pauseInput();
-      this.#socket.once('drain', () => { request.resumeInput(); });
+      // One listener however many writes found the channel full before it drained.
+      if (this.#pausedInput === undefined) this.#socket.once('drain', this.#onChannelDrain);
+      this.#pausedInput = request;
     }
+    return ok;
   }
+
+  readonly #onChannelDrain = (): void => {
+    const request = this.#pausedInput;
+    this.#pausedInput = undefined;
+    request?.resumeInput();
+  };
+
+  /** The web server's socket drained (or closed): read the worker again. */
+  readonly #onWebDrain = (): void => {
+    this.#outputPaused = false;
+    this.#socket.resume();
+  };
 
   #onRecord(record: FcgiRecord): void {
     const request = this.#request;
@@ -125,14 +146,20 @@ export class WorkerChannel implements Upstream {
     switch (record.type) {
       case RecordType.FCGI_STDOUT:
       case RecordType.FCGI_STDERR:
-        if (!request.output(record.type, record.content)) {
+        if (!request.output(record.type, record.content) && !this.#outputPaused) {
+          // Once per wait: a read may carry many records after the first that found it full.
+          this.#outputPaused = true;
           this.#socket.pause();
-          request.onDrain(() => { this.#socket.resume(); });
+          request.onDrain(this.#onWebDrain);
         }
         return;
       case RecordType.FCGI_END_REQUEST:
         this.#request = undefined;
-        request.ended(record.content);
+        // An incomplete response (its runtime died after the head): closed without an
+        // END_REQUEST, so the web server logs an upstream error (issue 10.7).
+        if (record.content[4] === CHANNEL_REQUEST_FAILED) request.answer(502, errorPage(502));
+        else request.ended(record.content);
+        this.#outputPaused = false;
         this.#socket.resume();
         this.#events.finished(this);
         return;

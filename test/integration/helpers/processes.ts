@@ -106,3 +106,18 @@ export function killQuietly(pid: number, signal: NodeJS.Signals): boolean {
     return false;
   }
 }
+
+/**
+ * Resident memory of `pid` now (`VmRSS` of `/proc/<pid>/status`), in bytes, or `undefined`
+ * when the process does not exist.
+ */
+export function residentBytes(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(text)?.[1];
+  return kib === undefined ? undefined : Number(kib) * 1024;
+}
