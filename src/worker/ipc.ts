@@ -54,13 +54,15 @@ export interface CgiGroupMessage {
 }
 
 /**
- * Worker → supervisor: replace me after my request (`pm.max_memory` passed: resident memory
- * `rssBytes`, the worker's own plus its python child's).
+ * Worker → supervisor: replace me after my request: `max_memory` (`pm.max_memory` passed:
+ * resident memory `rssBytes`, the worker's own plus its python child's) or `state` (a script
+ * changed what the runtime cannot put back; `detail` says what, and the worker logged it).
  */
 export interface RecycleMessage {
   readonly type: 'recycle';
-  readonly reason: 'max_memory';
+  readonly reason: 'max_memory' | 'state';
   readonly rssBytes: number;
+  readonly detail?: string;
 }
 
 /** Every message a worker sends. */

@@ -101,7 +101,11 @@ async function start(message: PoolMessage): Promise<void> {
   process.once('disconnect', orphaned);
   let runtime: RuntimeHost;
   try {
-    runtime = await createRuntime(message.pool, { log, inherited: process.env });
+    runtime = await createRuntime(message.pool, {
+      log,
+      inherited: process.env,
+      recycle: (detail) => { send({ type: 'recycle', reason: 'state', rssBytes: process.memoryUsage.rss(), detail }); },
+    });
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
     log.error({ err: text }, 'worker failed to start');

@@ -66,7 +66,8 @@ export async function runStandaloneWorker(
   let inherited: NodeJS.ProcessEnv;
   try {
     inherited = adoptPoolIdentity(pool, process.env);
-    runtime = await createRuntime(pool, { log, inherited });
+    // No supervisor to ask: leave as when mod_fcgid stops us, after the request in flight.
+    runtime = await createRuntime(pool, { log, inherited, recycle: () => { process.kill(process.pid, 'SIGTERM'); } });
   } catch (err) {
     log.error({ err: err instanceof Error ? err.message : String(err) }, 'worker failed to start');
     return 70;

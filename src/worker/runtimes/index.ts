@@ -10,6 +10,12 @@ export interface RuntimeDeps {
   readonly log: Logger;
   /** The worker's environment (python: the runner's, under `clear_env = false`). */
   readonly inherited?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Asks for this worker to be replaced once the request in flight has ended, because a script
+   * left it in a state the runtime cannot put back (node: `reason` names what). Called before
+   * that request's END_REQUEST is written.
+   */
+  readonly recycle?: (reason: string) => void;
 }
 
 /**

@@ -3,6 +3,7 @@
 // change a script can make is undone, also after an earlier restore reordered the keys.
 import { describe, expect, it } from 'vitest';
 import { compileValueCheck, GlobalsBaseline } from './globals-baseline.ts';
+import { installMutationBarrier, uninstallMutationBarrier } from './mutation-barrier.ts';
 
 const scratch = globalThis as Record<PropertyKey, unknown>;
 
@@ -91,5 +92,36 @@ describe('compileValueCheck', () => {
     expect(check.length).toBe(2); // the loop: (global, values)
     expect(check(globalThis, values, symbols, Object.is)).toBe(true);
     expect(check(globalThis, [Array, Math, values[2]], symbols, Object.is)).toBe(false);
+  });
+});
+
+describe('GlobalsBaseline: what a descriptor comparison misses', () => {
+  it("forgets a value assigned through one of Node's accessor globals (performance, Buffer)", () => {
+    const { performance: realPerformance, Buffer: realBuffer } = globalThis;
+    const baseline = new GlobalsBaseline();
+    scratch.performance = 'user A';
+    scratch.Buffer = 'user A';
+    expect(globalThis.performance as unknown).toBe('user A');
+    expect(baseline.restore()).toEqual([]);
+    expect(globalThis.performance).toBe(realPerformance);
+    expect(globalThis.Buffer).toBe(realBuffer);
+  });
+
+  it('sees a non-enumerable global defined reflectively, once the mutation barrier is installed', () => {
+    installMutationBarrier();
+    try {
+      const baseline = new GlobalsBaseline();
+      Object.defineProperty(globalThis, 'cgiFpmDefined', { value: 'user A', configurable: true });
+      expect(baseline.restore()).toEqual([]);
+      expect(Object.getOwnPropertyNames(globalThis)).not.toContain('cgiFpmDefined');
+    } finally {
+      uninstallMutationBarrier();
+    }
+  });
+
+  it('reports a global it cannot take back', () => {
+    const baseline = new GlobalsBaseline();
+    Object.defineProperty(globalThis, 'cgiFpmStuck', { value: 1, configurable: false, enumerable: true });
+    expect(baseline.restore()).toEqual(['globalThis.cgiFpmStuck added, not configurable']);
   });
 });

@@ -62,6 +62,10 @@ export interface RunReport {
   readonly stderr: readonly string[];
   readonly elapsedMs: number;
   readonly after: ProcessProbe;
+  /** The runtime's warn and error log lines during the run. */
+  readonly logged: readonly { readonly level: string; readonly msg: string; readonly fields: Record<string, unknown> }[];
+  /** Reasons the runtime asked to be recycled for, during the run. */
+  readonly recycled: readonly string[];
 }
 
 /** The worker's own members, compared by identity (never called). */
@@ -75,7 +79,13 @@ const worker = {
   stderr: process.stderr,
 };
 const initialGlobals = new Set(Reflect.ownKeys(globalThis));
-const silent = { debug: () => undefined } as unknown as Logger;
+/** The runtime's log lines during the run in progress (warn and error), and its recycle requests. */
+const logged: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+const recycled: string[] = [];
+const note = (level: string) => (fields: Record<string, unknown>, msg: string) => {
+  logged.push({ level, msg, fields });
+};
+const silent = { debug: () => undefined, info: () => undefined, warn: note('warn'), error: note('error') } as unknown as Logger;
 let host: RuntimeHost | undefined;
 
 function pattern(bytes: number): Buffer {
@@ -185,6 +195,8 @@ async function run(spec: RunSpec): Promise<RunReport> {
   const { sink, chunks } = client(spec.slowClient === true);
   const output = new CgiOutput(sink, { scriptFilename: spec.script });
   const stderr: string[] = [];
+  logged.length = 0;
+  recycled.length = 0;
   const { exitCode, rejected } = await runThrough(host, spec, output, stderr);
   let outputError: string | undefined;
   await output.finish().catch((err: unknown) => {
@@ -205,6 +217,8 @@ async function run(spec: RunSpec): Promise<RunReport> {
     stderr,
     elapsedMs: Date.now() - started,
     after: probe(),
+    logged: [...logged],
+    recycled: [...recycled],
   };
 }
 
@@ -219,7 +233,10 @@ process.on('message', (message: PeerCommand) => {
       runtime: 'node',
       state: { modules: message.modules, globals: message.globals },
     };
-    void createNodeRuntime(pool as unknown as PoolConfig, { log: silent }).then((loaded) => {
+    const recycle = (reason: string): void => {
+      recycled.push(reason);
+    };
+    void createNodeRuntime(pool as unknown as PoolConfig, { log: silent, recycle }).then((loaded) => {
       host = loaded;
       reply({ type: 'started' });
     });

@@ -2,18 +2,8 @@
 // worker that must answer and serve the next request: when everything the script started has
 // finished, on process.exit, on an uncaught exception or rejection (500), and on an abort — and
 // nothing the script left behind reaches a later request or the worker's own output.
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expectRestored,
-  HEAD,
-  removePeerBuild,
-  RuntimePeer,
-  writeScripts,
-  type RunReport,
-  type RunSpec,
-} from './node-harness-test-peer.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectRestored, HEAD, usePeerSuite, type RuntimePeer } from './node-harness-test-peer.ts';
 
 /** The scripts, CommonJS as a CGI author writes them. */
 const scripts: Record<string, string> = {
@@ -60,28 +50,9 @@ process.exit(0);`,
   'interval.js': `${HEAD} process.stdout.write('forever'); setInterval(() => {}, 5);`,
 };
 
-let dir = '';
-const peers: RuntimePeer[] = [];
-
-beforeAll(async () => {
-  dir = await writeScripts(scripts);
-});
-
-afterAll(async () => {
-  await Promise.all(peers.map((peer) => peer.stop()));
-  await removePeerBuild();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function startPeer(modules: 'reset' | 'keep', globals: 'reset' | 'keep'): Promise<RuntimePeer> {
-  const peer = await RuntimePeer.start(modules, globals);
-  peers.push(peer);
-  return peer;
-}
-
-function request(peer: RuntimePeer, script: string, spec: Omit<RunSpec, 'script'> = {}): Promise<RunReport> {
-  return peer.run({ ...spec, script: join(dir, script) });
-}
+const suite = usePeerSuite(scripts);
+const startPeer = suite.start;
+const request = suite.request;
 
 describe('node runtime: how a run ends', () => {
   let peer: RuntimePeer;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { StatePolicy } from '../../../config/schema.ts';
 import type { PeerCommand, PeerReply, RunReport, RunSpec } from './node-child-test-peer.ts';
 
@@ -128,7 +128,13 @@ export class RuntimePeer {
   /** Starts a stand-in worker whose runtime has the given `state.*` policies. */
   static async start(modules: StatePolicy, globals: StatePolicy): Promise<RuntimePeer> {
     const { entry } = await build();
-    const child = fork(entry, [], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: tmpdir() });
+    // Structured clone, not JSON, over IPC: a script may have broken JSON for the whole worker.
+    const child = fork(entry, [], {
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      cwd: tmpdir(),
+      serialization: 'advanced',
+    });
     const peer = new RuntimePeer(child);
     await new Promise<void>((resolveStarted, reject) => {
       child.once('error', reject);
@@ -175,4 +181,42 @@ export class RuntimePeer {
   #send(command: PeerCommand): void {
     this.#child.send(command);
   }
+}
+
+/** A suite's scripts and stand-in workers (see {@link usePeerSuite}). */
+export interface PeerSuite {
+  /** The scripts' directory (set once the suite's `beforeAll` ran). */
+  readonly dir: string;
+  /** Starts a stand-in worker with the given `state.*` policies; it is stopped after the suite. */
+  readonly start: (modules: StatePolicy, globals: StatePolicy) => Promise<RuntimePeer>;
+  /** Runs the script `name` of the suite's directory on `peer`. */
+  readonly request: (peer: RuntimePeer, name: string, spec?: Omit<RunSpec, 'script'>) => Promise<RunReport>;
+}
+
+/**
+ * Registers the suite's `beforeAll` (the scripts written into a temp dir) and `afterAll` (every
+ * stand-in worker stopped, the transpiled build and the scripts removed).
+ */
+export function usePeerSuite(scripts: Readonly<Record<string, string>>): PeerSuite {
+  let dir = '';
+  const peers: RuntimePeer[] = [];
+  beforeAll(async () => {
+    dir = await writeScripts(scripts);
+  });
+  afterAll(async () => {
+    await Promise.all(peers.map((peer) => peer.stop()));
+    await removePeerBuild();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+    start: async (modules, globals) => {
+      const peer = await RuntimePeer.start(modules, globals);
+      peers.push(peer);
+      return peer;
+    },
+    request: (peer, name, spec = {}) => peer.run({ ...spec, script: join(dir, name) }),
+  };
 }

@@ -3,18 +3,10 @@
 // runtime in a stand-in worker process (node-harness-test-peer.ts) through the real CGI output
 // stage — stdio, environment, argv, cwd, modules and globals under each state policy.
 import { createHash } from 'node:crypto';
-import { rm, utimes, writeFile } from 'node:fs/promises';
+import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expectRestored,
-  HEAD,
-  removePeerBuild,
-  RuntimePeer,
-  writeScripts,
-  type RunReport,
-  type RunSpec,
-} from './node-harness-test-peer.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectRestored, HEAD, usePeerSuite, type RuntimePeer } from './node-harness-test-peer.ts';
 
 /** The scripts, CommonJS as a CGI author writes them. */
 const scripts: Record<string, string> = {
@@ -55,28 +47,9 @@ delete process.stderr;
 console.log(process.env.ONLY + ' ' + process.argv.length + ' ' + process.exit());`,
 };
 
-let dir = '';
-const peers: RuntimePeer[] = [];
-
-beforeAll(async () => {
-  dir = await writeScripts(scripts);
-});
-
-afterAll(async () => {
-  await Promise.all(peers.map((peer) => peer.stop()));
-  await removePeerBuild();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function startPeer(modules: 'reset' | 'keep', globals: 'reset' | 'keep'): Promise<RuntimePeer> {
-  const peer = await RuntimePeer.start(modules, globals);
-  peers.push(peer);
-  return peer;
-}
-
-function request(peer: RuntimePeer, script: string, spec: Omit<RunSpec, 'script'> = {}): Promise<RunReport> {
-  return peer.run({ ...spec, script: join(dir, script) });
-}
+const suite = usePeerSuite(scripts);
+const startPeer = suite.start;
+const request = suite.request;
 
 describe('node runtime (state.modules = reset, state.globals = reset)', () => {
   let peer: RuntimePeer;
@@ -93,17 +66,17 @@ describe('node runtime (state.modules = reset, state.globals = reset)', () => {
   });
 
   it('gives each request exactly its CGI environment, argv, cwd and CommonJS module', async () => {
-    const env = { QUERY_STRING: 'a=1', REQUEST_METHOD: 'GET', SCRIPT_FILENAME: join(dir, 'env.js') };
+    const env = { QUERY_STRING: 'a=1', REQUEST_METHOD: 'GET', SCRIPT_FILENAME: join(suite.dir, 'env.js') };
     const first = JSON.parse((await request(peer, 'env.js', { env })).body) as Record<string, unknown>;
     expect(first).toMatchObject({
       query: 'a=1',
       keys: ['QUERY_STRING', 'REQUEST_METHOD', 'SCRIPT_FILENAME'],
-      argv: [process.execPath, join(dir, 'env.js')],
-      cwd: dir,
-      filename: join(dir, 'env.js'),
-      dirname: dir,
+      argv: [process.execPath, join(suite.dir, 'env.js')],
+      cwd: suite.dir,
+      filename: join(suite.dir, 'env.js'),
+      dirname: suite.dir,
       main: true,
-      helperMain: join(dir, 'env.js'),
+      helperMain: join(suite.dir, 'env.js'),
       os: 'function',
       number: '42',
     });
@@ -157,10 +130,10 @@ describe('node runtime (state.modules = reset, state.globals = reset)', () => {
 
   it('restores the working directory the script changed', async () => {
     const report = await request(peer, 'cwd.js');
-    expect(report.body).toBe(`${dir} -> /\n`);
+    expect(report.body).toBe(`${suite.dir} -> /\n`);
     // The worker stays in the run's directory between runs (no chdir back and forth).
-    expect(report.after.cwd).toBe(dir);
-    expect((await request(peer, 'cwd.js')).body).toBe(`${dir} -> /\n`);
+    expect(report.after.cwd).toBe(suite.dir);
+    expect((await request(peer, 'cwd.js')).body).toBe(`${suite.dir} -> /\n`);
   });
 
   it('lets a script assign or redefine process members for its own run only', async () => {
@@ -173,7 +146,7 @@ describe('node runtime (state.modules = reset, state.globals = reset)', () => {
   });
 
   it('picks up an edited script on its next request', async () => {
-    const file = join(dir, 'edited.js');
+    const file = join(suite.dir, 'edited.js');
     await writeFile(file, `${HEAD} process.stdout.write('version 1');`);
     expect((await request(peer, 'edited.js')).body).toBe('version 1');
     await writeFile(file, `${HEAD} process.stdout.write('version 2');`);

@@ -3,18 +3,28 @@
 // in the worker itself, one request at a time, each in an emulated process of its own, with
 // the pool's `state.modules` / `state.globals` policies deciding what survives a request.
 import type { PoolConfig } from '../../../config/schema.ts';
+import { errorPage } from '../../../cgi/error-page.ts';
 import { CgiError, ErrorCode } from '../../../errors.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
-import { AsyncTracker } from './async-tracker.ts';
 import { ProcessEmulation, ScriptExit } from './process-emulation.ts';
+import { ScriptActivity } from './script-activity.ts';
 import { ScriptCache } from './script-cache.ts';
 import { ScriptRun } from './script-run.ts';
-import { GlobalsBaseline } from './globals-baseline.ts';
+import { InterpreterCheck } from './interpreter.ts';
+import { ownTimers } from './script-timers.ts';
+import { StateReset } from './state-reset.ts';
 
 /** What the node runtime needs at start. */
 export interface NodeRuntimeDeps {
   readonly log: Logger;
+  /**
+   * Asks for this worker to be replaced after the request in flight (the worker's `recycle`
+   * message), because a script changed what the runtime cannot put back. Called before the
+   * request's run resolves, so before its END_REQUEST. Without it, the runtime only refuses
+   * later requests.
+   */
+  readonly recycle?: (reason: string) => void;
 }
 
 /**
@@ -23,50 +33,72 @@ export interface NodeRuntimeDeps {
  * `process.stdout` / `console.log` = the CGI output (with backpressure), `process.stderr` /
  * `console.error` = log lines, `process.argv = [node, script]`, the script's directory as cwd,
  * and `require` resolving from the script's file. The request ends when the script calls
- * `process.exit()`, when nothing it started is left (timers, sockets, requests, child
- * processes, the body it reads, output not yet accepted), on an uncaught exception or unhandled
- * rejection (`Status: 500` when nothing was written yet, the stack in the log), or on abort
- * (its timers are cleared, its sockets, servers and child processes destroyed).
+ * `process.exit()`, when nothing it started is left (what `process.getActiveResourcesInfo()`
+ * lists beyond the run's start — timers, sockets, requests, child processes —, thread-pool jobs,
+ * worker threads, the body it reads, output not yet accepted), on an uncaught exception or
+ * unhandled rejection (`Status: 500` when nothing was written yet, the stack in the log), or on
+ * abort (its timers are cleared, its child processes killed and worker threads terminated).
+ * A script whose shebang names another interpreter is refused (500, `script interpreter
+ * refused`). After each request the worker is put back as docs/ISOLATION-node.md's table says;
+ * what cannot be put back (a frozen built-in, a server left listening after an exit) makes the
+ * runtime ask for the worker to be replaced (`deps.recycle`) and refuse later requests (503).
  *
  * Limits, as for any in-process runtime: a synchronous endless loop blocks the worker until
  * the supervisor kills it (504 after `request_terminate_timeout` + 1 s); file descriptors 0, 1
  * and 2 are the worker's (`fs.readFileSync(0)`, `fs.writeSync(1, …)` bypass the emulation);
- * `process.kill(process.pid)`, `process.abort()` and signal handlers act on the worker; a
- * callback still pending more than 100 ms after its script exited or failed (a slow DNS
- * answer) runs outside any request; references to `process.stdout` or `console` captured by a
- * module kept warm (`state.modules = "keep"`) point at the request that loaded it; only own
- * properties of `globalThis` are reset (`Array.prototype` changes persist).
- * @throws never: the runtime needs no start-up work and resolves at once.
+ * `process.kill(process.pid)`, `process.abort()` and signal handlers act on the worker; a native
+ * addon's asynchronous work is not seen (the run may end before its callback); references to
+ * `process.stdout` or `console` captured by a module kept warm (`state.modules = "keep"`) point
+ * at the request that loaded it.
+ * @throws never: the runtime resolves at once (built-ins are captured synchronously).
  * @see docs/INTERFACES.md "worker/runtimes: lifecycle (issue 3)"
  */
 export function createNodeRuntime(pool: PoolConfig, deps: NodeRuntimeDeps): Promise<RuntimeHost> {
-  const runtime = new NodeRuntime(pool, deps.log);
+  const runtime = new NodeRuntime(pool, deps);
   return Promise.resolve({ run: (req) => runtime.run(req), close: () => runtime.close() });
 }
+
+/** `process` members the emulation owns (process-emulation.ts), and `exitCode`, which it saves and restores. */
+const EMULATED_PROCESS_MEMBERS = ['env', 'argv', 'stdin', 'stdout', 'stderr', 'exit', 'mainModule', 'exitCode'];
 
 /** The node runtime of one worker. */
 class NodeRuntime {
   readonly #cache: ScriptCache;
-  readonly #tracker = new AsyncTracker();
-  readonly #emulation = new ProcessEmulation();
+  readonly #activity = new ScriptActivity();
+  readonly #emulation = new ProcessEmulation(() => this.#activity.isScript());
   readonly #resetModules: boolean;
-  readonly #globals: GlobalsBaseline | undefined;
+  readonly #state: StateReset;
+  readonly #interpreters = new InterpreterCheck();
+  readonly #log: Logger;
+  readonly #recycle: ((reason: string) => void) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #current: ScriptRun | undefined;
+  /** Why this worker asked to be replaced; it then runs no more scripts. */
+  #recycling: string | undefined;
+  /** The script of the last run, for the log of what its scan found. */
+  #lastScript = '';
 
-  constructor(pool: PoolConfig, log: Logger) {
+  constructor(pool: PoolConfig, deps: NodeRuntimeDeps) {
+    const { log } = deps;
+    this.#log = log;
+    this.#recycle = deps.recycle;
     this.#cache = new ScriptCache({
       onCompile: (scriptFilename) => {
         log.debug({ script: scriptFilename }, 'node script compiled');
       },
     });
     this.#resetModules = pool.state.modules === 'reset';
-    // Before the globals baseline: the installed `console` accessor is part of the worker.
+    // Before the state is captured: the emulated `process` members and `console`, the wrapped
+    // timer and job functions and the runtime's own listeners are part of the worker.
     this.#emulation.install();
-    this.#globals = pool.state.globals === 'reset' ? new GlobalsBaseline() : undefined;
-    this.#tracker.enable();
+    this.#activity.enable();
     process.on('uncaughtException', this.#onUncaughtException);
     process.on('unhandledRejection', this.#onUnhandledRejection);
+    this.#state = new StateReset(
+      pool.state.globals === 'reset',
+      { process: new Set(EMULATED_PROCESS_MEMBERS), global: new Set(['console']) },
+      this.#resetModules,
+    );
   }
 
   /**
@@ -96,25 +128,69 @@ class NodeRuntime {
   }
 
   close(): Promise<void> {
-    this.#tracker.disable();
+    this.#activity.disable();
     this.#emulation.uninstall();
     process.off('uncaughtException', this.#onUncaughtException);
     process.off('unhandledRejection', this.#onUnhandledRejection);
     return Promise.resolve();
   }
 
+  /** The comparison of every built-in value after the last run, if not done yet (see StateReset.scan). */
+  readonly #scan = (): void => {
+    const problems = this.#state.scan();
+    if (problems.length > 0) this.#requestRecycle(this.#lastScript, problems);
+  };
+
+  /**
+   * A script left the worker in a state the runtime cannot put back: the worker asks to be
+   * replaced after this request (before its END_REQUEST) and runs no other script.
+   */
+  #requestRecycle(script: string, reasons: readonly string[]): void {
+    if (this.#recycling !== undefined) return;
+    const reason = reasons.join('; ');
+    this.#recycling = reason;
+    this.#log.warn({ script, reason }, 'worker recycling');
+    this.#recycle?.(reason);
+  }
+
+  /** A request that reached a worker already asked to be replaced: 503, never a tainted run. */
+  #refuse(req: RuntimeRequest): RuntimeResult {
+    this.#log.warn({ script: req.scriptFilename, reason: this.#recycling }, 'request refused: worker recycling');
+    req.stdout.write(errorPage(503, [['Retry-After', '1']]));
+    return { exitCode: null, signal: null };
+  }
+
   async #runOne(req: RuntimeRequest): Promise<RuntimeResult> {
+    this.#scan();
+    if (this.#recycling !== undefined) return this.#refuse(req);
     const script = this.#cache.load(req.scriptFilename);
     if (req.signal.aborted) return { exitCode: null, signal: null };
+    const refusal = this.#interpreters.refusal(script.shebang, req.env.PATH);
+    if (refusal !== undefined) {
+      this.#log.error(
+        { script: req.scriptFilename, interpreter: script.shebang?.line, node: this.#interpreters.node, reason: refusal },
+        'script interpreter refused',
+      );
+      req.stdout.write(errorPage(500));
+      return { exitCode: null, signal: null };
+    }
+    if (script.importsDynamically) this.#state.loadsModules();
     const run = new ScriptRun(req, script, {
-      tracker: this.#tracker,
+      activity: this.#activity,
       emulation: this.#emulation,
       resetModules: this.#resetModules,
-      globals: this.#globals,
+      reset: () => this.#state.afterRun(),
     });
     this.#current = run;
     try {
-      return await run.execute();
+      const result = await run.execute();
+      const reasons = [...run.leftovers.map((left) => `left running: ${left}`), ...run.resetProblems];
+      if (reasons.length > 0) this.#requestRecycle(req.scriptFilename, reasons);
+      this.#lastScript = req.scriptFilename;
+      // A ref'd immediate: the loop does not wait in poll first, so the scan runs while the
+      // supervisor handles this END_REQUEST and sends the next request.
+      if (this.#state.scanDue) ownTimers.setImmediate(this.#scan);
+      return result;
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
       throw new CgiError(
@@ -124,7 +200,6 @@ class NodeRuntime {
         { cause: err },
       );
     } finally {
-      this.#tracker.reset();
       this.#current = undefined;
     }
   }

@@ -4,8 +4,8 @@
 // directory answer with the current run's values: accessors installed once per worker point at
 // the run in progress (one request at a time, so one pointer suffices), and at the worker's own
 // values between runs.
-import type { Console } from 'node:console';
-import type { Readable, Writable } from 'node:stream';
+import { Console } from 'node:console';
+import { Readable, Writable } from 'node:stream';
 
 /**
  * Thrown by the emulated `process.exit()` to unwind the script; never escapes the runtime. A
@@ -88,10 +88,20 @@ const READ_ONLY: ReadonlySet<EmulatedKey> = new Set(['stdin', 'stdout', 'stderr'
 export class ProcessEmulation {
   #members: Member[] = [];
   #run: ActiveRun | undefined;
+  readonly #isScript: () => boolean;
   /** The worker's own working directory, put back by {@link ProcessEmulation.uninstall}. */
   #workerCwd: string | undefined;
   /** The directory last entered for a run, as requested and as `process.cwd()` then read it. */
   #entered: { readonly path: string; readonly real: string } | undefined;
+
+  /**
+   * @param isScript - true when the caller is script code: a callback of a script whose run is
+   *   over (its process is gone) then sees a process of its own with nothing in it — an empty
+   *   environment, output that goes nowhere — never the worker's own streams or environment.
+   */
+  constructor(isScript: () => boolean = () => false) {
+    this.#isScript = isScript;
+  }
 
   /** Installs the accessors (idempotent). Call before capturing a `GlobalsBaseline`. */
   install(): void {
@@ -185,11 +195,12 @@ export class ProcessEmulation {
     const installed: PropertyDescriptor = {
       get: () => {
         const run = this.#run;
-        if (run === undefined) return ownValue();
+        if (run === undefined) return this.#isScript() ? goneValue(key) : ownValue();
         return run.assigned.has(key) ? run.assigned.get(key) : run.values[key]();
       },
       set: (value: unknown) => {
         const run = this.#run;
+        if (run === undefined && this.#isScript()) return;
         if (run !== undefined) {
           if (!READ_ONLY.has(key)) run.assigned.set(key, value);
         } else if (original?.set !== undefined) {
@@ -211,6 +222,37 @@ export class ProcessEmulation {
         Object.defineProperty(target, key, installed);
       }
     }
+  }
+}
+
+/** Output of a script whose process is gone: accepted, dropped. */
+const nowhere = new Writable({
+  write: (_chunk, _encoding, callback) => {
+    callback();
+  },
+});
+let goneConsole: Console | undefined;
+
+/** What a script whose run is over sees of `key`: a process with nothing in it. */
+function goneValue(key: EmulatedKey): unknown {
+  switch (key) {
+    case 'env':
+      return {};
+    case 'argv':
+      return [];
+    case 'stdin':
+      return Readable.from([]);
+    case 'stdout':
+    case 'stderr':
+      return nowhere;
+    case 'console':
+      return (goneConsole ??= new Console({ stdout: nowhere, stderr: nowhere }));
+    case 'exit':
+      return (code?: number) => {
+        throw new ScriptExit(code ?? 0);
+      };
+    case 'mainModule':
+      return undefined;
   }
 }
 

@@ -3,35 +3,33 @@
 // script's output to reach the request (cut short by an abort).
 import type { Writable } from 'node:stream';
 import { whenWritableDone } from '../../writable-done.ts';
-import type { AsyncTracker } from './async-tracker.ts';
+import { LoopWatch } from './loop-watch.ts';
+import type { ScriptActivity } from './script-activity.ts';
+import { ownTimers } from './script-timers.ts';
+
+/** Promise as it was when the runtime loaded: a script replacing the global cannot stall the wind-down. */
+const OwnPromise = Promise;
 
 /**
- * Resolves once no tracked resource keeps the script alive (killed children reaped, closed
- * sockets destroyed, pending requests completed), or after `limitMs`, whichever comes first.
- * Replaces the tracker's watcher.
+ * Resolves once nothing the script started keeps it alive (killed children reaped, pending
+ * requests completed), or after `limitMs`, whichever comes first. Replaces the activity's watcher.
  */
-export function settled(tracker: AsyncTracker, limitMs: number): Promise<void> {
-  if (!tracker.busy()) return Promise.resolve();
-  return new Promise((resolve) => {
-    let done = false;
-    let scheduled = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      tracker.unwatch();
+export function settled(activity: ScriptActivity, limitMs: number): Promise<void> {
+  if (!activity.busy()) return OwnPromise.resolve();
+  return new OwnPromise((resolve) => {
+    const finish = (): boolean => {
+      watch.stop();
+      ownTimers.clearTimeout(timer);
+      activity.unwatch();
       resolve();
+      return true;
     };
-    const look = (): void => {
-      scheduled = false;
-      if (!tracker.busy()) finish();
-    };
-    const timer = tracker.outside(() => setTimeout(finish, limitMs));
-    tracker.watch(() => {
-      if (scheduled || done) return;
-      scheduled = true;
-      tracker.outside(() => setImmediate(look));
+    const watch = new LoopWatch(() => !activity.busy() && finish());
+    const timer = ownTimers.setTimeout(finish, limitMs).unref();
+    activity.watch(() => {
+      watch.poke();
     });
+    watch.poke();
   });
 }
 
@@ -41,8 +39,8 @@ export function settled(tracker: AsyncTracker, limitMs: number): Promise<void> {
  */
 export function streamFlushed(stream: Writable, signal: AbortSignal): Promise<void> {
   if (signal.aborted) stream.destroy();
-  if (stream.destroyed || stream.writableFinished) return Promise.resolve();
-  return new Promise((resolve) => {
+  if (stream.destroyed || stream.writableFinished) return OwnPromise.resolve();
+  return new OwnPromise((resolve) => {
     const onAbort = (): void => {
       stream.destroy();
     };

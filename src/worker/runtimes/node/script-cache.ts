@@ -6,6 +6,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import vm from 'node:vm';
 import { CgiError, ErrorCode } from '../../../errors.ts';
+import { parseShebang, type Shebang } from './interpreter.ts';
+
+/** `import(` anywhere (comments and strings too: a false positive only costs a fuller check). */
+const DYNAMIC_IMPORT = /\bimport\s*\(/;
 
 /** The CommonJS module wrapper's parameters, in Node's order. */
 const WRAPPER_PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname'] as const;
@@ -28,6 +32,10 @@ export interface CompiledScript {
   readonly dirname: string;
   /** The body; throws the script's SyntaxError when it did not compile. */
   readonly fn: ScriptFunction;
+  /** Its `#!` line, if it has one. */
+  readonly shebang: Shebang | undefined;
+  /** Its source contains `import(`: it may load modules past `require` (see module-access.ts). */
+  readonly importsDynamically: boolean;
 }
 
 /** What identifies one version of a file: a replaced or rewritten file differs in one of these. */
@@ -81,7 +89,13 @@ export class ScriptCache {
       const cached = this.#entries.get(filename);
       if (cached !== undefined && sameVersion(cached, version)) return cached.script;
       const source = readFileSync(filename, 'utf8');
-      const script = { filename, dirname: dirname(filename), fn: compile(filename, source) };
+      const script = {
+        filename,
+        dirname: dirname(filename),
+        fn: compile(filename, source),
+        shebang: parseShebang(source),
+        importsDynamically: DYNAMIC_IMPORT.test(source),
+      };
       this.#onCompile(filename);
       this.#remember(filename, {
         mtimeMs: version.mtimeMs,

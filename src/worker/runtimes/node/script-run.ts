@@ -5,7 +5,6 @@
 import { inspect } from 'node:util';
 import { errorPage } from '../../../cgi/error-page.ts';
 import type { RuntimeRequest, RuntimeResult } from '../types.ts';
-import type { AsyncTracker } from './async-tracker.ts';
 import {
   cgiEnvironment,
   exitCodeOf,
@@ -13,24 +12,28 @@ import {
   type ProcessEmulation,
   type RestoreProcess,
 } from './process-emulation.ts';
+import { LoopWatch } from './loop-watch.ts';
 import { RunStdio } from './run-stdio.ts';
 import { settled } from './run-waits.ts';
+import type { ScriptActivity } from './script-activity.ts';
 import type { CompiledScript } from './script-cache.ts';
 import { invokeScript, scriptModule, type ScriptModule } from './script-module.ts';
 import type { ScriptContext } from './script-stdio.ts';
-import type { GlobalsBaseline } from './globals-baseline.ts';
 import { noteLoadedModules, ProcessListeners } from './state-policy.ts';
 
 /** What a run shares with the runtime that started it. */
 export interface RunDeps {
-  /** Records the script's async resources. */
-  readonly tracker: AsyncTracker;
+  /** What the script keeps alive. */
+  readonly activity: ScriptActivity;
   /** The worker's `process` members that answer with the run's values. */
   readonly emulation: ProcessEmulation;
   /** `state.modules = "reset"`: drop the modules first required during the run. */
   readonly resetModules: boolean;
-  /** `state.globals = "reset"`: the global object to come back to after the run. */
-  readonly globals: GlobalsBaseline | undefined;
+  /**
+   * Puts the worker's interpreter-wide state back after the run (state-reset.ts); returns
+   * what could not be put back.
+   */
+  readonly reset: () => readonly string[];
 }
 
 /** Why a run ended; `exitCode` is null when the run was aborted or is read at the end. */
@@ -52,8 +55,10 @@ export class ScriptRun {
   readonly #ended: Promise<Ending>;
   #resolveEnded: (ending: Ending) => void = () => undefined;
   #ending: Ending | undefined;
-  #checkScheduled = false;
+  readonly #watch = new LoopWatch(() => this.#check());
   #exiting = false;
+  #leftovers: readonly string[] = [];
+  #resetProblems: readonly string[] = [];
 
   constructor(req: RuntimeRequest, script: CompiledScript, deps: RunDeps) {
     this.#req = req;
@@ -63,7 +68,7 @@ export class ScriptRun {
       enter: (fn) => {
         this.#enter(fn);
       },
-      changed: this.#scheduleCheck,
+      changed: this.#changed,
     };
     this.#stdio = new RunStdio(req, context);
     this.#ended = new Promise((resolve) => {
@@ -82,22 +87,25 @@ export class ScriptRun {
     const restoreProcess = this.#emulate(module);
     const forgetModules = this.#deps.resetModules ? noteLoadedModules() : undefined;
     this.#req.signal.addEventListener('abort', this.#onAbort, { once: true });
-    this.#deps.tracker.watch(this.#scheduleCheck);
-    // Timers a previous run's leftovers started since then belong to no process any more.
-    this.#deps.tracker.sweep(false);
+    const { activity } = this.#deps;
+    activity.begin();
+    activity.watch(this.#changed);
     this.#enter(() => {
       invokeScript(this.#script, module);
     });
     if (this.#req.signal.aborted) this.#onAbort();
-    this.#scheduleCheck();
+    this.#changed();
     const ending = await this.#ended;
+    this.#watch.stop();
     const exitCode = await this.#wind(ending);
+    // Built-ins first: the steps after it then run on the worker's own, whatever the script
+    // patched (they also use references captured before any script ran).
+    this.#resetProblems = this.#deps.reset();
     this.#listeners.restore();
     this.#req.signal.removeEventListener('abort', this.#onAbort);
     restoreProcess();
     this.#stdio.release();
     forgetModules?.();
-    this.#deps.globals?.restore();
     await this.#stdio.flushed(this.#req.signal);
     return { exitCode, signal: null };
   }
@@ -119,43 +127,58 @@ export class ScriptRun {
 
   /** Winds the run down after its end; returns its exit status. */
   async #wind(ending: Ending): Promise<number | null> {
-    const { tracker } = this.#deps;
+    const { activity } = this.#deps;
     if (ending.reason === 'idle') {
       const exitCode = exitCodeOf(process.exitCode) ?? 0;
       this.#emitExit(exitCode);
       this.#stdio.seal(false, false);
-      tracker.sweep(false);
-      tracker.unwatch();
+      activity.sweep(false);
+      activity.end();
       return exitCode;
     }
-    await settled(tracker, SETTLE_MS);
-    tracker.sweep(true);
-    tracker.unwatch();
+    await settled(activity, SETTLE_MS);
+    // Timers its leftover callbacks started meanwhile never run either.
+    activity.sweep(false);
+    this.#leftovers = activity.leftovers();
+    activity.end();
     return ending.exitCode;
+  }
+
+  /**
+   * What the script left running after it exited, failed or was aborted, and that did not end
+   * within {@link SETTLE_MS} (a listening server, an open socket, a timer of `timers/promises`):
+   * the runtime cannot stop those on Node's public API, so the worker is replaced.
+   */
+  get leftovers(): readonly string[] {
+    return this.#leftovers;
+  }
+
+  /** What the script changed that the worker could not put back (see `RunDeps.reset`). */
+  get resetProblems(): readonly string[] {
+    return this.#resetProblems;
   }
 
   /** Runs `fn` as script code; what it throws fails the run rather than the worker. */
   #enter(fn: () => void): void {
     try {
-      this.#deps.tracker.run(fn);
+      this.#deps.activity.run(fn);
     } catch (err) {
       this.#onUncaught(err);
     }
   }
 
-  readonly #scheduleCheck = (): void => {
-    if (this.#checkScheduled || this.#ending !== undefined) return;
-    this.#checkScheduled = true;
-    this.#deps.tracker.outside(() => setImmediate(this.#check));
+  /** Something the end-of-script check looks at changed: look in this turn's check phase. */
+  readonly #changed = (): void => {
+    if (this.#ending === undefined) this.#watch.poke();
   };
 
-  /** One turn of the loop after a change: done when nothing the script started is left. */
-  readonly #check = (): void => {
-    this.#checkScheduled = false;
-    if (this.#ending !== undefined) return;
-    if (this.#stdio.busy || this.#deps.tracker.busy()) return;
+  /** Done when nothing the script started is left; returns true once the run has ended. */
+  #check(): boolean {
+    if (this.#ending !== undefined) return true;
+    if (this.#stdio.busy || this.#deps.activity.busy()) return false;
     this.#end({ reason: 'idle', exitCode: null });
-  };
+    return true;
+  }
 
   /** The emulated `process.exit`: 'exit' listeners run, the run ends, the script unwinds. */
   readonly #exit = (code?: number | string | null): never => {
@@ -198,7 +221,7 @@ export class ScriptRun {
       // Its process is gone: nothing it does from here on is output (a `catch` meeting the
       // exit, a leftover callback), and what it left running is stopped.
       this.#stdio.seal(ending.reason === 'abort', true);
-      this.#deps.tracker.sweep(true);
+      this.#deps.activity.sweep(true);
     }
     this.#resolveEnded(ending);
   }
