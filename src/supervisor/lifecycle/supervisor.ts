@@ -4,7 +4,10 @@
 // flight finish (up to `process_control_timeout`) and then stops the workers.
 import type { Socket } from 'node:net';
 import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
+import { DaemonError, ErrorCode } from '../../errors.ts';
+import { LogFiles } from '../../log/log-files.ts';
 import type { Logger } from '../../log/logger.ts';
+import { ListenerObserver, type ObserverDeps } from '../pages/observer.ts';
 import { closeListener, groupByListen, openListener } from '../listen/listeners.ts';
 import { Pool } from '../pool/pool.ts';
 import { assertPoolUsers } from '../pool/pool-identity.ts';
@@ -51,6 +54,14 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   config: DaemonConfig;
   reloads = 0;
   readonly deps: SupervisorDeps;
+  /**
+   * True while the daemon drains before stopping: `ping.path` answers 503. Nothing sets it yet
+   * (issue 15's drain will); defaults to false.
+   */
+  draining = false;
+  /** The pools' `access.log` and `slowlog` files, reopened on SIGUSR1. */
+  readonly logFiles: LogFiles;
+  private readonly observerDeps: ObserverDeps;
   private readonly connections = new Set<WebConnection>();
   /** Where every connection's routed requests go: the pool of that name now (reloads swap pools). */
   private readonly dispatch: RequestDispatch = {
@@ -73,6 +84,11 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     this.config = config;
     this.deps = deps;
     this.startedAtMs = deps.now();
+    this.logFiles = new LogFiles(deps.log);
+    this.observerDeps = {
+      pool: (name) => this.pools.get(name), draining: () => this.draining, now: deps.now, files: this.logFiles,
+      log: deps.log, pid: process.pid, attributed: new WeakMap(),
+    };
   }
 
   /**
@@ -82,12 +98,33 @@ export class Supervisor implements ControlTarget, ReloadTarget {
    */
   async start(): Promise<void> {
     assertPoolUsers(this.config.pools);
+    this.openLogFiles(this.config.pools);
     for (const pool of this.config.pools) this.pools.set(pool.name, this.createPool(pool));
     for (const [address, group] of groupByListen(this.config.pools)) await this.openAddress(address, group);
     await Promise.all([...this.pools.values()].map((p) => p.start()));
     for (const pool of this.pools.values()) this.watchHandler(pool);
     this.state = 'running';
     this.deps.log.info({ pools: [...this.pools.keys()] }, 'ready to handle connections');
+  }
+
+  /** SIGUSR1: the pools' log files opened again by their paths (the daemon's own is cli/'s). */
+  reopenLogs(): void {
+    this.logFiles.reopen();
+  }
+
+  /** Opens every `access.log` and `slowlog` of `pools`. @throws DaemonError `ERR_LOG_OPEN` */
+  private openLogFiles(pools: readonly PoolConfig[]): void {
+    for (const pool of pools) {
+      for (const [key, path] of [['access.log', pool.access.log], ['slowlog', pool.slowlog]] as const) {
+        if (path === undefined) continue;
+        try {
+          this.logFiles.open(path);
+        } catch (err) {
+          throw new DaemonError(ErrorCode.ERR_LOG_OPEN,
+            `log: pool "${pool.name}": ${key}: cannot open ${path}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+    }
   }
 
   /** Reads and checks the config again, then applies it with no gap in accepting (SIGHUP/USR2). */
@@ -159,6 +196,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     return new Pool(config, {
       log: this.deps.log,
       now: this.deps.now,
+      files: this.logFiles,
       worker: {
         spawn: this.deps.spawn, workerMain: this.deps.workerMain, env: this.deps.env,
         logLevel: this.config.global.logLevel, pretty: this.deps.pretty,
@@ -179,6 +217,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     const fresh = this.connectionDeps(group);
     open.deps.router = fresh.router;
     open.deps.values = fresh.values;
+    open.deps.observer = fresh.observer;
   }
 
   /** An edited handler module restarts its pool's workers one at a time (issue 3, item 5). */
@@ -219,6 +258,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       now: this.deps.now,
       values: { FCGI_MAX_CONNS: '1000', FCGI_MAX_REQS: String(maxReqs), FCGI_MPXS_CONNS: '0' },
       logRequest: (request, status, bytes) => { this.logRequest(request, status, bytes); },
+      observer: new ListenerObserver(group, this.observerDeps),
     };
   }
 

@@ -36,6 +36,22 @@ export interface ConnectionDeps {
   /** The `FCGI_GET_VALUES` answers (`FCGI_MAX_CONNS`, `FCGI_MAX_REQS`); replaced on reload. */
   values: Readonly<Record<string, string>>;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
+  /** The pages the supervisor answers itself and what sees each request end; replaced on reload. */
+  observer?: RequestObserver | undefined;
+}
+
+/**
+ * What the supervisor does around the relay (supervisor/pages: status and ping pages, the
+ * access log, the status counters), through three hooks: one where a request is routed, one
+ * where the router refuses it, and one where it ends.
+ */
+export interface RequestObserver {
+  /** Answers `request` itself when its params ask for a page (status, ping); true if it did. */
+  answer(request: RelayRequest, params: NameValuePairs): boolean;
+  /** The router refused `request`: `pool` is the pool whose rules refused it (if any). */
+  refused(request: RelayRequest, pool: string | undefined): void;
+  /** `request` is over: answered, relayed to its END_REQUEST, or given up by the web server. */
+  ended(request: RelayRequest): void;
 }
 
 /** One FastCGI connection from a web server, carrying one request at a time. */
@@ -92,6 +108,7 @@ export class WebConnection implements RequestHandler {
 
   finished(request: RelayRequest): void {
     this.responder.end(request.requestId);
+    this.deps.observer?.ended(request);
   }
 
   pauseInput(): void {
@@ -109,6 +126,7 @@ export class WebConnection implements RequestHandler {
     if (headersSent) {
       // Headers already went out: the only honest signal left is closing the connection.
       this.socket.destroy();
+      this.deps.observer?.ended(request);
       return;
     }
     this.write(fastcgiResponse(request.requestId, page));
@@ -142,7 +160,9 @@ export class WebConnection implements RequestHandler {
   }
 
   private route(request: RelayRequest, params: NameValuePairs): void {
-    if (request.routing(params)) void this.routeTo(request, params);
+    if (!request.routing(params)) return;
+    if (this.deps.observer?.answer(request, params) === true) return;
+    void this.routeTo(request, params);
   }
 
   private async routeTo(request: RelayRequest, params: NameValuePairs, rerouted = false): Promise<void> {
@@ -156,7 +176,8 @@ export class WebConnection implements RequestHandler {
     }
     if (request.state !== 'routing') return; // the web server went away meanwhile
     if (isRefusal(result)) {
-      this.deps.log.warn({ script: result.scriptFilename, reason: result.reason }, result.event);
+      this.deps.log.warn({ pool: result.pool, script: result.scriptFilename, reason: result.reason }, result.event);
+      this.deps.observer?.refused(request, result.pool);
       request.answer(result.status, errorPage(result.status));
       return;
     }
@@ -190,7 +211,10 @@ export class WebConnection implements RequestHandler {
       case 'finished':
         return;
     }
-    if (!owed) return;
+    if (!owed) {
+      this.deps.observer?.ended(request);
+      return;
+    }
     this.write([encodeEndRequest(request.requestId, 0, ProtocolStatus.FCGI_REQUEST_COMPLETE)]);
     this.finished(request);
   }

@@ -7,6 +7,7 @@ import type { PoolConfig } from '../../config/schema.ts';
 import { RecordType } from '../../fastcgi/constants.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { encodeRecord } from '../../fastcgi/record.ts';
+import { cgiHeadStatus } from './head-status.ts';
 
 /**
  * Where a relayed request is: reading its PARAMS, being routed (script resolution), waiting in
@@ -105,6 +106,8 @@ export class RelayRequest {
   readonly requestId: number;
   readonly keepConn: boolean;
   readonly startedAtMs: number;
+  /** Pid of the worker that ran it, set by the worker's handle; 0 for the supervisor's own answers. */
+  workerPid = 0;
   readonly #handler: RequestHandler;
   #state: RelayState = 'params';
   #params: NameValuePairs | undefined;
@@ -115,6 +118,7 @@ export class RelayRequest {
   #upstream: Upstream | undefined;
   #stdoutBytes = 0;
   #queuedAtMs = 0;
+  #status = 0;
 
   constructor(requestId: number, keepConn: boolean, handler: RequestHandler, nowMs: number) {
     this.requestId = requestId;
@@ -141,6 +145,15 @@ export class RelayRequest {
   /** Bytes of FCGI_STDOUT content sent to the web server (0 = no header went out). */
   get stdoutBytes(): number {
     return this.#stdoutBytes;
+  }
+
+  /**
+   * The HTTP status of its answer: the supervisor's own, or the one in the worker's first
+   * FCGI_STDOUT record (`Status:` line of the normalized CGI head; 200 without one, 302 for a
+   * bare `Location:`); 0 before any answer. For the access log and the status page.
+   */
+  get status(): number {
+    return this.#status;
   }
 
   /** When it entered its pool's queue (ms on the pool's clock); 0 if it never did. */
@@ -203,7 +216,10 @@ export class RelayRequest {
    * @returns false when the web server's socket is full (the caller waits for {@link RelayRequest.onDrain})
    */
   output(type: number, content: Buffer): boolean {
-    if (type === RecordType.FCGI_STDOUT) this.#stdoutBytes += content.length;
+    if (type === RecordType.FCGI_STDOUT) {
+      if (this.#stdoutBytes === 0 && content.length > 0) this.#status = cgiHeadStatus(content);
+      this.#stdoutBytes += content.length;
+    }
     return this.#handler.write(encodeRecord(type, this.requestId, content));
   }
 
@@ -221,6 +237,7 @@ export class RelayRequest {
    */
   answer(status: number, page: Buffer): void {
     if (!this.#to('answered')) return;
+    if (this.#stdoutBytes === 0) this.#status = status;
     this.#upstream = undefined;
     this.#handler.answer(this, status, page, this.#stdoutBytes > 0);
   }

@@ -16,6 +16,8 @@ export interface RouteRefusal {
   readonly reason: string;
   /** `SCRIPT_FILENAME` as sent, as text (for the log line). */
   readonly scriptFilename: string;
+  /** The pool whose rules refused it (the most specific one); absent when the listener has none. */
+  readonly pool?: string;
 }
 
 /** Routes by SCRIPT_FILENAME among the pools of one listener. */
@@ -42,7 +44,9 @@ export class Router {
         const routed = { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo };
         return scriptName === undefined ? routed : { ...routed, scriptName };
       }
-      const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: sent(params) };
+      const candidate: RouteRefusal = {
+        status: result.status, event: result.event, reason: result.reason, scriptFilename: sent(params), pool: pool.name,
+      };
       if (refusal === undefined || (isOutsideRoot(refusal) && !isOutsideRoot(candidate))) refusal = candidate;
     }
     return refusal ?? { status: 404, event: 'script not found', reason: 'no pool on this listener', scriptFilename: sent(params) };
