@@ -38,7 +38,7 @@ export interface AccessEntry {
 }
 
 /** Control bytes (and DEL) written as `\xNN`, so that every entry stays one line. */
-function clean(text: string): string {
+export function clean(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
@@ -63,6 +63,8 @@ function duration(entry: AccessEntry, unit: string | undefined): string {
       return ms.toFixed(3);
     case 'microseconds': case 'micro':
       return String(Math.round(ms * 1000));
+    case 'seconds':
+    case undefined:
     default:
       return (ms / 1000).toFixed(3);
   }
@@ -75,6 +77,8 @@ function memory(bytes: number | undefined, unit: string | undefined): string {
       return String(Math.floor(bytes / 1024));
     case 'megabytes': case 'mega':
       return String(Math.floor(bytes / 1048576));
+    case 'bytes':
+    case undefined:
     default:
       return String(bytes);
   }
@@ -112,7 +116,7 @@ function jsonLine(e: AccessEntry): string {
     user: param(e, 'REMOTE_USER'), userAgent: param(e, 'HTTP_USER_AGENT'),
     requestId: param(e, 'HTTP_X_REQUEST_ID') ?? param(e, 'REQUEST_ID'),
     contentLength: Number(param(e, 'CONTENT_LENGTH') ?? 0), bytes: e.bytes,
-    durationMs: Math.max(0, e.endedAtMs - e.startedAtMs), pid: e.pid,
+    durationMs: Math.round(Math.max(0, e.endedAtMs - e.startedAtMs) * 1000) / 1000, pid: e.pid,
     cpuPercent: e.cpuPercent, memoryBytes: e.memoryBytes,
   };
   return JSON.stringify(object);

@@ -63,7 +63,7 @@ export function strftime(format: string, timeMs: number): string {
   const date = new Date(timeMs);
   let out = '';
   for (let i = 0; i < format.length; i++) {
-    const c = format[i];
+    const c = format.charAt(i);
     if (c !== '%' || i + 1 >= format.length) {
       out += c;
       continue;

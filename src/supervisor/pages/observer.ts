@@ -89,7 +89,7 @@ export class ListenerObserver implements RequestObserver {
     const name = request.route?.pool.name ?? marked?.pool;
     if (name === undefined) return; // given up before routing: no pool to count it in
     const pool = this.#deps.pool(name);
-    const config = request.route?.pool ?? pool?.config;
+    const config = request.route?.pool ?? pool?.config ?? this.#group.find((p) => p.name === name);
     const endedAtMs = now();
     pool?.stats.durations.observe(Math.max(0, endedAtMs - request.startedAtMs) / 1000);
     const path = config?.access.log;

@@ -1,6 +1,7 @@
 // This file implements a slow log entry from the perspective of an operator reading PHP-FPM's
 // slowlog: a header line with the time, pool and worker pid, then the script, the request
 // (method, URI) and how long it had run, then the stack sample the runtime could give.
+import { clean } from '../../log/access-line.ts';
 import { strftime } from '../../log/strftime.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 
@@ -27,7 +28,10 @@ export interface SlowEntry {
  */
 export function slowEntryText(entry: SlowEntry): string {
   const params = entry.request.params;
-  const text = (name: string): string => params?.get(name)?.toString('utf8').replace(/[\x00-\x1f\x7f]/g, '?') ?? '-';
+  const text = (name: string): string => {
+    const value = params?.get(name);
+    return value === undefined ? '-' : clean(value.toString('utf8'));
+  };
   const lines = [
     `[${strftime('%d-%b-%Y %H:%M:%S', entry.nowMs)}]  [pool ${entry.pool}] pid ${entry.workerPid}`,
     `script_filename = ${entry.request.route?.scriptFilename.toString() ?? text('SCRIPT_FILENAME')}`,
