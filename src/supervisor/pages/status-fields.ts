@@ -58,7 +58,7 @@ export function poolFields(pool: PoolStatus, nowMs: number): StatusField[] {
 
 /**
  * One worker's fields in PHP-FPM's `full` view: `request duration` in µs, `last request cpu`
- * in % of one CPU and `last request memory` in bytes (0 when not measured: see docs/status.md).
+ * in % of one CPU and `last request memory` in bytes (0: not measured yet, see docs/config.md).
  * `request URI` is spelled `request uri` in JSON, as PHP-FPM does.
  */
 export function processFields(worker: WorkerStatus, nowMs: number): StatusField[] {
