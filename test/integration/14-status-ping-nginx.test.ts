@@ -22,7 +22,7 @@ const stack = useStack({
     return {
       main: {
         ...defaultPool(paths.root, paths.fastcgiSocket),
-        pm: { max_children: 2, status_path: '/status' },
+        pm: { max_children: 2, status_path: '/status', status_listen: join(paths.dir, 'status.sock') },
         ping: { path: '/ping', response: 'pong' },
       },
     };
@@ -147,6 +147,21 @@ describe('pm.status_path = "/status" through nginx', () => {
     const status = JSON.parse(body) as FpmStatus;
     expect(status.pool).toBe('main');
     expect(status.processes).toBeUndefined();
+  });
+});
+
+describe('pm.status_listen', () => {
+  it('answers the pages on a socket of its own, and 404 for scripts there', async () => {
+    const socket = join(stack().dir, 'status.sock');
+    const ask = (env: Record<string, string>) => run('cgi-fcgi', ['-bind', '-connect', socket], {
+      env: { REQUEST_METHOD: 'GET', ...env }, timeout: EVENT_TIMEOUT_MS,
+    });
+    const status = await ask({ SCRIPT_NAME: '/status', SCRIPT_FILENAME: '/status', QUERY_STRING: 'json' });
+    expect(JSON.parse(status.stdout.split('\r\n\r\n')[1] ?? '')).toMatchObject({ pool: 'main' });
+    expect((await ask({ SCRIPT_NAME: '/ping', SCRIPT_FILENAME: '/ping' })).stdout).toMatch(/\r\n\r\npong$/);
+    const script = await ask({ SCRIPT_NAME: '/hello.sh', SCRIPT_FILENAME: join(stack().root, 'hello.sh') });
+    expect(script.stdout).toContain('Status: 404 Not Found');
+    expect(script.stdout).not.toContain('hello');
   });
 });
 

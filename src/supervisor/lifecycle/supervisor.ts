@@ -8,7 +8,7 @@ import { DaemonError, ErrorCode } from '../../errors.ts';
 import { LogFiles } from '../../log/log-files.ts';
 import type { Logger } from '../../log/logger.ts';
 import { ListenerObserver, type ObserverDeps } from '../pages/observer.ts';
-import { closeListener, groupByListen, openListener } from '../listen/listeners.ts';
+import { closeListener, groupByListen, openListener, type Listener } from '../listen/listeners.ts';
 import { Pool } from '../pool/pool.ts';
 import { assertPoolUsers } from '../pool/pool-identity.ts';
 import type { SpawnFn } from '../pool/worker-handle.ts';
@@ -63,6 +63,8 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   readonly logFiles: LogFiles;
   private readonly observerDeps: ObserverDeps;
   private readonly connections = new Set<WebConnection>();
+  /** `pm.status_listen` sockets (opened at start, kept as they are by reloads), by pool. */
+  private readonly statusListeners = new Map<string, Listener>();
   /** Where every connection's routed requests go: the pool of that name now (reloads swap pools). */
   private readonly dispatch: RequestDispatch = {
     dispatch: (name, request) => {
@@ -101,6 +103,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     this.openLogFiles(this.config.pools);
     for (const pool of this.config.pools) this.pools.set(pool.name, this.createPool(pool));
     for (const [address, group] of groupByListen(this.config.pools)) await this.openAddress(address, group);
+    for (const pool of this.config.pools) await this.openStatusListen(pool);
     await Promise.all([...this.pools.values()].map((p) => p.start()));
     for (const pool of this.pools.values()) this.watchHandler(pool);
     this.state = 'running';
@@ -166,6 +169,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     for (const stop of this.unwatch.values()) stop();
     // Stop accepting now; server.close()'s callback would wait for every kept-alive connection.
     for (const { listener } of this.listeners.values()) closeListener(listener);
+    for (const listener of this.statusListeners.values()) closeListener(listener);
     for (const connection of this.connections) connection.shutdown();
     const pools = [...this.pools.values()];
     const timeoutMs = this.config.global.processControlTimeoutMs;
@@ -210,6 +214,21 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     const listener = await openListener(group, (socket) => { this.accept(socket, deps); }, this.deps.listenFds);
     this.listeners.set(address, { listener, deps });
     this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
+  }
+
+  /**
+   * Opens `pool`'s `pm.status_listen`, if any: its connections get the pool's status and ping
+   * pages and a 404 for anything else (a router with no pool). Opened once, at start.
+   * @throws DaemonError `ERR_LISTEN`
+   */
+  private async openStatusListen(pool: PoolConfig): Promise<void> {
+    const address = pool.status.listen;
+    if (address === undefined) return;
+    const deps: ConnectionDeps = { ...this.connectionDeps([pool]), router: new Router([]) };
+    const listener = await openListener([{ ...pool, listen: { ...pool.listen, address } }],
+      (socket) => { this.accept(socket, deps); }, this.deps.listenFds);
+    this.statusListeners.set(pool.name, listener);
+    this.deps.log.info({ listen: listener.address, pool: pool.name }, 'listening for status');
   }
 
   /** Routes the listener's connections to `group` from now on (reload). */
