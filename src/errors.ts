@@ -45,6 +45,8 @@ export const ErrorCode = {
    * `systemd:NAME` not passed, a passed socket no pool uses, a malformed variable.
    */
   ERR_LISTEN_FDS: 'ERR_LISTEN_FDS',
+  /** A pool's `access.log` or `slowlog` file that cannot be opened at start. */
+  ERR_LOG_OPEN: 'ERR_LOG_OPEN',
   /** `request_terminate_timeout` or a queue timeout passed. */
   ERR_TIMEOUT: 'ERR_TIMEOUT',
   /** The control socket cannot be reached (ENOENT, ECONNREFUSED: no daemon), or hung up. */

@@ -46,11 +46,22 @@ export function errorPage(status: number, headers: readonly (readonly [string, s
  * @throws TypeError for a status outside 100–999 or a header that cannot be sent.
  */
 export function htmlResponse(status: number, body: Buffer, headers: readonly (readonly [string, string])[] = []): Buffer {
+  return cgiResponse(status, 'text/html', body, headers);
+}
+
+/**
+ * A complete CGI response with a `body` of type `contentType`: `Status`, `Content-Type`,
+ * `headers`, `Content-Length` (the supervisor's status and ping pages).
+ * @throws TypeError for a status outside 100–999 or a header that cannot be sent.
+ */
+export function cgiResponse(
+  status: number, contentType: string, body: Buffer, headers: readonly (readonly [string, string])[] = [],
+): Buffer {
   const head = encodeCgiHead({
     status,
     reason: reasonPhrase(status),
     headers: [
-      ['Content-Type', 'text/html'],
+      ['Content-Type', contentType],
       ...headers.map(([name, value]): [string, string] => [name, value]),
       ['Content-Length', String(body.length)],
     ],

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ControlError, ErrorCode } from '../errors.ts';
 import type { StatusReply } from '../supervisor/control/control-protocol.ts';
-import type { BackoffStatus, DaemonStatus, PoolStatus, ReloadResult } from '../supervisor/status.ts';
+import type { BackoffStatus, DaemonStatus, PoolStatus, ReloadResult, WorkerStatus } from '../supervisor/status.ts';
 
 const count = z.number().int().nonnegative();
 const ms = z.number().nonnegative();
@@ -17,7 +17,24 @@ const backoffSchema: z.ZodType<BackoffStatus> = z.looseObject({
   lastFailure: z.string().exactOptional(),
 });
 
-// Loose objects: fields a newer daemon adds are kept (and printed by `status --json`).
+const workerSchema: z.ZodType<WorkerStatus> = z.looseObject({
+  pid: count,
+  state: z.enum(['Starting', 'Idle', 'Running', 'Exiting']),
+  startedAtMs: ms,
+  requests: count,
+  requestDurationUs: ms,
+  requestMethod: z.string(),
+  requestUri: z.string(),
+  contentLength: count,
+  user: z.string(),
+  script: z.string(),
+  lastRequestCpu: z.number().nonnegative().exactOptional(),
+  lastRequestMemoryBytes: count.exactOptional(),
+  rssBytes: count.exactOptional(),
+});
+
+// Loose objects: fields a newer daemon adds are kept (and printed by `status --json`); fields
+// an older daemon lacks read 0.
 const poolSchema: z.ZodType<PoolStatus> = z.looseObject({
   name: z.string(),
   pm: z.string(),
@@ -36,8 +53,16 @@ const poolSchema: z.ZodType<PoolStatus> = z.looseObject({
   maxChildrenReached: count,
   slowRequests: count,
   restarts: count,
+  respawns: count.default(0),
+  scaleUps: count.default(0),
+  crashes: count.default(0),
+  killed: count.default(0),
   recycled: count,
+  maxActive: count.default(0),
+  startedAtMs: ms.default(0),
+  rssBytes: count.exactOptional(),
   backoff: backoffSchema,
+  processes: z.array(workerSchema).default([]),
 });
 
 const daemonSchema: z.ZodType<DaemonStatus> = z.looseObject({

@@ -41,6 +41,7 @@ function poolRows(pool: PoolStatus): [string, string | number][] {
     ['active processes', pool.busy],
     ['spawning processes', pool.spawning],
     ['total processes', pool.idle + pool.busy + pool.spawning],
+    ['max active processes', pool.maxActive],
     ['max children', pool.maxChildren],
     ['queue length', pool.queueLength],
     ['max queue length', pool.maxQueueLength],
@@ -52,6 +53,10 @@ function poolRows(pool: PoolStatus): [string, string | number][] {
     ['max children reached', pool.maxChildrenReached],
     ['slow requests', pool.slowRequests],
     ['restarts', pool.restarts],
+    ['respawns', pool.respawns],
+    ['scale-ups', pool.scaleUps],
+    ['crashes', pool.crashes],
+    ['killed', pool.killed],
     ['recycled', pool.recycled],
     ['backoff', backoffText(pool.backoff)],
     ...(pool.backoff.lastFailure === undefined

@@ -67,6 +67,8 @@ describe('formatConfigToml', () => {
           'pm.max_requests': 0,
           'pm.max_memory': 0,
           request_slowlog_timeout: 0,
+          'ping.response': 'pong',
+          'access.format': '%R - %u %t "%m %r" %s',
           request_terminate_timeout: 0,
           'queue.max': 100,
           'queue.timeout': '1500ms',

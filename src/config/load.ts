@@ -10,6 +10,7 @@ import type { ConfigFs } from './normalize.ts';
 import { configProblem, formatValue, throwProblems } from './problems.ts';
 import type { DaemonConfig, GlobalConfig, PoolConfig } from './schema.ts';
 import { controlSocketProblems, sharedListenProblems } from './shared-listen.ts';
+import { statusPageProblems } from './status-pages.ts';
 import { suggestKey } from './suggest.ts';
 import { parseSource, readConfigText, readSources } from './sources.ts';
 import type { ConfigEnv, ConfigSources } from './sources.ts';
@@ -104,6 +105,7 @@ export async function parseConfig(
     ...sharedListenProblems(absolute, pools),
     ...controlSocketProblems(absolute, global.controlSocket, pools),
     ...(await tempPathProblems(absolute, global.fastcgiTempPath, fs)),
+    ...statusPageProblems(absolute, pools),
   ]);
   const included = sources.included.length === 0 ? {} : { included: sources.included };
   return deepFreeze({ file: absolute, ...included, global, pools });

@@ -86,18 +86,19 @@ export async function resolveFile(value: string, key: string, ctx: PoolContext, 
 /**
  * Parses `listen`, a relative unix socket path resolved against the config file's directory.
  */
-export function resolveListen(value: string, ctx: PoolContext): Resolved<ListenAddress> {
+export function resolveListen(value: string, ctx: PoolContext, key = 'listen'): Resolved<ListenAddress> {
   try {
     return { ok: true, value: parseListenAddress(value, ctx.baseDir) };
   } catch (error) {
-    const detail = `listen: ${error instanceof Error ? error.message : String(error)}`;
-    return { ok: false, problem: configProblem(ctx.file, detail, { pool: ctx.name, key: 'listen' }) };
+    const detail = `${key}: ${error instanceof Error ? error.message : String(error)}`;
+    return { ok: false, problem: configProblem(ctx.file, detail, { pool: ctx.name, key }) };
   }
 }
 
 /** Builds the {@link PoolConfig} of a validated table, its listen address, root and identity. */
 export function buildPool(
   t: PoolTable, ctx: PoolContext, address: ListenAddress, root: string, identity: PoolIdentity,
+  statusListen: ListenAddress | undefined,
 ): PoolConfig {
   const name = ctx.name;
   const handlerModule = t['handler.module'];
@@ -115,6 +116,14 @@ export function buildPool(
     runtime: t.runtime,
     pm: pmConfig(t),
     requestSlowlogTimeoutMs: t.request_slowlog_timeout,
+    slowlog: t.slowlog === undefined ? undefined : resolve(ctx.baseDir, t.slowlog),
+    status: {
+      path: t['pm.status_path'], listen: statusListen, pingPath: t['ping.path'], pingResponse: t['ping.response'],
+    },
+    access: {
+      log: t['access.log'] === undefined || t['access.log'] === '-' ? t['access.log'] : resolve(ctx.baseDir, t['access.log']),
+      format: t['access.format'],
+    },
     overloadPage: t.overload_page === undefined ? undefined : resolve(ctx.baseDir, t.overload_page),
     requestTerminateTimeoutMs: t.request_terminate_timeout,
     queue: { max: t['queue.max'], timeoutMs: t['queue.timeout'] },

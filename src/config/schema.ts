@@ -319,6 +319,19 @@ export interface PoolConfig {
    * @see PHP-FPM `request_slowlog_timeout`
    */
   readonly requestSlowlogTimeoutMs: number;
+  /**
+   * Absolute path of the file the supervisor appends a slow request's entry to (script,
+   * method, URI, and a stack sample of the running script for `python`, `node` and `handler`
+   * pools) when it passes `request_slowlog_timeout`; `undefined`: only the log line.
+   * Reopened on SIGUSR1.
+   * @defaultValue `undefined`
+   * @see PHP-FPM `slowlog`
+   */
+  readonly slowlog: string | undefined;
+  /** The status and ping pages the supervisor answers itself (never queued behind scripts). */
+  readonly status: StatusConfig;
+  /** The access log the supervisor writes, one line per answer. */
+  readonly access: AccessConfig;
   /** The queue of requests waiting for an idle worker. */
   readonly queue: QueueConfig;
   /**
@@ -381,6 +394,51 @@ export interface ExecConfig {
    * @defaultValue `true`
    */
   readonly killGroupAtEnd: boolean;
+}
+
+/** `pm.status_path`, `pm.status_listen`, `ping.path`, `ping.response`. */
+export interface StatusConfig {
+  /**
+   * The `SCRIPT_NAME` (a URI path) whose requests get the pool's status page instead of a
+   * script: PHP-FPM's formats (`?json`, `?full`, `?html`, `?xml`, `?openmetrics`), answered by
+   * the supervisor; `undefined`: none.
+   * @defaultValue `undefined`
+   * @see PHP-FPM `pm.status_path`
+   */
+  readonly path: string | undefined;
+  /**
+   * A second address that answers only the status and ping pages (no script runs there), as
+   * PHP-FPM 8's; `undefined`: none.
+   * @defaultValue `undefined`
+   * @see PHP-FPM `pm.status_listen`
+   */
+  readonly listen: ListenAddress | undefined;
+  /**
+   * The `SCRIPT_NAME` whose requests get {@link StatusConfig.pingResponse} (`200`, text/plain),
+   * for the web server's health checks; `undefined`: none.
+   * @defaultValue `undefined`
+   * @see PHP-FPM `ping.path`
+   */
+  readonly pingPath: string | undefined;
+  /** The body of a ping answer. @defaultValue `'pong'` @see PHP-FPM `ping.response` */
+  readonly pingResponse: string;
+}
+
+/** `access.log`, `access.format`. */
+export interface AccessConfig {
+  /**
+   * Absolute path of the access log (appended to, reopened on SIGUSR1), `'-'` for the
+   * daemon's standard output, or `undefined` for none.
+   * @defaultValue `undefined` (no access log, as PHP-FPM)
+   * @see PHP-FPM `access.log`
+   */
+  readonly log: string | undefined;
+  /**
+   * The line format: PHP-FPM's `%`-tokens, or `"json"` for one JSON object per line.
+   * @defaultValue `'%R - %u %t "%m %r" %s'` (PHP-FPM's)
+   * @see PHP-FPM `access.format`
+   */
+  readonly format: string;
 }
 
 /** `python.*` keys. */

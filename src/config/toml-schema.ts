@@ -6,6 +6,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import { parseAccountRef } from './accounts.ts';
 import { parseSocketMode } from './listen.ts';
+import { DEFAULT_ACCESS_FORMAT, parseAccessFormat } from './access-format.ts';
 import { ISOLATIONS, LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
 import { parseDurationMs, parseSizeBytes } from './units.ts';
 
@@ -72,6 +73,20 @@ const moduleName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/u, 'must be a dotted module name such as "mercurial.hgweb"');
 
+/**
+ * A URI path the supervisor answers itself (`pm.status_path`, `ping.path`): a leading `/`, then
+ * PHP-FPM's allowed characters.
+ */
+const pagePath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9/_.~-]*$/, 'must start with "/" and hold only letters, digits and "/_.~-" (as PHP-FPM requires)');
+
+/** `access.format`, checked by parsing it (the supervisor parses it again when it opens the log). */
+const accessFormat = converted(z.string().min(1), (value) => {
+  parseAccessFormat(value);
+  return value;
+});
+
 /** The `[global]` table. `control_socket` is resolved against the config file's dir later. */
 export const globalSchema = z.strictObject({
   log_level: z.enum(LOG_LEVELS).default('info'),
@@ -107,6 +122,13 @@ export const poolSchema = z.strictObject({
   'pm.max_requests': z.int().min(0).default(0),
   'pm.max_memory': converted(z.unknown(), parseSize).prefault(0),
   request_slowlog_timeout: converted(z.unknown(), parseDuration).prefault(0),
+  slowlog: z.string().min(1).optional(),
+  'pm.status_path': pagePath.optional(),
+  'pm.status_listen': z.string().min(1).optional(),
+  'ping.path': pagePath.optional(),
+  'ping.response': z.string().regex(/^[^\0]*$/, 'must not contain NUL').default('pong'),
+  'access.log': z.string().min(1).optional(),
+  'access.format': accessFormat.default(DEFAULT_ACCESS_FORMAT),
   overload_page: z.string().min(1).optional(),
   request_terminate_timeout: converted(z.unknown(), parseDuration).prefault('60s'),
   'queue.max': z.int().min(0).default(100),

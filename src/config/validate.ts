@@ -77,16 +77,19 @@ export async function validatePool(value: unknown, ctx: PoolContext, fs: ConfigF
   const rootText = stringAt(flat, 'root');
   const listen = listenText === undefined ? undefined : resolveListen(listenText, ctx);
   const root = rootText === undefined ? undefined : await resolveRoot(rootText, ctx, fs);
+  const statusText = stringAt(flat, 'pm.status_listen');
+  const statusListen = statusText === undefined ? undefined : resolveListen(statusText, ctx, 'pm.status_listen');
   const pageText = stringAt(flat, 'overload_page');
   const page = pageText === undefined ? undefined : await resolveFile(pageText, 'overload_page', ctx, fs);
   if (!checked.ok) problems.push(...checked.problems);
-  for (const r of [listen, root, page]) if (r?.ok === false) problems.push(r.problem);
+  for (const r of [listen, root, page, statusListen]) if (r?.ok === false) problems.push(r.problem);
   if (checked.ok) problems.push(...runtimeProblems(checked.value, ctx));
   const identity = checked.ok ? await resolveIdentity(checked.value, ctx, fs) : undefined;
   if (identity?.ok === false) problems.push(...identity.problems);
-  if (problems.length > 0 || !checked.ok || listen?.ok !== true || root?.ok !== true || page?.ok === false || identity?.ok !== true)
+  if (problems.length > 0 || !checked.ok || listen?.ok !== true || root?.ok !== true || page?.ok === false || identity?.ok !== true
+    || statusListen?.ok === false)
     return { ok: false, problems };
-  return { ok: true, pool: buildPool(checked.value, ctx, listen.value, root.value, identity.value) };
+  return { ok: true, pool: buildPool(checked.value, ctx, listen.value, root.value, identity.value, statusListen?.value) };
 }
 
 /**

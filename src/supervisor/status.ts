@@ -46,11 +46,67 @@ export interface PoolStatus {
   readonly maxChildrenReached: number;
   /** Requests that passed `request_slowlog_timeout`. @see FPM status `slow requests` */
   readonly slowRequests: number;
-  /** Workers started after the initial ones (crashes, recycling, scaling). */
+  /** Workers started after the initial ones: {@link PoolStatus.respawns} + {@link PoolStatus.scaleUps}. */
   readonly restarts: number;
+  /** Forks that replaced a worker that died or was recycled. */
+  readonly respawns: number;
+  /** Forks that added a worker (the pm policy scaling up), not replacing one. */
+  readonly scaleUps: number;
+  /** Workers that died without being asked to (crashed, killed from outside, failed to start). */
+  readonly crashes: number;
+  /** Workers the supervisor killed (`request_terminate_timeout`, an abort not honoured, a protocol error). */
+  readonly killed: number;
   /** Workers recycled after `pm.max_requests` or `pm.max_memory`. */
   readonly recycled: number;
+  /** Most workers busy at once since the pool started. @see FPM status `max active processes` */
+  readonly maxActive: number;
+  /** When the pool started, ms since the epoch. @see FPM status `start time` */
+  readonly startedAtMs: number;
+  /**
+   * Resident memory of the pool's workers and their children (runtime children, CGI
+   * children), in bytes, read from /proc when the status was asked; absent when not sampled.
+   */
+  readonly rssBytes?: number;
   readonly backoff: BackoffStatus;
+  /** Every worker process of the pool (FPM's `full` view). */
+  readonly processes: readonly WorkerStatus[];
+}
+
+/** A worker's state, in PHP-FPM's words where it has one (`Idle`, `Running`). */
+export type WorkerStatusState = 'Starting' | 'Idle' | 'Running' | 'Exiting';
+
+/**
+ * One worker, as PHP-FPM's `full` status shows a process: the request it runs, else the last
+ * one it ran. Request fields are the web server's params as sent (empty before any request).
+ */
+export interface WorkerStatus {
+  readonly pid: number;
+  readonly state: WorkerStatusState;
+  /** When it was forked, ms since the epoch. @see FPM `start time` */
+  readonly startedAtMs: number;
+  /** Requests it has served. @see FPM `requests` */
+  readonly requests: number;
+  /** The running request's time so far, else the last request's, in µs. @see FPM `request duration` */
+  readonly requestDurationUs: number;
+  /** `REQUEST_METHOD`. @see FPM `request method` */
+  readonly requestMethod: string;
+  /** `REQUEST_URI` (with the query). @see FPM `request URI` */
+  readonly requestUri: string;
+  /** `CONTENT_LENGTH`, bytes. @see FPM `content length` */
+  readonly contentLength: number;
+  /** `REMOTE_USER`, or `-`. @see FPM `user` */
+  readonly user: string;
+  /** The script (resolved path). @see FPM `script` */
+  readonly script: string;
+  /** CPU of the last finished request, % of one CPU; absent while running or not measured. @see FPM `last request cpu` */
+  readonly lastRequestCpu?: number;
+  /**
+   * RSS of the worker and its runtime children after the last request, bytes; absent while
+   * running or not measured. @see FPM `last request memory` (there: the script's peak allocation)
+   */
+  readonly lastRequestMemoryBytes?: number;
+  /** RSS of the worker and its children now, bytes, when sampled. */
+  readonly rssBytes?: number;
 }
 
 /** The whole daemon. */
@@ -75,6 +131,8 @@ export type ReloadResult =
 /** What the control socket needs from the supervisor. */
 export interface ControlTarget {
   status(): DaemonStatus;
+  /** Reads the workers' memory from /proc for the next {@link ControlTarget.status}; never rejects. */
+  sampleMemory?(): Promise<void>;
   /** Reads and checks the config file again and applies it; never throws. */
   reload(): Promise<ReloadResult>;
   /** Starts a graceful stop (as SIGTERM does). */

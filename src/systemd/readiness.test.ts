@@ -44,7 +44,14 @@ function status(): DaemonStatus {
     maxChildrenReached: 0,
     slowRequests: 0,
     restarts: 0,
+    respawns: 0,
+    scaleUps: 0,
+    crashes: 0,
+    killed: 0,
     recycled: 0,
+    maxActive: 0,
+    startedAtMs: 0,
+    processes: [],
     backoff: { state: 'none', delayMs: 0, failures: 0 },
   };
   return {

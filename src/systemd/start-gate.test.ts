@@ -9,7 +9,8 @@ function pool(name: string, idle: number, busy: number, lastFailure?: string): P
   return {
     name, pm: 'static', runtime: 'handler', idle, busy, spawning: 0, maxChildren: 2, queueLength: 0,
     maxQueueLength: 0, queueMax: 10, maxQueueWaitMs: 0, totalQueueWaitMs: 0, accepted: 0, overloaded: 0,
-    maxChildrenReached: 0, slowRequests: 0, restarts: 0, recycled: 0,
+    maxChildrenReached: 0, slowRequests: 0, restarts: 0, respawns: 0, scaleUps: 0, crashes: 0, killed: 0, recycled: 0,
+    maxActive: 0, startedAtMs: 0, processes: [],
     backoff: lastFailure === undefined
       ? { state: 'none', delayMs: 0, failures: 0 }
       : { state: 'backing-off', delayMs: 1000, failures: 2, lastFailure },

@@ -44,11 +44,11 @@ async function pythonPid(): Promise<string> {
  */
 async function nextPython(since: number, before: string): Promise<string> {
   const started = await stack().daemon.waitForLog(
-    (e) => e.msg === 'python started' && String(e.pid) !== before,
+    (e) => e.msg === 'python started' && String(e.pythonPid) !== before,
     EVENT_TIMEOUT_MS,
     since,
   );
-  return String(started.pid);
+  return String(started.pythonPid);
 }
 
 /** The pool's one worker, once it is there. */

@@ -12,7 +12,8 @@ function pool(name: string, idle: number): PoolStatus {
   return {
     name, pm: 'static', runtime: 'exec', idle, busy: 0, spawning: 0, maxChildren: 2, queueLength: 0,
     maxQueueLength: 0, queueMax: 10, maxQueueWaitMs: 0, totalQueueWaitMs: 0, accepted: 0, overloaded: 0,
-    maxChildrenReached: 0, slowRequests: 0, restarts: 0, recycled: 0,
+    maxChildrenReached: 0, slowRequests: 0, restarts: 0, respawns: 0, scaleUps: 0, crashes: 0, killed: 0, recycled: 0,
+    maxActive: 0, startedAtMs: 0, processes: [],
     backoff: { state: 'none', delayMs: 0, failures: 0 },
   };
 }

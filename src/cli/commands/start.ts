@@ -91,7 +91,7 @@ export async function startCommand(args: StartArgs): Promise<number> {
   const removeSignals = installSignals({
     stop: () => { supervisor.stop(); },
     reload: () => supervisor.reload(),
-    reopenLogs: () => { reopenLogs(output, log); },
+    reopenLogs: () => { reopenLogs(output, supervisor, log); },
   }, log);
   let control: ControlServer | undefined;
   try {
@@ -128,12 +128,17 @@ export async function startCommand(args: StartArgs): Promise<number> {
   return outcome.kind === 'timeout' ? EX_SOFTWARE : 0;
 }
 
-/** SIGUSR1: the log file opened again by its path (logrotate renamed it), said in the new file. */
-function reopenLogs(output: LogOutput, log: Logger): void {
-  if (output.file === undefined) {
+/**
+ * SIGUSR1: every log file opened again by its path (logrotate renamed it): `error_log`, said in
+ * the new file, then the pools' `access.log` and `slowlog` files.
+ */
+function reopenLogs(output: LogOutput, supervisor: Supervisor, log: Logger): void {
+  if (output.file === undefined && supervisor.logFiles.files.length === 0) {
     log.info({}, 'logs go to stdout: nothing to reopen');
     return;
   }
+  supervisor.reopenLogs();
+  if (output.file === undefined) return;
   try {
     output.reopen();
     log.info({ file: output.file }, 'log file reopened');

@@ -5,10 +5,13 @@
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
+import { DaemonError, ErrorCode } from '../../errors.ts';
+import { LogFiles } from '../../log/log-files.ts';
 import type { Logger } from '../../log/logger.ts';
 import { guardListener, type ListenerGuard } from '../listen/connection-limits.ts';
-import { closeListener, groupByListen, openListener } from '../listen/listeners.ts';
+import { closeListener, groupByListen, openListener, type Listener } from '../listen/listeners.ts';
 import { RateLimitedLog } from '../../log/rate-limited.ts';
+import { ListenerObserver, type ObserverDeps } from '../pages/observer.ts';
 import { Pool } from '../pool/pool.ts';
 import { assertPoolUsers } from '../pool/pool-identity.ts';
 import type { SpawnFn } from '../pool/worker-handle.ts';
@@ -54,7 +57,17 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   config: DaemonConfig;
   reloads = 0;
   readonly deps: SupervisorDeps;
+  /**
+   * True while the daemon drains before stopping: `ping.path` answers 503. Nothing sets it yet
+   * (issue 15's drain will); defaults to false.
+   */
+  draining = false;
+  /** The pools' `access.log` and `slowlog` files, reopened on SIGUSR1. */
+  readonly logFiles: LogFiles;
+  private readonly observerDeps: ObserverDeps;
   private readonly connections = new Set<WebConnection>();
+  /** `pm.status_listen` sockets (opened at start, kept as they are by reloads), by pool. */
+  private readonly statusListeners = new Map<string, Listener>();
   /** Where every connection's routed requests go: the pool of that name now (reloads swap pools). */
   private readonly dispatch: RequestDispatch = {
     dispatch: (name, request) => {
@@ -81,6 +94,11 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     this.deps = deps;
     this.startedAtMs = deps.now();
     this.timedOut = new RateLimitedLog(deps.log, 'info', 'connection timed out', deps.now);
+    this.logFiles = new LogFiles(deps.log);
+    this.observerDeps = {
+      pool: (name) => this.pools.get(name), draining: () => this.draining, now: deps.now, files: this.logFiles,
+      log: deps.log, pid: process.pid, attributed: new WeakMap(),
+    };
   }
 
   /**
@@ -90,12 +108,34 @@ export class Supervisor implements ControlTarget, ReloadTarget {
    */
   async start(): Promise<void> {
     assertPoolUsers(this.config.pools);
+    this.openLogFiles(this.config.pools);
     for (const pool of this.config.pools) this.pools.set(pool.name, this.createPool(pool));
     for (const [address, group] of groupByListen(this.config.pools)) await this.openAddress(address, group);
+    for (const pool of this.config.pools) await this.openStatusListen(pool);
     await Promise.all([...this.pools.values()].map((p) => p.start()));
     for (const pool of this.pools.values()) this.watchHandler(pool);
     this.state = 'running';
     this.deps.log.info({ pools: [...this.pools.keys()] }, 'ready to handle connections');
+  }
+
+  /** SIGUSR1: the pools' log files opened again by their paths (the daemon's own is cli/'s). */
+  reopenLogs(): void {
+    this.logFiles.reopen();
+  }
+
+  /** Opens every `access.log` and `slowlog` of `pools`. @throws DaemonError `ERR_LOG_OPEN` */
+  private openLogFiles(pools: readonly PoolConfig[]): void {
+    for (const pool of pools) {
+      for (const [key, path] of [['access.log', pool.access.log], ['slowlog', pool.slowlog]] as const) {
+        if (path === undefined) continue;
+        try {
+          this.logFiles.open(path);
+        } catch (err) {
+          throw new DaemonError(ErrorCode.ERR_LOG_OPEN,
+            `log: pool "${pool.name}": ${key}: cannot open ${path}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+    }
   }
 
   /** Reads and checks the config again, then applies it with no gap in accepting (SIGHUP/USR2). */
@@ -137,6 +177,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     for (const stop of this.unwatch.values()) stop();
     // Stop accepting now; server.close()'s callback would wait for every kept-alive connection.
     for (const { listener } of this.listeners.values()) closeListener(listener);
+    for (const listener of this.statusListeners.values()) closeListener(listener);
     for (const connection of this.connections) connection.shutdown();
     const pools = [...this.pools.values()];
     const timeoutMs = this.config.global.processControlTimeoutMs;
@@ -167,6 +208,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     return new Pool(config, {
       log: this.deps.log,
       now: this.deps.now,
+      files: this.logFiles,
       worker: {
         spawn: this.deps.spawn, workerMain: this.deps.workerMain, env: this.deps.env,
         logLevel: this.config.global.logLevel, pretty: this.deps.pretty,
@@ -183,6 +225,21 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
   }
 
+  /**
+   * Opens `pool`'s `pm.status_listen`, if any: its connections get the pool's status and ping
+   * pages and a 404 for anything else (a router with no pool). Opened once, at start.
+   * @throws DaemonError `ERR_LISTEN`
+   */
+  private async openStatusListen(pool: PoolConfig): Promise<void> {
+    const address = pool.status.listen;
+    if (address === undefined) return;
+    const deps: ConnectionDeps = { ...this.connectionDeps([pool]), router: new Router([]) };
+    const listener = await openListener([{ ...pool, listen: { ...pool.listen, address } }],
+      (socket) => { this.accept(socket, deps); }, this.deps.listenFds);
+    this.statusListeners.set(pool.name, listener);
+    this.deps.log.info({ listen: listener.address, pool: pool.name }, 'listening for status');
+  }
+
   /** Routes the listener's connections to `group` from now on (reload). */
   reroute(open: OpenListener, group: readonly PoolConfig[]): void {
     const fresh = this.connectionDeps(group);
@@ -190,6 +247,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     open.deps.values = fresh.values;
     open.deps.timeouts = fresh.timeouts;
     this.guards.get(open.listener.address)?.setMaxConnections(maxConnections(group));
+    open.deps.observer = fresh.observer;
   }
 
   /** An edited handler module restarts its pool's workers one at a time (issue 3, item 5). */
@@ -235,6 +293,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       logRequest: (request, status, bytes) => { this.logRequest(request, status, bytes); },
       timeouts: this.config.global,
       timedOut: (key, timeoutMs) => { this.timedOut.note({ timeout: key, timeoutMs }); },
+      observer: new ListenerObserver(group, this.observerDeps),
     };
   }
 

@@ -2,7 +2,11 @@
 // `cgi-fpm status`: what PHP-FPM's status page counts (accepted, listen queue, max children
 // reached, slow requests), plus queue waits measured in the supervisor, overloads, restarts,
 // recycling, and the overload log line written at most once a second.
+import { Histogram } from 'prom-client';
 import type { Logger } from '../../log/logger.ts';
+
+/** Upper bounds of the request-duration histogram, in seconds (prom-client's defaults, plus 30 and 60). */
+export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** Mutable counters of one pool (see `PoolStatus` for their meaning). */
 export class PoolStats {
@@ -11,7 +15,27 @@ export class PoolStats {
   maxChildrenReached = 0;
   slowRequests = 0;
   restarts = 0;
+  /** Forks that replaced a worker (died, killed, recycled, restarted). */
+  respawns = 0;
+  /** Forks the pm policy made to grow the pool. */
+  scaleUps = 0;
+  /** Workers that died without being asked to. */
+  crashes = 0;
+  /** Workers the supervisor killed (timeout, abort not honoured, protocol error). */
+  killed = 0;
+  /** Workers gone whose replacement has not been forked yet (the next fork is a respawn). */
+  replacementsOwed = 0;
+  /** Most workers busy at once. @see FPM `max active processes` */
+  maxActive = 0;
   recycled = 0;
+  /**
+   * Time from a request's params to its end (answered or relayed), every request of the pool,
+   * in seconds; registered in no registry (the status page's openmetrics registry takes it).
+   */
+  readonly durations = new Histogram({
+    name: 'cgifpm_request_duration_seconds', help: 'Time from the request\'s params to its end, in seconds.',
+    buckets: DURATION_BUCKETS_S, registers: [],
+  });
   maxQueueLength = 0;
   maxQueueWaitMs = 0;
   totalQueueWaitMs = 0;
@@ -23,6 +47,20 @@ export class PoolStats {
   waited(waitMs: number): void {
     this.totalQueueWaitMs += waitMs;
     if (waitMs > this.maxQueueWaitMs) this.maxQueueWaitMs = waitMs;
+  }
+
+  /** A fork after the pool started: a respawn when a worker is owed a replacement, else a scale-up. */
+  forked(): void {
+    this.restarts += 1;
+    if (this.replacementsOwed > 0) {
+      this.replacementsOwed -= 1;
+      this.respawns += 1;
+    } else this.scaleUps += 1;
+  }
+
+  /** `count` workers are busy now. */
+  activeNow(count: number): void {
+    if (count > this.maxActive) this.maxActive = count;
   }
 
   /** The queue grew to `length`. */

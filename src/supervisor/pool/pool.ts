@@ -9,12 +9,15 @@ import type { Logger } from '../../log/logger.ts';
 import { errorPage, htmlResponse } from '../../cgi/error-page.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import type { WorkerChannel } from '../relay/worker-channel.ts';
+import type { LogFiles } from '../../log/log-files.ts';
 import type { PoolStatus } from '../status.ts';
+import { slowEntryText } from './slow-entry.ts';
 import { CrashBackoff } from './backoff.ts';
 import { Matcher } from './matcher.ts';
 import { Population } from './population.ts';
 import { PoolStats } from './pool-stats.ts';
 import type { WorkerExit, WorkerHandle, WorkerOptions } from './worker-handle.ts';
+import { workerStatus } from './worker-status.ts';
 
 /** What a pool needs besides its config. */
 export interface PoolDeps {
@@ -22,6 +25,8 @@ export interface PoolDeps {
   readonly now: () => number;
   readonly random?: () => number;
   readonly worker: Omit<WorkerOptions, 'pool' | 'log' | 'events' | 'now' | 'maxRequests'>;
+  /** Where `slowlog` entries go (the daemon's log files). @defaultValue none: only the log line */
+  readonly files?: LogFiles;
 }
 
 /** One pool and its workers. */
@@ -34,10 +39,13 @@ export class Pool {
   private readonly deps: PoolDeps;
   private readonly log: Logger;
   private readonly overloadBody: Buffer | undefined;
+  /** When the pool was created (ms on its clock). @see FPM status `start time` */
+  readonly startedAtMs: number;
 
   constructor(config: PoolConfig, deps: PoolDeps) {
     this.config = config;
     this.deps = deps;
+    this.startedAtMs = deps.now();
     this.log = deps.log.child({ pool: config.name });
     this.backoff = new CrashBackoff(deps.random);
     this.overloadBody = config.overloadPage === undefined ? undefined : readFileSync(config.overloadPage);
@@ -118,19 +126,31 @@ export class Pool {
   /** The counters and the live population, for `cgi-fpm status`. */
   status(): PoolStatus {
     const s = this.stats;
+    const now = this.deps.now();
+    const processes = this.workers.processes().map((w) => workerStatus(w, now));
+    const sampled = processes.filter((p) => p.rssBytes !== undefined);
+    const rssBytes = sampled.length === 0 ? undefined : sampled.reduce((n, p) => n + (p.rssBytes ?? 0), 0);
     return {
       name: this.config.name, pm: this.config.pm.mode, runtime: this.config.runtime,
       ...this.workers.counts(), maxChildren: this.config.pm.maxChildren,
       queueLength: this.matcher.waiting, maxQueueLength: s.maxQueueLength, queueMax: this.config.queue.max,
       maxQueueWaitMs: s.maxQueueWaitMs, totalQueueWaitMs: s.totalQueueWaitMs, accepted: s.accepted,
       overloaded: s.overloaded, maxChildrenReached: s.maxChildrenReached, slowRequests: s.slowRequests,
-      restarts: s.restarts, recycled: s.recycled,
+      restarts: s.restarts, respawns: s.respawns, scaleUps: s.scaleUps, crashes: s.crashes, killed: s.killed,
+      recycled: s.recycled, maxActive: s.maxActive, startedAtMs: this.startedAtMs,
+      ...(rssBytes === undefined ? {} : { rssBytes }),
       backoff: {
         state: this.backoff.active ? 'backing-off' : 'none', delayMs: this.backoff.delayMs,
         failures: this.backoff.failures,
         ...(this.backoff.lastFailure === undefined ? {} : { lastFailure: this.backoff.lastFailure }),
       },
+      processes,
     };
+  }
+
+  /** Reads every worker's memory from /proc for the next {@link Pool.status}; never rejects. */
+  async sampleMemory(): Promise<void> {
+    await Promise.all(this.workers.processes().map((w) => w.sampleMemory()));
   }
 
   /** A serving worker's channel is free: the longest-waiting request takes it, else it waits. */
@@ -157,7 +177,17 @@ export class Pool {
 
   private onSlow(worker: WorkerHandle, request: RelayRequest, elapsedMs: number): void {
     this.stats.slowRequests += 1;
-    this.log.warn({ workerPid: worker.pid, script: request.route?.scriptFilename.toString(), elapsedMs }, 'slow request');
+    const text = (name: string): string | undefined => request.params?.get(name)?.toString('utf8');
+    this.log.warn({
+      workerPid: worker.pid, script: request.route?.scriptFilename.toString(), method: text('REQUEST_METHOD'),
+      uri: text('REQUEST_URI'), elapsedMs,
+    }, 'slow request');
+    const path = this.config.slowlog;
+    if (path === undefined || this.deps.files === undefined) return;
+    this.deps.files.write(path, slowEntryText({
+      pool: this.config.name, workerPid: worker.pid, request, elapsedMs, nowMs: this.deps.now(), stack: [],
+      noStack: `stack samples are not taken yet (runtime ${this.config.runtime})`,
+    }));
   }
 
   private overloaded(request: RelayRequest, reason: string): void {

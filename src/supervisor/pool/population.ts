@@ -40,6 +40,8 @@ export class Population {
   /** Ready workers with every channel free (what the policy may stop). */
   private readonly idle = new Set<WorkerHandle>();
   private readonly waiters = new Map<WorkerHandle, (ready: boolean) => void>();
+  /** Workers with a request in flight (for `max active processes`). */
+  private readonly active = new Set<WorkerHandle>();
   private readonly config: PoolConfig;
   private readonly deps: PopulationDeps;
   private started = false;
@@ -84,6 +86,11 @@ export class Population {
     const running = live.filter((w) => w.state === 'running');
     const busy = running.filter((w) => w.busy).length;
     return { idle: running.length - busy, busy, spawning: live.length - running.length };
+  }
+
+  /** Every worker process of the pool, retiring ones included (the status page's `full` view). */
+  processes(): readonly WorkerHandle[] {
+    return [...this.all];
   }
 
   /** A request has to wait: the policy may fork for it (when a fork is possible). O(1). */
@@ -137,6 +144,7 @@ export class Population {
 
   private async roll(): Promise<void> {
     for (const old of this.live()) {
+      this.deps.stats.replacementsOwed += 1;
       const next = this.spawn();
       if (!(await this.whenReady(next))) {
         this.deps.log.error({ workerPid: next.pid }, 'restart stopped: the new worker did not start');
@@ -163,7 +171,7 @@ export class Population {
   }
 
   private spawn(): WorkerHandle {
-    if (this.started) this.deps.stats.restarts += 1;
+    if (this.started) this.deps.stats.forked();
     const max = this.config.pm.maxRequests;
     const worker = new WorkerHandle({
       ...this.deps.worker, pool: this.config, log: this.deps.log, now: this.deps.now,
@@ -192,11 +200,14 @@ export class Population {
   /** A worker took its first request: no longer idle; the policy looks again within a second. */
   private onBusy(worker: WorkerHandle): void {
     this.idle.delete(worker);
+    this.active.add(worker);
+    this.deps.stats.activeNow(this.active.size);
     this.schedule.activity();
   }
 
   /** A channel is free: back to the pool, unless its worker is leaving or used up. */
   private onFree(worker: WorkerHandle, channel: WorkerChannel): void {
+    if (!worker.busy) this.active.delete(worker);
     if (this.retired.has(worker)) return;
     if (!worker.busy) this.idle.add(worker);
     // A worker past `pm.max_requests` takes no more requests: it is replaced (or, while the
@@ -212,6 +223,7 @@ export class Population {
   private recycle(worker: WorkerHandle, reason: string, fields: Record<string, unknown>): void {
     if (this.retired.has(worker)) return;
     this.deps.stats.recycled += 1;
+    this.deps.stats.replacementsOwed += 1;
     this.deps.log.info({ workerPid: worker.pid, reason, ...fields }, 'worker recycled');
     this.retire(worker);
     this.scale();
@@ -227,10 +239,16 @@ export class Population {
   private onExited(worker: WorkerHandle, info: WorkerExit): void {
     this.all.delete(worker);
     this.idle.delete(worker);
+    this.active.delete(worker);
     const planned = this.retired.delete(worker) || this.stopping !== undefined;
     this.deps.retired(worker);
     this.waiters.get(worker)?.(false);
-    if (!planned) this.noteDeath(worker, info);
+    if (!planned) {
+      this.deps.stats.replacementsOwed += 1;
+      if (info.killReason === undefined) this.deps.stats.crashes += 1;
+      else this.deps.stats.killed += 1;
+      this.noteDeath(worker, info);
+    }
     this.deps.exited(worker, info);
     this.scale();
   }

@@ -9,6 +9,7 @@ import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
 import { CHANNEL_FD, channelCount, controlFd, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
+import { readRssBytes } from '../../worker/rss.ts';
 import { workerIdentity } from './pool-identity.ts';
 import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
@@ -86,6 +87,12 @@ export class WorkerHandle {
   readonly spawnedAtMs: number;
   readyAtMs = 0;
   idleSinceMs = 0;
+  /** The request running now, else the last one it ran (PHP-FPM's `full` status view). */
+  lastRequest: RelayRequest | undefined;
+  /** When {@link lastRequest} ended (ms on the pool's clock); 0 while it runs. */
+  lastRequestEndedAtMs = 0;
+  /** Resident memory of the worker and its runtime's process group, bytes, when last sampled. */
+  rssBytes: number | undefined;
   private readonly options: WorkerOptions;
   private readonly timers = new Map<WorkerChannel, NodeJS.Timeout>();
   private readonly slowTimers = new Map<WorkerChannel, NodeJS.Timeout>();
@@ -169,6 +176,16 @@ export class WorkerHandle {
     else this.send({ type: 'stop' });
   }
 
+  /**
+   * Reads the resident memory of the worker and of its persistent runtime child (the python
+   * runner) from /proc into {@link rssBytes}; never rejects (a process gone reads 0).
+   */
+  async sampleMemory(): Promise<void> {
+    const pids = [this.pid, this.runtimeGroup?.pgid ?? 0].filter((pid) => pid > 1);
+    const sizes = await Promise.all(pids.map((pid) => readRssBytes(pid)));
+    this.rssBytes = sizes.reduce((a, b) => a + b, 0);
+  }
+
   /** Kills the worker (SIGKILL); its requests are answered by the pool. */
   kill(reason: KillReason): void {
     this.killReason ??= reason;
@@ -184,6 +201,9 @@ export class WorkerHandle {
   /** A channel took `request`: arm the `request_terminate_timeout` backstop and the slowlog. */
   private onStarted(channel: WorkerChannel, request: RelayRequest): void {
     this.busyChannels += 1;
+    this.lastRequest = request;
+    this.lastRequestEndedAtMs = 0;
+    request.workerPid = this.pid;
     const limitMs = this.options.pool.requestTerminateTimeoutMs;
     if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
     const slowMs = this.options.pool.requestSlowlogTimeoutMs;
@@ -203,7 +223,10 @@ export class WorkerHandle {
       this.slowTimers.delete(channel);
     }
     this.busyChannels -= 1;
-    if (!this.busy) this.idleSinceMs = this.options.now();
+    if (!this.busy) {
+      this.idleSinceMs = this.options.now();
+      this.lastRequestEndedAtMs = this.idleSinceMs;
+    }
     if (channel === this.channels[0]) this.cgiGroup = undefined;
     this.served += 1;
     if (this.state === 'running') this.options.events.free(this, channel);

@@ -41,6 +41,22 @@ export interface ConnectionDeps {
   timeouts: ConnectionTimeouts;
   /** A connection passed one of {@link ConnectionDeps.timeouts} and is closed (logged, rate-limited). */
   readonly timedOut: (key: TimeoutKey, timeoutMs: number) => void;
+  /** The pages the supervisor answers itself and what sees each request end; replaced on reload. */
+  observer?: RequestObserver | undefined;
+}
+
+/**
+ * What the supervisor does around the relay (supervisor/pages: status and ping pages, the
+ * access log, the status counters), through three hooks: one where a request is routed, one
+ * where the router refuses it, and one where it ends.
+ */
+export interface RequestObserver {
+  /** Answers `request` itself when its params ask for a page (status, ping); true if it did. */
+  answer(request: RelayRequest, params: NameValuePairs): boolean;
+  /** The router refused `request`: `pool` is the pool whose rules refused it (if any). */
+  refused(request: RelayRequest, pool: string | undefined): void;
+  /** `request` is over: answered, relayed to its END_REQUEST, or given up by the web server. */
+  ended(request: RelayRequest): void;
 }
 
 /** One FastCGI connection from a web server, carrying one request at a time. */
@@ -121,6 +137,7 @@ export class WebConnection implements RequestHandler {
 
   finished(request: RelayRequest): void {
     this.responder.end(request.requestId);
+    this.deps.observer?.ended(request);
   }
 
   pauseInput(): void {
@@ -150,6 +167,7 @@ export class WebConnection implements RequestHandler {
       // without an END_REQUEST (nginx logs "upstream prematurely closed"), after what was
       // relayed is flushed (a destroy dropped it).
       this.lingeringClose();
+      this.deps.observer?.ended(request);
       return;
     }
     this.write(fastcgiResponse(request.requestId, page));
@@ -189,7 +207,9 @@ export class WebConnection implements RequestHandler {
   }
 
   private route(request: RelayRequest, params: NameValuePairs): void {
-    if (request.routing(params)) this.routeSafely(request, params, false);
+    if (!request.routing(params)) return;
+    if (this.deps.observer?.answer(request, params) === true) return;
+    this.routeSafely(request, params, false);
   }
 
   /**
@@ -214,7 +234,8 @@ export class WebConnection implements RequestHandler {
     }
     if (request.state !== 'routing') return; // the web server went away meanwhile
     if (isRefusal(result)) {
-      this.deps.log.warn({ script: result.scriptFilename, reason: result.reason }, result.event);
+      this.deps.log.warn({ pool: result.pool, script: result.scriptFilename, reason: result.reason }, result.event);
+      this.deps.observer?.refused(request, result.pool);
       request.answer(result.status, errorPage(result.status));
       return;
     }
@@ -249,7 +270,10 @@ export class WebConnection implements RequestHandler {
       case 'finished':
         return;
     }
-    if (!owed) return;
+    if (!owed) {
+      this.deps.observer?.ended(request);
+      return;
+    }
     this.write([encodeEndRequest(request.requestId, 0, ProtocolStatus.FCGI_REQUEST_COMPLETE)]);
     this.finished(request);
   }

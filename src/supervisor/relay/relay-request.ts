@@ -14,6 +14,7 @@ import { encodeRecord } from '../../fastcgi/record.ts';
 import { HeldResponse } from './held-response.ts';
 import { HeldStdin } from './held-stdin.ts';
 import { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
+import { cgiHeadStatus } from './head-status.ts';
 
 export { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
 
@@ -79,6 +80,8 @@ export class RelayRequest {
   readonly requestId: number;
   readonly keepConn: boolean;
   readonly startedAtMs: number;
+  /** Pid of the worker that ran it, set by the worker's handle; 0 for the supervisor's own answers. */
+  workerPid = 0;
   readonly #handler: RequestHandler;
   #state: RelayState = 'params';
   #params: NameValuePairs | undefined;
@@ -92,6 +95,7 @@ export class RelayRequest {
   #bodyOpen = true;
   /** The response held back (made by the first FCGI_STDOUT while the body is open). */
   #response: HeldResponse | undefined;
+  #status = 0;
 
   constructor(requestId: number, keepConn: boolean, handler: RequestHandler, nowMs: number) {
     this.requestId = requestId;
@@ -118,6 +122,15 @@ export class RelayRequest {
   /** Bytes of FCGI_STDOUT content sent to the web server (0 = no header went out). */
   get stdoutBytes(): number {
     return this.#stdoutBytes;
+  }
+
+  /**
+   * The HTTP status of its answer: the supervisor's own, or the one in the worker's first
+   * FCGI_STDOUT record (`Status:` line of the normalized CGI head; 200 without one, 302 for a
+   * bare `Location:`); 0 before any answer. For the access log and the status page.
+   */
+  get status(): number {
+    return this.#status;
   }
 
   /** When it entered its pool's queue (ms on the pool's clock); 0 if it never did. */
@@ -199,6 +212,7 @@ export class RelayRequest {
    *   waits for {@link RelayRequest.onDrain})
    */
   output(type: number, content: Buffer): boolean {
+    if (type === RecordType.FCGI_STDOUT && this.#status === 0 && content.length > 0) this.#status = cgiHeadStatus(content);
     if (this.#response !== undefined || (this.#bodyOpen && type === RecordType.FCGI_STDOUT)) {
       return (this.#response ??= this.#holdResponse()).output(type, content);
     }
@@ -227,6 +241,7 @@ export class RelayRequest {
    */
   answer(status: number, page: Buffer): void {
     if (!this.#to('answered')) return;
+    if (this.#stdoutBytes === 0) this.#status = status;
     this.#upstream = undefined;
     this.#response?.drop();
     this.#handler.answer(this, status, page, this.#stdoutBytes > 0);

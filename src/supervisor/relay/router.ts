@@ -3,6 +3,7 @@
 // whose `match` fits takes the request. Script resolution runs here, in the supervisor, so a
 // refused path never wakes a worker (DESIGN.md, "What the client gets").
 import { splitScriptName } from '../../cgi/environment.ts';
+import { stripProxyPrefix } from '../../cgi/script.ts';
 import type { PoolConfig } from '../../config/schema.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { resolvePoolScript, type ScriptParams } from '../../worker/resolve.ts';
@@ -19,6 +20,8 @@ export interface RouteRefusal {
   readonly reason: string;
   /** `SCRIPT_FILENAME` as sent, as text (for the log line). */
   readonly scriptFilename: string;
+  /** The pool whose rules refused it (the most specific one); absent when the listener has none. */
+  readonly pool?: string;
 }
 
 /** Routes by SCRIPT_FILENAME among the pools of one listener. */
@@ -33,12 +36,16 @@ export class Router {
    * Resolves the request's script in the first pool that accepts it.
    * @param params - the request's FastCGI params (SCRIPT_FILENAME, PATH_INFO, SCRIPT_NAME), bytes.
    * @returns the pool and the resolved script, or the refusal of the most specific pool: one
-   *   whose root contains the path wins over "outside root" of the others; 431 when the params
-   *   with the supervisor's additions (`overrides.ts`) would not fit a worker's bound.
+   *   whose root contains the path wins over "outside root" of the others, and among those the
+   *   one whose root is the longest prefix of the path as sent (the pool a missing script would
+   *   have been in: the access log and the 404 line name it); 431 when the params with the
+   *   supervisor's additions (`overrides.ts`) would not fit a worker's bound.
    * @see RFC 3875 §3.3 (script-URI), nginx `fastcgi_split_path_info`
    */
   async route(params: NameValuePairs): Promise<RoutedScript | RouteRefusal> {
     let refusal: RouteRefusal | undefined;
+    let refusalRank = -1;
+    const asSent = stripProxyPrefix(sent(params));
     for (const pool of this.pools) {
       const result = await resolvePoolScript(pool, params);
       if (result.ok) {
@@ -53,8 +60,14 @@ export class Router {
         const routed = { pool, scriptFilename: result.scriptFilename, pathInfo: result.pathInfo, overrides };
         return scriptName === undefined ? routed : { ...routed, scriptName };
       }
-      const candidate: RouteRefusal = { status: result.status, event: result.event, reason: result.reason, scriptFilename: sent(params) };
-      if (refusal === undefined || (isOutsideRoot(refusal) && !isOutsideRoot(candidate))) refusal = candidate;
+      const candidate: RouteRefusal = {
+        status: result.status, event: result.event, reason: result.reason, scriptFilename: sent(params), pool: pool.name,
+      };
+      const rank = isOutsideRoot(candidate) ? 0 : asSent.startsWith(`${pool.root}/`) ? 2 + pool.root.length : 1;
+      if (rank > refusalRank) {
+        refusal = candidate;
+        refusalRank = rank;
+      }
     }
     return refusal ?? { status: 404, event: 'script not found', reason: 'no pool on this listener', scriptFilename: sent(params) };
   }

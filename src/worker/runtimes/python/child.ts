@@ -209,7 +209,7 @@ export class PythonChild {
     this.#recent.push(line);
     if (this.#recent.length > 5) this.#recent.shift();
     if (this.#sink !== undefined) this.#sink.line(line);
-    else this.#options.log.warn({ pid: this.pid, line }, 'python stderr');
+    else this.#options.log.warn({ pythonPid: this.pid, line }, 'python stderr');
   }
 
   /** Resolves once the runner is gone; fails a pending hello and ends the request in flight. */

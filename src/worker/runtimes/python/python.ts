@@ -157,7 +157,7 @@ class PythonHost implements RuntimeHost {
   #done(req: RuntimeRequest, pid: number, report: DoneReport): void {
     const log = this.#deps.log;
     if (report.recycle !== undefined) {
-      log.warn({ script: req.scriptFilename, pid, reason: report.recycle }, 'python runner recycled');
+      log.warn({ script: req.scriptFilename, pythonPid: pid, reason: report.recycle }, 'python runner recycled');
     }
     log.debug({ script: req.scriptFilename, checkUs: report.checkUs }, 'python state checked');
   }

@@ -3,7 +3,7 @@
 // crash, `os._exit`, an out-of-memory kill, a timeout or client abort) or when it retires
 // after a request whose state it could not put back, so a failure costs only the request in
 // flight.
-import { readFile } from 'node:fs/promises';
+import { readRssBytes } from '../../rss.ts';
 import type { Logger } from '../../../log/logger.ts';
 import type { SpawnFunction } from '../exec.ts';
 import type { RuntimeResult } from '../types.ts';
@@ -17,8 +17,6 @@ export const CLOSE_GRACE_MS = 2000;
 /** Shortest time between two runner starts that no request asked for, in ms (s6's throttle). */
 export const RESPAWN_INTERVAL_MS = 1000;
 
-/** Size of a memory page on Linux x86-64 and arm64 (statm counts pages). */
-const PAGE_BYTES = 4096;
 
 /** What a {@link RunnerSlot} starts and with what. */
 export interface RunnerSlotOptions {
@@ -69,12 +67,7 @@ export class RunnerSlot {
   async rssBytes(): Promise<number> {
     const pid = this.#child?.pid ?? 0;
     if (pid === 0) return 0;
-    try {
-      const statm = await readFile(`/proc/${pid}/statm`, 'utf8');
-      return Number(statm.split(' ')[1] ?? 0) * PAGE_BYTES;
-    } catch {
-      return 0;
-    }
+    return readRssBytes(pid);
   }
 
   async close(): Promise<void> {
@@ -101,7 +94,7 @@ export class RunnerSlot {
         this.#starting = undefined;
         this.#child = child;
         log.debug(
-          { pid: child.pid, python: child.version, executable: interpreter.executable },
+          { pythonPid: child.pid, python: child.version, executable: interpreter.executable },
           'python started',
         );
         void child.exited.then((result) => {
@@ -126,7 +119,7 @@ export class RunnerSlot {
     const retired = child.retiring !== undefined;
     if (!retired) {
       this.#options.log.warn(
-        { pid: child.pid, exitCode: result.exitCode, signal: result.signal },
+        { pythonPid: child.pid, exitCode: result.exitCode, signal: result.signal },
         'python exited',
       );
     }
