@@ -53,6 +53,7 @@ describe('formatConfigToml', () => {
           listen: join(dir, 'blog.sock'),
           'listen.mode': '0660',
           'listen.backlog': 511,
+          'listen.mpxs_conns': true,
           root: join(dir, 'cgi-bin'),
           match: ['*.py'],
           require_executable: true,

@@ -106,6 +106,7 @@ export function buildPool(
     listen: {
       address, mode: t['listen.mode'], backlog: t['listen.backlog'],
       owner: identity.listenOwner, group: identity.listenGroup,
+      allowedClients: t['listen.allowed_clients'], mpxsConns: t['listen.mpxs_conns'],
     },
     root,
     user: identity.user,
