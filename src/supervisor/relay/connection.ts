@@ -10,6 +10,7 @@ import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { Responder } from '../../fastcgi/responder.ts';
 import { encodeEndRequest } from '../../fastcgi/writer.ts';
 import type { Logger } from '../../log/logger.ts';
+import type { ConnectionCounters } from './connection-counters.ts';
 import { RelayRequest, type RequestHandler } from './relay-request.ts';
 import { fastcgiResponse } from './responses.ts';
 import { isRefusal, type Router } from './router.ts';
@@ -18,6 +19,13 @@ import { isRefusal, type Router } from './router.ts';
 const LINGER_MS = 5000;
 /** Bound on one request's params stream, in bytes (nginx's and Apache's are far smaller). */
 const MAX_PARAMS_BYTES = 1024 * 1024;
+/**
+ * STDIN of one request of a multiplexed connection that may wait in its worker channel's buffer
+ * before the whole connection stops reading, in bytes. FastCGI has no per-request flow
+ * control: stopping the socket stalls every request on it, so a slow reader gets this much
+ * slack first.
+ */
+export const MPX_STDIN_WINDOW_BYTES = 1024 * 1024;
 
 /** Where routed requests go: a pool, by name (the supervisor's pools; they change on reload). */
 export interface RequestDispatch {
@@ -35,23 +43,33 @@ export interface ConnectionDeps {
   readonly now: () => number;
   /** The `FCGI_GET_VALUES` answers (`FCGI_MAX_CONNS`, `FCGI_MAX_REQS`); replaced on reload. */
   values: Readonly<Record<string, string>>;
+  /** Requests a new connection may have in flight at once (1: no multiplexing); replaced on reload. */
+  maxRequests: number;
+  /** The listener's counters (kept across reloads). */
+  readonly counters: ConnectionCounters;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
 }
 
-/** One FastCGI connection from a web server, carrying one request at a time. */
+/**
+ * One FastCGI connection from a web server, carrying one request at a time, or several at once
+ * when multiplexing is allowed (`deps.maxRequests` > 1), each relayed to its own worker.
+ */
 export class WebConnection implements RequestHandler {
   private readonly socket: Socket;
   private readonly deps: ConnectionDeps;
   private readonly responder: Responder<RelayRequest>;
   private closing = false;
   private draining = false;
-  private inputPaused = false;
+  /** Requests that asked the socket not to be read (RelayRequest.pauseInput). */
+  private pausedBy = 0;
+  /** Relays waiting for the socket to drain (one listener for all: many requests may wait). */
+  private drainWaiters: (() => void)[] = [];
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
     this.deps = deps;
     this.responder = new Responder<RelayRequest>({
-      begin: (requestId, keepConn) => new RelayRequest(requestId, keepConn, this, deps.now()),
+      begin: (requestId, keepConn) => this.begin(requestId, keepConn),
       params: (request, pairs) => { this.route(request, pairs); },
       stdin: (request, content) => { request.stdin(content); },
       abort: (request) => { this.cancel(request, true); },
@@ -59,13 +77,15 @@ export class WebConnection implements RequestHandler {
       close: () => { this.lingeringClose(); },
       idle: () => {
         if (this.draining) this.lingeringClose();
-        this.resumeInput();
       },
-    }, { maxParamsBytes: MAX_PARAMS_BYTES, maxRequests: 1, values: () => this.deps.values });
+    }, { maxParamsBytes: MAX_PARAMS_BYTES, maxRequests: deps.maxRequests, values: () => this.deps.values });
+    deps.counters.open += 1;
+    deps.counters.accepted += 1;
     socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
     socket.on('error', (err) => { deps.log.debug({ err }, 'connection error'); });
     socket.on('end', () => { if (this.closing) socket.destroy(); else socket.end(); });
     socket.on('close', () => { this.onClose(); });
+    socket.on('drain', this.wakeDrainWaiters);
   }
 
   write(buffers: readonly Buffer[]): boolean {
@@ -87,7 +107,7 @@ export class WebConnection implements RequestHandler {
 
   onDrain(resume: () => void): void {
     if (this.socket.destroyed) resume();
-    else this.socket.once('drain', resume);
+    else this.drainWaiters.push(resume);
   }
 
   finished(request: RelayRequest): void {
@@ -95,20 +115,28 @@ export class WebConnection implements RequestHandler {
   }
 
   pauseInput(): void {
-    this.inputPaused = true;
-    this.socket.pause();
+    this.pausedBy += 1;
+    if (this.pausedBy === 1) this.socket.pause();
   }
 
   resumeInput(): void {
-    if (!this.inputPaused) return;
-    this.inputPaused = false;
-    this.socket.resume();
+    if (this.pausedBy === 0) return;
+    this.pausedBy -= 1;
+    if (this.pausedBy === 0 && !this.closing) this.socket.resume();
   }
 
   answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void {
     if (headersSent) {
       // Headers already went out: the only honest signal left is closing the connection.
-      this.socket.destroy();
+      // Not on a connection that carries other requests too: they would be lost with it; this
+      // one ends with a non-zero application status (the web server sees a short response).
+      if (this.responder.size <= 1) {
+        this.socket.destroy();
+        return;
+      }
+      this.deps.log.warn({ requestId: request.requestId, status }, 'response cut short on a multiplexed connection');
+      this.write([encodeEndRequest(request.requestId, 1, ProtocolStatus.FCGI_REQUEST_COMPLETE)]);
+      this.finished(request);
       return;
     }
     this.write(fastcgiResponse(request.requestId, page));
@@ -129,6 +157,29 @@ export class WebConnection implements RequestHandler {
   destroy(): void {
     this.socket.destroy();
   }
+
+  private begin(requestId: number, keepConn: boolean): RelayRequest {
+    const request = new RelayRequest(requestId, keepConn, this, this.deps.now());
+    const inFlight = this.responder.size + 1; // the responder counts it once this returns
+    if (inFlight > 1) {
+      // The connection is shared now: no request of it stops the others at its first full write.
+      request.stdinWindowBytes = MPX_STDIN_WINDOW_BYTES;
+      this.responder.forEach(this.widenWindow);
+    }
+    this.deps.counters.began(inFlight);
+    return request;
+  }
+
+  private readonly widenWindow = (request: RelayRequest): void => {
+    request.stdinWindowBytes = MPX_STDIN_WINDOW_BYTES;
+  };
+
+  /** The socket drained: every relay waiting for it reads its worker again. */
+  private readonly wakeDrainWaiters = (): void => {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resume of waiters) resume();
+  };
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
@@ -204,8 +255,10 @@ export class WebConnection implements RequestHandler {
   }
 
   private onClose(): void {
+    this.deps.counters.open -= 1;
     this.responder.forEach(this.dropRequest);
     this.responder.clear();
+    this.wakeDrainWaiters(); // a closed socket never drains: its relays must not wait forever
   }
 
   /** The connection is gone: a request in flight is cancelled, with nobody to answer. */

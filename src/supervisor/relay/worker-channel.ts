@@ -113,8 +113,9 @@ export class WorkerChannel implements Upstream {
     let ok = true;
     for (const b of buffers) ok = this.#socket.write(b);
     this.#socket.uncork();
-    if (!ok && request !== undefined) {
-      request.pauseInput();
+    // Past the request's window (0 unless multiplexed: see RelayRequest.stdinWindowBytes) the
+    // web server's connection stops reading until this channel drains.
+    if (!ok && request !== undefined && this.#socket.writableLength > request.stdinWindowBytes && request.pauseInput()) {
       this.#socket.once('drain', () => { request.resumeInput(); });
     }
   }
