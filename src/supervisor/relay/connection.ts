@@ -20,10 +20,10 @@ const LINGER_MS = 5000;
 /** Bound on one request's params stream, in bytes (nginx's and Apache's are far smaller). */
 const MAX_PARAMS_BYTES = 1024 * 1024;
 /**
- * STDIN of one request of a multiplexed connection that may wait in its worker channel's buffer
- * before the whole connection stops reading, in bytes. FastCGI has no per-request flow
- * control: stopping the socket stalls every request on it, so a slow reader gets this much
- * slack first.
+ * STDIN of one request that may wait in its worker channel's buffer before the whole connection
+ * stops reading, in bytes, on a connection that may multiplex (`listen.mpxs_conns`). FastCGI
+ * has no per-request flow control: stopping the socket stalls every request on it, so a slow
+ * reader gets this much slack first. (A connection that cannot multiplex stops at once.)
  */
 export const MPX_STDIN_WINDOW_BYTES = 1024 * 1024;
 
@@ -60,6 +60,8 @@ export class WebConnection implements RequestHandler {
   private readonly responder: Responder<RelayRequest>;
   private closing = false;
   private draining = false;
+  /** Requests this connection may carry at once (fixed when it was accepted). */
+  private readonly maxRequests: number;
   /** Requests that asked the socket not to be read (RelayRequest.pauseInput). */
   private pausedBy = 0;
   /** Relays waiting for the socket to drain (one listener for all: many requests may wait). */
@@ -68,6 +70,7 @@ export class WebConnection implements RequestHandler {
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
     this.deps = deps;
+    this.maxRequests = deps.maxRequests;
     this.responder = new Responder<RelayRequest>({
       begin: (requestId, keepConn) => this.begin(requestId, keepConn),
       params: (request, pairs) => { this.route(request, pairs); },
@@ -78,7 +81,7 @@ export class WebConnection implements RequestHandler {
       idle: () => {
         if (this.draining) this.lingeringClose();
       },
-    }, { maxParamsBytes: MAX_PARAMS_BYTES, maxRequests: deps.maxRequests, values: () => this.deps.values });
+    }, { maxParamsBytes: MAX_PARAMS_BYTES, maxRequests: this.maxRequests, values: () => this.deps.values });
     deps.counters.open += 1;
     deps.counters.accepted += 1;
     socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
@@ -161,18 +164,13 @@ export class WebConnection implements RequestHandler {
   private begin(requestId: number, keepConn: boolean): RelayRequest {
     const request = new RelayRequest(requestId, keepConn, this, this.deps.now());
     const inFlight = this.responder.size + 1; // the responder counts it once this returns
-    if (inFlight > 1) {
-      // The connection is shared now: no request of it stops the others at its first full write.
-      request.stdinWindowBytes = MPX_STDIN_WINDOW_BYTES;
-      this.responder.forEach(this.widenWindow);
-    }
+    // On a connection that may carry other requests, one request's slow reader must not stop
+    // the socket at its first full write: the next request's records may be queued behind its
+    // body already (they are read only if the socket is).
+    if (this.maxRequests > 1) request.stdinWindowBytes = MPX_STDIN_WINDOW_BYTES;
     this.deps.counters.began(inFlight);
     return request;
   }
-
-  private readonly widenWindow = (request: RelayRequest): void => {
-    request.stdinWindowBytes = MPX_STDIN_WINDOW_BYTES;
-  };
 
   /** The socket drained: every relay waiting for it reads its worker again. */
   private readonly wakeDrainWaiters = (): void => {
