@@ -2,12 +2,14 @@
 // multiplexes (HAProxy's `option mpxs-conns`) speaking raw FastCGI to the supervisor: several
 // request ids interleaved on one connection, each relayed to its own worker and answered under
 // its own id with its own bytes; a slow script, or a script that does not read its body, holds
-// up only its own request; GET_VALUES tells the truth; the listener counts what it carried.
+// up only its own request; GET_VALUES tells the truth; the listener counts what it carried; and
+// `cgi-fpm drain` lets the requests of a connection finish before the daemon exits 0.
 import { writeFile, chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nginxLikeParams } from './helpers/cgi-params.ts';
 import { parseCgiResponse } from './helpers/cgi-response.ts';
+import { runCli } from './helpers/cli.ts';
 import { CONTROL_GLOBAL, controlSocketIn, daemonStatus } from './helpers/control.ts';
 import { openRawConnection, type RawConnection } from './helpers/fastcgi-client.ts';
 import {
@@ -170,6 +172,35 @@ describe('several requests on one FastCGI connection (multiplexing)', () => {
       for (let i = 0; i < big.length && wrong < 0; i++) if (big[i] !== ((i + 7 * (i >> 16)) & 0xff)) wrong = i;
       expect(wrong).toBe(-1);
       for (const id of [3, 9]) expect(parseCgiResponse(stdoutOf(c, id)).body.toString()).toMatch(/hello/i);
+    } finally {
+      c.raw.destroy();
+    }
+  });
+
+  // Last: it drains (and so ends) the suite's daemon.
+  it('cgi-fpm drain: no new connections, an open one is still served, in-flight requests finish, then drained and exit 0', async () => {
+    const { gate, open } = await gatedScript();
+    const { daemon, dir } = stack();
+    const c = await connect();
+    try {
+      await c.raw.write(Buffer.concat([
+        encodeBeginRequest(1, true), params(1, '/gated-echo.sh', { HTTP_X_GATE: gate }), encodeStream(FCGI.FCGI_STDIN, 1, Buffer.alloc(0)),
+      ]));
+      await waitUntil('request 1 running', async () => ((await daemonStatus(controlSocketIn(dir))).pools[0]?.busy ?? 0) > 0, 20_000, 50);
+      const drained = runCli(['drain', '-c', daemon.configFile], dir, 60_000);
+      await waitUntil('draining', async () => (await daemonStatus(controlSocketIn(dir))).draining === true, 20_000, 50);
+      await expect(openRawConnection(stack().fastcgiSocket)).rejects.toThrow();
+      // A balancer may still send on a connection it holds: served, not dropped.
+      await c.raw.write(Buffer.concat([encodeBeginRequest(2, true), params(2, '/hello.sh'), encodeStream(FCGI.FCGI_STDIN, 2, Buffer.alloc(0))]));
+      expect(await endOf(c, 2)).toEqual({ appStatus: 0, protocolStatus: 0 });
+      expect(parseCgiResponse(stdoutOf(c, 2)).status).toBe(200);
+      expect(ended(c, 1)).toBe(false);
+      await open();
+      expect(await endOf(c, 1)).toEqual({ appStatus: 0, protocolStatus: 0 });
+      expect(parseCgiResponse(stdoutOf(c, 1)).status).toBe(200);
+      await c.raw.closed; // idle while draining: the daemon closes it
+      expect(await drained).toMatchObject({ code: 0, stdout: 'drained\n' });
+      expect((await daemon.exited).code).toBe(0);
     } finally {
       c.raw.destroy();
     }
