@@ -114,6 +114,9 @@ backend fpm
     # so a multiplexed connection would only carry requests of one client connection.
     http-reuse always
     option httpchk
+    # The check runs a script; on a loaded machine it may take longer than \`inter\` (the default
+    # check timeout), and both servers would flap down together.
+    timeout check 5s
     http-check send meth GET uri ${HEALTH_PATH}
     http-check expect status 200
     retry-on all-retryable-errors
