@@ -12,7 +12,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ControlError, ErrorCode, TimeoutError } from '../errors.ts';
 import { startControlServer, type ControlServer } from '../supervisor/control/control.ts';
 import { testDaemonStatus, testPoolStatus } from '../supervisor/status-test-peer.ts';
-import { exchangeControl, requestReload, requestStatus, requestStop, socketError } from './control-client.ts';
+import { exchangeControl, requestReload, requestStatus, requestStop,
+  requestDrain, socketError } from './control-client.ts';
 import { controlExitCode } from './control-command.ts';
 
 let dir: string;
@@ -59,7 +60,7 @@ async function failure(promise: Promise<unknown>): Promise<ControlError | Timeou
 
 describe('requests against the real control server', () => {
   it('gets the status, a reload outcome and a stop', async () => {
-    const target = { status: () => testDaemonStatus(), reload: vi.fn(), stop: vi.fn() };
+    const target = { status: () => testDaemonStatus(), reload: vi.fn(), stop: vi.fn(), drain: vi.fn(() => Promise.resolve({ ok: true as const })) };
     target.reload
       .mockResolvedValueOnce({ ok: true })
       .mockResolvedValueOnce({ ok: false, errors: ['config: x: bad'] });
@@ -68,6 +69,8 @@ describe('requests against the real control server', () => {
     expect(await requestReload(path)).toEqual({ ok: true });
     expect(await requestReload(path)).toEqual({ ok: false, errors: ['config: x: bad'] });
     expect(await requestStop(path)).toEqual({ ok: true });
+    expect(await requestDrain(path)).toEqual({ ok: true });
+    expect(target.drain).toHaveBeenCalledOnce();
     expect(target.stop).toHaveBeenCalledOnce();
   });
 });

@@ -149,6 +149,20 @@ export async function requestReload(
 }
 
 /**
+ * Asks the daemon to drain (as SIGTERM) and resolves once it has: every request finished and
+ * the workers gone (`ok: false` when `process_control_timeout` cut requests short). No bound
+ * by default: the daemon's own `process_control_timeout` bounds the wait.
+ * @throws ControlError, TimeoutError as {@link exchangeControl}.
+ */
+export async function requestDrain(socketPath: string, timeoutMs = 0): Promise<ReloadResult> {
+  return decodeControlReply(
+    resultReplySchema,
+    await exchangeControl(socketPath, 'drain', timeoutMs),
+    socketPath,
+  );
+}
+
+/**
  * Asks the daemon to stop gracefully (as SIGTERM); resolves once it has accepted.
  * @throws ControlError, TimeoutError as {@link exchangeControl}.
  */

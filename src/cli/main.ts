@@ -16,6 +16,7 @@ import { installLayoutCommandModule } from './commands/install-layout.ts';
 import { reloadCommandModule } from './commands/reload.ts';
 import { startCommandModule } from './commands/start-module.ts';
 import { statusCommandModule } from './commands/status.ts';
+import { drainCommandModule } from './commands/drain.ts';
 import { stopCommandModule } from './commands/stop.ts';
 import { workerCommandModule } from './commands/worker.ts';
 import { EX_CONFIG, EX_OK, EX_SOFTWARE, EX_USAGE } from './exit-codes.ts';
@@ -58,9 +59,10 @@ export function buildCli(
     .command(statusCommandModule(context))
     .command(reloadCommandModule(context))
     .command(stopCommandModule(context))
+    .command(drainCommandModule(context))
     .command(workerCommandModule(context))
     .command(installLayoutCommandModule(context))
-    .demandCommand(1, 'name a command: check, start, status, reload, stop or worker; install-layout sets up /etc/cgi-fpm')
+    .demandCommand(1, 'name a command: check, start, status, reload, stop or worker; drain takes a host out of a balancer; install-layout sets up /etc/cgi-fpm')
     .recommendCommands()
     .strict()
     .version(VERSION)

@@ -54,6 +54,7 @@ describe('formatConfigToml', () => {
           'listen.mode': '0660',
           'listen.backlog': 511,
           'listen.max_connections': 1000,
+          'listen.mpxs_conns': true,
           root: join(dir, 'cgi-bin'),
           match: ['*.py'],
           require_executable: true,

@@ -3,6 +3,7 @@
 // in PHP-FPM's spellings, quoted where dotted, readable by `loadConfig` again.
 
 import { stringify } from 'smol-toml';
+import { formatClientRange } from './allowed-clients.ts';
 import { formatListenAddress, formatSocketMode } from './listen.ts';
 import type { ListenAddress } from './listen.ts';
 import type { DaemonConfig, GlobalConfig, PoolConfig } from './schema.ts';
@@ -27,6 +28,8 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
     ...(pool.listen.group === undefined ? {} : { 'listen.group': pool.listen.group }),
     'listen.backlog': pool.listen.backlog,
     'listen.max_connections': pool.listen.maxConnections,
+    ...(pool.listen.allowedClients === undefined ? {} : { 'listen.allowed_clients': pool.listen.allowedClients.map(formatClientRange) }),
+    'listen.mpxs_conns': pool.listen.mpxsConns,
     root: pool.root,
     ...(pool.user === undefined ? {} : { user: pool.user.name, group: pool.user.groupName }),
     ...(pool.umask === undefined ? {} : { umask: formatSocketMode(pool.umask) }),

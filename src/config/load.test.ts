@@ -47,7 +47,7 @@ describe('parseConfig: valid files', () => {
       pools: [
         {
           name: 'blog',
-          listen: { address: { kind: 'unix', path: '/run/cgi-fpm/blog.sock' }, mode: 0o660, backlog: 511, maxConnections: 1000 },
+          listen: { address: { kind: 'unix', path: '/run/cgi-fpm/blog.sock' }, mode: 0o660, backlog: 511, maxConnections: 1000, allowedClients: undefined, mpxsConns: true },
           root,
           match: ['**'],
           requireExecutable: true,
@@ -87,7 +87,7 @@ env = { DATABASE_URL = "postgres://localhost/blog" }\nclear_env = false\nstderr 
     expect(config.global.logLevel).toBe('warn');
     expect(config.pools[0]).toEqual({
       name: 'blog',
-      listen: { address: { kind: 'tcp', host: '127.0.0.1', port: 9001 }, mode: 0o600, backlog: 64, maxConnections: 1000 },
+      listen: { address: { kind: 'tcp', host: '127.0.0.1', port: 9001 }, mode: 0o600, backlog: 64, maxConnections: 1000, allowedClients: undefined, mpxsConns: true },
       root,
       match: ['*.py', '*.cgi'],
       requireExecutable: false,

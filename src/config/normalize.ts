@@ -107,6 +107,7 @@ export function buildPool(
     listen: {
       address, mode: t['listen.mode'], backlog: t['listen.backlog'], maxConnections: t['listen.max_connections'],
       owner: identity.listenOwner, group: identity.listenGroup,
+      allowedClients: t['listen.allowed_clients'], mpxsConns: t['listen.mpxs_conns'],
     },
     root,
     user: identity.user,

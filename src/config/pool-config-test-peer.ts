@@ -9,7 +9,7 @@ export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig 
     name: 'test',
     listen: {
       address: { kind: 'unix', path: '/run/cgi-fpm/test.sock' }, mode: 0o660, backlog: 511, maxConnections: 1000,
-      owner: undefined, group: undefined,
+      owner: undefined, group: undefined, allowedClients: undefined, mpxsConns: true,
     },
     root: '/srv',
     user: undefined,

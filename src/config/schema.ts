@@ -2,6 +2,7 @@
 // that consume a loaded config (supervisor, worker, cli): nested, camelCase, units in the names,
 // defaults applied, paths absolute, deeply frozen. The TOML shape lives in toml-schema.ts.
 
+import type { ClientRange } from './allowed-clients.ts';
 import type { ListenAddress } from './listen.ts';
 
 export type { ListenAddress } from './listen.ts';
@@ -175,6 +176,24 @@ export interface ListenConfig {
    * @see PHP-FPM `listen.group`
    */
   readonly group: number | undefined;
+  /**
+   * The clients let in (TCP): addresses and CIDR ranges, IPv4 and IPv6 (an IPv4 range also
+   * matches the `::ffff:a.b.c.d` form a dual-stack `[::]` listener sees). A connection from
+   * any other address is closed as it is accepted, and logged (`client refused`) once per
+   * address per minute. `undefined`: every client.
+   * @defaultValue `undefined` (any client, as PHP-FPM)
+   * @see PHP-FPM `listen.allowed_clients`
+   */
+  readonly allowedClients: readonly ClientRange[] | undefined;
+  /**
+   * Whether a connection may carry several requests at once (FastCGI multiplexing, HAProxy's
+   * `option mpxs-conns`): `FCGI_GET_VALUES` answers `FCGI_MPXS_CONNS=1` and the supervisor runs
+   * up to `FCGI_MAX_REQS` requests of one connection at once, each on its own worker. `false`:
+   * one request at a time per connection (a second gets `FCGI_CANT_MPX_CONN`).
+   * @defaultValue `true`
+   * @see FastCGI spec §4.1 (`FCGI_MPXS_CONNS`), §5.1 (`FCGI_CANT_MPX_CONN`)
+   */
+  readonly mpxsConns: boolean;
 }
 
 /** Whom a pool's workers (and the scripts they start) run as. */

@@ -1,9 +1,10 @@
 // This file implements the rules for sockets that share a path from the perspective of the
 // supervisor, which opens one socket per address: the pools on it must agree on how it is
-// opened (`listen.backlog`; `listen.mode`, `listen.owner`, `listen.group` for a unix socket),
+// opened (`listen.backlog`, `listen.allowed_clients`, `listen.mpxs_conns`; `listen.mode`, `listen.owner`, `listen.group` for a unix socket),
 // and the control socket cannot be one of them.
 
 import type { ConfigError } from '../errors.ts';
+import { formatClientRange } from './allowed-clients.ts';
 import { formatListenAddress, formatSocketMode } from './listen.ts';
 import { configProblem } from './problems.ts';
 import type { PoolConfig } from './schema.ts';
@@ -43,6 +44,9 @@ export function sharedListenProblems(file: string, pools: readonly PoolConfig[])
   const problems: ConfigError[] = [];
   for (const pool of pools) {
     const address = formatListenAddress(pool.listen.address);
+    if (pool.listen.address.kind === 'unix' && pool.listen.allowedClients !== undefined) {
+      problems.push(configProblem(file, `listen.allowed_clients applies to TCP listeners; "${address}" is a unix socket (guard it with listen.mode, listen.owner, listen.group)`, { pool: pool.name, key: 'listen.allowed_clients' }));
+    }
     const first = firstByAddress.get(address);
     if (first === undefined) {
       firstByAddress.set(address, pool);
@@ -61,6 +65,11 @@ export function sharedListenProblems(file: string, pools: readonly PoolConfig[])
     }
     if (pool.listen.maxConnections !== first.listen.maxConnections) {
       problems.push(disagreement(file, pool, first, 'listen.max_connections', (p) => String(p.listen.maxConnections)));
+    }
+    const clients = (p: PoolConfig): string => (p.listen.allowedClients === undefined ? 'any' : JSON.stringify(p.listen.allowedClients.map(formatClientRange)));
+    if (clients(pool) !== clients(first)) problems.push(disagreement(file, pool, first, 'listen.allowed_clients', clients));
+    if (pool.listen.mpxsConns !== first.listen.mpxsConns) {
+      problems.push(disagreement(file, pool, first, 'listen.mpxs_conns', (p) => String(p.listen.mpxsConns)));
     }
   }
   return problems;

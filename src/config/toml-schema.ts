@@ -5,6 +5,7 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { parseAccountRef } from './accounts.ts';
+import { parseAllowedClients } from './allowed-clients.ts';
 import { parseSocketMode } from './listen.ts';
 import { DEFAULT_ACCESS_FORMAT, parseAccessFormat } from './access-format.ts';
 import { ISOLATIONS, LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
@@ -106,6 +107,8 @@ export const poolSchema = z.strictObject({
   'listen.group': account,
   'listen.backlog': z.int().min(1).default(511),
   'listen.max_connections': z.int().min(1).default(1000),
+  'listen.allowed_clients': converted(z.union([z.string(), z.array(z.string())]), parseAllowedClients).optional(),
+  'listen.mpxs_conns': z.boolean().default(true),
   root: z.string().min(1),
   user: account,
   group: account,

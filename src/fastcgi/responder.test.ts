@@ -245,4 +245,27 @@ describe('Responder with multiplexing (maxRequests > 1)', () => {
     m.responder.push(rec(FCGI_STDIN, 1, Buffer.from('ignored')));
     expect(m.log).toEqual(['begin 1 keep', 'params r1 ', 'begin 2 keep']);
   });
+
+  it('keeps several ids apart when their records interleave byte by byte; an abort or end of one leaves the others', () => {
+    const m = machine({ maxRequests: 3 });
+    const input = Buffer.concat([
+      begin(1, FCGI_KEEP_CONN), begin(2, FCGI_KEEP_CONN), rec(FCGI_PARAMS, 2, pairs(['N', '2'])), begin(3, FCGI_KEEP_CONN),
+      rec(FCGI_PARAMS, 1, pairs(['N', '1'])), rec(FCGI_PARAMS, 2), rec(FCGI_STDIN, 2, Buffer.from('two')), rec(FCGI_PARAMS, 1),
+      params(3, ['N', '3']), rec(FCGI_ABORT_REQUEST, 2), rec(FCGI_STDIN, 1, Buffer.from('one')), rec(FCGI_STDIN, 3, Buffer.from('three')),
+    ]);
+    for (const byte of input) m.responder.push(Buffer.from([byte]));
+    expect(m.responder.size).toBe(3);
+    expect(m.log).toEqual([
+      'begin 1 keep', 'begin 2 keep', 'begin 3 keep', 'params r2 N=2', 'stdin r2 "two"', 'params r1 N=1', 'params r3 N=3',
+      'abort r2', 'stdin r1 "one"', 'stdin r3 "three"',
+    ]);
+    m.responder.end(2);
+    m.responder.push(rec(FCGI_STDIN, 2, Buffer.from('late')));
+    expect(m.responder.size).toBe(2);
+    m.responder.end(3);
+    m.responder.end(1);
+    expect(m.log.slice(-1)).toEqual(['idle']);
+    expect(m.log).not.toContain('stdin r2 "late"');
+    expect(m.replies).toEqual([]);
+  });
 });

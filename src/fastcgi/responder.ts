@@ -58,9 +58,10 @@ export interface ResponderOptions {
   /** Bound on one request's params stream, in bytes. */
   readonly maxParamsBytes: number;
   /**
-   * Requests in flight at once on the connection. 1 (the default everywhere today) means no
-   * multiplexing: a second BEGIN_REQUEST gets `FCGI_CANT_MPX_CONN` and GET_VALUES answers
-   * `FCGI_MPXS_CONNS=0`; above 1 requests are told apart by id and `FCGI_MPXS_CONNS=1`.
+   * Requests in flight at once on the connection. 1 (the worker's) means no multiplexing: a
+   * second BEGIN_REQUEST gets `FCGI_CANT_MPX_CONN` and GET_VALUES answers `FCGI_MPXS_CONNS=0`;
+   * above 1 (the supervisor's, unless `listen.mpxs_conns = false`) requests are told apart by
+   * id, one past the limit gets `FCGI_CANT_MPX_CONN`, and `FCGI_MPXS_CONNS=1`.
    */
   readonly maxRequests: number;
   /**
@@ -123,6 +124,11 @@ export class Responder<R> {
   /** True when no request is in flight (between BEGIN_REQUEST and its END_REQUEST). */
   get idle(): boolean {
     return this.#slots.size === 0;
+  }
+
+  /** Requests in flight (between BEGIN_REQUEST and their END_REQUEST). */
+  get size(): number {
+    return this.#slots.size;
   }
 
   /**

@@ -120,7 +120,33 @@ export interface DaemonStatus {
   readonly uptimeMs: number;
   /** Successful reloads since start. */
   readonly reloads: number;
+  /**
+   * True from the start of a drain (SIGTERM, `cgi-fpm stop`, `cgi-fpm drain`): no new
+   * connections, requests in flight and queued finish; the ping page answers 503. A reload
+   * never drains. (Absent from daemons older than issue 15.)
+   */
+  readonly draining?: boolean;
   readonly pools: readonly PoolStatus[];
+  /** Each listening address and its connections. (Absent from daemons older than issue 15.) */
+  readonly listeners?: readonly ListenerStatus[];
+}
+
+/** One listening address: its connections, requests, multiplexing and refused clients. */
+export interface ListenerStatus {
+  /** As written in the config (`0.0.0.0:9000`, `[::]:9000`, `unix:/run/x.sock`). */
+  readonly listen: string;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Connections accepted since it opened. @see FPM status `accepted conn` (there: requests) */
+  readonly acceptedConnections: number;
+  /** Connections closed at accept: the peer was outside `listen.allowed_clients`. */
+  readonly refusedConnections: number;
+  /** Requests begun on its connections. */
+  readonly requests: number;
+  /** Requests that began while another request of the same connection was in flight (multiplexing). */
+  readonly multiplexedRequests: number;
+  /** Most requests in flight at once on one of its connections. */
+  readonly maxConcurrentRequests: number;
 }
 
 /** The outcome of a reload asked for on the control socket (or by SIGHUP/SIGUSR2). */
@@ -137,4 +163,9 @@ export interface ControlTarget {
   reload(): Promise<ReloadResult>;
   /** Starts a graceful stop (as SIGTERM does). */
   stop(): void;
+  /**
+   * Drains (as SIGTERM does) and resolves once every request finished and the workers are
+   * gone: `ok: false` when `process_control_timeout` cut requests short. Never throws.
+   */
+  drain(): Promise<ReloadResult>;
 }

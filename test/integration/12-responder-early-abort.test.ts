@@ -25,8 +25,9 @@ import { waitForEvent } from './helpers/logs.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { waitUntil } from './helpers/wait.ts';
 
-// One worker: a slow request makes the next one wait in the queue.
-const stack = useStack({ pool: { pm: { max_children: 1 } }, global: CONTROL_GLOBAL });
+// One worker: a slow request makes the next one wait in the queue. Multiplexing off (issue 15
+// turned it on by default): the last test checks the one-request-at-a-time answers.
+const stack = useStack({ pool: { pm: { max_children: 1 }, 'listen.mpxs_conns': false }, global: CONTROL_GLOBAL });
 
 const ABORT = (id: number): Buffer => encodeRecord(FCGI.FCGI_ABORT_REQUEST, id);
 

@@ -39,11 +39,12 @@ async function run(...argv: string[]) {
   return { code, ...out.io };
 }
 
-function daemon(reload: ReloadResult = { ok: true }) {
+function daemon(reload: ReloadResult = { ok: true }, drained: ReloadResult = { ok: true }) {
   return {
     status: vi.fn(() => testDaemonStatus()),
     reload: vi.fn(() => Promise.resolve(reload)),
     stop: vi.fn(),
+    drain: vi.fn(() => Promise.resolve(drained)),
   } satisfies ControlTarget;
 }
 
@@ -125,6 +126,21 @@ describe('cgi-fpm stop', () => {
     await startDaemon(target);
     expect(await run('stop')).toEqual({ code: 0, out: 'stopping\n', err: '' });
     expect(target.stop).toHaveBeenCalledOnce();
+  });
+});
+
+describe('cgi-fpm drain', () => {
+  it('prints "drained" and exits 0 once the daemon has drained', async () => {
+    const target = daemon();
+    await startDaemon(target);
+    expect(await run('drain')).toEqual({ code: 0, out: 'drained\n', err: '' });
+    expect(target.drain).toHaveBeenCalledOnce();
+  });
+
+  it('exits 70 with the reason when process_control_timeout cut requests short', async () => {
+    const cut = 'drain: process_control_timeout (10000 ms) passed: the requests still running were killed';
+    await startDaemon(daemon({ ok: true }, { ok: false, errors: [cut] }));
+    expect(await run('drain')).toEqual({ code: 70, out: '', err: `${cut}\n` });
   });
 });
 

@@ -5,7 +5,7 @@
 import type { DaemonStatus, ReloadResult } from '../status.ts';
 
 /** The commands the control socket answers. */
-export const CONTROL_COMMANDS = ['status', 'reload', 'stop'] as const;
+export const CONTROL_COMMANDS = ['status', 'reload', 'stop', 'drain'] as const;
 
 /** One of {@link CONTROL_COMMANDS}. */
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
@@ -32,7 +32,7 @@ export type StatusReply = { readonly ok: true; readonly status: DaemonStatus } |
 
 /**
  * A reply, sent as one JSON line: `{"ok":true,"status":{…}}` to `status`, `{"ok":true}` to
- * `reload` and `stop`, `{"ok":false,"errors":[…]}` when refused (a reload's config problems,
+ * `reload`, `stop` and `drain` (once drained), `{"ok":false,"errors":[…]}` when refused (a reload's config problems,
  * one per entry).
  */
 export type ControlReply = StatusReply | ReloadResult;

@@ -23,6 +23,7 @@ function fakeTarget(reload: ReloadResult = { ok: true }) {
     status: vi.fn(() => testDaemonStatus()),
     reload: vi.fn(() => Promise.resolve(reload)),
     stop: vi.fn(),
+    drain: vi.fn(() => Promise.resolve<ReloadResult>({ ok: true })),
   } satisfies ControlTarget;
 }
 

@@ -42,6 +42,8 @@ async function answer(command: ControlCommand, target: ControlTarget, log: Logge
         return await target.reload();
       case 'stop':
         return { ok: true };
+      case 'drain':
+        return await target.drain();
     }
   } catch (error) {
     log.error({ err: error, command }, 'control command failed');

@@ -10,6 +10,7 @@ import type { Logger } from '../../log/logger.ts';
 import { groupByListen, closeListener, type Listener } from '../listen/listeners.ts';
 import type { Pool } from '../pool/pool.ts';
 import { currentIds, poolUserProblems } from '../pool/pool-identity.ts';
+import type { ClientFilter } from '../listen/client-filter.ts';
 import type { ConnectionDeps } from '../relay/connection.ts';
 import type { ReloadResult } from '../status.ts';
 
@@ -17,6 +18,8 @@ import type { ReloadResult } from '../status.ts';
 export interface OpenListener {
   readonly listener: Listener;
   readonly deps: ConnectionDeps;
+  /** `listen.allowed_clients`, checked as each connection is accepted. */
+  readonly filter: ClientFilter;
 }
 
 /** What a reload changes: the supervisor's config, pools and listeners (`Supervisor`). */

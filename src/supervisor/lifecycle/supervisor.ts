@@ -9,16 +9,19 @@ import { DaemonError, ErrorCode } from '../../errors.ts';
 import { LogFiles } from '../../log/log-files.ts';
 import type { Logger } from '../../log/logger.ts';
 import { guardListener, type ListenerGuard } from '../listen/connection-limits.ts';
+import { ClientFilter } from '../listen/client-filter.ts';
 import { closeListener, groupByListen, openListener, type Listener } from '../listen/listeners.ts';
 import { RateLimitedLog } from '../../log/rate-limited.ts';
 import { ListenerObserver, type ObserverDeps } from '../pages/observer.ts';
 import { Pool } from '../pool/pool.ts';
 import { assertPoolUsers } from '../pool/pool-identity.ts';
 import type { SpawnFn } from '../pool/worker-handle.ts';
+import { ConnectionCounters } from '../relay/connection-counters.ts';
 import { WebConnection, type ConnectionDeps, type RequestDispatch } from '../relay/connection.ts';
+import { listenerLimits } from '../relay/management-values.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { Router } from '../relay/router.ts';
-import type { ControlTarget, DaemonStatus, ReloadResult } from '../status.ts';
+import type { ControlTarget, DaemonStatus, ListenerStatus, ReloadResult } from '../status.ts';
 import type { SupervisorEvents } from './events.ts';
 import { watchModule } from './module-watch.ts';
 import { applyReload, type OpenListener, type ReloadTarget } from './reload.ts';
@@ -57,17 +60,19 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   config: DaemonConfig;
   reloads = 0;
   readonly deps: SupervisorDeps;
-  /**
-   * True while the daemon drains before stopping: `ping.path` answers 503. Nothing sets it yet
-   * (issue 15's drain will); defaults to false.
-   */
-  draining = false;
   /** The pools' `access.log` and `slowlog` files, reopened on SIGUSR1. */
   readonly logFiles: LogFiles;
   private readonly observerDeps: ObserverDeps;
   private readonly connections = new Set<WebConnection>();
   /** `pm.status_listen` sockets (opened at start, kept as they are by reloads), by pool. */
   private readonly statusListeners = new Map<string, Listener>();
+  /** Settles the wait for the last connection to close (a drain), once it has. */
+  private connectionsGone: (() => void) | undefined;
+  /**
+   * Draining (SIGTERM, `cgi-fpm stop`, `cgi-fpm drain`): not accepting, finishing what the
+   * open connections carry. The ping page answers 503 meanwhile. A reload never drains.
+   */
+  draining = false;
   /** Where every connection's routed requests go: the pool of that name now (reloads swap pools). */
   private readonly dispatch: RequestDispatch = {
     dispatch: (name, request) => {
@@ -163,16 +168,36 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     void this.shutdown();
   }
 
+  /**
+   * `cgi-fpm drain`: as {@link stop}, answered once every request finished and every worker
+   * is gone; `ok: false` when `process_control_timeout` passed and requests were cut short.
+   */
+  async drain(): Promise<ReloadResult> {
+    await this.shutdown();
+    if (this.state !== 'terminating') return { ok: true };
+    const timeoutMs = this.config.global.processControlTimeoutMs;
+    return { ok: false, errors: [`drain: process_control_timeout (${timeoutMs} ms) passed: the requests still running were killed`] };
+  }
+
   /** As {@link stop}, resolving once every worker is gone. */
   async shutdown(): Promise<void> {
     this.shuttingDown ??= this.finish().finally(() => { this.markStopped(); });
     await this.shuttingDown;
   }
 
+  /**
+   * The drain: stop accepting; close idle connections now and the others once their requests
+   * ended; the pools keep serving what those connections still bring (a balancer may send a
+   * request on a kept-alive or multiplexed connection before it sees the host go) until the
+   * last connection closed; then the pools stop (their queues run first) and the workers exit.
+   * All of it within `process_control_timeout`, after which workers are killed.
+   */
   private async finish(): Promise<void> {
     this.state = 'finishing';
+    this.draining = true;
     const { log } = this.deps;
-    log.info({}, 'stopping');
+    const timeoutMs = this.config.global.processControlTimeoutMs;
+    log.info({ connections: this.connections.size, timeoutMs }, 'stopping');
     this.deps.events?.stopping();
     for (const stop of this.unwatch.values()) stop();
     // Stop accepting now; server.close()'s callback would wait for every kept-alive connection.
@@ -180,17 +205,24 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     for (const listener of this.statusListeners.values()) closeListener(listener);
     for (const connection of this.connections) connection.shutdown();
     const pools = [...this.pools.values()];
-    const timeoutMs = this.config.global.processControlTimeoutMs;
     // process_control_timeout = 0: no limit, wait for every request.
     const deadline = timeoutMs <= 0 ? undefined : setTimeout(() => {
       this.state = 'terminating';
       log.warn({ timeoutMs }, 'process_control_timeout passed, killing workers');
       for (const pool of pools) pool.kill();
+      for (const connection of this.connections) connection.destroy();
     }, timeoutMs);
+    await this.connectionsClosed();
     await Promise.all(pools.map((p) => p.stop()));
     clearTimeout(deadline);
     for (const connection of this.connections) connection.destroy();
     log.info({}, 'exiting, bye-bye');
+  }
+
+  /** Resolves once no web-server connection is open. */
+  private connectionsClosed(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => { this.connectionsGone = resolve; });
   }
 
   /** The daemon's counters, for `cgi-fpm status`. */
@@ -198,8 +230,15 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     const now = this.deps.now();
     return {
       pid: process.pid, state: this.state, configFile: this.config.file, startedAtMs: this.startedAtMs,
-      uptimeMs: now - this.startedAtMs, reloads: this.reloads,
+      uptimeMs: now - this.startedAtMs, reloads: this.reloads, draining: this.draining,
       pools: [...this.pools.values()].map((p) => p.status()),
+      listeners: [...this.listeners].map(([listen, open]): ListenerStatus => {
+        const c = open.deps.counters;
+        return {
+          listen, connections: c.open, acceptedConnections: c.accepted, refusedConnections: open.filter.refused,
+          requests: c.requests, multiplexedRequests: c.multiplexed, maxConcurrentRequests: c.maxConcurrentRequests,
+        };
+      }),
     };
   }
 
@@ -218,10 +257,11 @@ export class Supervisor implements ControlTarget, ReloadTarget {
 
   /** Opens the listener for `address` shared by `group`. @throws DaemonError `ERR_LISTEN` */
   async openAddress(address: string, group: readonly PoolConfig[]): Promise<void> {
-    const deps = this.connectionDeps(group);
-    const listener = await openListener(group, (socket) => { this.accept(socket, deps); }, this.deps.listenFds);
+    const deps = this.connectionDeps(group, new ConnectionCounters());
+    const filter = new ClientFilter(address, group[0]?.listen.allowedClients, this.deps.log, this.deps.now);
+    const listener = await openListener(group, (socket) => { if (filter.admit(socket)) this.accept(socket, deps); }, this.deps.listenFds);
     this.guards.set(address, guardListener(listener.server, address, maxConnections(group), this.deps.log, this.deps.now));
-    this.listeners.set(address, { listener, deps });
+    this.listeners.set(address, { listener, deps, filter });
     this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
   }
 
@@ -233,7 +273,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   private async openStatusListen(pool: PoolConfig): Promise<void> {
     const address = pool.status.listen;
     if (address === undefined) return;
-    const deps: ConnectionDeps = { ...this.connectionDeps([pool]), router: new Router([]) };
+    const deps: ConnectionDeps = { ...this.connectionDeps([pool], new ConnectionCounters()), router: new Router([]) };
     const listener = await openListener([{ ...pool, listen: { ...pool.listen, address } }],
       (socket) => { this.accept(socket, deps); }, this.deps.listenFds);
     this.statusListeners.set(pool.name, listener);
@@ -242,12 +282,14 @@ export class Supervisor implements ControlTarget, ReloadTarget {
 
   /** Routes the listener's connections to `group` from now on (reload). */
   reroute(open: OpenListener, group: readonly PoolConfig[]): void {
-    const fresh = this.connectionDeps(group);
+    const fresh = this.connectionDeps(group, open.deps.counters);
     open.deps.router = fresh.router;
     open.deps.values = fresh.values;
     open.deps.timeouts = fresh.timeouts;
     this.guards.get(open.listener.address)?.setMaxConnections(maxConnections(group));
     open.deps.observer = fresh.observer;
+    open.deps.maxRequests = fresh.maxRequests;
+    open.filter.update(group[0]?.listen.allowedClients);
   }
 
   /** An edited handler module restarts its pool's workers one at a time (issue 3, item 5). */
@@ -276,11 +318,14 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     }
     const connection = new WebConnection(socket, deps);
     this.connections.add(connection);
-    socket.once('close', () => this.connections.delete(connection));
+    socket.once('close', () => {
+      this.connections.delete(connection);
+      if (this.connections.size === 0) this.connectionsGone?.();
+    });
   }
 
-  private connectionDeps(group: readonly PoolConfig[]): ConnectionDeps {
-    const maxReqs = group.reduce((n, p) => n + p.pm.maxChildren, 0);
+  private connectionDeps(group: readonly PoolConfig[], counters: ConnectionCounters): ConnectionDeps {
+    const limits = listenerLimits(group, maxConnections(group));
     const config = (): DaemonConfig => this.config;
     return {
       // Read when a request starts holding output: a reload's new value applies from then on.
@@ -289,7 +334,9 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       pools: this.dispatch,
       log: this.deps.log,
       now: this.deps.now,
-      values: { FCGI_MAX_CONNS: String(maxConnections(group)), FCGI_MAX_REQS: String(maxReqs), FCGI_MPXS_CONNS: '0' },
+      values: limits.values,
+      maxRequests: limits.maxRequestsPerConnection,
+      counters,
       logRequest: (request, status, bytes) => { this.logRequest(request, status, bytes); },
       timeouts: this.config.global,
       timedOut: (key, timeoutMs) => { this.timedOut.note({ timeout: key, timeoutMs }); },

@@ -11,12 +11,20 @@ import { Responder } from '../../fastcgi/responder.ts';
 import { encodeEndRequest } from '../../fastcgi/writer.ts';
 import type { Logger } from '../../log/logger.ts';
 import { ConnectionClock, type ConnectionTimeouts, type TimeoutKey } from './connection-timeouts.ts';
+import type { ConnectionCounters } from './connection-counters.ts';
 import { RelayRequest, type RequestHandler } from './relay-request.ts';
 import { fastcgiResponse } from './responses.ts';
 import { isRefusal, type Router } from './router.ts';
 
 /** How long a closing connection may keep sending before it is destroyed (lingering close). */
 const LINGER_MS = 5000;
+/**
+ * STDIN of one request that may wait in its worker channel's buffer before the whole connection
+ * stops reading, in bytes, on a connection that may multiplex (`listen.mpxs_conns`). FastCGI
+ * has no per-request flow control: stopping the socket stalls every request on it, so a slow
+ * reader gets this much slack first. (A connection that cannot multiplex stops at once.)
+ */
+export const MPX_STDIN_WINDOW_BYTES = 1024 * 1024;
 
 /** Where routed requests go: a pool, by name (the supervisor's pools; they change on reload). */
 export interface RequestDispatch {
@@ -36,6 +44,10 @@ export interface ConnectionDeps {
   values: Readonly<Record<string, string>>;
   /** Where held output spills (`[global] fastcgi_temp_path`, else the system's), read per held response. */
   readonly tempPath: string;
+  /** Requests a new connection may have in flight at once (1: no multiplexing); replaced on reload. */
+  maxRequests: number;
+  /** The listener's counters (kept across reloads). */
+  readonly counters: ConnectionCounters;
   readonly logRequest: (request: RelayRequest, status: number, bytes: number) => void;
   /** `client_header_timeout` and `keepalive_timeout`; replaced on reload. */
   timeouts: ConnectionTimeouts;
@@ -59,25 +71,34 @@ export interface RequestObserver {
   ended(request: RelayRequest): void;
 }
 
-/** One FastCGI connection from a web server, carrying one request at a time. */
+/**
+ * One FastCGI connection from a web server, carrying one request at a time, or several at once
+ * when multiplexing is allowed (`deps.maxRequests` > 1), each relayed to its own worker.
+ */
 export class WebConnection implements RequestHandler {
   private readonly socket: Socket;
   private readonly deps: ConnectionDeps;
   private readonly responder: Responder<RelayRequest>;
   private closing = false;
   private draining = false;
-  private inputPaused = false;
   private readonly clock: ConnectionClock;
+  /** Requests this connection may carry at once (fixed when it was accepted). */
+  private readonly maxRequests: number;
+  /** Requests that asked the socket not to be read (RelayRequest.pauseInput). */
+  private pausedBy = 0;
+  /** Relays waiting for the socket to drain (one listener for all: many requests may wait). */
+  private drainWaiters: (() => void)[] = [];
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
     this.deps = deps;
+    this.maxRequests = deps.maxRequests;
     this.clock = new ConnectionClock(() => this.deps.timeouts, (key, ms) => {
       this.deps.timedOut(key, ms);
       this.socket.destroy();
     });
     this.responder = new Responder<RelayRequest>({
-      begin: (requestId, keepConn) => new RelayRequest(requestId, keepConn, this, deps.now()),
+      begin: (requestId, keepConn) => this.begin(requestId, keepConn),
       params: (request, pairs) => {
         this.clock.busy();
         this.route(request, pairs);
@@ -89,17 +110,19 @@ export class WebConnection implements RequestHandler {
       idle: () => {
         this.clock.idle();
         if (this.draining) this.lingeringClose();
-        this.resumeInput();
       },
       paramsTooLarge: (request, err) => {
         this.deps.log.warn({ err: err.message, remote: this.socket.remoteAddress }, 'params too large');
         request.answer(431, errorPage(431));
       },
-    }, { maxParamsBytes: DEFAULT_MAX_PARAMS_BYTES, maxRequests: 1, values: () => this.deps.values });
+    }, { maxParamsBytes: DEFAULT_MAX_PARAMS_BYTES, maxRequests: this.maxRequests, values: () => this.deps.values });
+    deps.counters.open += 1;
+    deps.counters.accepted += 1;
     socket.on('data', (chunk: Buffer) => { this.onData(chunk); });
     socket.on('error', (err) => { deps.log.debug({ err }, 'connection error'); });
     socket.on('end', () => { if (this.closing) socket.destroy(); else socket.end(); });
     socket.on('close', () => { this.onClose(); });
+    socket.on('drain', this.wakeDrainWaiters);
   }
 
   write(buffers: readonly Buffer[]): boolean {
@@ -120,19 +143,8 @@ export class WebConnection implements RequestHandler {
   }
 
   onDrain(resume: () => void): void {
-    const socket = this.socket;
-    if (socket.destroyed) {
-      resume();
-      return;
-    }
-    // A socket that closes never drains: resume then too, and leave no listener behind.
-    const done = (): void => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resume();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
+    if (this.socket.destroyed) resume();
+    else this.drainWaiters.push(resume);
   }
 
   finished(request: RelayRequest): void {
@@ -141,14 +153,14 @@ export class WebConnection implements RequestHandler {
   }
 
   pauseInput(): void {
-    this.inputPaused = true;
-    this.socket.pause();
+    this.pausedBy += 1;
+    if (this.pausedBy === 1) this.socket.pause();
   }
 
   resumeInput(): void {
-    if (!this.inputPaused) return;
-    this.inputPaused = false;
-    this.socket.resume();
+    if (this.pausedBy === 0) return;
+    this.pausedBy -= 1;
+    if (this.pausedBy === 0 && !this.closing) this.socket.resume();
   }
 
   get tempPath(): string {
@@ -165,9 +177,17 @@ export class WebConnection implements RequestHandler {
     if (headersSent) {
       // Headers already went out: the only honest signal left is closing the connection
       // without an END_REQUEST (nginx logs "upstream prematurely closed"), after what was
-      // relayed is flushed (a destroy dropped it).
-      this.lingeringClose();
-      this.deps.observer?.ended(request);
+      // relayed is flushed (a destroy dropped it). Not on a connection that carries other
+      // requests too: they would be lost with it; this one ends with a non-zero application
+      // status (the web server sees a short response).
+      if (this.responder.size <= 1) {
+        this.lingeringClose();
+        this.deps.observer?.ended(request);
+        return;
+      }
+      this.deps.log.warn({ requestId: request.requestId, status }, 'response cut short on a multiplexed connection');
+      this.write([encodeEndRequest(request.requestId, 1, ProtocolStatus.FCGI_REQUEST_COMPLETE)]);
+      this.finished(request);
       return;
     }
     this.write(fastcgiResponse(request.requestId, page));
@@ -193,6 +213,24 @@ export class WebConnection implements RequestHandler {
   destroy(): void {
     this.socket.destroy();
   }
+
+  private begin(requestId: number, keepConn: boolean): RelayRequest {
+    const request = new RelayRequest(requestId, keepConn, this, this.deps.now());
+    const inFlight = this.responder.size + 1; // the responder counts it once this returns
+    // On a connection that may carry other requests, one request's slow reader must not stop
+    // the socket at its first full write: the next request's records may be queued behind its
+    // body already (they are read only if the socket is).
+    if (this.maxRequests > 1) request.stdinWindowBytes = MPX_STDIN_WINDOW_BYTES;
+    this.deps.counters.began(inFlight);
+    return request;
+  }
+
+  /** The socket drained: every relay waiting for it reads its worker again. */
+  private readonly wakeDrainWaiters = (): void => {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resume of waiters) resume();
+  };
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
@@ -289,8 +327,10 @@ export class WebConnection implements RequestHandler {
 
   private onClose(): void {
     this.clock.close();
+    this.deps.counters.open -= 1;
     this.responder.forEach(this.dropRequest);
     this.responder.clear();
+    this.wakeDrainWaiters(); // a closed socket never drains: its relays must not wait forever
   }
 
   /** The connection is gone: a request in flight is cancelled, with nobody to answer. */

@@ -31,7 +31,11 @@ export interface RequestHandler {
   uncork(): void;
   /** Calls `resume` once the web server's socket has drained. */
   onDrain(resume: () => void): void;
-  /** Stops / restarts reading the web server's socket (STDIN backpressure). */
+  /**
+   * One more request asks the connection to stop reading the web server's socket (STDIN
+   * backpressure); {@link RequestHandler.resumeInput} withdraws one such ask. The socket is read
+   * while no request asks (each asks at most once: {@link RelayRequest.pauseInput}).
+   */
   pauseInput(): void;
   resumeInput(): void;
   /** The request's END_REQUEST went out (relayed, or after the supervisor's answer). */
@@ -96,6 +100,14 @@ export class RelayRequest {
   /** The response held back (made by the first FCGI_STDOUT while the body is open). */
   #response: HeldResponse | undefined;
   #status = 0;
+  /** This request asked its connection to stop reading (each request asks at most once). */
+  #inputPaused = false;
+  /**
+   * STDIN bytes that may wait in the worker channel's buffer before the connection stops
+   * reading: 0 (stop at once) unless the connection carries other requests that must not
+   * stall behind this one's slow reader (multiplexing).
+   */
+  stdinWindowBytes = 0;
 
   constructor(requestId: number, keepConn: boolean, handler: RequestHandler, nowMs: number) {
     this.requestId = requestId;
@@ -176,7 +188,9 @@ export class RelayRequest {
   assign(upstream: Upstream): readonly Buffer[] | undefined {
     if (this.#route === undefined || !this.#to('assigned')) return undefined;
     this.#upstream = upstream;
-    return this.#held.take();
+    const held = this.#held.take();
+    this.resumeInput(); // what it held goes to the worker now; the channel asks again when full
+    return held;
   }
 
   /**
@@ -193,7 +207,7 @@ export class RelayRequest {
       case 'routing':
       case 'queued':
         this.#held.push(content);
-        if (this.#held.bytes > MAX_HELD_BYTES) this.#handler.pauseInput();
+        if (this.#held.bytes > MAX_HELD_BYTES) this.pauseInput();
         return;
       case 'active':
         this.#upstream?.stdin(content);
@@ -232,6 +246,7 @@ export class RelayRequest {
     if (!this.#to('ended')) return;
     this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, content));
     this.#upstream = undefined;
+    this.resumeInput();
     this.#handler.finished(this);
   }
 
@@ -244,6 +259,7 @@ export class RelayRequest {
     if (this.#stdoutBytes === 0) this.#status = status;
     this.#upstream = undefined;
     this.#response?.drop();
+    this.resumeInput();
     this.#handler.answer(this, status, page, this.#stdoutBytes > 0);
   }
 
@@ -259,6 +275,7 @@ export class RelayRequest {
     this.#response?.drop();
     if (was === 'active') this.#upstream?.abort();
     else this.#held.clear();
+    this.resumeInput();
     return was;
   }
 
@@ -276,12 +293,23 @@ export class RelayRequest {
     this.#handler.uncork();
   }
 
-  /** The worker's channel is full: stop reading the web server until it drains. */
-  pauseInput(): void {
+  /**
+   * The worker's channel (or what it holds) is full: the connection stops reading until
+   * {@link RelayRequest.resumeInput}. A request pauses its connection at most once; the
+   * connection reads again once no request of it is paused.
+   * @returns true when this call paused (false: it already was)
+   */
+  pauseInput(): boolean {
+    if (this.#inputPaused) return false;
+    this.#inputPaused = true;
     this.#handler.pauseInput();
+    return true;
   }
 
+  /** Releases this request's pause (a no-op when it has none). */
   resumeInput(): void {
+    if (!this.#inputPaused) return;
+    this.#inputPaused = false;
     this.#handler.resumeInput();
   }
 

@@ -119,8 +119,9 @@ export class WorkerChannel implements Upstream {
     let ok = true;
     for (const b of buffers) ok = this.#socket.write(b);
     this.#socket.uncork();
-    if (!ok && request !== undefined) {
-      request.pauseInput();
+    // Past the request's window (0 unless multiplexed: see RelayRequest.stdinWindowBytes) the
+    // web server's connection stops reading until this channel drains.
+    if (!ok && request !== undefined && this.#socket.writableLength > request.stdinWindowBytes && request.pauseInput()) {
       // One listener however many writes found the channel full before it drained.
       if (this.#pausedInput === undefined) this.#socket.once('drain', this.#onChannelDrain);
       this.#pausedInput = request;

@@ -23,6 +23,11 @@ export interface NginxOptions {
    * runs as www-data. Needs root. @defaultValue root when the tests run as root, else unset
    */
   readonly user?: string;
+  /**
+   * A program nginx is started through, with its arguments (e.g. `["ip", "netns", "exec", NS]`,
+   * which execs it, so the pid stays nginx's). @defaultValue none
+   */
+  readonly launcher?: readonly string[];
 }
 
 /** A running nginx. */
@@ -98,7 +103,9 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   const confFile = join(dir, 'nginx.conf');
   const errorLogFile = join(dir, 'error.log');
   await writeFile(confFile, nginxConf(dir, options.site, options.user));
-  const child = spawn(NGINX_BIN, ['-p', `${dir}/`, '-e', errorLogFile, '-c', confFile, '-g', 'daemon off;'], {
+  const argv = [NGINX_BIN, '-p', `${dir}/`, '-e', errorLogFile, '-c', confFile, '-g', 'daemon off;'];
+  const [command = NGINX_BIN, ...args] = [...(options.launcher ?? []), ...argv];
+  const child = spawn(command, args, {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
