@@ -30,11 +30,8 @@ if (unavailable !== undefined) {
 const PORT = 9000;
 /** A `listen.backlog` no default has, so the test can see it applied (`ss -ltn`, Send-Q). */
 const BACKLOG = 37;
-/**
- * What the balancers' health checks ask for. A script today; with \`ping.path\` (the status
- * work) this becomes that page, which answers 503 while the host drains.
- */
-const HEALTH_PATH = '/host.js';
+/** What the balancers' health checks ask for: the pool's `ping.path`, 503 while the host drains. */
+const HEALTH_PATH = '/ping';
 /** A node-runtime script that names its host (the pool's env) and can take its time (`?ms=N`). */
 const HOST_SCRIPT = `#!/usr/bin/env node
 const ms = Number(new URLSearchParams(process.env.QUERY_STRING ?? '').get('ms') ?? 0);
@@ -67,6 +64,7 @@ function hostConfig(lab: LabHost, root: string): Record<string, unknown> {
         runtime: 'node',
         pm: { max_children: 4 },
         'queue.max': 64,
+        'ping.path': HEALTH_PATH,
         request_terminate_timeout: '30s',
         env: { PATH: SCRIPT_PATH, HOST_TAG: lab.name },
       },
