@@ -9,6 +9,7 @@ import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
 import { CHANNEL_FD, channelCount, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
 import { workerIdentity } from './pool-identity.ts';
+import { workerCommand } from './worker-command.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
 
@@ -100,7 +101,8 @@ export class WorkerHandle {
     this.options = options;
     this.spawnedAtMs = options.now();
     const count = channelCount(options.pool);
-    this.child = options.spawn(process.execPath, [options.workerMain], {
+    const command = workerCommand(options.pool, options.workerMain);
+    this.child = options.spawn(command.file, [...command.args], {
       stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count).fill('pipe'), 'ipc'],
       // The pool's `user`: uid, gid and its HOME/USER/LOGNAME (env unchanged without one).
       ...workerIdentity(options.pool, options.env),
@@ -119,7 +121,13 @@ export class WorkerHandle {
     this.channels = Array.from({ length: count },
       (_, i) => new WorkerChannel(this.child.stdio[CHANNEL_FD + i] as Socket, events));
     this.child.on('message', (message) => { this.onMessage(message); });
-    this.child.on('error', (err) => { options.log.error({ err, workerPid: this.pid }, 'worker spawn failed'); });
+    this.child.on('error', (err) => {
+      options.log.error({ err, workerPid: this.pid }, 'worker spawn failed');
+      // The python worker is the pool's interpreter itself: a missing one is its start failure.
+      if (this.pid === 0 && options.pool.runtime === 'python') {
+        this.startFailure = `runtime: python: cannot start "${command.file}": ${err.message}`;
+      }
+    });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
     this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
