@@ -123,13 +123,15 @@ export class WorkerHandle {
     this.child.on('message', (message) => { this.onMessage(message); });
     this.child.on('error', (err) => {
       options.log.error({ err, workerPid: this.pid }, 'worker spawn failed');
-      // The python worker is the pool's interpreter itself: a missing one is its start failure.
-      if (this.pid === 0 && options.pool.runtime === 'python') {
-        this.startFailure = `runtime: python: cannot start "${command.file}": ${err.message}`;
+      // Not spawned at all (no 'exit' follows): the python worker is the pool's interpreter
+      // itself, so a missing one is the pool's start failure, retried with backoff.
+      if (this.pid === 0) {
+        this.startFailure = `runtime: ${options.pool.runtime}: cannot start "${command.file}": ${err.message}`;
+        this.onExit(null, null);
       }
     });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
-    this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
+    if (this.pid !== 0) this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
 
   /** True once `pm.max_requests` is reached: the pool replaces the worker. */
