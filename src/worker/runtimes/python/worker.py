@@ -113,8 +113,14 @@ class Worker:
 
     def orphaned(self):
         """The supervisor is gone (even kill -9): nothing of ours may outlive it."""
-        for runner in self.runners.runners():
+        runners = self.runners.runners()
+        for runner in runners:
             runner.kill()
+        for runner in runners:
+            try:
+                os.waitpid(runner.pid, 0)  # reaped here: no zombie left in its group
+            except OSError:
+                pass
         os._exit(1)
 
     def _ipc_readable(self):
