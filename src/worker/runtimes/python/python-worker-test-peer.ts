@@ -137,8 +137,8 @@ export class PythonWorkerPeer {
   /** The worker's pid and its children's (the runners), each with its resident memory in bytes. */
   memory(): { pid: number; rssBytes: number }[] {
     const pids = [this.child.pid ?? 0];
-    for (let i = 0; i < pids.length; i++) {
-      const pid = pids[i] ?? 0;
+    // The array grows while it is walked: each runner's children are visited too.
+    for (const pid of pids) {
       try {
         pids.push(...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/u).filter(Boolean).map(Number));
       } catch {
