@@ -93,30 +93,26 @@ def decode_pairs(data):
     index = 0
     size = len(data)
     while index < size:
-        name_length = data[index]
-        if name_length & 0x80:
-            if index + 4 > size:
-                raise ProtocolError("fastcgi: truncated name-value pair")
-            name_length = int.from_bytes(data[index : index + 4], "big") & 0x7FFFFFFF
-            index += 4
-        else:
-            index += 1
-        if index >= size:
-            raise ProtocolError("fastcgi: truncated name-value pair")
-        value_length = data[index]
-        if value_length & 0x80:
-            if index + 4 > size:
-                raise ProtocolError("fastcgi: truncated name-value pair")
-            value_length = int.from_bytes(data[index : index + 4], "big") & 0x7FFFFFFF
-            index += 4
-        else:
-            index += 1
+        name_length, index = _read_length(data, index, size)
+        value_length, index = _read_length(data, index, size)
         end = index + name_length + value_length
         if end > size:
             raise ProtocolError("fastcgi: truncated name-value pair")
         pairs.append((data[index : index + name_length], data[index + name_length : end]))
         index = end
     return pairs
+
+
+def _read_length(data, index, size):
+    """One length of a pair (1 byte, or 4 with the high bit set) at `index`: (length, next)."""
+    if index >= size:
+        raise ProtocolError("fastcgi: truncated name-value pair")
+    length = data[index]
+    if not length & 0x80:
+        return length, index + 1
+    if index + 4 > size:
+        raise ProtocolError("fastcgi: truncated name-value pair")
+    return int.from_bytes(data[index : index + 4], "big") & 0x7FFFFFFF, index + 4
 
 
 def _length(size):
