@@ -35,7 +35,8 @@ class Connection:
         self._paused = False
         self.closed = False
         loop.add_reader(fd, self._readable)
-        loop.before_poll(self.flush)
+        self._flush_hook = self.flush
+        loop.before_poll(self._flush_hook)
 
     @property
     def full(self):
@@ -117,32 +118,34 @@ class Connection:
         self._out.clear()
         self._out_bytes = 0
         self._loop.forget(self.fd)
+        self._loop.drop_hook(self._flush_hook)
         callbacks, self._drained = self._drained, []
         for callback in callbacks:
             callback()
         self._on_eof()
 
     def close(self, seconds=1.0):
-        """Writes what is queued (waiting at most `seconds` for the supervisor to take it),
-        then closes."""
-        if self.closed:
-            return
-        deadline = time.monotonic() + seconds
-        waiter = select.poll()
-        waiter.register(self.fd, select.POLLOUT)
-        self.flush()
-        while self._out and not self.closed:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            waiter.poll(int(left * 1000) + 1)
+        """Writes what is queued (waiting at most `seconds` for the peer to take it), then
+        closes the descriptor (also after the peer was lost: the descriptor is still ours)."""
+        if not self.closed:
+            deadline = time.monotonic() + seconds
+            waiter = select.poll()
+            waiter.register(self.fd, select.POLLOUT)
             self.flush()
-        if self.closed:
-            return
-        self.closed = True
-        self._out.clear()
-        self._loop.forget(self.fd)
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
+            while self._out and not self.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                waiter.poll(int(left * 1000) + 1)
+                self.flush()
+        if not self.closed:
+            self.closed = True
+            self._out.clear()
+            self._loop.forget(self.fd)
+            self._loop.drop_hook(self._flush_hook)
+        if self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1

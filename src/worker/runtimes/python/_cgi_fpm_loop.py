@@ -88,6 +88,11 @@ class Loop:
         """Runs `hook()` before each poll (after every turn's callbacks)."""
         self._hooks.append(hook)
 
+    def drop_hook(self, hook):
+        """Stops running `hook` (a closed connection's flush)."""
+        if hook in self._hooks:
+            self._hooks.remove(hook)
+
     def run(self):
         """Runs until `stop()`."""
         while not self.stopped:
@@ -96,7 +101,7 @@ class Loop:
     def run_once(self):
         """One turn: the hooks, one poll, the callbacks it made due."""
         timers = self._timers
-        for hook in self._hooks:
+        for hook in tuple(self._hooks):
             hook()
         while timers and timers[0].cancelled:
             heapq.heappop(timers)

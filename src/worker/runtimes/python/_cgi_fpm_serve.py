@@ -81,6 +81,9 @@ class Request:
             server.connection.write(stream(FCGI_STDERR, self.request_id, line.encode("utf-8") + b"\n"))
 
     def done(self, report):
+        log = self.server.log
+        if log.enabled("debug"):
+            log.debug({"script": _text(self.script), "checkUs": report["check_us"]}, "python state checked")
         if report["recycle"] is not None:
             self.server.log.warn(
                 {"script": _text(self.script), "pid": self.runner.pid, "reason": report["recycle"]},

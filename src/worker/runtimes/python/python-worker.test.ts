@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RecordType } from '../../../fastcgi/constants.ts';
 import { encodeNameValuePairs } from '../../../fastcgi/name-value.ts';
@@ -46,7 +47,8 @@ function params(script: string, more: Record<string, string> = {}): Record<strin
   return { SCRIPT_FILENAME: scripts.path(script), REQUEST_METHOD: 'GET', QUERY_STRING: '', ...more };
 }
 
-describe('the python worker (worker.py) on the supervisor\'s channel', () => {
+// Each test starts python twice (worker and runner): slow on a loaded machine, hence the bound.
+describe('the python worker (worker.py) on the supervisor\'s channel', { timeout: 60_000 }, () => {
   it('answers a CGI script with the normalized head, its body and END_REQUEST, and logs the request', async () => {
     const peer = await started();
     const reply = await peer.reply(peer.begin(params('hello.py', { QUERY_STRING: 'a=1' })));
@@ -103,6 +105,15 @@ describe('the python worker (worker.py) on the supervisor\'s channel', () => {
     await peer.until(() => peer.logged('no cgi headers').length > 0);
     expect(peer.logged('no cgi headers')[0]).toMatchObject({ code: 'ERR_CGI_NO_HEADERS', exitCode: 3 });
     expect(await peer.get(params('hello.py'))).toContain('hello');
+  });
+
+  it('keeps no descriptor of a runner that died (three runners replaced, the same open fds)', async () => {
+    const peer = await started();
+    await peer.get(params('hello.py'));
+    const before = readdirSync(`/proc/${String(peer.child.pid)}/fd`).length;
+    for (let i = 0; i < 3; i++) expect(await peer.get(params('nohead.py'))).toContain('502 Bad Gateway');
+    await peer.get(params('hello.py'));
+    expect(readdirSync(`/proc/${String(peer.child.pid)}/fd`).length).toBe(before);
   });
 
   it('answers 504 at request_terminate_timeout (the runner\'s group killed), then serves the next request', async () => {
