@@ -1,5 +1,6 @@
 // This file implements a worker process's entry from the perspective of the worker forked by
-// the supervisor: it waits for its pool's config on IPC, reads FastCGI requests on its channel
+// the supervisor for an `exec`, `node` or `handler` pool (a python pool's worker is
+// runtimes/python/worker.py, same protocol): it waits for its pool's config on IPC, reads FastCGI requests on its channel
 // (fd 3) one at a time, says `ready`, and leaves when told to stop or when the supervisor is
 // gone — killing whatever its request started, so no CGI child outlives the supervisor.
 import { Socket } from 'node:net';
@@ -49,12 +50,11 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
   const server = new RequestServer(pool, {
     log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
     onCgiGroup: (requestId, group) => {
-      // A python runner lives across requests: its group is reported once, not per request.
-      const persistent = pool.runtime === 'python';
-      if (persistent && cgiGroups.has(group)) return;
-      if (!persistent) pgid = group;
+      // Python pools have their own worker (worker.py), which reports its runners' groups as
+      // persistent: here every group is the request's own.
+      pgid = group;
       cgiGroups.add(group);
-      send({ type: 'cgi-group', requestId, pgid: group, persistent });
+      send({ type: 'cgi-group', requestId, pgid: group, persistent: false });
     },
     afterRequest: () => {
       if (pgid !== 0) cgiGroups.delete(pgid);
