@@ -14,7 +14,7 @@ import json
 import os
 from signal import Signals as _Signals
 
-from _cgi_fpm_connection import Connection
+from _cgi_fpm_connection import READ_BYTES, Connection
 
 # How long a runner may take to say hello, in seconds.
 START_TIMEOUT = 10.0
@@ -299,7 +299,7 @@ class Runner:
         fd = self.channel.fd
         while not self.channel.closed:
             try:
-                data = os.read(fd, 262144)
+                data = os.read(fd, READ_BYTES)
             except (BlockingIOError, OSError):
                 break
             if not data:
