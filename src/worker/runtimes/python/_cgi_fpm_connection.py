@@ -34,6 +34,7 @@ class Connection:
         self._out_bytes = 0
         self._drained = []
         self._paused = False
+        self._holds = 0
         self.closed = False
         loop.add_reader(fd, self._readable)
         self._flush_hook = self.flush
@@ -52,13 +53,28 @@ class Connection:
 
     def pause(self):
         """Stops reading (a script's stdin is full): the supervisor's writes wait."""
-        if not self._paused and not self.closed:
-            self._paused = True
-            self._loop.remove_reader(self.fd)
+        self._paused = True
+        self._watch()
 
     def resume(self):
-        if self._paused and not self.closed:
-            self._paused = False
+        self._paused = False
+        self._watch()
+
+    def hold(self):
+        """Stops reading until `release()`, whatever pause() and resume() do meanwhile."""
+        self._holds += 1
+        self._watch()
+
+    def release(self):
+        self._holds -= 1
+        self._watch()
+
+    def _watch(self):
+        if self.closed:
+            return
+        if self._paused or self._holds:
+            self._loop.remove_reader(self.fd)
+        else:
             self._loop.add_reader(self.fd, self._readable)
 
     def write(self, buffers):

@@ -69,9 +69,12 @@ class Slot:
         self._respawn = None
 
     def ready(self):
-        """The live runner, or a new one (a request waits: no throttle). Raises StartError."""
+        """The live runner (waiting for its hello if it is starting), or a new one (a request
+        waits: no throttle). Raises StartError."""
         runner = self.runner
         if runner is not None and runner.alive and runner.retiring is None:
+            if runner.hello is None:
+                self._wait(runner)
             return runner
         if self._respawn is not None:
             self._respawn.cancel()
@@ -82,13 +85,29 @@ class Slot:
         owner = self._runners
         self.last_start = _monotonic()
         runner = Runner(owner.loop, owner.watcher, owner.log, self.executable, self.args, owner.args, owner.env)
+        self.runner = runner
         runner.when_ended(lambda: self._ended(runner))
-        runner.wait_hello()
+        self._wait(runner)
         owner.log.debug(
             {"pid": runner.pid, "python": runner.version, "executable": _text(self.executable)}, "python started"
         )
-        self.runner = runner
         return runner
+
+    def _wait(self, runner):
+        """Waits for `runner`'s hello with the worker's channel not read: records arriving
+        meanwhile stay in order for the request loop (the wait runs the loop nested)."""
+        hold = self._runners.hold
+        if hold is not None:
+            hold.hold()
+        try:
+            runner.wait_hello()
+        except StartError:
+            if self.runner is runner:
+                self.runner = None
+            raise
+        finally:
+            if hold is not None:
+                hold.release()
 
     def close(self):
         self.closing = True
@@ -101,8 +120,8 @@ class Slot:
         if self.runner is not runner:
             return
         self.runner = None
-        if self.closing:
-            return
+        if self.closing or runner.hello != "":
+            return  # closed, or it never started: the next request tries again
         owner = self._runners
         if runner.retiring is None:
             owner.log.warn({"pid": runner.pid, "exitCode": runner.exit_code, "signal": runner.signal}, "python exited")
@@ -131,6 +150,8 @@ class Runners:
         self.log = log
         self.args = runner_args(pool)
         self.env = runner_environment(pool, inherited)
+        # The worker's channel (hold() / release()): not read while a runner starts.
+        self.hold = None
         executable = find_executable(pool["python"]["executable"].encode("utf-8"), inherited.get(b"PATH"))
         self._slots = {}
         self.fallback = self._slot(executable, [])

@@ -136,7 +136,8 @@ class Runner:
         self.exit_code = None
         self.signal = None
         self._recent = []
-        self._hello = None
+        # None until the runner said hello ("") or failed to (why, as text).
+        self.hello = None
         self._ended_cb = []
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         log_read, log_write = os.pipe()
@@ -173,20 +174,22 @@ class Runner:
         watcher.watch(self.pid, self._exited)
 
     def wait_hello(self, timeout=START_TIMEOUT):
-        """Runs the loop until the runner said hello; raises StartError (and kills it) when
-        it exits first or stays silent past `timeout`."""
-        outcome = []
-        self._hello = outcome.append
-        timer = self._loop.call_later(timeout, lambda: outcome.append("no hello within %d ms" % (timeout * 1000)))
-        while not outcome:
-            self._loop.run_once()
-        timer.cancel()
-        self._hello = None
-        if outcome[0] is None:
+        """Runs the loop until the runner said hello (several callers may wait, nested);
+        raises StartError (and kills it) when it exits first or stays silent past `timeout`."""
+        if self.hello is None:
+            def too_late():
+                if self.hello is None:
+                    self.hello = "no hello within %d ms" % (timeout * 1000)
+
+            timer = self._loop.call_later(timeout, too_late)
+            while self.hello is None:
+                self._loop.run_once()
+            timer.cancel()
+        if self.hello == "":
             return
         self.kill()
         last = self._recent[-1] if self._recent else None
-        detail = outcome[0] if last is None else "%s: %s" % (outcome[0], last)
+        detail = self.hello if last is None else "%s: %s" % (self.hello, last)
         raise StartError('runtime: python: cannot start "%s": %s' % (_text(self.executable), detail))
 
     def send(self, buffers):
@@ -240,8 +243,8 @@ class Runner:
     def _frame(self, kind, payload):
         if kind == HELLO:
             self.version = _json_field(payload, b'"python":"', b'"')
-            if self._hello is not None:
-                self._hello(None)
+            if self.hello is None:
+                self.hello = ""
         elif kind == DONE:
             report = _done_report(payload)
             if report["recycle"] is not None:
@@ -284,9 +287,9 @@ class Runner:
         self.alive = False
         self.exit_code = exit_code
         self.signal = _signal_name(signal_number)
-        if self._hello is not None:
+        if self.hello is None:
             how = "killed by %s" % _signal_name(signal_number) if exit_code is None else "exited with code %d" % exit_code
-            self._hello(how + " before its hello")
+            self.hello = how + " before its hello"
         sink, self.sink = self.sink, None
         self.channel.close(0)
         if sink is not None:

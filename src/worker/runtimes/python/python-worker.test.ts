@@ -116,6 +116,16 @@ describe('the python worker (worker.py) on the supervisor\'s channel', { timeout
     expect(readdirSync(`/proc/${String(peer.child.pid)}/fd`).length).toBe(before);
   });
 
+  it('keeps a body in order while the runner it waits for starts (the channel is not read meanwhile)', async () => {
+    const peer = await started();
+    expect(await peer.get(params('nohead.py'))).toContain('502 Bad Gateway');
+    const body = Buffer.alloc(300_000, 'm');
+    body.write('abc', 0);
+    body.write('xyz', body.length - 3);
+    const text = await peer.get(params('echo.py', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: '300000' }), body);
+    expect(text.endsWith('\r\n\r\n300000 abc xyz\n')).toBe(true);
+  });
+
   it('answers 504 at request_terminate_timeout (the runner\'s group killed), then serves the next request', async () => {
     const peer = await started({ requestTerminateTimeoutMs: 300 });
     const reply = await peer.reply(peer.begin(params('forever.py')));

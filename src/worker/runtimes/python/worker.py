@@ -80,6 +80,7 @@ class Worker:
             self.ipc.send({"type": "start-failed", "message": str(error)})
             return False
         self.connection = Connection(self.loop, CHANNEL_FD, self._data, self.leave)
+        self.runners.hold = self.connection
         self.responder = Responder(self, {"FCGI_MAX_CONNS": "1", "FCGI_MAX_REQS": "1"})
         os.set_blocking(self.ipc.fd, False)
         self.loop.add_reader(self.ipc.fd, self._ipc_readable)
