@@ -16,7 +16,8 @@ import time
 from _cgi_fpm_environ import last_value
 from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_request, stream, stream_end
 from _cgi_fpm_head import CgiError, HeadParser, encode_head, error_page
-from _cgi_fpm_runners import REQUEST, STDIN, STDIN_END, Lines, StartError, frame
+from _cgi_fpm_frames import REQUEST, STDIN, STDIN_END, Lines, frame
+from _cgi_fpm_runners import StartError
 from _cgi_fpm_shebang import NotFound
 
 _monotonic = time.monotonic

@@ -23,7 +23,7 @@ from _cgi_fpm_fcgi import (
 )
 from _cgi_fpm_head import CgiError, HeadParser, encode_head, error_page
 from _cgi_fpm_responder import Responder
-from _cgi_fpm_runners import FrameParser, Lines, frame
+from _cgi_fpm_frames import FrameParser, Lines, frame
 from _cgi_fpm_shebang import NotFound, parse_shebang, resolve_shebang
 
 
