@@ -127,7 +127,8 @@ describe.each(FRONTS)('a head-first script through $front', ({ target }) => {
 });
 
 describe('through nginx, larger bodies', () => {
-  it.each([['exec', 'head-first.py'], ['python', 'head-first.py'], ['node', 'head-first.js']] as const)(
+  // exec is left at 20 MB: a 1 GB body costs it minutes of pipe copies per run on CI's 2 cores.
+  it.each([['python', 'head-first.py'], ['node', 'head-first.js']] as const)(
     '%s pool, %s: a 1 GB body read after the head (sha256), supervisor and worker RSS flat',
     async (pool, script) => {
       const stop = sampleRss(started(daemon, 'daemon').pid);
