@@ -6,7 +6,7 @@
 import type { ConfigError } from '../errors.ts';
 import { GROUP_FILE, PASSWD_FILE, parseGroup, parsePasswd } from './accounts.ts';
 import type { AccountRef, GroupEntry, PasswdEntry } from './accounts.ts';
-import type { ConfigFs, PoolContext } from './normalize.ts';
+import type { ConfigFs, PoolContext } from './config-fs.ts';
 import { configProblem, describeSystemError } from './problems.ts';
 import type { PoolUser } from './schema.ts';
 import type { PoolTable } from './toml-schema.ts';

@@ -9,7 +9,7 @@ import picomatch from 'picomatch';
 import { ErrorCode } from '../errors.ts';
 import type { ConfigError } from '../errors.ts';
 import { isTable } from './flatten.ts';
-import type { ConfigFs } from './normalize.ts';
+import type { ConfigFs } from './config-fs.ts';
 import { configProblem, describeSystemError, formatValue } from './problems.ts';
 
 /** The top-level key naming the files to include. */

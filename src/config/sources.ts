@@ -8,7 +8,7 @@ import type { ConfigError } from '../errors.ts';
 import { expandEnvReferences } from './env-refs.ts';
 import { isTable } from './flatten.ts';
 import { includedFileProblems, includePatterns, INCLUDE_KEY, matchInclude } from './include.ts';
-import type { ConfigFs } from './normalize.ts';
+import type { ConfigFs } from './config-fs.ts';
 import { configProblem, describeSystemError } from './problems.ts';
 import { parseToml } from './syntax.ts';
 
