@@ -3,27 +3,24 @@
 // without a gap in accepting (`reloading`), and on stop closes the listeners, lets requests in
 // flight finish (up to `process_control_timeout`) and then stops the workers.
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
-import { DaemonError, ErrorCode } from '../../errors.ts';
 import { LogFiles } from '../../log/log-files.ts';
 import type { Logger } from '../../log/logger.ts';
 import { guardListener, type ListenerGuard } from '../listen/connection-limits.ts';
 import { ClientFilter } from '../listen/client-filter.ts';
 import { closeListener, groupByListen, openListener, type Listener } from '../listen/listeners.ts';
 import { RateLimitedLog } from '../../log/rate-limited.ts';
-import { ListenerObserver, type ObserverDeps } from '../pages/observer.ts';
+import type { ObserverDeps } from '../pages/observer.ts';
 import { Pool } from '../pool/pool.ts';
 import { assertPoolUsers } from '../pool/pool-identity.ts';
 import type { SpawnFn } from '../pool/worker-handle.ts';
+import { listenerConnectionDeps, listenerStatus, maxConnections, openPoolLogFiles } from './connection-deps.ts';
 import { ConnectionCounters } from '../relay/connection-counters.ts';
 import { WebConnection, type ConnectionDeps, type RequestDispatch } from '../relay/connection.ts';
-import { listenerLimits } from '../relay/management-values.ts';
-import type { RelayRequest } from '../relay/relay-request.ts';
 import { Router } from '../relay/router.ts';
-import type { ControlTarget, DaemonStatus, ListenerStatus, ReloadResult } from '../status.ts';
+import type { ControlTarget, DaemonStatus, ReloadResult } from '../status.ts';
 import type { SupervisorEvents } from './events.ts';
-import { watchModule } from './module-watch.ts';
+import { HandlerWatches } from './module-watch.ts';
 import { applyReload, type OpenListener, type ReloadTarget } from './reload.ts';
 
 /** Supervisor life (STYLE.md): serving, re-reading its config, finishing requests, killing. */
@@ -49,8 +46,6 @@ export interface SupervisorDeps {
   /** Told of lifecycle steps (systemd and s6 readiness). @defaultValue none */
   readonly events?: SupervisorEvents;
 }
-
-export type { OpenListener } from './reload.ts';
 
 /** The supervisor: listeners, pools and the relay between them. */
 export class Supervisor implements ControlTarget, ReloadTarget {
@@ -83,7 +78,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     },
     withdraw: (name, request) => { this.pools.get(name)?.withdraw(request); },
   };
-  private readonly unwatch = new Map<string, () => void>();
+  private readonly handlerWatches: HandlerWatches;
   /** Each listener's connection limit, by address (`listen.max_connections`, changed on reload). */
   private readonly guards = new Map<string, ListenerGuard>();
   /** Connections closed by `client_header_timeout` / `keepalive_timeout`: one line a second. */
@@ -98,6 +93,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     this.config = config;
     this.deps = deps;
     this.startedAtMs = deps.now();
+    this.handlerWatches = new HandlerWatches(deps.log);
     this.timedOut = new RateLimitedLog(deps.log, 'info', 'connection timed out', deps.now);
     this.logFiles = new LogFiles(deps.log);
     this.observerDeps = {
@@ -113,7 +109,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
    */
   async start(): Promise<void> {
     assertPoolUsers(this.config.pools);
-    this.openLogFiles(this.config.pools);
+    openPoolLogFiles(this.logFiles, this.config.pools);
     for (const pool of this.config.pools) this.pools.set(pool.name, this.createPool(pool));
     for (const [address, group] of groupByListen(this.config.pools)) await this.openAddress(address, group);
     for (const pool of this.config.pools) await this.openStatusListen(pool);
@@ -126,21 +122,6 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   /** SIGUSR1: the pools' log files opened again by their paths (the daemon's own is cli/'s). */
   reopenLogs(): void {
     this.logFiles.reopen();
-  }
-
-  /** Opens every `access.log` and `slowlog` of `pools`. @throws DaemonError `ERR_LOG_OPEN` */
-  private openLogFiles(pools: readonly PoolConfig[]): void {
-    for (const pool of pools) {
-      for (const [key, path] of [['access.log', pool.access.log], ['slowlog', pool.slowlog]] as const) {
-        if (path === undefined) continue;
-        try {
-          this.logFiles.open(path);
-        } catch (err) {
-          throw new DaemonError(ErrorCode.ERR_LOG_OPEN,
-            `log: pool "${pool.name}": ${key}: cannot open ${path}: ${(err as Error).message}`, { cause: err });
-        }
-      }
-    }
   }
 
   /** Reads and checks the config again, then applies it with no gap in accepting (SIGHUP/USR2). */
@@ -199,7 +180,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
     const timeoutMs = this.config.global.processControlTimeoutMs;
     log.info({ connections: this.connections.size, timeoutMs }, 'stopping');
     this.deps.events?.stopping();
-    for (const stop of this.unwatch.values()) stop();
+    this.handlerWatches.stopAll();
     // Stop accepting now; server.close()'s callback would wait for every kept-alive connection.
     for (const { listener } of this.listeners.values()) closeListener(listener);
     for (const listener of this.statusListeners.values()) closeListener(listener);
@@ -232,13 +213,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       pid: process.pid, state: this.state, configFile: this.config.file, startedAtMs: this.startedAtMs,
       uptimeMs: now - this.startedAtMs, reloads: this.reloads, draining: this.draining,
       pools: [...this.pools.values()].map((p) => p.status()),
-      listeners: [...this.listeners].map(([listen, open]): ListenerStatus => {
-        const c = open.deps.counters;
-        return {
-          listen, connections: c.open, acceptedConnections: c.accepted, refusedConnections: open.filter.refused,
-          requests: c.requests, multiplexedRequests: c.multiplexed, maxConcurrentRequests: c.maxConcurrentRequests,
-        };
-      }),
+      listeners: [...this.listeners].map(([listen, open]) => listenerStatus(listen, open)),
     };
   }
 
@@ -294,21 +269,12 @@ export class Supervisor implements ControlTarget, ReloadTarget {
 
   /** An edited handler module restarts its pool's workers one at a time (issue 3, item 5). */
   watchHandler(pool: Pool): void {
-    this.unwatch.get(pool.config.name)?.();
-    this.unwatch.delete(pool.config.name);
-    const path = pool.config.handler.module;
-    if (pool.config.runtime !== 'handler' || path === undefined) return;
-    const log = this.deps.log.child({ pool: pool.config.name });
-    this.unwatch.set(pool.config.name, watchModule(path, () => {
-      log.info({ module: path }, 'handler module changed, restarting workers');
-      void pool.restartWorkers();
-    }, (err) => { log.warn({ module: path, err: err.message }, 'cannot watch handler module'); }));
+    this.handlerWatches.watch(pool);
   }
 
   /** Stops watching a removed pool's handler module. */
   unwatchHandler(name: string): void {
-    this.unwatch.get(name)?.();
-    this.unwatch.delete(name);
+    this.handlerWatches.unwatch(name);
   }
 
   private accept(socket: Socket, deps: ConnectionDeps): void {
@@ -325,34 +291,9 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   }
 
   private connectionDeps(group: readonly PoolConfig[], counters: ConnectionCounters): ConnectionDeps {
-    const limits = listenerLimits(group, maxConnections(group));
-    const config = (): DaemonConfig => this.config;
-    return {
-      // Read when a request starts holding output: a reload's new value applies from then on.
-      get tempPath() { return config().global.fastcgiTempPath ?? tmpdir(); },
-      router: new Router(group),
-      pools: this.dispatch,
-      log: this.deps.log,
-      now: this.deps.now,
-      values: limits.values,
-      maxRequests: limits.maxRequestsPerConnection,
-      counters,
-      logRequest: (request, status, bytes) => { this.logRequest(request, status, bytes); },
-      timeouts: this.config.global,
-      timedOut: (key, timeoutMs) => { this.timedOut.note({ timeout: key, timeoutMs }); },
-      observer: new ListenerObserver(group, this.observerDeps),
-    };
+    return listenerConnectionDeps(group, counters, {
+      config: () => this.config, log: this.deps.log, now: this.deps.now, dispatch: this.dispatch,
+      timedOut: this.timedOut, observer: this.observerDeps,
+    });
   }
-
-  private logRequest(request: RelayRequest, status: number, bytes: number): void {
-    this.deps.log.info({
-      pool: request.route?.pool.name, script: request.route?.scriptFilename.toString(), status, bytes,
-      ms: this.deps.now() - request.startedAtMs,
-    }, 'request');
-  }
-}
-
-/** `listen.max_connections` of a listener (its pools agree on it; the first one's). */
-function maxConnections(group: readonly PoolConfig[]): number {
-  return group[0]?.listen.maxConnections ?? 1000;
 }

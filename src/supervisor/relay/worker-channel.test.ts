@@ -115,7 +115,9 @@ describe('WorkerChannel backpressure', () => {
     const record = Buffer.alloc(60_000, 0x78);
     for (let i = 0; i < 200; i++) request.stdin(record);
     expect(pair.ours.listenerCount('drain') - before).toBe(1);
-    expect(log.filter((l) => l === 'pause').length).toBeGreaterThan(1);
+    // The connection is asked to stop reading once for this request (a request pauses its
+    // connection at most once: multiplexing counts the requests that asked).
+    expect(log.filter((l) => l === 'pause').length).toBe(1);
     // Many STDOUT records in one read, the web server full: one wait for its drain.
     const id = channel.channelId;
     const stdout = Array.from({ length: 50 }, () => encodeStream(RecordType.FCGI_STDOUT, id, Buffer.from('x'))).flat();
