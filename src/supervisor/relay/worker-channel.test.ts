@@ -118,7 +118,9 @@ describe('WorkerChannel backpressure', () => {
     // The connection is asked to stop reading once for this request (a request pauses its
     // connection at most once: multiplexing counts the requests that asked).
     expect(log.filter((l) => l === 'pause').length).toBe(1);
-    // Many STDOUT records in one read, the web server full: one wait for its drain.
+    // Many STDOUT records in one read, the web server full: one wait for its drain (the body
+    // ended first, or the output would be held until it does: relay/held-response.ts).
+    request.stdin(Buffer.alloc(0));
     const id = channel.channelId;
     const stdout = Array.from({ length: 50 }, () => encodeStream(RecordType.FCGI_STDOUT, id, Buffer.from('x'))).flat();
     pair.theirs.write(Buffer.concat(stdout));
