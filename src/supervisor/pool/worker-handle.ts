@@ -12,7 +12,6 @@ import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-chan
 import { readRssBytes } from '../../worker/rss.ts';
 import { workerIdentity } from './pool-identity.ts';
 import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
-import { workerCommand } from './worker-command.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
 
@@ -115,9 +114,8 @@ export class WorkerHandle {
     this.spawnedAtMs = options.now();
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
-    const command = workerCommand(options.pool, options.workerMain, fd);
     // No Node IPC ('ipc'): it would put process.send & co. where a node pool's scripts run.
-    this.child = options.spawn(command.file, [...command.args], {
+    this.child = options.spawn(process.execPath, [options.workerMain, String(fd)], {
       stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count + 1).fill('pipe')],
       // The pool's `user`: uid, gid and its HOME/USER/LOGNAME (env unchanged without one).
       ...workerIdentity(options.pool, options.env),
@@ -149,15 +147,11 @@ export class WorkerHandle {
     this.child.on('error', (err) => {
       options.log.error({ err, workerPid: this.pid }, 'worker spawn failed');
       if (spawned || this.gone) return;
-      // Not spawned at all (no 'exit' follows): for a python pool the worker is the pool's
-      // interpreter itself, so a missing one is the pool's start failure, retried with backoff.
-      this.startFailure ??= options.pool.runtime === 'python'
-        ? `runtime: ${options.pool.runtime}: cannot start "${command.file}": ${err.message}`
-        : `spawn failed: ${err.message}`;
+      this.startFailure ??= `spawn failed: ${err.message}`;
       this.onExit(null, null);
     });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
-    if (this.pid !== 0) this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
+    this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
 
   /** True once `pm.max_requests` is reached: the pool replaces the worker. */
