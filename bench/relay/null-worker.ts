@@ -1,11 +1,12 @@
 // This file implements a null worker from the perspective of the relay micro-bench: a process
 // the supervisor forks in place of dist/worker/main.js (SupervisorDeps.workerMain) that speaks
-// the worker's side of the protocol and nothing more: `pool` in, `ready` out over IPC; on each
+// the worker's side of the protocol and nothing more: `pool` in, `ready` out on the control channel; on each
 // FastCGI channel (fd 3…), every request is answered the moment its empty FCGI_STDIN arrives,
 // with one canned write (STDOUT, empty STDOUT, END_REQUEST), so what is left is the
 // supervisor's own cost per relayed request.
 import { Socket } from 'node:net';
 import { encodeRecord, FCGI } from '../../test/integration/helpers/fastcgi-wire.ts';
+import { ControlChannel, SUPERVISOR_LINE_MAX_BYTES } from '../../src/worker/control-channel.ts';
 import { HELLO_BODY } from '../workspace.ts';
 
 /** The fd of the first channel, as the real worker reads it (src/worker/ipc.ts CHANNEL_FD). */
@@ -54,12 +55,15 @@ function channelCount(pool: { runtime?: string; handler?: { concurrency?: number
   return pool.runtime === 'handler' ? (pool.handler?.concurrency ?? 1) : 1;
 }
 
-process.once('message', (message: { type?: string; pool?: Parameters<typeof channelCount>[0] }) => {
-  if (message.type !== 'pool' || message.pool === undefined) return;
-  for (let i = 0; i < channelCount(message.pool); i++) serve(CHANNEL_FD + i);
-  process.on('message', (m: { type?: string }) => {
-    if (m.type === 'stop') process.exit(0);
-  });
-  process.send?.({ type: 'ready' });
-});
-process.on('disconnect', () => process.exit(0));
+// The control channel: the fd the supervisor names in the first argument (JSON lines).
+const control = new ControlChannel(new Socket({ fd: Number(process.argv[2]), readable: true, writable: true }), {
+  message: (raw) => {
+    const message = raw as { type?: string; pool?: Parameters<typeof channelCount>[0] };
+    if (message.type === 'stop') process.exit(0);
+    if (message.type !== 'pool' || message.pool === undefined) return;
+    for (let i = 0; i < channelCount(message.pool); i++) serve(CHANNEL_FD + i);
+    control.send({ type: 'ready' });
+  },
+  invalid: () => undefined,
+  close: () => process.exit(0),
+}, SUPERVISOR_LINE_MAX_BYTES);
