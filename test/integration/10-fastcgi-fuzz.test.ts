@@ -63,6 +63,22 @@ function send(socketPath: string, input: Buffer): Promise<void> {
   });
 }
 
+/**
+ * Runs `attempt` again while the connect fails with EAGAIN: the fuzz lanes' closed connections
+ * may still fill the socket's accept queue (`listen.backlog`) when a batch ends, and a unix
+ * socket refuses a connect to a full queue at once (nginx would answer 502 and try again).
+ */
+async function connectRetrying<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || tries >= 200) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 describe('fuzzed FastCGI input on the pool socket', () => {
   it(`survives ${INPUTS} mutated inputs (seed ${SEED}) and answers every sanity request`, { timeout: BUDGET_MS + 120_000 }, async () => {
     const { daemon, root, fastcgiSocket } = stack();
@@ -73,7 +89,7 @@ describe('fuzzed FastCGI input on the pool socket', () => {
     let sent = 0;
     let sanity = 0;
     const sane = async (): Promise<void> => {
-      const answer = await fcgiRequest({ socketPath: fastcgiSocket, params: nginxLikeParams(root, '/fuzz/sane'), timeoutMs: EVENT_TIMEOUT_MS });
+      const answer = await connectRetrying(() => fcgiRequest({ socketPath: fastcgiSocket, params: nginxLikeParams(root, '/fuzz/sane'), timeoutMs: EVENT_TIMEOUT_MS }));
       expect([parseCgiResponse(answer.stdout).status, parseCgiResponse(answer.stdout).body.toString()], `sanity request after ${sent} inputs (seed ${SEED})`).toEqual([200, 'ok']);
       sanity += 1;
     };

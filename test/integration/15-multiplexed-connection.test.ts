@@ -74,13 +74,15 @@ async function gatedScript(): Promise<{ gate: string; open: () => Promise<void> 
 }
 
 describe('several requests on one FastCGI connection (multiplexing)', () => {
-  it('answers GET_VALUES truthfully: FCGI_MPXS_CONNS=1, FCGI_MAX_REQS = workers + queue', async () => {
+  it('answers GET_VALUES truthfully: FCGI_MPXS_CONNS=1, FCGI_MAX_REQS = workers + queue, FCGI_MAX_CONNS = listen.max_connections', async () => {
     const c = await connect();
     try {
       await c.raw.write(encodeRecord(FCGI.FCGI_GET_VALUES, 0, encodeNameValuePairs([['FCGI_MPXS_CONNS', ''], ['FCGI_MAX_REQS', ''], ['FCGI_MAX_CONNS', '']])));
       const result = await waitUntil('GET_VALUES_RESULT', () => c.records.find((r) => r.type === FCGI.FCGI_GET_VALUES_RESULT), 10_000, 20);
-      // No bound on connections is configured, so FCGI_MAX_CONNS is left out (spec §4.1).
-      expect(result.content).toEqual(encodeNameValuePairs([['FCGI_MPXS_CONNS', '1'], ['FCGI_MAX_REQS', '13']]));
+      // FCGI_MAX_CONNS is the enforced listen.max_connections (default 1000; issue 10.4).
+      expect(result.content).toEqual(
+        encodeNameValuePairs([['FCGI_MPXS_CONNS', '1'], ['FCGI_MAX_REQS', '13'], ['FCGI_MAX_CONNS', '1000']]),
+      );
     } finally {
       c.raw.destroy();
     }
