@@ -10,6 +10,7 @@ import type { Logger } from '../../log/logger.ts';
 import { CHANNEL_FD, channelCount, controlFd, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
 import { readRssBytes } from '../../worker/rss.ts';
+import { cpuPercent, measuresUsage, readCpuTicks, readRssBytesSync, type RequestUsage } from './request-usage.ts';
 import { workerIdentity } from './pool-identity.ts';
 import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
 import { workerCommand } from './worker-command.ts';
@@ -92,6 +93,8 @@ export class WorkerHandle {
   lastRequest: RelayRequest | undefined;
   /** When {@link lastRequest} ended (ms on the pool's clock); 0 while it runs. */
   lastRequestEndedAtMs = 0;
+  /** What the last finished request used; measured only when the pool shows it ({@link measuresUsage}). */
+  lastUsage: RequestUsage | undefined;
   /** Resident memory of the worker and its runtime's process group, bytes, when last sampled. */
   rssBytes: number | undefined;
   private readonly options: WorkerOptions;
@@ -107,12 +110,19 @@ export class WorkerHandle {
   private runtimeGroup: VerifiedGroup | undefined;
   /** Channels carrying a request now. */
   private busyChannels = 0;
+  /** The pool shows `last request cpu`/`memory`: /proc is read at each request's start and end. */
+  private readonly measures: boolean;
+  /** CPU ticks of the worker and its runtime leader when the running request started. */
+  private startTicks = 0;
+  /** When the running request was given to this worker (ms on the pool's clock). */
+  private startMs = 0;
   /** Its exit was handled (once). */
   private gone = false;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.spawnedAtMs = options.now();
+    this.measures = measuresUsage(options.pool);
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
     const command = workerCommand(options.pool, options.workerMain, fd);
@@ -126,6 +136,7 @@ export class WorkerHandle {
     const events: ChannelEvents = {
       started: (channel, request) => { this.onStarted(channel, request); },
       finished: (channel) => { this.onFinished(channel); },
+      ending: (_channel, request) => { this.onEnding(request); },
       // The web server went away: the worker must end the request within the grace, or die.
       aborted: (channel) => { this.arm(channel, ABORT_GRACE_MS, 'abort'); },
       protocolError: (_channel, err) => {
@@ -210,6 +221,10 @@ export class WorkerHandle {
     this.lastRequest = request;
     this.lastRequestEndedAtMs = 0;
     request.workerPid = this.pid;
+    if (this.measures && this.busyChannels === 1) {
+      this.startMs = this.options.now();
+      this.startTicks = readCpuTicks(this.usagePids());
+    }
     const limitMs = this.options.pool.requestTerminateTimeoutMs;
     if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
     const slowMs = this.options.pool.requestSlowlogTimeoutMs;
@@ -219,6 +234,30 @@ export class WorkerHandle {
       }, slowMs));
     }
     if (this.busyChannels === 1) this.options.events.busy(this);
+  }
+
+  /**
+   * The worker's END_REQUEST came: what the request used, before its access line is written.
+   * With several channels (a handler pool) the worker's CPU over the time it was busy is
+   * charged to the request that ends it busy, as PHP-FPM has one request per process.
+   */
+  private onEnding(request: RelayRequest): void {
+    // Wall time from the worker's start on it, not from the queue: PHP-FPM's `last request cpu`.
+    if (!this.measures || this.busyChannels !== 1) return;
+    const pids = this.usagePids();
+    const ticks = readCpuTicks(pids) - this.startTicks;
+    const usage = {
+      cpuPercent: cpuPercent(ticks, this.options.now() - this.startMs),
+      memoryBytes: readRssBytesSync(pids),
+    };
+    request.usage = usage;
+    this.lastUsage = usage;
+  }
+
+  /** The worker and its persistent runtime leader (the python runner), whose CPU a request uses. */
+  private usagePids(): number[] {
+    const leader = this.runtimeGroup?.pgid ?? 0;
+    return leader > 1 ? [this.pid, leader] : [this.pid];
   }
 
   private onFinished(channel: WorkerChannel): void {

@@ -1,0 +1,98 @@
+// This file implements `last request cpu` and `last request memory` (issue 14, item 1) and the
+// access log's `%C`/`%M` (item 2) from the perspective of an operator reading them as PHP-FPM's
+// behind nginx: a script that burns CPU shows a CPU % above 0 and its worker's memory in the
+// `?full` status view and in the access log, for an exec pool (the CGI child counted once
+// reaped) and a python pool (the runner counted through its process group leader).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeScript } from './helpers/scripts.ts';
+import { defaultPool, type StackPaths } from './helpers/stack.ts';
+import { useStack } from './helpers/use-stack.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
+
+/** Burns ~0.4 s of CPU in the shell, then answers. */
+const BURN_SH = [
+  '#!/bin/sh',
+  'end=$(($(date +%s%N) + 400000000))',
+  'while [ "$(date +%s%N)" -lt "$end" ]; do i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; done',
+  'printf "Content-Type: text/plain\\r\\n\\r\\nburnt\\n"',
+  '',
+].join('\n');
+
+/** Burns ~0.4 s of CPU in python, then answers. */
+const BURN_PY = [
+  '#!/usr/bin/env python3',
+  'import time',
+  'def burn_cpu():',
+  '    end = time.process_time() + 0.4',
+  '    n = 0',
+  '    while time.process_time() < end:',
+  '        n += 1',
+  '    return n',
+  'burn_cpu()',
+  'print("Content-Type: text/plain")',
+  'print()',
+  'print("burnt")',
+  '',
+].join('\n');
+
+const stack = useStack({
+  pools: async (paths: StackPaths) => {
+    await writeScript(join(paths.root, 'usage-py'), 'burn.py', BURN_PY);
+    await writeScript(join(paths.root, 'usage-sh'), 'burn.sh', BURN_SH);
+    const access = { log: join(paths.dir, 'logs', 'usage.log'), format: '"%m %r%Q%q" %s %C %M %{kilo}M' };
+    return {
+      py: {
+        ...defaultPool(join(paths.root, 'usage-py'), paths.fastcgiSocket), runtime: 'python',
+        pm: { max_children: 1, status_path: '/py-status' }, access,
+      },
+      sh: {
+        ...defaultPool(join(paths.root, 'usage-sh'), paths.fastcgiSocket),
+        pm: { max_children: 1, status_path: '/sh-status' }, access,
+      },
+    };
+  },
+});
+
+interface FpmProcess {
+  readonly pid: number;
+  readonly 'request uri': string;
+  readonly 'last request cpu': number;
+  readonly 'last request memory': number;
+}
+
+async function processes(statusPath: string): Promise<readonly FpmProcess[]> {
+  const res = await stack().request(`${statusPath}?json&full`);
+  expect(res.status).toBe(200);
+  return (JSON.parse(res.text) as { processes: FpmProcess[] }).processes;
+}
+
+/** Waits for the access line of `requestLine` (`GET /x?y`): `[cpu, bytes, kilobytes]`. */
+async function usageLine(requestLine: string): Promise<[number, number, number]> {
+  const file = join(stack().dir, 'logs', 'usage.log');
+  const line = await waitUntil(`access line "${requestLine}"`, async () =>
+    (await readFile(file, 'utf8').catch(() => '')).split('\n').find((l) => l.startsWith(`"${requestLine}" `)), EVENT_TIMEOUT_MS);
+  const m = /^"[^"]*" 200 (\d+\.\d\d) (\d+) (\d+)$/.exec(line);
+  if (m === null) throw new Error(`not a usage line: ${line}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+describe.each([
+  ['python', '/usage-py/burn.py', '/py-status'],
+  ['exec', '/usage-sh/burn.sh', '/sh-status'],
+])('last request cpu and memory of a %s pool', (_runtime, script, statusPath) => {
+  it('shows the CPU % and memory of a CPU-burning script in ?full and in %C/%M', async () => {
+    const res = await stack().request(`${script}?burn`);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('burnt');
+    const worker = (await processes(statusPath)).find((p) => p['request uri'] === `${script}?burn`);
+    expect(worker).toBeDefined();
+    expect(worker?.['last request cpu']).toBeGreaterThan(0);
+    expect(worker?.['last request memory']).toBeGreaterThan(1024 * 1024);
+    const [cpu, bytes, kilo] = await usageLine(`GET ${script}?burn`);
+    expect(cpu).toBe(worker?.['last request cpu']);
+    expect(bytes).toBe(worker?.['last request memory']);
+    expect(kilo).toBe(Math.floor(bytes / 1024));
+  });
+});
