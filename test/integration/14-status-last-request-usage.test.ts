@@ -2,7 +2,8 @@
 // access log's `%C`/`%M` (item 2) from the perspective of an operator reading them as PHP-FPM's
 // behind nginx: a script that burns CPU shows a CPU % above 0 and its worker's memory in the
 // `?full` status view and in the access log, for an exec pool (the CGI child counted once
-// reaped) and a python pool (the runner counted through its process group leader).
+// reaped) and a python pool (the runner counted through its process group leader); and a python
+// pool's slow log entry with the running frame (the script's function and line).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,12 +38,32 @@ const BURN_PY = [
   '',
 ].join('\n');
 
+/** Stays ~1.5 s in a function of its own, in a loop that sleeps, then answers. */
+const STUCK_PY = [
+  '#!/usr/bin/env python3',
+  'import time',
+  'def stuck_in_loop():',
+  '    end = time.monotonic() + 1.5',
+  '    while time.monotonic() < end:',
+  '        time.sleep(0.01)',
+  'stuck_in_loop()',
+  'print("Content-Type: text/plain")',
+  'print()',
+  'print("done")',
+  '',
+].join('\n');
+
 const stack = useStack({
   pools: async (paths: StackPaths) => {
     await writeScript(join(paths.root, 'usage-py'), 'burn.py', BURN_PY);
     await writeScript(join(paths.root, 'usage-sh'), 'burn.sh', BURN_SH);
+    await writeScript(join(paths.root, 'usage-pyslow'), 'stuck.py', STUCK_PY);
     const access = { log: join(paths.dir, 'logs', 'usage.log'), format: '"%m %r%Q%q" %s %C %M %{kilo}M' };
     return {
+      pyslow: {
+        ...defaultPool(join(paths.root, 'usage-pyslow'), paths.fastcgiSocket), runtime: 'python',
+        pm: { max_children: 1 }, request_slowlog_timeout: '300ms', slowlog: join(paths.dir, 'logs', 'slow.log'),
+      },
       py: {
         ...defaultPool(join(paths.root, 'usage-py'), paths.fastcgiSocket), runtime: 'python',
         pm: { max_children: 1, status_path: '/py-status' }, access,
@@ -94,5 +115,21 @@ describe.each([
     expect(cpu).toBe(worker?.['last request cpu']);
     expect(bytes).toBe(worker?.['last request memory']);
     expect(kilo).toBe(Math.floor(bytes / 1024));
+  });
+});
+
+describe('the slow log of a python pool', () => {
+  it("has the running frame: the script's function and line", async () => {
+    const res = await stack().request('/usage-pyslow/stuck.py?slow');
+    expect(res.status).toBe(200);
+    const file = join(stack().dir, 'logs', 'slow.log');
+    const entry = await waitUntil('slow log entry', async () => {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      return text.includes('request = GET /usage-pyslow/stuck.py?slow') ? text : undefined;
+    }, EVENT_TIMEOUT_MS);
+    const script = join(stack().root, 'usage-pyslow', 'stuck.py');
+    expect(entry).toContain(`script_filename = ${script}`);
+    expect(entry).toMatch(new RegExp(`^stuck_in_loop\\(\\) ${script.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:[56]\n<module>\\(\\) .*stuck\\.py:7$`, 'm'));
+    expect(entry).not.toContain('no stack');
   });
 });

@@ -11,6 +11,7 @@ import { CHANNEL_FD, channelCount, controlFd, hasType, type SupervisorMessage } 
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
 import { readRssBytes } from '../../worker/rss.ts';
 import { cpuPercent, measuresUsage, readCpuTicks, readRssBytesSync, type RequestUsage } from './request-usage.ts';
+import { samplePythonStack, type StackSample } from './python-stack.ts';
 import { workerIdentity } from './pool-identity.ts';
 import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
 import { workerCommand } from './worker-command.ts';
@@ -201,6 +202,22 @@ export class WorkerHandle {
     const pids = [this.pid, this.runtimeGroup?.pgid ?? 0].filter((pid) => pid > 1);
     const sizes = await Promise.all(pids.map((pid) => readRssBytes(pid)));
     this.rssBytes = sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * A sample of the running script's stack for the slow log; never rejects. Python: the
+   * runner's running frames (python-stack.ts). Other runtimes: none, and why.
+   */
+  async stackSample(): Promise<StackSample> {
+    const runtime = this.options.pool.runtime;
+    if (runtime !== 'python') {
+      return { noStack: runtime === 'exec'
+        ? 'runtime exec: the CGI program is not sampled'
+        : `runtime ${runtime}: the script runs on the worker's main thread, which cannot sample itself while it is busy` };
+    }
+    const leader = this.runtimeGroup?.pgid ?? 0;
+    if (leader <= 1) return { noStack: 'no python runner known' };
+    return samplePythonStack(leader).catch((err: unknown) => ({ noStack: `stack sample failed: ${String(err)}` }));
   }
 
   /** Kills the worker (SIGKILL); its requests are answered by the pool. */
