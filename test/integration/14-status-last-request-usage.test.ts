@@ -3,7 +3,8 @@
 // behind nginx: a script that burns CPU shows a CPU % above 0 and its worker's memory in the
 // `?full` status view and in the access log, for an exec pool (the CGI child counted once
 // reaped) and a python pool (the runner counted through its process group leader); and a python
-// pool's slow log entry with the running frame (the script's function and line).
+// pool's slow log entry with the running frame (the script's function and line), and a node
+// pool's with what a waiting script waits on, or that its event loop is busy.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,15 +54,25 @@ const STUCK_PY = [
   '',
 ].join('\n');
 
+/** A node script that waits 1.5 s on a timer, and one that keeps the event loop busy 1.5 s. */
+const WAIT_JS = "setTimeout(() => { process.stdout.write('Content-Type: text/plain\\r\\n\\r\\nwaited\\n'); }, 1500);\n";
+const BUSY_JS = "const end = Date.now() + 1500;\nwhile (Date.now() < end);\nprocess.stdout.write('Content-Type: text/plain\\r\\n\\r\\nbusy\\n');\n";
+
 const stack = useStack({
   pools: async (paths: StackPaths) => {
     await writeScript(join(paths.root, 'usage-py'), 'burn.py', BURN_PY);
     await writeScript(join(paths.root, 'usage-sh'), 'burn.sh', BURN_SH);
     await writeScript(join(paths.root, 'usage-pyslow'), 'stuck.py', STUCK_PY);
+    await writeScript(join(paths.root, 'usage-jsslow'), 'wait.js', WAIT_JS);
+    await writeScript(join(paths.root, 'usage-jsslow'), 'busy.js', BUSY_JS);
     const access = { log: join(paths.dir, 'logs', 'usage.log'), format: '"%m %r%Q%q" %s %C %M %{kilo}M' };
     return {
       pyslow: {
         ...defaultPool(join(paths.root, 'usage-pyslow'), paths.fastcgiSocket), runtime: 'python',
+        pm: { max_children: 1 }, request_slowlog_timeout: '300ms', slowlog: join(paths.dir, 'logs', 'slow.log'),
+      },
+      jsslow: {
+        ...defaultPool(join(paths.root, 'usage-jsslow'), paths.fastcgiSocket), runtime: 'node',
         pm: { max_children: 1 }, request_slowlog_timeout: '300ms', slowlog: join(paths.dir, 'logs', 'slow.log'),
       },
       py: {
@@ -118,15 +129,28 @@ describe.each([
   });
 });
 
+async function slowEntry(requestLine: string): Promise<string> {
+  const file = join(stack().dir, 'logs', 'slow.log');
+  return waitUntil(`slow log entry of ${requestLine}`, async () => {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    return text.split('\n\n').find((e) => e.includes(`request = ${requestLine}\n`));
+  }, EVENT_TIMEOUT_MS);
+}
+
+describe('the slow log of a node pool', () => {
+  it('names what a waiting script waits on (no JS stack), and says when the event loop is busy', async () => {
+    expect((await stack().request('/usage-jsslow/wait.js?slow')).text).toContain('waited');
+    expect(await slowEntry('GET /usage-jsslow/wait.js?slow')).toMatch(/^\(runtime node: no JS stack; the event loop is free, the script waits on: .*Timeout.*\)$/m);
+    expect((await stack().request('/usage-jsslow/busy.js?slow')).text).toContain('busy');
+    expect(await slowEntry('GET /usage-jsslow/busy.js?slow')).toMatch(/^\(no stack: runtime node: no JS stack; the worker's event loop did not answer within 500 ms/m);
+  });
+});
+
 describe('the slow log of a python pool', () => {
   it("has the running frame: the script's function and line", async () => {
     const res = await stack().request('/usage-pyslow/stuck.py?slow');
     expect(res.status).toBe(200);
-    const file = join(stack().dir, 'logs', 'slow.log');
-    const entry = await waitUntil('slow log entry', async () => {
-      const text = await readFile(file, 'utf8').catch(() => '');
-      return text.includes('request = GET /usage-pyslow/stuck.py?slow') ? text : undefined;
-    }, EVENT_TIMEOUT_MS);
+    const entry = await slowEntry('GET /usage-pyslow/stuck.py?slow');
     const script = join(stack().root, 'usage-pyslow', 'stuck.py');
     expect(entry).toContain(`script_filename = ${script}`);
     expect(entry).toMatch(new RegExp(`^stuck_in_loop\\(\\) ${script.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:[56]\n<module>\\(\\) .*stuck\\.py:7$`, 'm'));

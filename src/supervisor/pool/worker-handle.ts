@@ -12,6 +12,7 @@ import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-chan
 import { readRssBytes } from '../../worker/rss.ts';
 import { cpuPercent, measuresUsage, readCpuTicks, readRssBytesSync, type RequestUsage } from './request-usage.ts';
 import { samplePythonStack, type StackSample } from './python-stack.ts';
+import { clean } from '../../log/access-line.ts';
 import { workerIdentity } from './pool-identity.ts';
 import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
 import { workerCommand } from './worker-command.ts';
@@ -67,6 +68,8 @@ export interface WorkerOptions {
   readonly maxRequests: number;
 }
 
+/** How long a node worker's event loop gets to answer a slow log's `stack-sample`, ms. */
+const STACK_WAIT_MS = 500;
 /** Time a worker gets to end an aborted request before SIGKILL. */
 const ABORT_GRACE_MS = 5000;
 /**
@@ -100,6 +103,8 @@ export class WorkerHandle {
   rssBytes: number | undefined;
   private readonly options: WorkerOptions;
   private readonly timers = new Map<WorkerChannel, NodeJS.Timeout>();
+  /** Slow-log samples waiting for a node worker's `stack` answer. */
+  private readonly stackWaiters = new Set<(resources: readonly string[]) => void>();
   private readonly slowTimers = new Map<WorkerChannel, NodeJS.Timeout>();
   private killReason: KillReason | undefined;
   private startFailure: string | undefined;
@@ -210,14 +215,33 @@ export class WorkerHandle {
    */
   async stackSample(): Promise<StackSample> {
     const runtime = this.options.pool.runtime;
-    if (runtime !== 'python') {
-      return { noStack: runtime === 'exec'
-        ? 'runtime exec: the CGI program is not sampled'
-        : `runtime ${runtime}: the script runs on the worker's main thread, which cannot sample itself while it is busy` };
-    }
+    if (runtime === 'exec') return { noStack: 'runtime exec: the CGI program is not sampled' };
+    if (runtime !== 'python') return this.nodeSample(runtime);
     const leader = this.runtimeGroup?.pgid ?? 0;
     if (leader <= 1) return { noStack: 'no python runner known' };
     return samplePythonStack(leader).catch((err: unknown) => ({ noStack: `stack sample failed: ${String(err)}` }));
+  }
+
+  /**
+   * A node worker's answer to `stack-sample`: no JS stack (its main thread cannot sample itself
+   * while busy), but the async resources the script waits on, when its event loop is free.
+   */
+  private nodeSample(runtime: string): Promise<StackSample> {
+    const busy = { noStack: `runtime ${runtime}: no JS stack; the worker's event loop did not answer within ${STACK_WAIT_MS} ms (the script keeps it busy)` };
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.stackWaiters.delete(done);
+        resolve(busy);
+      }, STACK_WAIT_MS);
+      const done = (resources: readonly string[]): void => {
+        clearTimeout(timer);
+        resolve({ stack: [
+          `(runtime ${runtime}: no JS stack; the event loop is free, the script waits on: ${resources.length > 0 ? resources.join(', ') : 'nothing'})`,
+        ] });
+      };
+      this.stackWaiters.add(done);
+      this.send({ type: 'stack-sample' });
+    });
   }
 
   /** Kills the worker (SIGKILL); its requests are answered by the pool. */
@@ -314,6 +338,11 @@ export class WorkerHandle {
     } else if (message.type === 'recycle') {
       const { reason, rssBytes } = message as { reason?: unknown; rssBytes?: unknown };
       this.options.events.recycle(this, String(reason), typeof rssBytes === 'number' ? rssBytes : 0);
+    } else if (message.type === 'stack') {
+      const { resources } = message as { resources?: unknown };
+      const names = Array.isArray(resources) ? resources.slice(0, 100).map((r) => clean(String(r).slice(0, 100))) : [];
+      for (const waiter of this.stackWaiters) waiter(names);
+      this.stackWaiters.clear();
     } else if (message.type === 'start-failed') {
       this.startFailure = String((message as { message?: unknown }).message);
     }
