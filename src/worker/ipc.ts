@@ -58,8 +58,25 @@ export interface StartFailedMessage {
   readonly message: string;
 }
 
+/**
+ * Supervisor → worker (node, handler): a request passed `request_slowlog_timeout`; answer
+ * with a {@link StackMessage} when the event loop is free (a script in a loop never answers).
+ */
+export interface StackSampleMessage {
+  readonly type: 'stack-sample';
+}
+
 /** Every message the supervisor sends. */
-export type SupervisorMessage = PoolMessage | StopMessage;
+export type SupervisorMessage = PoolMessage | StopMessage | StackSampleMessage;
+
+/**
+ * Worker → supervisor: what a node worker can tell about the script it runs: the async
+ * resources it waits on (`process.getActiveResourcesInfo()`, the worker's own left out).
+ */
+export interface StackMessage {
+  readonly type: 'stack';
+  readonly resources: readonly string[];
+}
 /**
  * Worker → supervisor: request `requestId` (the channel's id) started a CGI child in its own
  * process group `pgid`. Should the worker die, the supervisor kills that group, so no CGI
@@ -86,7 +103,7 @@ export interface RecycleMessage {
 }
 
 /** Every message a worker sends. */
-export type WorkerMessage = ReadyMessage | StartFailedMessage | CgiGroupMessage | RecycleMessage;
+export type WorkerMessage = ReadyMessage | StartFailedMessage | CgiGroupMessage | RecycleMessage | StackMessage;
 
 /** Narrows an untrusted IPC payload to a message with a string `type`. */
 export function hasType(value: unknown): value is { type: string } {

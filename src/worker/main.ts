@@ -107,6 +107,17 @@ async function flushAndClose(channel: Socket): Promise<void> {
   channel.destroy();
 }
 
+/** The async resources waited on now, minus one of each kind `baseline` had (the worker's own). */
+function pendingResources(baseline: readonly string[]): string[] {
+  const left = [...baseline];
+  return process.getActiveResourcesInfo().filter((name) => {
+    const i = left.indexOf(name);
+    if (i < 0) return true;
+    left.splice(i, 1);
+    return false;
+  });
+}
+
 function killGroup(pgid: number): void {
   try {
     process.kill(-pgid, 'SIGKILL');
@@ -168,7 +179,13 @@ async function start(message: PoolMessage): Promise<void> {
     });
     connection.on('close', leave);
   }
-  received.message = (m: unknown) => { if (hasType(m) && m.type === 'stop') leave(); };
+  // The worker's own async resources (its channels, timers of its own), left out of samples.
+  const baseline = process.getActiveResourcesInfo();
+  received.message = (m: unknown) => {
+    if (!hasType(m)) return;
+    if (m.type === 'stop') leave();
+    else if (m.type === 'stack-sample') send({ type: 'stack', resources: pendingResources(baseline) });
+  };
   // The supervisor is gone (even kill -9): nothing of ours may outlive it, so no grace here.
   received.close = () => {
     if (leaving) return;

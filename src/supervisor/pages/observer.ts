@@ -99,6 +99,7 @@ export class ListenerObserver implements RequestObserver {
       status: request.status === 0 ? 499 : request.status, startedAtMs: request.startedAtMs, endedAtMs,
       params: request.params, pid: request.workerPid === 0 ? this.#deps.pid : request.workerPid,
       supervisorPid: this.#deps.pid, ...(request.workerPid === 0 ? {} : { bytes: request.stdoutBytes }),
+      ...(request.usage === undefined ? {} : { cpuPercent: request.usage.cpuPercent, memoryBytes: request.usage.memoryBytes }),
     };
     this.#deps.files.write(path, accessLine(accessFormat(config), entry));
   }

@@ -184,10 +184,14 @@ export class Pool {
     }, 'slow request');
     const path = this.config.slowlog;
     if (path === undefined || this.deps.files === undefined) return;
-    this.deps.files.write(path, slowEntryText({
-      pool: this.config.name, workerPid: worker.pid, request, elapsedMs, nowMs: this.deps.now(), stack: [],
-      noStack: `stack samples are not taken yet (runtime ${this.config.runtime})`,
-    }));
+    const files = this.deps.files;
+    const nowMs = this.deps.now();
+    void worker.stackSample().then((sample) => {
+      files.write(path, slowEntryText({
+        pool: this.config.name, workerPid: worker.pid, request, elapsedMs, nowMs,
+        ...('stack' in sample ? { stack: sample.stack } : { stack: [], noStack: sample.noStack }),
+      }));
+    });
   }
 
   private overloaded(request: RelayRequest, reason: string): void {

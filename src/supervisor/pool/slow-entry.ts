@@ -14,7 +14,7 @@ export interface SlowEntry {
   readonly elapsedMs: number;
   /** When it was logged, ms since the epoch. */
   readonly nowMs: number;
-  /** Lines of the running script's stack, innermost last; empty when the runtime gave none. */
+  /** Lines of the running script's stack, innermost first (as PHP-FPM's); empty when the runtime gave none. */
   readonly stack: readonly string[];
   /** Why there is no stack, when there is none. */
   readonly noStack?: string;

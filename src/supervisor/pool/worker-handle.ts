@@ -10,6 +10,9 @@ import type { Logger } from '../../log/logger.ts';
 import { CHANNEL_FD, channelCount, controlFd, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
 import { readRssBytes } from '../../worker/rss.ts';
+import { cpuPercent, measuresUsage, readCpuTicks, readRssBytesSync, type RequestUsage } from './request-usage.ts';
+import { samplePythonStack, type StackSample } from './python-stack.ts';
+import { clean } from '../../log/access-line.ts';
 import { workerIdentity } from './pool-identity.ts';
 import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
@@ -64,6 +67,8 @@ export interface WorkerOptions {
   readonly maxRequests: number;
 }
 
+/** How long a node worker's event loop gets to answer a slow log's `stack-sample`, ms. */
+const STACK_WAIT_MS = 500;
 /** Time a worker gets to end an aborted request before SIGKILL. */
 const ABORT_GRACE_MS = 5000;
 /**
@@ -91,10 +96,14 @@ export class WorkerHandle {
   lastRequest: RelayRequest | undefined;
   /** When {@link lastRequest} ended (ms on the pool's clock); 0 while it runs. */
   lastRequestEndedAtMs = 0;
+  /** What the last finished request used; measured only when the pool shows it ({@link measuresUsage}). */
+  lastUsage: RequestUsage | undefined;
   /** Resident memory of the worker and its runtime's process group, bytes, when last sampled. */
   rssBytes: number | undefined;
   private readonly options: WorkerOptions;
   private readonly timers = new Map<WorkerChannel, NodeJS.Timeout>();
+  /** Slow-log samples waiting for a node worker's `stack` answer. */
+  private readonly stackWaiters = new Set<(resources: readonly string[]) => void>();
   private readonly slowTimers = new Map<WorkerChannel, NodeJS.Timeout>();
   private killReason: KillReason | undefined;
   private startFailure: string | undefined;
@@ -106,12 +115,19 @@ export class WorkerHandle {
   private runtimeGroup: VerifiedGroup | undefined;
   /** Channels carrying a request now. */
   private busyChannels = 0;
+  /** The pool shows `last request cpu`/`memory`: /proc is read at each request's start and end. */
+  private readonly measures: boolean;
+  /** CPU ticks of the worker and its runtime leader when the running request started. */
+  private startTicks = 0;
+  /** When the running request was given to this worker (ms on the pool's clock). */
+  private startMs = 0;
   /** Its exit was handled (once). */
   private gone = false;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.spawnedAtMs = options.now();
+    this.measures = measuresUsage(options.pool);
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
     // No Node IPC ('ipc'): it would put process.send & co. where a node pool's scripts run.
@@ -124,6 +140,7 @@ export class WorkerHandle {
     const events: ChannelEvents = {
       started: (channel, request) => { this.onStarted(channel, request); },
       finished: (channel) => { this.onFinished(channel); },
+      ending: (_channel, request) => { this.onEnding(request); },
       // The web server went away: the worker must end the request within the grace, or die.
       aborted: (channel) => { this.arm(channel, ABORT_GRACE_MS, 'abort'); },
       protocolError: (_channel, err) => {
@@ -186,6 +203,41 @@ export class WorkerHandle {
     this.rssBytes = sizes.reduce((a, b) => a + b, 0);
   }
 
+  /**
+   * A sample of the running script's stack for the slow log; never rejects. Python: the
+   * runner's running frames (python-stack.ts). Other runtimes: none, and why.
+   */
+  async stackSample(): Promise<StackSample> {
+    const runtime = this.options.pool.runtime;
+    if (runtime === 'exec') return { noStack: 'runtime exec: the CGI program is not sampled' };
+    if (runtime !== 'python') return this.nodeSample(runtime);
+    const leader = this.runtimeGroup?.pgid ?? 0;
+    if (leader <= 1) return { noStack: 'no python runner known' };
+    return samplePythonStack(leader).catch((err: unknown) => ({ noStack: `stack sample failed: ${String(err)}` }));
+  }
+
+  /**
+   * A node worker's answer to `stack-sample`: no JS stack (its main thread cannot sample itself
+   * while busy), but the async resources the script waits on, when its event loop is free.
+   */
+  private nodeSample(runtime: string): Promise<StackSample> {
+    const busy = { noStack: `runtime ${runtime}: no JS stack; the worker's event loop did not answer within ${STACK_WAIT_MS} ms (the script keeps it busy)` };
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.stackWaiters.delete(done);
+        resolve(busy);
+      }, STACK_WAIT_MS);
+      const done = (resources: readonly string[]): void => {
+        clearTimeout(timer);
+        resolve({ stack: [
+          `(runtime ${runtime}: no JS stack; the event loop is free, the script waits on: ${resources.length > 0 ? resources.join(', ') : 'nothing'})`,
+        ] });
+      };
+      this.stackWaiters.add(done);
+      this.send({ type: 'stack-sample' });
+    });
+  }
+
   /** Kills the worker (SIGKILL); its requests are answered by the pool. */
   kill(reason: KillReason): void {
     this.killReason ??= reason;
@@ -204,6 +256,10 @@ export class WorkerHandle {
     this.lastRequest = request;
     this.lastRequestEndedAtMs = 0;
     request.workerPid = this.pid;
+    if (this.measures && this.busyChannels === 1) {
+      this.startMs = this.options.now();
+      this.startTicks = readCpuTicks(this.usagePids());
+    }
     const limitMs = this.options.pool.requestTerminateTimeoutMs;
     if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
     const slowMs = this.options.pool.requestSlowlogTimeoutMs;
@@ -213,6 +269,30 @@ export class WorkerHandle {
       }, slowMs));
     }
     if (this.busyChannels === 1) this.options.events.busy(this);
+  }
+
+  /**
+   * The worker's END_REQUEST came: what the request used, before its access line is written.
+   * With several channels (a handler pool) the worker's CPU over the time it was busy is
+   * charged to the request that ends it busy, as PHP-FPM has one request per process.
+   */
+  private onEnding(request: RelayRequest): void {
+    // Wall time from the worker's start on it, not from the queue: PHP-FPM's `last request cpu`.
+    if (!this.measures || this.busyChannels !== 1) return;
+    const pids = this.usagePids();
+    const ticks = readCpuTicks(pids) - this.startTicks;
+    const usage = {
+      cpuPercent: cpuPercent(ticks, this.options.now() - this.startMs),
+      memoryBytes: readRssBytesSync(pids),
+    };
+    request.usage = usage;
+    this.lastUsage = usage;
+  }
+
+  /** The worker and its persistent runtime leader (the python runner), whose CPU a request uses. */
+  private usagePids(): number[] {
+    const leader = this.runtimeGroup?.pgid ?? 0;
+    return leader > 1 ? [this.pid, leader] : [this.pid];
   }
 
   private onFinished(channel: WorkerChannel): void {
@@ -252,6 +332,11 @@ export class WorkerHandle {
     } else if (message.type === 'recycle') {
       const { reason, rssBytes } = message as { reason?: unknown; rssBytes?: unknown };
       this.options.events.recycle(this, String(reason), typeof rssBytes === 'number' ? rssBytes : 0);
+    } else if (message.type === 'stack') {
+      const { resources } = message as { resources?: unknown };
+      const names = Array.isArray(resources) ? resources.slice(0, 100).map((r) => clean(String(r).slice(0, 100))) : [];
+      for (const waiter of this.stackWaiters) waiter(names);
+      this.stackWaiters.clear();
     } else if (message.type === 'start-failed') {
       this.startFailure = String((message as { message?: unknown }).message);
     }

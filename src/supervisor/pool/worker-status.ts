@@ -40,6 +40,9 @@ export function workerStatus(worker: WorkerHandle, nowMs: number): WorkerStatus 
     contentLength: Number.isSafeInteger(contentLength) && contentLength > 0 ? contentLength : 0,
     user: user === '' ? '-' : user,
     script: request?.route?.scriptFilename.toString() ?? '',
+    ...(worker.lastUsage === undefined || worker.lastRequestEndedAtMs === 0 ? {} : {
+      lastRequestCpu: worker.lastUsage.cpuPercent, lastRequestMemoryBytes: worker.lastUsage.memoryBytes,
+    }),
     ...(worker.rssBytes === undefined ? {} : { rssBytes: worker.rssBytes }),
   };
 }

@@ -5,6 +5,7 @@
 // handler and the worker running it only as its upstream: no pointer into a pool or a channel.
 // Its response waits for its body: FCGI_STDOUT goes through an output hold until the web server
 // has sent the empty FCGI_STDIN record, or the script has ended (output-hold.ts).
+import type { RequestUsage } from '../pool/request-usage.ts';
 import { tmpdir } from 'node:os';
 import { errorPage } from '../../cgi/error-page.ts';
 import type { PoolConfig } from '../../config/schema.ts';
@@ -86,6 +87,8 @@ export class RelayRequest {
   readonly startedAtMs: number;
   /** Pid of the worker that ran it, set by the worker's handle; 0 for the supervisor's own answers. */
   workerPid = 0;
+  /** What it used (CPU %, memory), set by the worker's handle when its pool measures it. */
+  usage: RequestUsage | undefined;
   readonly #handler: RequestHandler;
   #state: RelayState = 'params';
   #params: NameValuePairs | undefined;

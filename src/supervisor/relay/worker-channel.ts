@@ -17,6 +17,8 @@ import type { RelayRequest, Upstream } from './relay-request.ts';
 export interface ChannelEvents {
   /** The channel took `request` (its BEGIN_REQUEST went to the worker). */
   started(channel: WorkerChannel, request: RelayRequest): void;
+  /** The worker's END_REQUEST for `request` came, before it is relayed (and logged). */
+  ending?(channel: WorkerChannel, request: RelayRequest): void;
   /** The request ended (END_REQUEST relayed); the channel is free. */
   finished(channel: WorkerChannel): void;
   /** FCGI_ABORT_REQUEST went to the worker: it must end the request soon. */
@@ -156,6 +158,7 @@ export class WorkerChannel implements Upstream {
         return;
       case RecordType.FCGI_END_REQUEST:
         this.#request = undefined;
+        this.#events.ending?.(this, request);
         // An incomplete response (its runtime died after the head): closed without an
         // END_REQUEST, so the web server logs an upstream error (issue 10.7).
         if (record.content[4] === CHANNEL_REQUEST_FAILED) request.answer(502, errorPage(502));

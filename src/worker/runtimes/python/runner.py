@@ -107,6 +107,8 @@ def main(argv):
     # An interpreter crash (segfault, abort) leaves a python traceback in the log (fd 2).
     faulthandler.enable()
     signals = _startup_signals()
+    if isolation == "persistent":
+        _stack_dumps()
     _preload(options["--preload"])
     unbuffered = _unbuffered()
     script_run = script_mod.ScriptRun(runner_files, sys.excepthook, (channel_mod.ChannelClosed,))
@@ -133,6 +135,34 @@ def main(argv):
     channel.send(b"H", hello)
     server.serve_forever()
     return 0
+
+
+# Where the supervisor's slow log asks for the running frame: SIGRTMIN + 5 (39 with glibc;
+# src/supervisor/pool/python-stack.ts sends it), dumped by faulthandler into an unlinked file
+# whose name starts with STACK_PREFIX, which the supervisor finds in /proc/PID/fd and reads.
+STACK_PREFIX = "cgi-fpm-stack-"
+_stack_fd = None
+
+
+def _stack_dumps():
+    """Registers the stack-dump signal (persistent isolation only: a forked child closes the
+    parent's descriptors, and a dump to a reused descriptor would write into a script's file).
+    No temp dir writable: no dumps, and the supervisor, finding no file, sends no signal."""
+    global _stack_fd
+    import signal
+
+    # By hand, not tempfile: its modules would join what every request is checked for.
+    path = os.path.join(os.environ.get("TMPDIR") or "/tmp", "%s%d" % (STACK_PREFIX, os.getpid()))
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        os.unlink(path)
+        faulthandler.register(signal.SIGRTMIN + 5, file=fd, all_threads=False)
+        _stack_fd = fd
+    except (OSError, ValueError, AttributeError, RuntimeError):
+        os.close(fd)
 
 
 def _startup_signals():
