@@ -2,26 +2,12 @@
 // structured head over: encodeCgiHead round-trips what the parser reads; reason phrases.
 import { describe, expect, it } from 'vitest';
 import {
-  CgiHeadParser,
   encodeCgiHead,
   reasonPhrase,
   type CgiHead,
 } from './response.ts';
 
-const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
-
-/** Parses `input` pushed as the given chunks; returns the head and every body byte after it. */
-function parse(chunks: Buffer[], maxBytes?: number): { head: CgiHead; body: Buffer } {
-  const parser = new CgiHeadParser(maxBytes);
-  const body: Buffer[] = [];
-  let head: CgiHead | undefined;
-  for (const chunk of chunks) {
-    if (head !== undefined) body.push(chunk);
-    else if ((head = parser.push(chunk)) !== undefined) body.push(parser.rest);
-  }
-  if (head === undefined) throw new Error('no head');
-  return { head, body: Buffer.concat(body) };
-}
+import { bytes, parse } from './response-test-peer.ts';
 
 describe('encodeCgiHead', () => {
   it.each<[string, CgiHead, string]>([

@@ -6,20 +6,7 @@ import {
   type CgiHead,
 } from './response.ts';
 
-const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
-
-/** Parses `input` pushed as the given chunks; returns the head and every body byte after it. */
-function parse(chunks: Buffer[], maxBytes?: number): { head: CgiHead; body: Buffer } {
-  const parser = new CgiHeadParser(maxBytes);
-  const body: Buffer[] = [];
-  let head: CgiHead | undefined;
-  for (const chunk of chunks) {
-    if (head !== undefined) body.push(chunk);
-    else if ((head = parser.push(chunk)) !== undefined) body.push(parser.rest);
-  }
-  if (head === undefined) throw new Error('no head');
-  return { head, body: Buffer.concat(body) };
-}
+import { bytes, parse } from './response-test-peer.ts';
 
 const heads: { name: string; input: string; head: CgiHead; body: string }[] = [
   {

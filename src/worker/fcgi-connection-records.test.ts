@@ -2,27 +2,17 @@
 // sends management records, unknown types and ids, and reads STDERR and protocol errors (audit
 // A-1..A-3 regressions; the first requests' tests are in fcgi-connection.test.ts).
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, ProtocolError } from '../errors.ts';
 import { FCGI_KEEP_CONN, ProtocolStatus, RecordType, Role } from '../fastcgi/constants.ts';
 import { encodeNameValuePairs, NameValueDecoder } from '../fastcgi/name-value.ts';
-import { decodeEndRequestBody } from '../fastcgi/record.ts';
 import { FcgiResponderConnection } from './fcgi-connection.ts';
-import { begin, open, params, readAll, record, stream, type Harness } from './fcgi-connection-test-peer.ts';
+import { begin, params, readAll, record, stream, endBodies, harnessSuite } from './fcgi-connection-test-peer.ts';
 
 const { FCGI_STDIN, FCGI_STDOUT, FCGI_STDERR, FCGI_END_REQUEST, FCGI_ABORT_REQUEST, FCGI_PARAMS } =
   RecordType;
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.dispose()));
-});
-async function setup(...args: Parameters<typeof open>): Promise<Harness> {
-  const h = await open(...args);
-  harnesses.push(h);
-  return h;
-}
-const ends = (h: Harness, id?: number): { appStatus: number; protocolStatus: number }[] =>
-  h.peer.of(FCGI_END_REQUEST, id).map((r) => decodeEndRequestBody(r.content));
+const setup = harnessSuite();
+const ends = endBodies;
 
 describe('FcgiResponderConnection: management records, unknown types and ids, STDERR, errors', () => {
   it('closes after FCGI_UNKNOWN_ROLE without KEEP_CONN', async () => {

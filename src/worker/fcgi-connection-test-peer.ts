@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { RecordType, Role } from '../fastcgi/constants.ts';
 import { encodeNameValuePairs } from '../fastcgi/name-value.ts';
 import { RecordParser } from '../fastcgi/parser.ts';
-import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../fastcgi/record.ts';
+import { decodeEndRequestBody, encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../fastcgi/record.ts';
+import { afterEach } from 'vitest';
 import { encodeStream, encodeStreamEnd } from '../fastcgi/writer.ts';
 import { FcgiResponderConnection, type FcgiConnectionOptions, type FcgiRequest } from './fcgi-connection.ts';
 
@@ -175,4 +176,25 @@ export async function readAll(readable: NodeJS.ReadableStream): Promise<Buffer> 
 /** Resolve once `predicate` holds, checking every few milliseconds (for state with no event). */
 export async function poll(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/**
+ * Registers an `afterEach` that disposes every harness the returned `setup` opened (call once
+ * at the top of a test file).
+ */
+export function harnessSuite(): (...args: Parameters<typeof open>) => Promise<Harness> {
+  const harnesses: Harness[] = [];
+  afterEach(async () => {
+    await Promise.all(harnesses.splice(0).map((h) => h.dispose()));
+  });
+  return async (...args) => {
+    const h = await open(...args);
+    harnesses.push(h);
+    return h;
+  };
+}
+
+/** The END_REQUEST bodies the peer received (for request `id`, or all). */
+export function endBodies(h: Harness, id?: number): { appStatus: number; protocolStatus: number }[] {
+  return h.peer.of(RecordType.FCGI_END_REQUEST, id).map((r) => decodeEndRequestBody(r.content));
 }

@@ -2,25 +2,15 @@
 // real unix socket: one request at a time, KEEP_CONN, GET_VALUES, unknown types and ids, aborts and
 // protocol errors. Each node-fastcgi failure (audit A-1..A-9) has a regression test here or in
 // fcgi-connection-streams.test.ts.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FCGI_KEEP_CONN, ProtocolStatus, RecordType, Role } from '../fastcgi/constants.ts';
 import { encodeNameValuePairs } from '../fastcgi/name-value.ts';
-import { decodeEndRequestBody } from '../fastcgi/record.ts';
-import { begin, open, params, readAll, record, stream, type Harness } from './fcgi-connection-test-peer.ts';
+import { begin, params, readAll, record, stream, endBodies, harnessSuite } from './fcgi-connection-test-peer.ts';
 
 const { FCGI_STDIN, FCGI_STDOUT, FCGI_STDERR, FCGI_END_REQUEST, FCGI_ABORT_REQUEST, FCGI_PARAMS } =
   RecordType;
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.dispose()));
-});
-async function setup(...args: Parameters<typeof open>): Promise<Harness> {
-  const h = await open(...args);
-  harnesses.push(h);
-  return h;
-}
-const ends = (h: Harness, id?: number): { appStatus: number; protocolStatus: number }[] =>
-  h.peer.of(FCGI_END_REQUEST, id).map((r) => decodeEndRequestBody(r.content));
+const setup = harnessSuite();
+const ends = endBodies;
 
 describe('FcgiResponderConnection', () => {
   it('serves one request and closes after it without KEEP_CONN', async () => {
