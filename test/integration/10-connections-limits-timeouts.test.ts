@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { nginxLikeParams } from './helpers/cgi-params.ts';
 import { parseCgiResponse } from './helpers/cgi-response.ts';
-import { fcgiRequest, openRawConnection, type RawConnection } from './helpers/fastcgi-client.ts';
+import { connectRetrying, fcgiRequest, openRawConnection, type RawConnection } from './helpers/fastcgi-client.ts';
 import { encodeBeginRequest, encodeNameValuePairs, encodeRecord, encodeRequest, FCGI, RecordReader } from './helpers/fastcgi-wire.ts';
 import { isProcessAlive } from './helpers/processes.ts';
 import { useStack } from './helpers/use-stack.ts';
@@ -30,12 +30,15 @@ const limited = useStack({
   pool: { 'listen.mode': '0666', 'listen.max_connections': MAX_CONNECTIONS },
 });
 
-/** Opens `count` raw connections, `batch` at a time (a unix socket's backlog is bounded). */
+/**
+ * Opens `count` raw connections, `batch` at a time (a unix socket's backlog is bounded: a
+ * connect to a full accept queue is retried).
+ */
 async function openMany(socketPath: string, count: number, batch = 100): Promise<RawConnection[]> {
   const conns: RawConnection[] = [];
   while (conns.length < count) {
     const n = Math.min(batch, count - conns.length);
-    conns.push(...await Promise.all(Array.from({ length: n }, () => openRawConnection(socketPath))));
+    conns.push(...await Promise.all(Array.from({ length: n }, () => connectRetrying(() => openRawConnection(socketPath)))));
   }
   return conns;
 }

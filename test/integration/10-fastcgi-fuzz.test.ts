@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nginxLikeParams } from './helpers/cgi-params.ts';
 import { parseCgiResponse } from './helpers/cgi-response.ts';
-import { fcgiRequest } from './helpers/fastcgi-client.ts';
+import { connectRetrying, fcgiRequest } from './helpers/fastcgi-client.ts';
 import { isProcessAlive } from './helpers/processes.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
@@ -61,22 +61,6 @@ function send(socketPath: string, input: Buffer): Promise<void> {
     socket.on('error', done);
     socket.on('close', done);
   });
-}
-
-/**
- * Runs `attempt` again while the connect fails with EAGAIN: the fuzz lanes' closed connections
- * may still fill the socket's accept queue (`listen.backlog`) when a batch ends, and a unix
- * socket refuses a connect to a full queue at once (nginx would answer 502 and try again).
- */
-async function connectRetrying<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || tries >= 200) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }
 
 describe('fuzzed FastCGI input on the pool socket', () => {

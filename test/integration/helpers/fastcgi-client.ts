@@ -172,3 +172,20 @@ export async function fcgiRequest(options: FcgiRequestOptions): Promise<FcgiResp
     conn.destroy();
   }
 }
+
+/**
+ * Runs `attempt` again while its connect fails with EAGAIN: a unix socket refuses a connect at
+ * once while its accept queue (`listen.backlog`) is full, which many connections opened (or
+ * just closed) in a burst can cause before the daemon has accepted them; nginx would answer
+ * 502 and try again. At most 200 tries, 50 ms apart.
+ */
+export async function connectRetrying<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || tries >= 200) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
