@@ -10,11 +10,11 @@ import type { Logger } from '../../log/logger.ts';
 import { CHANNEL_FD, channelCount, controlFd, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
 import { readRssBytes } from '../../worker/rss.ts';
-import { cpuPercent, measuresUsage, readCpuTicks, readRssBytesSync, type RequestUsage } from './request-usage.ts';
-import { samplePythonStack, type StackSample } from './python-stack.ts';
-import { clean } from '../../log/access-line.ts';
+import type { RequestUsage } from './request-usage.ts';
+import type { StackSample } from './python-stack.ts';
+import { StackSampler, UsageMeter } from './worker-samples.ts';
 import { workerIdentity } from './pool-identity.ts';
-import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
+import { WorkerGroups } from './worker-groups.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
 
@@ -67,8 +67,6 @@ export interface WorkerOptions {
   readonly maxRequests: number;
 }
 
-/** How long a node worker's event loop gets to answer a slow log's `stack-sample`, ms. */
-const STACK_WAIT_MS = 500;
 /** Time a worker gets to end an aborted request before SIGKILL. */
 const ABORT_GRACE_MS = 5000;
 /**
@@ -102,32 +100,28 @@ export class WorkerHandle {
   rssBytes: number | undefined;
   private readonly options: WorkerOptions;
   private readonly timers = new Map<WorkerChannel, NodeJS.Timeout>();
-  /** Slow-log samples waiting for a node worker's `stack` answer. */
-  private readonly stackWaiters = new Set<(resources: readonly string[]) => void>();
+  /** Slow-log stack samples (worker-samples.ts). */
+  private readonly stacks: StackSampler;
   private readonly slowTimers = new Map<WorkerChannel, NodeJS.Timeout>();
   private killReason: KillReason | undefined;
   private startFailure: string | undefined;
   /** {@link stop} was asked while a request ran: the `stop` goes out when the last one ends. */
   private stopOnceIdle = false;
-  /** Process group of the CGI child the request on channel 0 started, if any (kernel-checked). */
-  private cgiGroup: VerifiedGroup | undefined;
-  /** Process group of a runtime child that lives across requests (python), if any (kernel-checked). */
-  private runtimeGroup: VerifiedGroup | undefined;
+  /** The process groups its runtime reported (worker-groups.ts). */
+  private readonly groups: WorkerGroups;
   /** Channels carrying a request now. */
   private busyChannels = 0;
-  /** The pool shows `last request cpu`/`memory`: /proc is read at each request's start and end. */
-  private readonly measures: boolean;
-  /** CPU ticks of the worker and its runtime leader when the running request started. */
-  private startTicks = 0;
-  /** When the running request was given to this worker (ms on the pool's clock). */
-  private startMs = 0;
+  /** `last request cpu`/`memory`, when the pool shows them (worker-samples.ts). */
+  private readonly usage: UsageMeter;
   /** Its exit was handled (once). */
   private gone = false;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.spawnedAtMs = options.now();
-    this.measures = measuresUsage(options.pool);
+    this.usage = new UsageMeter(options.pool, options.now);
+    this.groups = new WorkerGroups(options.pool, options.log);
+    this.stacks = new StackSampler(options.pool.runtime, (message) => { this.send(message); });
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
     // No Node IPC ('ipc'): it would put process.send & co. where a node pool's scripts run.
@@ -198,44 +192,16 @@ export class WorkerHandle {
    * runner) from /proc into {@link rssBytes}; never rejects (a process gone reads 0).
    */
   async sampleMemory(): Promise<void> {
-    const pids = [this.pid, this.runtimeGroup?.pgid ?? 0].filter((pid) => pid > 1);
+    const pids = [this.pid, this.groups.runtimeLeader].filter((pid) => pid > 1);
     const sizes = await Promise.all(pids.map((pid) => readRssBytes(pid)));
     this.rssBytes = sizes.reduce((a, b) => a + b, 0);
   }
 
   /**
-   * A sample of the running script's stack for the slow log; never rejects. Python: the
-   * runner's running frames (python-stack.ts). Other runtimes: none, and why.
+   * A sample of the running script's stack for the slow log; never rejects (worker-samples.ts).
    */
-  async stackSample(): Promise<StackSample> {
-    const runtime = this.options.pool.runtime;
-    if (runtime === 'exec') return { noStack: 'runtime exec: the CGI program is not sampled' };
-    if (runtime !== 'python') return this.nodeSample(runtime);
-    const leader = this.runtimeGroup?.pgid ?? 0;
-    if (leader <= 1) return { noStack: 'no python runner known' };
-    return samplePythonStack(leader).catch((err: unknown) => ({ noStack: `stack sample failed: ${String(err)}` }));
-  }
-
-  /**
-   * A node worker's answer to `stack-sample`: no JS stack (its main thread cannot sample itself
-   * while busy), but the async resources the script waits on, when its event loop is free.
-   */
-  private nodeSample(runtime: string): Promise<StackSample> {
-    const busy = { noStack: `runtime ${runtime}: no JS stack; the worker's event loop did not answer within ${STACK_WAIT_MS} ms (the script keeps it busy)` };
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.stackWaiters.delete(done);
-        resolve(busy);
-      }, STACK_WAIT_MS);
-      const done = (resources: readonly string[]): void => {
-        clearTimeout(timer);
-        resolve({ stack: [
-          `(runtime ${runtime}: no JS stack; the event loop is free, the script waits on: ${resources.length > 0 ? resources.join(', ') : 'nothing'})`,
-        ] });
-      };
-      this.stackWaiters.add(done);
-      this.send({ type: 'stack-sample' });
-    });
+  stackSample(): Promise<StackSample> {
+    return this.stacks.sample(this.groups.runtimeLeader);
   }
 
   /** Kills the worker (SIGKILL); its requests are answered by the pool. */
@@ -256,10 +222,7 @@ export class WorkerHandle {
     this.lastRequest = request;
     this.lastRequestEndedAtMs = 0;
     request.workerPid = this.pid;
-    if (this.measures && this.busyChannels === 1) {
-      this.startMs = this.options.now();
-      this.startTicks = readCpuTicks(this.usagePids());
-    }
+    if (this.busyChannels === 1) this.usage.started(this.usagePids());
     const limitMs = this.options.pool.requestTerminateTimeoutMs;
     if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
     const slowMs = this.options.pool.requestSlowlogTimeoutMs;
@@ -271,27 +234,18 @@ export class WorkerHandle {
     if (this.busyChannels === 1) this.options.events.busy(this);
   }
 
-  /**
-   * The worker's END_REQUEST came: what the request used, before its access line is written.
-   * With several channels (a handler pool) the worker's CPU over the time it was busy is
-   * charged to the request that ends it busy, as PHP-FPM has one request per process.
-   */
+  /** The worker's END_REQUEST came: what the request used, before its access line is written. */
   private onEnding(request: RelayRequest): void {
-    // Wall time from the worker's start on it, not from the queue: PHP-FPM's `last request cpu`.
-    if (!this.measures || this.busyChannels !== 1) return;
-    const pids = this.usagePids();
-    const ticks = readCpuTicks(pids) - this.startTicks;
-    const usage = {
-      cpuPercent: cpuPercent(ticks, this.options.now() - this.startMs),
-      memoryBytes: readRssBytesSync(pids),
-    };
+    if (this.busyChannels !== 1) return;
+    const usage = this.usage.ending(this.usagePids());
+    if (usage === undefined) return;
     request.usage = usage;
     this.lastUsage = usage;
   }
 
   /** The worker and its persistent runtime leader (the python runner), whose CPU a request uses. */
   private usagePids(): number[] {
-    const leader = this.runtimeGroup?.pgid ?? 0;
+    const leader = this.groups.runtimeLeader;
     return leader > 1 ? [this.pid, leader] : [this.pid];
   }
 
@@ -307,7 +261,7 @@ export class WorkerHandle {
       this.idleSinceMs = this.options.now();
       this.lastRequestEndedAtMs = this.idleSinceMs;
     }
-    if (channel === this.channels[0]) this.cgiGroup = undefined;
+    if (channel === this.channels[0]) this.groups.requestEnded();
     this.served += 1;
     if (this.state === 'running') this.options.events.free(this, channel);
     else if (this.stopOnceIdle && !this.busy) {
@@ -333,35 +287,16 @@ export class WorkerHandle {
       const { reason, rssBytes } = message as { reason?: unknown; rssBytes?: unknown };
       this.options.events.recycle(this, String(reason), typeof rssBytes === 'number' ? rssBytes : 0);
     } else if (message.type === 'stack') {
-      const { resources } = message as { resources?: unknown };
-      const names = Array.isArray(resources) ? resources.slice(0, 100).map((r) => clean(String(r).slice(0, 100))) : [];
-      for (const waiter of this.stackWaiters) waiter(names);
-      this.stackWaiters.clear();
+      this.stacks.answered((message as { resources?: unknown }).resources);
     } else if (message.type === 'start-failed') {
       this.startFailure = String((message as { message?: unknown }).message);
     }
   }
 
-  /**
-   * A worker names a process group to kill should it die. Data, not an order: only `exec` and
-   * `python` workers start groups, and the kernel must confirm the group's leader descends
-   * from this worker (issue 10: a script in a `node` pool named a root-owned group).
-   */
+  /** A worker names a process group to kill should it die: data, checked (worker-groups.ts). */
   private onCgiGroup(message: { requestId?: unknown; pgid?: unknown; persistent?: unknown }): void {
-    const { requestId, pgid, persistent } = message;
-    const runtime = this.options.pool.runtime;
-    const group = runtime === 'exec' || runtime === 'python'
-      ? verifyGroup(this.pid, this.options.pool.user?.uid ?? process.getuid?.() ?? 0, pgid)
-      : `a ${runtime} worker starts no process group`;
-    if (typeof group === 'string') {
-      // A group that already ended (a script that exits at once) is no claim to worry about.
-      const level = group === 'no such process' ? 'debug' : 'warn';
-      this.options.log[level]({ workerPid: this.pid, pgid: String(pgid), reason: group }, 'cgi group refused');
-      return;
-    }
     const first = this.channels[0];
-    if (persistent === true) this.runtimeGroup = group;
-    else if (first?.request !== undefined && requestId === first.channelId) this.cgiGroup = group;
+    this.groups.claim(message, this.pid, first?.request !== undefined ? first.channelId : undefined);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -375,23 +310,11 @@ export class WorkerHandle {
       if (request !== undefined) requests.push(request);
     }
     this.busyChannels = 0;
-    this.killCgiGroup();
+    // The worker is gone: its request's CGI process group must not outlive it.
+    this.groups.killAll(this.pid);
     this.options.events.exited(this, {
       code, signal, requests, killReason: this.killReason, startFailure: this.startFailure,
     });
-  }
-
-  /** The worker is gone: its request's CGI process group must not outlive it. */
-  private killCgiGroup(): void {
-    for (const group of [this.cgiGroup, this.runtimeGroup]) {
-      if (group === undefined) continue;
-      // Checked again now: the leader must still be the process checked when it was named.
-      if (killVerifiedGroup(group) === 'refused') {
-        this.options.log.warn({ workerPid: this.pid, pgid: group.pgid, reason: 'pid reused' }, 'cgi group refused');
-      }
-    }
-    this.cgiGroup = undefined;
-    this.runtimeGroup = undefined;
   }
 
   private send(message: SupervisorMessage): void {

@@ -1,0 +1,65 @@
+// This file implements the process groups a worker reports, from the perspective of the
+// supervisor that must kill them should the worker die: a claim is data, not an order (issue
+// 10): only `exec` and `python` workers start groups, and the kernel must confirm the group's
+// leader descends from the worker (process-groups.ts) when it is named and again when killed.
+import type { PoolConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log/logger.ts';
+import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
+
+/** The checked groups of one worker. */
+export class WorkerGroups {
+  readonly #pool: PoolConfig;
+  readonly #log: Logger;
+  /** Process group of the CGI child the request on channel 0 started, if any. */
+  #cgi: VerifiedGroup | undefined;
+  /** Process group of a runtime child that lives across requests (python), if any. */
+  #runtime: VerifiedGroup | undefined;
+
+  constructor(pool: PoolConfig, log: Logger) {
+    this.#pool = pool;
+    this.#log = log;
+  }
+
+  /** The persistent runtime's group leader (the python runner's pid), else 0. */
+  get runtimeLeader(): number {
+    return this.#runtime?.pgid ?? 0;
+  }
+
+  /**
+   * A `cgi-group` message of worker `workerPid`; `channelRequestId` is the request id on its
+   * first channel while one runs there (a per-request group is taken only for it).
+   */
+  claim(message: { requestId?: unknown; pgid?: unknown; persistent?: unknown }, workerPid: number, channelRequestId: number | undefined): void {
+    const { requestId, pgid, persistent } = message;
+    const runtime = this.#pool.runtime;
+    const group = runtime === 'exec' || runtime === 'python'
+      ? verifyGroup(workerPid, this.#pool.user?.uid ?? process.getuid?.() ?? 0, pgid)
+      : `a ${runtime} worker starts no process group`;
+    if (typeof group === 'string') {
+      // A group that already ended (a script that exits at once) is no claim to worry about.
+      const level = group === 'no such process' ? 'debug' : 'warn';
+      this.#log[level]({ workerPid, pgid: String(pgid), reason: group }, 'cgi group refused');
+      return;
+    }
+    if (persistent === true) this.#runtime = group;
+    else if (channelRequestId !== undefined && requestId === channelRequestId) this.#cgi = group;
+  }
+
+  /** The request on the first channel ended: its group is no longer this worker's to kill. */
+  requestEnded(): void {
+    this.#cgi = undefined;
+  }
+
+  /** The worker is gone: every group it named is killed, each checked again first. */
+  killAll(workerPid: number): void {
+    for (const group of [this.#cgi, this.#runtime]) {
+      if (group === undefined) continue;
+      // The leader must still be the process checked when it was named.
+      if (killVerifiedGroup(group) === 'refused') {
+        this.#log.warn({ workerPid, pgid: group.pgid, reason: 'pid reused' }, 'cgi group refused');
+      }
+    }
+    this.#cgi = undefined;
+    this.#runtime = undefined;
+  }
+}
