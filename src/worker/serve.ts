@@ -48,7 +48,8 @@ export interface ServeDeps {
   /**
    * Opens the script and checks it is the file that was resolved (`openScript`): the runtime
    * then reads or executes the descriptor, not the path (issue 10: swap races). Absent: the
-   * runtimes open the path (unit tests with made-up paths).
+   * runtimes open the path (unit tests with made-up paths). A descriptor marked `kept` stays
+   * open after the request (`ScriptDescriptors`).
    */
   readonly openScript?: (path: Buffer, use: ScriptUse) => OpenedScript | ScriptMismatch;
 }
@@ -132,7 +133,7 @@ export class RequestServer {
     } finally {
       clearTimeout(timer);
       stopListening();
-      if (opened !== undefined) closeSync(opened.fd);
+      if (opened !== undefined && opened.kept !== true) closeSync(opened.fd);
     }
     this.finish(req, outcome, scriptText, output, startedMs);
   }
