@@ -4,7 +4,7 @@
 // gets to end, and `request_slowlog_timeout`. Each is a Deadline (relay/deadline.ts): a
 // request moves two numbers instead of creating and clearing one or two timers.
 import type { RelayRequest } from '../relay/relay-request.ts';
-import { Deadline } from '../relay/deadline.ts';
+import { Deadline } from '../../deadline.ts';
 
 /** Why the supervisor killed a worker, if it did. */
 export type KillReason = 'timeout' | 'abort' | 'stop' | 'protocol';

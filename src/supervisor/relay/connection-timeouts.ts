@@ -6,7 +6,7 @@
 // request runs, no connection timer runs: the request's own (`queue.timeout`,
 // `request_terminate_timeout`) bound it. Two timers per connection at most (deadline.ts), each
 // firing about once per limit; none once closed.
-import { Deadline, type ClockMs } from './deadline.ts';
+import { Deadline, type ClockMs } from '../../deadline.ts';
 
 /** The two limits, in ms (`0` = none); read when a phase starts, so a reload applies. */
 export interface ConnectionTimeouts {

@@ -1,4 +1,5 @@
-// This file implements a deadline that is set and withdrawn on every request, from the
+// This file implements a deadline that is set and withdrawn on every request (the relay's
+// connection limits and backstops, the worker's request_terminate_timeout), from the
 // perspective of the relay's hot path: a connection's header and keep-alive limits and a worker
 // channel's backstops were one `setTimeout` (a Timeout, a closure, a timer-list insert) and one
 // `clearTimeout` per request each. A `Deadline` keeps one timer and moves only a number: setting
