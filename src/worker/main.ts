@@ -14,7 +14,7 @@ import { FcgiResponderConnection } from './fcgi-connection.ts';
 import { RequestServer } from './serve.ts';
 import { createRuntime } from './runtimes/index.ts';
 import type { RuntimeHost } from './runtimes/types.ts';
-import { openScript } from './script-file.ts';
+import { ScriptDescriptors } from './script-descriptors.ts';
 
 /** The control fd: the supervisor passes it as the first argument (see `controlFd`). */
 const CONTROL_FD = Number(process.argv[2]);
@@ -72,9 +72,12 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
   const channel = new Socket({ fd, readable: true, writable: true });
   const connection = new FcgiResponderConnection(channel, { values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' } });
   let pgid = 0;
+  // Checked script descriptors kept across requests (one `stat` per request instead of an
+  // open, a readlink, an fstat and a close).
+  const scripts = new ScriptDescriptors();
   const server = new RequestServer(pool, {
     log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
-    openScript,
+    openScript: (path, use) => scripts.open(path, use),
     failedProtocolStatus: CHANNEL_REQUEST_FAILED,
     onCgiGroup: (requestId, group) => {
       // A python runner lives across requests: its group is reported once, not per request.

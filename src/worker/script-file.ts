@@ -18,10 +18,15 @@ const O_PATH = 0o10000000;
 /** How a script file is opened: to execute it (`exec`) or to read its code (`node`, `python`). */
 export type ScriptUse = 'execute' | 'read';
 
-/** A script opened and checked: its descriptor (close it after the run) and its `fstat`. */
+/**
+ * A script opened and checked: its descriptor (close it after the run, unless `kept`) and its
+ * `fstat`.
+ */
 export interface OpenedScript {
   readonly fd: number;
   readonly stats: Stats;
+  /** The descriptor belongs to a cache (`ScriptDescriptors`): the caller must not close it. */
+  readonly kept?: true;
 }
 
 /** Why an opened script was refused: the status to answer and the reason to log. */

@@ -19,6 +19,7 @@ import type { ScriptParams } from './resolve.ts';
 import { SERVER_SOFTWARE } from '../version.ts';
 import { closeSync } from 'node:fs';
 import type { OpenedScript, ScriptMismatch, ScriptUse } from './script-file.ts';
+import { Deadline } from '../deadline.ts';
 
 /** What a request server needs besides its pool. */
 export interface ServeDeps {
@@ -48,7 +49,8 @@ export interface ServeDeps {
   /**
    * Opens the script and checks it is the file that was resolved (`openScript`): the runtime
    * then reads or executes the descriptor, not the path (issue 10: swap races). Absent: the
-   * runtimes open the path (unit tests with made-up paths).
+   * runtimes open the path (unit tests with made-up paths). A descriptor marked `kept` stays
+   * open after the request (`ScriptDescriptors`).
    */
   readonly openScript?: (path: Buffer, use: ScriptUse) => OpenedScript | ScriptMismatch;
 }
@@ -77,6 +79,17 @@ export class RequestServer {
   private readonly runtime: Runtime;
   private current: AbortController | undefined;
   private onIdle: (() => void)[] = [];
+  /**
+   * `request_terminate_timeout` of the request in flight: one timer kept across requests
+   * (deadline.ts), not a `setTimeout` and a `clearTimeout` per request. Unref'd: a request
+   * running keeps the worker alive by its channel.
+   */
+  private readonly terminate = new Deadline(() => {
+    this.timedOut = true;
+    this.current?.abort();
+  }, { unref: true });
+  /** The request in flight passed `request_terminate_timeout`. */
+  private timedOut = false;
 
   constructor(pool: PoolConfig, deps: ServeDeps) {
     this.pool = pool;
@@ -117,22 +130,22 @@ export class RequestServer {
       this.finish(req, { status: opened.status, event: undefined, fields: {} }, scriptText, undefined, startedMs);
       return;
     }
-    let timedOut = false;
+    this.timedOut = false;
     const limitMs = this.pool.requestTerminateTimeoutMs;
-    const timer = limitMs > 0 ? setTimeout(() => { timedOut = true; controller.abort(); }, limitMs) : undefined;
+    if (limitMs > 0) this.terminate.after(limitMs);
     const stopListening = req.onAbort(() => { controller.abort(); });
     const output = new CgiOutput(req.stdout, { scriptFilename: scriptText });
     let outcome: Outcome;
     try {
       const run = this.runtimeRequest(req, script, scriptText, output, controller.signal, opened?.fd);
       const result = await this.runtime(run);
-      outcome = await this.conclude(output, result, timedOut, req.aborted);
+      outcome = await this.conclude(output, result, this.timedOut, req.aborted);
     } catch (err) {
       outcome = spawnFailure(err, this.pool);
     } finally {
-      clearTimeout(timer);
+      this.terminate.withdraw();
       stopListening();
-      if (opened !== undefined) closeSync(opened.fd);
+      if (opened !== undefined && opened.kept !== true) closeSync(opened.fd);
     }
     this.finish(req, outcome, scriptText, output, startedMs);
   }

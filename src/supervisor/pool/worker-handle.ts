@@ -1,31 +1,31 @@
 // This file implements the supervisor's handle on one worker process, from the perspective of
-// its pool: it forks the worker (as the pool's `user`, if any) with its FastCGI channels
-// (fds 3…) and a control channel (the fd after them), tracks its life (spawning → running → exiting) and how
-// many of its channels are busy, arms the per-request backstop timers, and on exit hands back
-// the requests it held and kills the CGI process group it reported.
-import type { ChildProcess, SpawnOptions } from 'node:child_process';
+// its pool: it forks the worker (worker-spawn.ts) with its FastCGI channels and a control
+// channel, acts on its control messages (worker-messages.ts), tracks its life (spawning →
+// running → exiting) and how many of its channels are busy, keeps the per-request backstops
+// (channel-backstops.ts), and on exit hands back the requests it held and kills the CGI
+// process group it reported.
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
-import { CHANNEL_FD, channelCount, controlFd, hasType, type SupervisorMessage } from '../../worker/ipc.ts';
+import { CHANNEL_FD, channelCount, controlFd, type SupervisorMessage } from '../../worker/ipc.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
-import { readRssBytes } from '../../worker/rss.ts';
 import type { RequestUsage } from './request-usage.ts';
 import type { StackSample } from './python-stack.ts';
-import { StackSampler, UsageMeter } from './worker-samples.ts';
-import { workerIdentity } from './pool-identity.ts';
+import { residentBytes, StackSampler, UsageMeter } from './worker-samples.ts';
 import { WorkerGroups } from './worker-groups.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
+import { ChannelBackstops, type BackstopActions, type KillReason } from './channel-backstops.ts';
+import { spawnWorker, type SpawnFn } from './worker-spawn.ts';
+import { readWorkerMessage, type WorkerMessageActions } from './worker-messages.ts';
 
 /** Worker life: forked but not yet ready, serving (some channel may be busy), on its way out. */
 export type WorkerState = 'spawning' | 'running' | 'exiting';
 
-/** `child_process.spawn`'s shape, injected so tests and the CLI choose. */
-export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+export type { SpawnFn } from './worker-spawn.ts';
 
-/** Why the supervisor killed a worker, if it did. */
-export type KillReason = 'timeout' | 'abort' | 'stop' | 'protocol';
+export type { KillReason } from './channel-backstops.ts';
 
 /** What a worker handle reports to its pool. */
 export interface WorkerEvents {
@@ -67,15 +67,6 @@ export interface WorkerOptions {
   readonly maxRequests: number;
 }
 
-/** Time a worker gets to end an aborted request before SIGKILL. */
-const ABORT_GRACE_MS = 5000;
-/**
- * Margin over `request_terminate_timeout` before the supervisor kills the worker itself: the
- * worker answers 504 on time unless its event loop is stuck (a script in an endless loop in
- * the `node` runtime), and then the supervisor does.
- */
-const TERMINATE_MARGIN_MS = 500;
-
 /** One worker process and its FastCGI channels. */
 export class WorkerHandle {
   state: WorkerState = 'spawning';
@@ -99,10 +90,10 @@ export class WorkerHandle {
   /** Resident memory of the worker and its runtime's process group, bytes, when last sampled. */
   rssBytes: number | undefined;
   private readonly options: WorkerOptions;
-  private readonly timers = new Map<WorkerChannel, NodeJS.Timeout>();
+  /** Each channel's backstop timers (channel-backstops.ts). */
+  private readonly backstops = new Map<WorkerChannel, ChannelBackstops>();
   /** Slow-log stack samples (worker-samples.ts). */
   private readonly stacks: StackSampler;
-  private readonly slowTimers = new Map<WorkerChannel, NodeJS.Timeout>();
   private killReason: KillReason | undefined;
   private startFailure: string | undefined;
   /** {@link stop} was asked while a request ran: the `stop` goes out when the last one ends. */
@@ -119,24 +110,20 @@ export class WorkerHandle {
   constructor(options: WorkerOptions) {
     this.options = options;
     this.spawnedAtMs = options.now();
-    this.usage = new UsageMeter(options.pool, options.now);
+    // The worker and its persistent runtime leader (the python runner), whose CPU a request uses.
+    this.usage = new UsageMeter(options.pool, options.now, () => [this.pid, this.groups.runtimeLeader]);
     this.groups = new WorkerGroups(options.pool, options.log);
     this.stacks = new StackSampler(options.pool.runtime, (message) => { this.send(message); });
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
-    // No Node IPC ('ipc'): it would put process.send & co. where a node pool's scripts run.
-    this.child = options.spawn(process.execPath, [options.workerMain, String(fd)], {
-      stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count + 1).fill('pipe')],
-      // The pool's `user`: uid, gid and its HOME/USER/LOGNAME (env unchanged without one).
-      ...workerIdentity(options.pool, options.env),
-    });
+    this.child = spawnWorker(options.spawn, options.pool, options.workerMain, fd, options.env);
     this.pid = this.child.pid ?? 0;
     const events: ChannelEvents = {
       started: (channel, request) => { this.onStarted(channel, request); },
       finished: (channel) => { this.onFinished(channel); },
       ending: (_channel, request) => { this.onEnding(request); },
       // The web server went away: the worker must end the request within the grace, or die.
-      aborted: (channel) => { this.arm(channel, ABORT_GRACE_MS, 'abort'); },
+      aborted: (channel) => { this.backstops.get(channel)?.aborted(); },
       protocolError: (_channel, err) => {
         options.log.error({ err, workerPid: this.pid }, 'protocol error');
         this.kill('protocol');
@@ -147,8 +134,13 @@ export class WorkerHandle {
     const spawned = this.child.pid !== undefined;
     this.channels = spawned ? Array.from({ length: count },
       (_, i) => new WorkerChannel(this.child.stdio[CHANNEL_FD + i] as Socket, events)) : [];
+    const actions: BackstopActions = {
+      kill: (reason) => { this.kill(reason); },
+      slow: (request) => { options.events.slow(this, request, options.now() - request.startedAtMs); },
+    };
+    for (const channel of this.channels) this.backstops.set(channel, new ChannelBackstops(actions));
     this.control = spawned ? new ControlChannel(this.child.stdio[fd] as Socket, {
-      message: (message) => { this.onMessage(message); },
+      message: (message) => { readWorkerMessage(message, this.messages); },
       invalid: (reason) => {
         options.log.error({ workerPid: this.pid, reason }, 'worker control message refused');
         this.kill('protocol');
@@ -192,9 +184,7 @@ export class WorkerHandle {
    * runner) from /proc into {@link rssBytes}; never rejects (a process gone reads 0).
    */
   async sampleMemory(): Promise<void> {
-    const pids = [this.pid, this.groups.runtimeLeader].filter((pid) => pid > 1);
-    const sizes = await Promise.all(pids.map((pid) => readRssBytes(pid)));
-    this.rssBytes = sizes.reduce((a, b) => a + b, 0);
+    this.rssBytes = await residentBytes([this.pid, this.groups.runtimeLeader]);
   }
 
   /**
@@ -211,51 +201,29 @@ export class WorkerHandle {
     this.child.kill('SIGKILL');
   }
 
-  private arm(channel: WorkerChannel, ms: number, reason: KillReason): void {
-    clearTimeout(this.timers.get(channel));
-    this.timers.set(channel, setTimeout(() => { this.kill(reason); }, ms));
-  }
-
   /** A channel took `request`: arm the `request_terminate_timeout` backstop and the slowlog. */
   private onStarted(channel: WorkerChannel, request: RelayRequest): void {
     this.busyChannels += 1;
     this.lastRequest = request;
     this.lastRequestEndedAtMs = 0;
     request.workerPid = this.pid;
-    if (this.busyChannels === 1) this.usage.started(this.usagePids());
-    const limitMs = this.options.pool.requestTerminateTimeoutMs;
-    if (limitMs > 0) this.arm(channel, limitMs + TERMINATE_MARGIN_MS, 'timeout');
-    const slowMs = this.options.pool.requestSlowlogTimeoutMs;
-    if (slowMs > 0) {
-      this.slowTimers.set(channel, setTimeout(() => {
-        this.options.events.slow(this, request, this.options.now() - request.startedAtMs);
-      }, slowMs));
-    }
+    if (this.busyChannels === 1) this.usage.started();
+    const { pool } = this.options;
+    this.backstops.get(channel)?.started(request, pool.requestTerminateTimeoutMs, pool.requestSlowlogTimeoutMs);
     if (this.busyChannels === 1) this.options.events.busy(this);
   }
 
   /** The worker's END_REQUEST came: what the request used, before its access line is written. */
   private onEnding(request: RelayRequest): void {
     if (this.busyChannels !== 1) return;
-    const usage = this.usage.ending(this.usagePids());
+    const usage = this.usage.ending();
     if (usage === undefined) return;
     request.usage = usage;
     this.lastUsage = usage;
   }
 
-  /** The worker and its persistent runtime leader (the python runner), whose CPU a request uses. */
-  private usagePids(): number[] {
-    const leader = this.groups.runtimeLeader;
-    return leader > 1 ? [this.pid, leader] : [this.pid];
-  }
-
   private onFinished(channel: WorkerChannel): void {
-    clearTimeout(this.timers.get(channel));
-    this.timers.delete(channel);
-    if (this.slowTimers.size > 0) {
-      clearTimeout(this.slowTimers.get(channel));
-      this.slowTimers.delete(channel);
-    }
+    this.backstops.get(channel)?.finished();
     this.busyChannels -= 1;
     if (!this.busy) {
       this.idleSinceMs = this.options.now();
@@ -270,39 +238,36 @@ export class WorkerHandle {
     }
   }
 
-  private onMessage(message: unknown): void {
-    if (!hasType(message)) return;
-    if (message.type === 'ready' && this.state === 'spawning') {
+  /** What each control message of the worker does (worker-messages.ts). */
+  private readonly messages: WorkerMessageActions = {
+    ready: () => { this.onReady(); },
+    // A worker names a process group to kill should it die: data, checked (worker-groups.ts).
+    cgiGroup: (claim) => {
+      const first = this.channels[0];
+      this.groups.claim(claim, this.pid, first?.request !== undefined ? first.channelId : undefined);
+    },
+    recycle: (reason, rssBytes) => { this.options.events.recycle(this, reason, rssBytes); },
+    stack: (resources) => { this.stacks.answered(resources); },
+    startFailed: (message) => { this.startFailure = message; },
+  };
+
+  private onReady(): void {
+    if (this.state === 'spawning') {
       this.state = 'running';
       this.readyAtMs = this.options.now();
       this.idleSinceMs = this.readyAtMs;
       this.options.events.ready(this);
-    } else if (message.type === 'ready' && this.state === 'exiting' && this.killReason === undefined) {
+    } else if (this.state === 'exiting' && this.killReason === undefined) {
       // Told to stop while it was starting: the worker listens for `stop` only once its
       // runtime is loaded, so that message was dropped. Say it again, or it never leaves.
       this.send({ type: 'stop' });
-    } else if (message.type === 'cgi-group') {
-      this.onCgiGroup(message as { requestId?: unknown; pgid?: unknown; persistent?: unknown });
-    } else if (message.type === 'recycle') {
-      const { reason, rssBytes } = message as { reason?: unknown; rssBytes?: unknown };
-      this.options.events.recycle(this, String(reason), typeof rssBytes === 'number' ? rssBytes : 0);
-    } else if (message.type === 'stack') {
-      this.stacks.answered((message as { resources?: unknown }).resources);
-    } else if (message.type === 'start-failed') {
-      this.startFailure = String((message as { message?: unknown }).message);
     }
-  }
-
-  /** A worker names a process group to kill should it die: data, checked (worker-groups.ts). */
-  private onCgiGroup(message: { requestId?: unknown; pgid?: unknown; persistent?: unknown }): void {
-    const first = this.channels[0];
-    this.groups.claim(message, this.pid, first?.request !== undefined ? first.channelId : undefined);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.gone) return;
     this.gone = true;
-    for (const timer of [...this.timers.values(), ...this.slowTimers.values()]) clearTimeout(timer);
+    for (const backstops of this.backstops.values()) backstops.close();
     this.state = 'exiting';
     const requests: RelayRequest[] = [];
     for (const channel of this.channels) {

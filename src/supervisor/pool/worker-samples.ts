@@ -6,6 +6,7 @@
 import type { PoolConfig, Runtime } from '../../config/schema.ts';
 import { clean } from '../../log/access-line.ts';
 import type { SupervisorMessage } from '../../worker/ipc.ts';
+import { readRssBytes } from '../../worker/rss.ts';
 import { samplePythonStack, type StackSample } from './python-stack.ts';
 import { cpuPercent, measuresUsage, readCpuTicks, readRssBytesSync, type RequestUsage } from './request-usage.ts';
 
@@ -16,21 +17,28 @@ const STACK_WAIT_MS = 500;
 export class UsageMeter {
   readonly #measures: boolean;
   readonly #now: () => number;
+  /** The worker and its persistent runtime leader (the python runner), whose CPU a request uses. */
+  readonly #pids: () => number[];
   /** CPU ticks of the worker and its runtime leader when the running request started. */
   #startTicks = 0;
   /** When the running request was given to this worker (ms on the pool's clock). */
   #startMs = 0;
 
-  constructor(pool: PoolConfig, now: () => number) {
+  /**
+   * @param pids - the processes to read, asked only in pools that measure (no work otherwise);
+   *   pids ≤ 1 (no runtime leader known) are left out
+   */
+  constructor(pool: PoolConfig, now: () => number, pids: () => number[]) {
     this.#measures = measuresUsage(pool);
     this.#now = now;
+    this.#pids = () => pids().filter((pid) => pid > 1);
   }
 
-  /** The worker became busy: `pids` (worker, runtime leader) read now. */
-  started(pids: readonly number[]): void {
+  /** The worker became busy: its processes read now. */
+  started(): void {
     if (!this.#measures) return;
     this.#startMs = this.#now();
-    this.#startTicks = readCpuTicks([...pids]);
+    this.#startTicks = readCpuTicks(this.#pids());
   }
 
   /**
@@ -40,10 +48,11 @@ export class UsageMeter {
    * queue: PHP-FPM's `last request cpu`.
    * @returns what the request used; undefined when the pool does not measure
    */
-  ending(pids: readonly number[]): RequestUsage | undefined {
+  ending(): RequestUsage | undefined {
     if (!this.#measures) return undefined;
-    const ticks = readCpuTicks([...pids]) - this.#startTicks;
-    return { cpuPercent: cpuPercent(ticks, this.#now() - this.#startMs), memoryBytes: readRssBytesSync([...pids]) };
+    const pids = this.#pids();
+    const ticks = readCpuTicks(pids) - this.#startTicks;
+    return { cpuPercent: cpuPercent(ticks, this.#now() - this.#startMs), memoryBytes: readRssBytesSync(pids) };
   }
 }
 
@@ -99,4 +108,10 @@ export class StackSampler {
       this.#send({ type: 'stack-sample' });
     });
   }
+}
+
+/** Resident memory of `pids` summed, bytes, from /proc; pids ≤ 1 are left out; never rejects (a process gone reads 0). */
+export async function residentBytes(pids: readonly number[]): Promise<number> {
+  const sizes = await Promise.all(pids.filter((pid) => pid > 1).map((pid) => readRssBytes(pid)));
+  return sizes.reduce((a, b) => a + b, 0);
 }

@@ -57,4 +57,18 @@ describe('ConnectionClock', () => {
     expect(closed.expired).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('arms no timer per request on a busy kept-alive connection (deadlines move, timers stay)', () => {
+    const { clock: c, expired } = clock();
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    for (let i = 0; i < 2000; i += 1) {
+      c.busy();
+      vi.advanceTimersByTime(1);
+      c.idle();
+      c.received();
+    }
+    expect(expired).toEqual([]);
+    expect(spy.mock.calls.length).toBeLessThanOrEqual(6);
+    spy.mockRestore();
+  });
 });

@@ -4,7 +4,9 @@
 // time), and may stay idle between requests for `keepalive_timeout`. Before, 2,500 idle and
 // 200 slowloris connections (1 byte per 100 ms) were held for ever (issue 10, item 4). While a
 // request runs, no connection timer runs: the request's own (`queue.timeout`,
-// `request_terminate_timeout`) bound it. One timer per connection at most; none once closed.
+// `request_terminate_timeout`) bound it. Two timers per connection at most (deadline.ts), each
+// firing about once per limit; none once closed.
+import { Deadline, type ClockMs } from '../../deadline.ts';
 
 /** The two limits, in ms (`0` = none); read when a phase starts, so a reload applies. */
 export interface ConnectionTimeouts {
@@ -23,21 +25,38 @@ export type ConnectionPhase = 'header' | 'busy' | 'idle' | 'closed';
 /** Which limit a connection passed, by its config key. */
 export type TimeoutKey = 'client_header_timeout' | 'keepalive_timeout';
 
-/** One connection's timer. */
+/**
+ * One connection's limits: a {@link Deadline} each for the header and the keep-alive wait, so
+ * a request on a kept-alive connection moves two numbers instead of creating and clearing two
+ * timers (each timer fires about once per limit while requests flow, and re-arms or stops).
+ */
 export class ConnectionClock {
   #phase: ConnectionPhase = 'header';
-  #timer: NodeJS.Timeout | undefined;
   readonly #timeouts: () => ConnectionTimeouts;
-  readonly #expired: (key: TimeoutKey, timeoutMs: number) => void;
+  readonly #header: Deadline;
+  readonly #keepalive: Deadline;
+  /** The limit of the phase a deadline is set for, in ms (what `expired` reports). */
+  #headerMs = 0;
+  #keepaliveMs = 0;
 
   /**
    * Starts in `header` (a connection just accepted).
    * @param expired - the limit passed: the caller closes the connection
+   * @param now - the clock (ms) @defaultValue `Date.now`
    */
-  constructor(timeouts: () => ConnectionTimeouts, expired: (key: TimeoutKey, timeoutMs: number) => void) {
+  constructor(
+    timeouts: () => ConnectionTimeouts,
+    expired: (key: TimeoutKey, timeoutMs: number) => void,
+    now: ClockMs = Date.now,
+  ) {
     this.#timeouts = timeouts;
-    this.#expired = expired;
-    this.#arm('client_header_timeout', timeouts().clientHeaderTimeoutMs);
+    const expire = (key: TimeoutKey, ms: () => number) => (): void => {
+      this.close();
+      expired(key, ms());
+    };
+    this.#header = new Deadline(expire('client_header_timeout', () => this.#headerMs), { now });
+    this.#keepalive = new Deadline(expire('keepalive_timeout', () => this.#keepaliveMs), { now });
+    this.#startHeader();
   }
 
   get phase(): ConnectionPhase {
@@ -49,7 +68,7 @@ export class ConnectionClock {
     if (this.#phase === 'idle') this.#enter('header');
   }
 
-  /** A request's params are complete: no connection timer while it runs. */
+  /** A request's params are complete: no connection limit while it runs. */
   busy(): void {
     if (this.#phase !== 'closed') this.#enter('busy');
   }
@@ -62,32 +81,33 @@ export class ConnectionClock {
   /** The connection is gone (or closing): no timer from now on. */
   close(): void {
     this.#phase = 'closed';
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#header.close();
+    this.#keepalive.close();
   }
 
   #enter(phase: 'header' | 'busy' | 'idle'): void {
     if (phase === this.#phase) return;
     this.#phase = phase;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#header.withdraw();
+    this.#keepalive.withdraw();
     switch (phase) {
       case 'header':
-        this.#arm('client_header_timeout', this.#timeouts().clientHeaderTimeoutMs);
+        this.#startHeader();
         return;
-      case 'idle':
-        this.#arm('keepalive_timeout', this.#timeouts().keepaliveTimeoutMs);
+      case 'idle': {
+        const ms = this.#timeouts().keepaliveTimeoutMs;
+        this.#keepaliveMs = ms;
+        if (ms > 0) this.#keepalive.after(ms);
         return;
+      }
       case 'busy':
         return;
     }
   }
 
-  #arm(key: TimeoutKey, ms: number): void {
-    if (ms <= 0) return;
-    this.#timer = setTimeout(() => {
-      this.close();
-      this.#expired(key, ms);
-    }, ms);
+  #startHeader(): void {
+    const ms = this.#timeouts().clientHeaderTimeoutMs;
+    this.#headerMs = ms;
+    if (ms > 0) this.#header.after(ms);
   }
 }

@@ -13,7 +13,7 @@ const LOCATION_PREFIX = Buffer.from('Location:', 'latin1');
  * @see RFC 3875 §6.2.3, §6.3.3
  */
 export function cgiHeadStatus(first: Buffer): number {
-  if (first.length >= STATUS_PREFIX.length + 3 && first.subarray(0, STATUS_PREFIX.length).equals(STATUS_PREFIX)) {
+  if (first.length >= STATUS_PREFIX.length + 3 && startsWith(first, STATUS_PREFIX)) {
     const at = STATUS_PREFIX.length;
     let status = 0;
     for (let i = at; i < at + 3; i++) {
@@ -23,6 +23,11 @@ export function cgiHeadStatus(first: Buffer): number {
     }
     return status;
   }
-  if (first.length >= LOCATION_PREFIX.length && first.subarray(0, LOCATION_PREFIX.length).equals(LOCATION_PREFIX)) return 302;
+  if (startsWith(first, LOCATION_PREFIX)) return 302;
   return 200;
+}
+
+/** `buffer` begins with `prefix` (compared in place: no slice per request). */
+function startsWith(buffer: Buffer, prefix: Buffer): boolean {
+  return buffer.length >= prefix.length && buffer.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }

@@ -8,6 +8,11 @@
 
 /** Contents shorter than this are copied into blocks, not kept as slices of their read. */
 export const COPY_BELOW_BYTES = 4096;
+/**
+ * STDIN held per request before a worker takes it, before the socket is paused (research:
+ * pitfall 3), in bytes kept alive (small records coalesced).
+ */
+export const MAX_HELD_BYTES = 64 * 1024;
 /** Size of one block small contents are copied into, in bytes. */
 export const BLOCK_BYTES = 16 * 1024;
 

@@ -3,26 +3,26 @@
 // where it is (params, routing, queued, active, aborting, finished), holds what arrived before a
 // worker took it, and relays what comes back. It knows the connection it came on only as its
 // handler and the worker running it only as its upstream: no pointer into a pool or a channel.
-// Its response waits for its body: FCGI_STDOUT goes through an output hold until the web server
-// has sent the empty FCGI_STDIN record, or the script has ended (output-hold.ts).
+// Its response (relay-response.ts) waits for its body: FCGI_STDOUT goes through an output hold
+// until the web server has sent the empty FCGI_STDIN record, or the script has ended.
 import type { RequestUsage } from '../pool/request-usage.ts';
-import { tmpdir } from 'node:os';
 import { errorPage } from '../../cgi/error-page.ts';
-import type { PoolConfig } from '../../config/schema.ts';
 import { RecordType } from '../../fastcgi/constants.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { encodeRecord } from '../../fastcgi/record.ts';
-import { HeldResponse } from './held-response.ts';
-import { HeldStdin } from './held-stdin.ts';
+import { HeldStdin, MAX_HELD_BYTES } from './held-stdin.ts';
 import { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
-import { cgiHeadStatus } from './head-status.ts';
+import { RelayResponse, type ResponseSink } from './relay-response.ts';
+import type { RoutedScript } from './router.ts';
 
 export { nextState, type RelayEvent, type RelayState } from './relay-state.ts';
+export type { RoutedScript } from './router.ts';
 
-/** The connection a request came on, as the request reports to it (`WebConnection`). */
-export interface RequestHandler {
-  /** Writes encoded records to the web server; false when its buffer is full. */
-  write(buffers: readonly Buffer[]): boolean;
+/**
+ * The connection a request came on, as the request reports to it (`WebConnection`): records
+ * written (corked per read of the worker's channel), drains, input paused and resumed.
+ */
+export interface RequestHandler extends ResponseSink {
   /**
    * Holds writes until the matching {@link RequestHandler.uncork}, so the records relayed from one
    * read of the worker's channel leave in one `writev` (calls nest).
@@ -30,8 +30,6 @@ export interface RequestHandler {
   cork(): void;
   /** Releases one {@link RequestHandler.cork}; the last one sends what was held. */
   uncork(): void;
-  /** Calls `resume` once the web server's socket has drained. */
-  onDrain(resume: () => void): void;
   /**
    * One more request asks the connection to stop reading the web server's socket (STDIN
    * backpressure); {@link RequestHandler.resumeInput} withdraws one such ask. The socket is read
@@ -46,8 +44,6 @@ export interface RequestHandler {
    * `headersSent` (the worker's head already went out), can only close the connection.
    */
   answer(request: RelayRequest, status: number, page: Buffer, headersSent: boolean): void;
-  /** Where held output spills past 64 KiB (`fastcgi_temp_path`). @defaultValue `os.tmpdir()` */
-  readonly tempPath?: string;
   /** The output hold's file failed (to log it); the request is then answered 500. */
   holdFailed?(request: RelayRequest, err: Error): void;
   /** Routes `request` (back in `routing`, its params kept) again under the config now in force. */
@@ -62,23 +58,7 @@ export interface Upstream {
   abort(): void;
 }
 
-/** The resolved script a request runs (RFC 3875 §3.3, script-path and PATH_INFO), as bytes. */
-export interface RoutedScript {
-  readonly pool: PoolConfig;
-  /** The real path of the script, as the file system names it. */
-  readonly scriptFilename: Buffer;
-  readonly pathInfo: Buffer;
-  /** `SCRIPT_NAME` without the path-info the router split off `SCRIPT_FILENAME`, when it did. */
-  readonly scriptName?: Buffer;
-  /** The params the supervisor adds for the worker (`overrides.ts`), encoded once by the router. */
-  readonly overrides?: Buffer;
-}
-
-/**
- * STDIN held per request before a worker takes it, before the socket is paused (research:
- * pitfall 3), in bytes kept alive (`held-stdin.ts`: small records coalesced).
- */
-export const MAX_HELD_BYTES = 64 * 1024;
+export { MAX_HELD_BYTES } from './held-stdin.ts';
 
 /** One FastCGI request relayed from a web-server connection to a worker. */
 export class RelayRequest {
@@ -96,13 +76,9 @@ export class RelayRequest {
   /** STDIN contents received before a worker took the request. */
   readonly #held = new HeldStdin();
   #upstream: Upstream | undefined;
-  #stdoutBytes = 0;
   #queuedAtMs = 0;
-  /** The web server has not sent the empty FCGI_STDIN record yet: FCGI_STDOUT is held. */
-  #bodyOpen = true;
-  /** The response held back (made by the first FCGI_STDOUT while the body is open). */
-  #response: HeldResponse | undefined;
-  #status = 0;
+  /** The worker's answer as it goes to the web server (status, bytes, the hold). */
+  readonly #response: RelayResponse;
   /** This request asked its connection to stop reading (each request asks at most once). */
   #inputPaused = false;
   /**
@@ -117,6 +93,7 @@ export class RelayRequest {
     this.keepConn = keepConn;
     this.#handler = handler;
     this.startedAtMs = nowMs;
+    this.#response = new RelayResponse(requestId, handler, this);
   }
 
   /** Where the request is now. */
@@ -136,16 +113,12 @@ export class RelayRequest {
 
   /** Bytes of FCGI_STDOUT content sent to the web server (0 = no header went out). */
   get stdoutBytes(): number {
-    return this.#stdoutBytes;
+    return this.#response.stdoutBytes;
   }
 
-  /**
-   * The HTTP status of its answer: the supervisor's own, or the one in the worker's first
-   * FCGI_STDOUT record (`Status:` line of the normalized CGI head; 200 without one, 302 for a
-   * bare `Location:`); 0 before any answer. For the access log and the status page.
-   */
+  /** The HTTP status of its answer (`RelayResponse.status`); 0 before any. */
   get status(): number {
-    return this.#status;
+    return this.#response.status;
   }
 
   /** When it entered its pool's queue (ms on the pool's clock); 0 if it never did. */
@@ -166,10 +139,8 @@ export class RelayRequest {
   }
 
   /**
-   * A reload retired the pool it waits in: it is routed again under the new config (a narrowed
-   * `root` or `match` refuses it, another pool may take it), never run by the successor pool
-   * on the old route.
-   * @returns false when it was not waiting in a queue
+   * A reload retired the pool it waits in: routed again under the new config (never run by the
+   * successor pool on the old route). @returns false when it was not waiting in a queue
    */
   reroute(): boolean {
     if (this.#state !== 'queued' || !this.#to('routing')) return false;
@@ -201,10 +172,7 @@ export class RelayRequest {
    * empty one (the body ended) releases held output.
    */
   stdin(content: Buffer): void {
-    if (content.length === 0) {
-      this.#bodyOpen = false;
-      this.#response?.release();
-    }
+    if (content.length === 0) this.#response.bodyEnded();
     switch (this.#state) {
       case 'params':
       case 'routing':
@@ -229,21 +197,16 @@ export class RelayRequest {
    *   waits for {@link RelayRequest.onDrain})
    */
   output(type: number, content: Buffer): boolean {
-    if (type === RecordType.FCGI_STDOUT && this.#status === 0 && content.length > 0) this.#status = cgiHeadStatus(content);
-    if (this.#response !== undefined || (this.#bodyOpen && type === RecordType.FCGI_STDOUT)) {
-      return (this.#response ??= this.#holdResponse()).output(type, content);
-    }
-    if (type === RecordType.FCGI_STDOUT) this.#stdoutBytes += content.length;
-    return this.#handler.write(encodeRecord(type, this.requestId, content));
+    return this.#response.output(type, content);
   }
 
   /** The worker's END_REQUEST: relayed (after the held output, if any), and the request is over. */
   ended(content: Buffer): void {
-    if (this.#response?.active === true) {
+    if (this.#response.holding) {
       // The script has ended: what it wrote goes out now, body read or not, then END_REQUEST.
       if (!this.#to('ending')) return;
       this.#upstream = undefined;
-      this.#response.end(content);
+      this.#response.endHeld(content);
       return;
     }
     if (!this.#to('ended')) return;
@@ -259,11 +222,10 @@ export class RelayRequest {
    */
   answer(status: number, page: Buffer): void {
     if (!this.#to('answered')) return;
-    if (this.#stdoutBytes === 0) this.#status = status;
+    this.#response.answered(status);
     this.#upstream = undefined;
-    this.#response?.drop();
     this.resumeInput();
-    this.#handler.answer(this, status, page, this.#stdoutBytes > 0);
+    this.#handler.answer(this, status, page, this.#response.stdoutBytes > 0);
   }
 
   /**
@@ -274,33 +236,44 @@ export class RelayRequest {
   abort(): RelayState {
     const was = this.#state;
     if (!this.#to('aborted')) return was;
-    this.#bodyOpen = false;
-    this.#response?.drop();
+    this.#response.aborted();
     if (was === 'active') this.#upstream?.abort();
     else this.#held.clear();
     this.resumeInput();
     return was;
   }
 
+  /** Its response's hold failed (`ResponseOwner`): answered 500, the worker's request aborted. */
+  holdFailed(err: Error): void {
+    const upstream = this.#upstream;
+    this.#handler.holdFailed?.(this, err);
+    this.answer(500, errorPage(500));
+    upstream?.abort(); // the worker still runs it: its END_REQUEST frees the channel
+  }
+
+  /** Its held output went out (`ResponseOwner`), then the worker's END_REQUEST if it came. */
+  holdReleased(endContent: Buffer | undefined): void {
+    if (endContent === undefined || !this.#to('released')) return;
+    this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, endContent));
+    this.#handler.finished(this);
+  }
+
   /** The web server's socket drained, or the hold takes output again (for a paused channel). */
   onDrain(resume: () => void): void {
-    if (this.#response?.onDrain(resume) !== true) this.#handler.onDrain(resume);
+    if (!this.#response.onDrain(resume)) this.#handler.onDrain(resume);
   }
 
   /** Holds / releases the web server's writes around one read of the worker's channel. */
   cork(): void {
     this.#handler.cork();
   }
-
   uncork(): void {
     this.#handler.uncork();
   }
 
   /**
    * The worker's channel (or what it holds) is full: the connection stops reading until
-   * {@link RelayRequest.resumeInput}. A request pauses its connection at most once; the
-   * connection reads again once no request of it is paused.
-   * @returns true when this call paused (false: it already was)
+   * {@link RelayRequest.resumeInput} (at most once per request). @returns true when this call paused
    */
   pauseInput(): boolean {
     if (this.#inputPaused) return false;
@@ -314,25 +287,6 @@ export class RelayRequest {
     if (!this.#inputPaused) return;
     this.#inputPaused = false;
     this.#handler.resumeInput();
-  }
-
-  /** The response held while the body arrives (held-response.ts), relabelled to this id. */
-  #holdResponse(): HeldResponse {
-    return new HeldResponse(this.requestId, this.#handler, this.#handler.tempPath ?? tmpdir(), {
-      sent: (bytes) => { this.#stdoutBytes += bytes; },
-      failed: (err) => {
-        const upstream = this.#upstream;
-        this.#handler.holdFailed?.(this, err);
-        this.answer(500, errorPage(500));
-        upstream?.abort(); // the worker still runs it: its END_REQUEST frees the channel
-      },
-      released: (endContent) => {
-        this.#response = undefined;
-        if (endContent === undefined || !this.#to('released')) return;
-        this.#handler.write(encodeRecord(RecordType.FCGI_END_REQUEST, this.requestId, endContent));
-        this.#handler.finished(this);
-      },
-    });
   }
 
   /** The one transition: applies {@link nextState}; false when `event` does not apply now. */

@@ -8,9 +8,20 @@ import type { PoolConfig } from '../../config/schema.ts';
 import type { NameValuePairs } from '../../fastcgi/name-value.ts';
 import { resolvePoolScript, type ScriptParams } from '../../worker/resolve.ts';
 import { encodeOverrides, paramsOverLimit } from './overrides.ts';
-import type { RoutedScript } from './relay-request.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/** The resolved script a request runs (RFC 3875 §3.3, script-path and PATH_INFO), as bytes. */
+export interface RoutedScript {
+  readonly pool: PoolConfig;
+  /** The real path of the script, as the file system names it. */
+  readonly scriptFilename: Buffer;
+  readonly pathInfo: Buffer;
+  /** `SCRIPT_NAME` without the path-info the router split off `SCRIPT_FILENAME`, when it did. */
+  readonly scriptName?: Buffer;
+  /** The params the supervisor adds for the worker (`overrides.ts`), encoded once by the router. */
+  readonly overrides?: Buffer;
+}
 
 /** A refusal: the status to answer, the log event, and the exact cause. */
 export interface RouteRefusal {

@@ -1,6 +1,7 @@
 // This file implements the script cache's tests from the perspective of the node runtime
 // loading scripts per request: compiled once, compiled again when the file changes, syntax
 // errors kept as a throwing body, unreadable files refused with ERR_CGI_SPAWN.
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -102,5 +103,17 @@ describe('ScriptCache', () => {
       cache.load(join(dir, name));
     }
     expect(cache.size).toBe(2);
+  });
+
+  it('reads a kept descriptor from its start, wherever its offset is (the worker reuses it)', async () => {
+    const file = join(dir, 'kept.js');
+    await writeFile(file, "module.exports = 'kept';");
+    const fd = openSync(file, 'r');
+    try {
+      readFileSync(fd); // the offset is now at the end, as after an earlier load
+      expect(evaluate(new ScriptCache().load(file, fd))).toBe('kept');
+    } finally {
+      closeSync(fd);
+    }
   });
 });

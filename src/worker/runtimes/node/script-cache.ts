@@ -2,7 +2,7 @@
 // script file is read and compiled once, as CommonJS in the worker's own context (so `require`
 // and builtins behave as usual), and compiled again when its file changes — an edited script
 // is used on its next request without a restart.
-import { fstatSync, readFileSync, statSync } from 'node:fs';
+import { fstatSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import vm from 'node:vm';
 import { CgiError, ErrorCode } from '../../../errors.ts';
@@ -91,7 +91,7 @@ export class ScriptCache {
       const version = fd === undefined ? statSync(filename) : fstatSync(fd);
       const cached = this.#entries.get(filename);
       if (cached !== undefined && sameVersion(cached, version)) return cached.script;
-      const source = fd === undefined ? readFileSync(filename, 'utf8') : readFileSync(fd, 'utf8');
+      const source = fd === undefined ? readFileSync(filename, 'utf8') : readFromStart(fd, version.size);
       const script = {
         filename,
         dirname: dirname(filename),
@@ -132,6 +132,25 @@ export class ScriptCache {
     if (this.#entries.size <= this.#maxScripts) return;
     const oldest = this.#entries.keys().next();
     if (oldest.done !== true) this.#entries.delete(oldest.value);
+  }
+}
+
+/**
+ * The whole file behind `fd`, read from offset 0 (`pread`): the worker keeps a checked
+ * descriptor across requests (script-descriptors.ts), so its own offset may be anywhere.
+ */
+function readFromStart(fd: number, sizeHint: number): string {
+  let buffer = Buffer.allocUnsafe(Math.max(sizeHint, 4096));
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, length);
+      buffer = bigger;
+    }
+    const n = readSync(fd, buffer, length, buffer.length - length, length);
+    if (n === 0) return buffer.toString('utf8', 0, length);
+    length += n;
   }
 }
 
