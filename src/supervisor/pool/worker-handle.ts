@@ -15,6 +15,7 @@ import type { StackSample } from './python-stack.ts';
 import { StackSampler, UsageMeter } from './worker-samples.ts';
 import { workerIdentity } from './pool-identity.ts';
 import { WorkerGroups } from './worker-groups.ts';
+import { workerCommand } from './worker-command.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
 
@@ -124,8 +125,9 @@ export class WorkerHandle {
     this.stacks = new StackSampler(options.pool.runtime, (message) => { this.send(message); });
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
+    const command = workerCommand(options.pool, options.workerMain, fd);
     // No Node IPC ('ipc'): it would put process.send & co. where a node pool's scripts run.
-    this.child = options.spawn(process.execPath, [options.workerMain, String(fd)], {
+    this.child = options.spawn(command.file, [...command.args], {
       stdio: ['ignore', 'inherit', 'inherit', ...Array<'pipe'>(count + 1).fill('pipe')],
       // The pool's `user`: uid, gid and its HOME/USER/LOGNAME (env unchanged without one).
       ...workerIdentity(options.pool, options.env),
@@ -158,11 +160,15 @@ export class WorkerHandle {
     this.child.on('error', (err) => {
       options.log.error({ err, workerPid: this.pid }, 'worker spawn failed');
       if (spawned || this.gone) return;
-      this.startFailure ??= `spawn failed: ${err.message}`;
+      // Not spawned at all (no 'exit' follows): for a python pool the worker is the pool's
+      // interpreter itself, so a missing one is the pool's start failure, retried with backoff.
+      this.startFailure ??= options.pool.runtime === 'python'
+        ? `runtime: ${options.pool.runtime}: cannot start "${command.file}": ${err.message}`
+        : `spawn failed: ${err.message}`;
       this.onExit(null, null);
     });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
-    this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
+    if (this.pid !== 0) this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
 
   /** True once `pm.max_requests` is reached: the pool replaces the worker. */
