@@ -12,6 +12,11 @@ import json
 import os
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+# Bound on one line from the supervisor (control-channel.ts SUPERVISOR_LINE_MAX_BYTES: the
+# pool's config, its `env` included), in bytes.
+LINE_MAX_BYTES = 16 * 1024 * 1024
+# Bytes read per read(2).
+READ_BYTES = 64 * 1024
 
 
 class Ipc:
@@ -21,8 +26,13 @@ class Ipc:
     def __init__(self, fd):
         os.set_inheritable(fd, False)
         self.fd = fd
-        self._pending = b""
+        self._pending = []  # pieces of the line being received
+        self._pending_bytes = 0
         self._ready = []
+        # The line being received passed LINE_MAX_BYTES: the rest of it is dropped.
+        self.skipping = False
+        # Lines dropped (too long, not JSON, not a message).
+        self.invalid = 0
         self.closed = False
 
     @classmethod
@@ -39,47 +49,67 @@ class Ipc:
     def read_blocking(self):
         """The next message, waiting for it (start-up, before the loop runs); None at EOF."""
         while True:
-            messages = self._split()
-            if messages:
-                self._ready = messages[1:]
-                return messages[0]
-            data = os.read(self.fd, 65536)
+            if self._ready:
+                return self._ready.pop(0)
+            data = os.read(self.fd, READ_BYTES)
             if not data:
                 self.closed = True
                 return None
-            self._pending += data
+            self._receive(data)
 
     def read(self):
         """The messages that arrived since the last read (none when nothing is readable),
         or None once the supervisor closed its end."""
-        ready, self._ready = self._ready, []
-        if ready:
-            return ready
         try:
-            data = os.read(self.fd, 65536)
+            data = os.read(self.fd, READ_BYTES)
         except BlockingIOError:
-            return []
+            data = None
         except OSError:
             data = b""
-        if not data:
+        if data == b"":
             self.closed = True
             return None
-        self._pending += data
-        return self._split()
+        if data is not None:
+            self._receive(data)
+        ready, self._ready = self._ready, []
+        return ready
 
-    def _split(self):
-        messages = []
-        while True:
-            end = self._pending.find(b"\n")
-            if end < 0:
-                return messages
-            line, self._pending = self._pending[:end], self._pending[end + 1 :]
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and isinstance(message.get("type"), str):
-                messages.append(message)
+    def _receive(self, data):
+        """Splits `data` into lines: each complete one parsed; a line past LINE_MAX_BYTES is
+        dropped up to its newline (control-channel.ts's bound), as is one that is not a JSON
+        object with a string `type`."""
+        start = 0
+        end = data.find(b"\n")
+        while end >= 0:
+            pending, self._pending = self._pending, []
+            skipped, self.skipping = self.skipping, False
+            if not skipped:
+                pending.append(data[start:end])
+                self._line(b"".join(pending))
+            start = end + 1
+            end = data.find(b"\n", start)
+        if start == len(data) or self.skipping:
+            return
+        self._pending.append(data[start:])
+        self._pending_bytes = sum(len(piece) for piece in self._pending)
+        if self._pending_bytes > LINE_MAX_BYTES:
+            self._pending = []
+            self.skipping = True
+            self.invalid += 1
+
+    def _line(self, line):
+        if len(line) > LINE_MAX_BYTES:
+            self.invalid += 1
+            return
+        try:
+            message = json.loads(line)
+        except ValueError:
+            self.invalid += 1
+            return
+        if isinstance(message, dict) and isinstance(message.get("type"), str):
+            self._ready.append(message)
+        else:
+            self.invalid += 1
 
     def send(self, message):
         """Writes `message` as one line; False when the supervisor is gone."""

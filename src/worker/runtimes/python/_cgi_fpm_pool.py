@@ -89,7 +89,7 @@ class Slot:
         runner.when_ended(lambda: self._ended(runner))
         self._wait(runner)
         owner.log.debug(
-            {"pid": runner.pid, "python": runner.version, "executable": _text(self.executable)}, "python started"
+            {"pythonPid": runner.pid, "python": runner.version, "executable": _text(self.executable)}, "python started"
         )
         return runner
 
@@ -124,7 +124,7 @@ class Slot:
             return  # closed, or it never started: the next request tries again
         owner = self._runners
         if runner.retiring is None:
-            owner.log.warn({"pid": runner.pid, "exitCode": runner.exit_code, "signal": runner.signal}, "python exited")
+            owner.log.warn({"pythonPid": runner.pid, "exitCode": runner.exit_code, "signal": runner.signal}, "python exited")
             wait = max(0.0, self.last_start + RESPAWN_INTERVAL - _monotonic())
         else:
             wait = 0.0

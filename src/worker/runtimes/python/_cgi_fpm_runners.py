@@ -194,7 +194,7 @@ class Runner:
         if self.sink is not None:
             self.sink.line(line)
         else:
-            self._log.warn({"pid": self.pid, "line": line}, "python stderr")
+            self._log.warn({"pythonPid": self.pid, "line": line}, "python stderr")
 
     def _channel_eof(self):
         pass  # the exit ends the request: scripts' grandchildren may hold the log open

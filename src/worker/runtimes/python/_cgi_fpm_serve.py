@@ -18,9 +18,14 @@ from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_r
 from _cgi_fpm_head import CgiError, HeadParser, encode_head, error_page
 from _cgi_fpm_frames import REQUEST, STDIN, STDIN_END, Lines, frame
 from _cgi_fpm_runners import StartError
+from _cgi_fpm_scriptfile import Refused, open_script
 from _cgi_fpm_shebang import NotFound
 
 _monotonic = time.monotonic
+# The END_REQUEST protocol status of a response cut short after its head (src/worker/ipc.ts
+# CHANNEL_REQUEST_FAILED): the supervisor then closes the web server's connection without one.
+CHANNEL_REQUEST_FAILED = 0xFF
+_close = os.close
 # Head and body sent in one record when the body is this small, in bytes.
 COALESCE_BYTES = 16 * 1024
 
@@ -87,7 +92,7 @@ class Request:
             log.debug({"script": _text(self.script), "checkUs": report["check_us"]}, "python state checked")
         if report["recycle"] is not None:
             self.server.log.warn(
-                {"script": _text(self.script), "pid": self.runner.pid, "reason": report["recycle"]},
+                {"script": _text(self.script), "pythonPid": self.runner.pid, "reason": report["recycle"]},
                 "python runner recycled",
             )
         self.finish(report["exit_code"], report["signal"])
@@ -103,13 +108,20 @@ class Request:
         cwd = os.path.dirname(script)
         env = server.environments.build(pairs, script)
         try:
-            interpreter = server.interpreters.of(script, cwd, env.get(b"PATH"))
+            fd, stat = open_script(script)
+        except Refused as refused:
+            server.log.warn({"script": _text(script), "reason": refused.reason}, "script refused")
+            return self.fail(refused.status, None, {})
+        try:
+            interpreter = server.interpreters.of(script, cwd, env.get(b"PATH"), fd, stat)
             slot = server.runners.slot(interpreter)
             runner = slot.ready()
         except NotFound as error:
             return self.fail(502, "cgi spawn failed", {"err": "cgi: spawn failed: %s: %s" % (_text(script), error)})
         except StartError as error:
             return self.fail(*server.spawn_failure(error))
+        finally:
+            _close(fd)
         fields = [script, cwd]
         for name, value in env.items():
             fields += (name, value)
@@ -172,6 +184,11 @@ class Request:
         if self.head is not None:
             if self.timed_out:
                 return self._conclude(self.head.status, "request timeout", dict(exit_fields, truncated=True))
+            if signal_name is not None and not self.aborted:
+                # Killed by a signal after its head (the runner killed, a forked child crashed):
+                # the response is cut short, and the supervisor must not end it as if it were
+                # whole (issue 10.7): serve.ts's `response incomplete`.
+                return self._conclude(self.head.status, "response incomplete", exit_fields, True)
             return self._conclude(self.head.status, None, exit_fields)
         if self.timed_out:
             return self._conclude(504, "request timeout", exit_fields)
@@ -188,7 +205,7 @@ class Request:
             )
         return self._conclude(502, "no cgi headers", dict(exit_fields, code=error.code, err=str(error)))
 
-    def _conclude(self, status, event, fields):
+    def _conclude(self, status, event, fields, failed=False):
         self.over = True
         if self.timer is not None:
             self.timer.cancel()
@@ -201,14 +218,18 @@ class Request:
         script = _text(self.script)
         if event is not None:
             server.log.error(dict({"script": script, "elapsedMs": elapsed}, **fields), event)
-        line = {"script": script, "status": status, "bytes": self.bytes, "ms": elapsed}
+        if failed:
+            # An incomplete response logs status "failed" (the head's status kept as httpStatus).
+            line = {"script": script, "status": "failed", "httpStatus": status, "bytes": self.bytes, "ms": elapsed}
+        else:
+            line = {"script": script, "status": status, "bytes": self.bytes, "ms": elapsed}
         if self.aborted:
             line["aborted"] = True
         server.log.info(line, "request")
         records = [stream_end(FCGI_STDOUT, self.request_id)]
         if self.stderr_used:
             records.append(stream_end(FCGI_STDERR, self.request_id))
-        records.append(end_request(self.request_id, 0, FCGI_REQUEST_COMPLETE))
+        records.append(end_request(self.request_id, 0, CHANNEL_REQUEST_FAILED if failed else FCGI_REQUEST_COMPLETE))
         server.connection.write(records)
         server.request_ended(self)
 

@@ -99,22 +99,28 @@ class ScriptInterpreters:
     def __init__(self):
         self._entries = {}
 
-    def of(self, script, cwd, path_value):
-        """(executable, args) as bytes, or None for the fallback. Raises NotFound."""
-        return resolve_shebang(self._shebang(script), cwd, path_value)
+    def of(self, script, cwd, path_value, fd=None, stat=None):
+        """(executable, args) as bytes, or None for the fallback; the line read from `fd` with
+        its `stat` when given (the worker's checked descriptor: a path swapped since names
+        nothing else). Raises NotFound."""
+        return resolve_shebang(self._shebang(script, fd, stat), cwd, path_value)
 
-    def _shebang(self, script):
-        try:
-            st = os.stat(script)
-        except OSError:
-            return None  # gone since it was resolved: the runner reports the missing file
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+    def _shebang(self, script, fd, st):
+        if st is None:
+            try:
+                st = os.stat(script)
+            except OSError:
+                return None  # gone since it was resolved: the runner reports the missing file
+        key = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev)
         entry = self._entries.get(script)
         if entry is not None and entry[0] == key:
             return entry[1]
         try:
-            with open(script, "rb") as handle:
-                head = handle.read(SHEBANG_MAX_BYTES)
+            if fd is not None:
+                head = os.pread(fd, SHEBANG_MAX_BYTES, 0)
+            else:
+                with open(script, "rb") as handle:
+                    head = handle.read(SHEBANG_MAX_BYTES)
         except OSError:
             head = b""
         shebang = parse_shebang(head)

@@ -29,6 +29,7 @@ sys.dont_write_bytecode = True
 from _cgi_fpm_connection import Connection  # noqa: E402
 from _cgi_fpm_environ import EnvironmentBuilder  # noqa: E402
 from _cgi_fpm_fcgi import ProtocolError  # noqa: E402
+from _cgi_fpm_fds import close_inherited_fds  # noqa: E402
 from _cgi_fpm_ipc import Ipc  # noqa: E402
 from _cgi_fpm_log import Logger  # noqa: E402
 from _cgi_fpm_loop import ChildWatcher, Loop  # noqa: E402
@@ -65,7 +66,7 @@ class Worker:
         self.current = None
         self.leaving = False
         self.stop_requested = False
-        self.groups = set()
+        self.reported_group = 0
         self.connection = None
         self.responder = None
 
@@ -79,6 +80,8 @@ class Worker:
             self.log.error({"err": str(error)}, "worker failed to start")
             self.ipc.send({"type": "start-failed", "message": str(error)})
             return False
+        # Named before the first request, so the supervisor measures its CPU from the start.
+        self.report_group(0, self.runners.fallback.runner.pid)
         self.connection = Connection(self.loop, CHANNEL_FD, self._data, self.leave)
         self.runners.hold = self.connection
         self.responder = Responder(self, {"FCGI_MAX_CONNS": "1", "FCGI_MAX_REQS": "1"})
@@ -165,11 +168,13 @@ class Worker:
     # --- what a request reports ------------------------------------------------------------
 
     def report_group(self, request_id, pgid):
-        """A runner lives across requests: its group is reported once (the supervisor kills
-        it should this worker die)."""
-        if pgid in self.groups:
+        """A runner lives across requests: its group is reported when a request runs in another
+        runner than the last one named (the supervisor kills every group named should this
+        worker die, and reads the last one's CPU and memory for the status page, and its frames
+        for the slow log)."""
+        if pgid == self.reported_group:
             return
-        self.groups.add(pgid)
+        self.reported_group = pgid
         self.ipc.send({"type": "cgi-group", "requestId": request_id, "pgid": pgid, "persistent": True})
 
     def spawn_failure(self, error):
@@ -199,6 +204,9 @@ class Worker:
 
 def main():
     ipc = Ipc.from_argument(sys.argv[1] if len(sys.argv) > 1 else "")
+    # Before anything else opens a descriptor: what this process inherited beyond stdio and its
+    # channels must reach no runner and no script.
+    close_inherited_fds(max(CHANNEL_FD, ipc.fd))
     message = ipc.read_blocking()
     if message is None or message.get("type") != "pool":
         return 1
