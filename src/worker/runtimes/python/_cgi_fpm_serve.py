@@ -125,7 +125,8 @@ class Request:
         fields = [script, cwd]
         for name, value in env.items():
             fields += (name, value)
-        if any(b"\0" in field for field in fields):
+        payload = b"\0".join(fields)
+        if payload.count(b"\0") != len(fields) - 1:
             message = "cgi: spawn failed: %s: a NUL byte in the environment or path" % _text(script)
             return self.fail(502, "cgi spawn failed", {"err": message})
         self.runner = runner
@@ -134,7 +135,7 @@ class Request:
         limit = server.terminate_timeout
         if limit > 0:
             self.timer = server.loop.call_later(limit, self.time_out)
-        runner.send(frame(REQUEST, b"\0".join(fields)))
+        runner.send(frame(REQUEST, payload))
         for content in self.body_early:
             self.body(content)
         self.body_early = None
