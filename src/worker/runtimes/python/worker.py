@@ -80,8 +80,6 @@ class Worker:
             self.log.error({"err": str(error)}, "worker failed to start")
             self.ipc.send({"type": "start-failed", "message": str(error)})
             return False
-        # Named before the first request, so the supervisor measures its CPU from the start.
-        self.report_group(0, self.runners.fallback.runner.pid)
         self.connection = Connection(self.loop, CHANNEL_FD, self._data, self.leave)
         self.runners.hold = self.connection
         self.responder = Responder(self, {"FCGI_MAX_CONNS": "1", "FCGI_MAX_REQS": "1"})
