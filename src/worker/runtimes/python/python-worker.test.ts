@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { mkdir, symlink } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RecordType } from '../../../fastcgi/constants.ts';
 import { encodeNameValuePairs } from '../../../fastcgi/name-value.ts';
@@ -17,6 +18,7 @@ const SCRIPTS: Record<string, string> = {
   'forever.py': 'import time\nwhile True:\n    time.sleep(1)\n',
   'pid.py': `${HEAD}print(os.getpid(), sys.flags.no_site)\n`,
   'nosite.py': `#!/usr/bin/env -S python3 -S\n${HEAD}print(os.getpid(), sys.flags.no_site)\n`,
+  'dies.py': `${HEAD}print("part one")\nsys.stdout.flush()\nimport signal\nos.kill(os.getpid(), signal.SIGKILL)\n`,
 };
 
 let scripts: ScriptDir;
@@ -196,5 +198,45 @@ describe('the python worker (worker.py) on the supervisor\'s channel', { timeout
     expect(processes).toHaveLength(2);
     const total = processes.reduce((sum, p) => sum + p.rssBytes, 0);
     expect(total).toBeLessThanOrEqual(35 * 1024 * 1024);
+  });
+
+  it('refuses a script whose path was swapped since it was resolved: 403, script refused, as the Node worker', async () => {
+    await mkdir(`${scripts.dir}/real`, { recursive: true });
+    await scripts.write('real/inner.py', SCRIPTS['hello.py'] ?? '');
+    await symlink(`${scripts.dir}/real`, `${scripts.dir}/swapped`).catch(() => undefined);
+    const peer = await started();
+    const reply = await peer.reply(peer.begin(params('swapped/inner.py')));
+    expect(reply.stdout.toString()).toBe(errorPage(403).toString());
+    await peer.until(() => peer.logged('script refused').length > 0);
+    expect(String(peer.logged('script refused')[0]?.reason))
+      .toBe(`changed since it was resolved: the path now leads to ${scripts.dir}/real/inner.py`);
+    const gone = await peer.reply(peer.begin(params('gone.py')));
+    expect(gone.stdout.toString()).toBe(errorPage(404).toString());
+    // The runner never saw either: the next request runs in the same one.
+    expect(await peer.get(params('hello.py'))).toContain('hello');
+  });
+
+  it('ends a response cut by its runner\'s death with protocolStatus CHANNEL_REQUEST_FAILED and logs it failed', async () => {
+    const peer = await started();
+    const reply = await peer.reply(peer.begin(params('dies.py')));
+    expect(reply.stdout.toString()).toContain('part one');
+    // appStatus 0, protocolStatus 0xff (worker/ipc.ts CHANNEL_REQUEST_FAILED).
+    expect([...reply.end.subarray(0, 5)]).toEqual([0, 0, 0, 0, 0xff]);
+    await peer.until(() => peer.logged('request').length > 0);
+    expect(peer.logged('response incomplete')[0]).toMatchObject({ signal: 'SIGKILL' });
+    expect(peer.logged('request')[0]).toMatchObject({ status: 'failed', httpStatus: 200 });
+    expect(await peer.get(params('hello.py'))).toContain('hello');
+  });
+
+  it('names a runner\'s group again when a request runs in another runner than the last one named; one pid key per log line', async () => {
+    const peer = await started();
+    for (const script of ['pid.py', 'pid.py', 'nosite.py', 'nosite.py', 'pid.py']) await peer.get(params(script));
+    const groups = peer.messages.filter((m) => m.type === 'cgi-group').map((m) => m.pgid);
+    expect(groups).toHaveLength(3);
+    expect(groups[0]).toBe(groups[2]);
+    expect(groups[1]).not.toBe(groups[0]);
+    await peer.until(() => peer.logged('python started').length >= 2);
+    expect(peer.logged('python started').map((line) => line.pythonPid)).toEqual(expect.arrayContaining([groups[0], groups[1]]));
+    for (const line of peer.logs) expect(line.pid).toBe(peer.child.pid);
   });
 });
