@@ -26,7 +26,7 @@ import os
 # No __pycache__ beside an installed package (it may be read-only), as the runner does.
 sys.dont_write_bytecode = True
 
-from _cgi_fpm_connection import Connection  # noqa: E402
+from _cgi_fpm_connection import Connection, tune_allocator  # noqa: E402
 from _cgi_fpm_environ import EnvironmentBuilder  # noqa: E402
 from _cgi_fpm_fcgi import ProtocolError  # noqa: E402
 from _cgi_fpm_fds import close_inherited_fds  # noqa: E402
@@ -205,6 +205,7 @@ def main():
     # Before anything else opens a descriptor: what this process inherited beyond stdio and its
     # channels must reach no runner and no script.
     close_inherited_fds(max(CHANNEL_FD, ipc.fd))
+    tune_allocator()
     message = ipc.read_blocking()
     if message is None or message.get("type") != "pool":
         return 1
