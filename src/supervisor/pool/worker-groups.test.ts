@@ -32,10 +32,13 @@ describe('WorkerGroups', () => {
     // Named again when a request runs in it: it leads again.
     groups.claim({ requestId: 3, pgid: first.pid, persistent: true }, process.pid, 3);
     expect(groups.runtimeLeader).toBe(first.pid);
+    // Both count for the worker's memory (status), while they live.
+    expect(groups.runtimeLeaders.sort()).toEqual([first.pid, second.pid].sort());
     const exits = [once(first, 'exit'), once(second, 'exit')];
     groups.killAll(process.pid);
     expect(await Promise.all(exits)).toEqual([[null, 'SIGKILL'], [null, 'SIGKILL']]);
     expect(groups.runtimeLeader).toBe(0);
+    expect(groups.runtimeLeaders).toEqual([]);
   });
 
   it('refuses a claim on a process that is not the worker\'s descendant, and kills nothing', () => {

@@ -29,6 +29,11 @@ export class WorkerGroups {
     return this.#runtime?.pgid ?? 0;
   }
 
+  /** The leaders of every live runtime group named (a python worker's runners), for its memory. */
+  get runtimeLeaders(): number[] {
+    return [...this.#runtimes.values()].filter((g) => readProcess(g.pgid)?.startTime === g.startTime).map((g) => g.pgid);
+  }
+
   /**
    * A `cgi-group` message of worker `workerPid`; `channelRequestId` is the request id on its
    * first channel while one runs there (a per-request group is taken only for it).

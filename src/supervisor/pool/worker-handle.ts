@@ -194,11 +194,12 @@ export class WorkerHandle {
   }
 
   /**
-   * Reads the resident memory of the worker and of its persistent runtime child (the python
-   * runner) from /proc into {@link rssBytes}; never rejects (a process gone reads 0).
+   * Reads the resident memory of the worker and of its persistent runtime children (the python
+   * runners, one per interpreter) from /proc into {@link rssBytes}; never rejects (a process
+   * gone reads 0).
    */
   async sampleMemory(): Promise<void> {
-    const pids = [this.pid, this.groups.runtimeLeader].filter((pid) => pid > 1);
+    const pids = [this.pid, ...this.groups.runtimeLeaders].filter((pid) => pid > 1);
     const sizes = await Promise.all(pids.map((pid) => readRssBytes(pid)));
     this.rssBytes = sizes.reduce((a, b) => a + b, 0);
   }
