@@ -2,16 +2,17 @@
 
 This file implements the worker of a `runtime = "python"` pool from the perspective of the
 process the supervisor spawns for it (src/worker/main.ts is the Node worker of the other
-runtimes): it reads its pool's config on the control channel (Node's IPC, one JSON text per
-line on the control channel, the fd named by its first argument), starts the runner of `python.executable`, says `ready`, then reads
-FastCGI requests on its channel (fd 3) one at a time, runs each in the runner of the
+runtimes): it closes the descriptors it inherited by accident, reads its pool's config on the
+control channel (one JSON text per line, on the fd its first argument names:
+src/worker/control-channel.ts), starts the runner of `python.executable`, says `ready`, then
+reads FastCGI requests on its channel (fd 3) one at a time, runs each in the runner of the
 interpreter the script's `#!` line names (runner.py, one per interpreter), and leaves when
 told to stop or when the supervisor is gone, killing what its runners started. Its own code
 never runs a script: scripts run in the runners, so nothing a script patches reaches it.
 
-Started by the supervisor as:
-  python3 -E -S -B worker.py SERVER_SOFTWARE
-with the FastCGI channel on fd 3 and the control channel on the fd its first argument names. Stdlib only.
+Started by the supervisor (src/supervisor/pool/worker-command.ts) as:
+  python3 -E -S -B worker.py CONTROL_FD SERVER_SOFTWARE
+with the FastCGI channel on fd 3 and the control channel on fd CONTROL_FD. Stdlib only.
 """
 
 import sys
