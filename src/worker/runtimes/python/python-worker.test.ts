@@ -231,7 +231,10 @@ describe('the python worker (worker.py) on the supervisor\'s channel', { timeout
   it('names a runner\'s group again when a request runs in another runner than the last one named; one pid key per log line', async () => {
     const peer = await started();
     for (const script of ['pid.py', 'pid.py', 'nosite.py', 'nosite.py', 'pid.py']) await peer.get(params(script));
-    const groups = peer.messages.filter((m) => m.type === 'cgi-group').map((m) => m.pgid);
+    // The claim travels on the control channel, the reply on fd 3: wait for the last claim.
+    const claims = (): unknown[] => peer.messages.filter((m) => m.type === 'cgi-group').map((m) => m.pgid);
+    await peer.until(() => claims().length >= 3);
+    const groups = claims();
     expect(groups).toHaveLength(3);
     expect(groups[0]).toBe(groups[2]);
     expect(groups[1]).not.toBe(groups[0]);
