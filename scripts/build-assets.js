@@ -11,11 +11,11 @@ import markedMan from 'marked-man';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-/** The python runner (runner.py and its modules): everything but TypeScript and caches. */
+/** The python runner and worker (runner.py, worker.py and their modules): everything but TypeScript, tests and caches. */
 function copyPythonRunner() {
   cpSync(join(root, 'src/worker/runtimes/python'), join(root, 'dist/worker/runtimes/python'), {
     recursive: true,
-    filter: (file) => !/(\.ts|__pycache__)$/.test(file),
+    filter: (file) => !/(\.ts|_test\.py|__pycache__)$/.test(file),
   });
 }
 

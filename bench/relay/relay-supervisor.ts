@@ -1,8 +1,10 @@
 // This file implements the supervisor under the relay micro-bench from the perspective of a
 // measurement that must see the supervisor alone: the BUILT supervisor (dist/, the code the
 // daemon runs) constructed as `cgi-fpm start` does, but with SupervisorDeps.workerMain pointing
-// at the null worker. Usage: `node relay-supervisor.js CONFIG WORKER_MAIN`; SIGTERM stops it.
-import { spawn } from 'node:child_process';
+// at the null worker. Every worker is `node WORKER_MAIN`, python pools' too (the daemon as
+// shipped spawns the python worker for those: see supervisor/pool/worker-command.ts).
+// Usage: `node relay-supervisor.js CONFIG WORKER_MAIN`; SIGTERM stops it.
+import { spawn, type SpawnOptions } from 'node:child_process';
 
 type LoadModule = typeof import('../../src/config/load.ts');
 type LoggerModule = typeof import('../../src/log/logger.ts');
@@ -25,7 +27,9 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.global.logLevel, pretty: false });
   const supervisor = new Supervisor(config, {
     log,
-    spawn,
+    // The control channel is the last stdio entry (the fd the real command names first).
+    spawn: (_file: string, _args: readonly string[], options: SpawnOptions) =>
+      spawn(process.execPath, [workerMain, String((options.stdio as readonly unknown[]).length - 1)], options),
     env: process.env,
     workerMain,
     pretty: false,

@@ -1,8 +1,10 @@
 // This file implements a worker process's entry from the perspective of the worker forked by
-// the supervisor: it closes the descriptors it inherited by accident, waits for its pool's config
-// on its control channel (the fd named by its first argument), reads FastCGI requests on its
-// channel (fd 3) one at a time, says `ready`, and leaves when told to stop or when the supervisor
-// is gone — killing whatever its request started, so no CGI child outlives the supervisor.
+// the supervisor for an `exec`, `node` or `handler` pool (a python pool's worker is
+// runtimes/python/worker.py, same protocol): it closes the descriptors it inherited by accident,
+// waits for its pool's config on its control channel (the fd named by its first argument), reads
+// FastCGI requests on its channel (fd 3) one at a time, says `ready`, and leaves when told to stop
+// or when the supervisor is gone — killing whatever its request started, so no CGI child outlives
+// the supervisor.
 import { Socket } from 'node:net';
 import { ControlChannel, SUPERVISOR_LINE_MAX_BYTES } from './control-channel.ts';
 import { closeInheritedFds } from './inherited-fds.ts';
@@ -80,12 +82,11 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
     openScript: (path, use) => scripts.open(path, use),
     failedProtocolStatus: CHANNEL_REQUEST_FAILED,
     onCgiGroup: (requestId, group) => {
-      // A python runner lives across requests: its group is reported once, not per request.
-      const persistent = pool.runtime === 'python';
-      if (persistent && cgiGroups.has(group)) return;
-      if (!persistent) pgid = group;
+      // Python pools have their own worker (worker.py), which reports its runners' groups as
+      // persistent: here every group is the request's own.
+      pgid = group;
       cgiGroups.add(group);
-      send({ type: 'cgi-group', requestId, pgid: group, persistent });
+      send({ type: 'cgi-group', requestId, pgid: group, persistent: false });
     },
     afterRequest: () => {
       if (pgid !== 0) cgiGroups.delete(pgid);

@@ -4,7 +4,7 @@
 // leader descends from the worker (process-groups.ts) when it is named and again when killed.
 import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
-import { killVerifiedGroup, verifyGroup, type VerifiedGroup } from './process-groups.ts';
+import { killVerifiedGroup, readProcess, verifyGroup, type VerifiedGroup } from './process-groups.ts';
 
 /** The checked groups of one worker. */
 export class WorkerGroups {
@@ -12,7 +12,11 @@ export class WorkerGroups {
   readonly #log: Logger;
   /** Process group of the CGI child the request on channel 0 started, if any. */
   #cgi: VerifiedGroup | undefined;
-  /** Process group of a runtime child that lives across requests (python), if any. */
+  /**
+   * Process groups of runtime children that live across requests (a python worker's runners,
+   * one per interpreter), by pgid; the last one named runs the current request.
+   */
+  readonly #runtimes = new Map<number, VerifiedGroup>();
   #runtime: VerifiedGroup | undefined;
 
   constructor(pool: PoolConfig, log: Logger) {
@@ -23,6 +27,11 @@ export class WorkerGroups {
   /** The persistent runtime's group leader (the python runner's pid), else 0. */
   get runtimeLeader(): number {
     return this.#runtime?.pgid ?? 0;
+  }
+
+  /** The leaders of every live runtime group named (a python worker's runners), for its memory. */
+  get runtimeLeaders(): number[] {
+    return [...this.#runtimes.values()].filter((g) => readProcess(g.pgid)?.startTime === g.startTime).map((g) => g.pgid);
   }
 
   /**
@@ -41,7 +50,14 @@ export class WorkerGroups {
       this.#log[level]({ workerPid, pgid: String(pgid), reason: group }, 'cgi group refused');
       return;
     }
-    if (persistent === true) this.#runtime = group;
+    if (persistent === true) {
+      // Runners that ended since are forgotten (their groups were killed with them or are empty).
+      for (const [pgid, known] of this.#runtimes) {
+        if (readProcess(pgid)?.startTime !== known.startTime) this.#runtimes.delete(pgid);
+      }
+      this.#runtimes.set(group.pgid, group);
+      this.#runtime = group;
+    }
     else if (channelRequestId !== undefined && requestId === channelRequestId) this.#cgi = group;
   }
 
@@ -52,7 +68,7 @@ export class WorkerGroups {
 
   /** The worker is gone: every group it named is killed, each checked again first. */
   killAll(workerPid: number): void {
-    for (const group of [this.#cgi, this.#runtime]) {
+    for (const group of [this.#cgi, ...this.#runtimes.values()]) {
       if (group === undefined) continue;
       // The leader must still be the process checked when it was named.
       if (killVerifiedGroup(group) === 'refused') {
@@ -61,5 +77,6 @@ export class WorkerGroups {
     }
     this.#cgi = undefined;
     this.#runtime = undefined;
+    this.#runtimes.clear();
   }
 }

@@ -150,11 +150,15 @@ export class WorkerHandle {
     this.child.on('error', (err) => {
       options.log.error({ err, workerPid: this.pid }, 'worker spawn failed');
       if (spawned || this.gone) return;
-      this.startFailure ??= `spawn failed: ${err.message}`;
+      // Not spawned at all (no 'exit' follows): for a python pool the worker is the pool's
+      // interpreter itself, so a missing one is the pool's start failure, retried with backoff.
+      this.startFailure ??= options.pool.runtime === 'python'
+        ? `runtime: ${options.pool.runtime}: cannot start "${this.child.spawnfile}": ${err.message}`
+        : `spawn failed: ${err.message}`;
       this.onExit(null, null);
     });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
-    this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
+    if (this.pid !== 0) this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
   }
 
   /** True once `pm.max_requests` is reached: the pool replaces the worker. */
@@ -180,11 +184,12 @@ export class WorkerHandle {
   }
 
   /**
-   * Reads the resident memory of the worker and of its persistent runtime child (the python
-   * runner) from /proc into {@link rssBytes}; never rejects (a process gone reads 0).
+   * Reads the resident memory of the worker and of its persistent runtime children (the python
+   * runners, one per interpreter) from /proc into {@link rssBytes}; never rejects (a process
+   * gone reads 0).
    */
   async sampleMemory(): Promise<void> {
-    this.rssBytes = await residentBytes([this.pid, this.groups.runtimeLeader]);
+    this.rssBytes = await residentBytes([this.pid, ...this.groups.runtimeLeaders]);
   }
 
   /**

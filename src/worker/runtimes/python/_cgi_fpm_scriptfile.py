@@ -1,0 +1,65 @@
+"""The checked file is the executed file: a script opened once and checked by the kernel.
+
+This file implements, from the perspective of the python worker about to run the script its
+supervisor resolved, what src/worker/script-file.ts `openScript` does for the Node worker: the
+supervisor checked a real path under the pool's root, but between its check and this open a
+component under the root can be swapped for a symlink to elsewhere (`renameat2(RENAME_EXCHANGE)`
+in a loop: issue 10). So the path is opened once (never following a symlink in its last
+component, never blocking on a FIFO swapped in) and the kernel asked what was opened
+(`/proc/self/fd/N`): it must be that same path, a regular file. The worker reads the script's
+`#!` line through that descriptor; the runner, a separate process, opens and checks the same
+way before it reads the code (_cgi_fpm_script.CodeCache). Stdlib only.
+"""
+
+import errno
+import os
+
+# Flags of the open: read the script's head, no controlling tty, no symlink, no FIFO wait.
+_O_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_PATH (Linux): names the file for execve(/proc/self/fd/N) without reading it.
+_O_EXECUTE = getattr(os, "O_PATH", 0o10000000) | os.O_NOFOLLOW | os.O_CLOEXEC
+_S_IFMT = 0o170000
+_S_IFREG = 0o100000
+
+_open = os.open
+_close = os.close
+_fstat = os.fstat
+_readlink = os.readlink
+
+
+class Refused(Exception):
+    """The script is not the file that was resolved: `status` (403 or 404) and `reason` (text,
+    logged with the event `script refused`, as script-file.ts words it)."""
+
+    def __init__(self, status, reason):
+        Exception.__init__(self, reason)
+        self.status = status
+        self.reason = reason
+
+
+def open_script(path, execute=False):
+    """Opens `path` (bytes, a real path as the supervisor resolved it) and checks that the
+    kernel opened exactly it, a regular file. Returns (fd, stat); close the fd after the run.
+    Raises Refused (the descriptor then closed)."""
+    try:
+        fd = _open(path, _O_EXECUTE if execute else _O_READ)
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise Refused(404, "gone since it was resolved")
+        raise Refused(403, "cannot open: %s" % errno.errorcode.get(error.errno, str(error.errno)))
+    try:
+        opened = _readlink(b"/proc/self/fd/%d" % fd)
+        if opened != path:
+            raise Refused(
+                403, "changed since it was resolved: the path now leads to %s" % opened.decode("utf-8", "replace")
+            )
+        stat = _fstat(fd)
+        if stat.st_mode & _S_IFMT != _S_IFREG:
+            raise Refused(403, "changed since it was resolved: not a regular file")
+    except Refused:
+        _close(fd)
+        raise
+    except OSError as error:
+        _close(fd)
+        raise Refused(403, "cannot check: %s" % error)
+    return fd, stat

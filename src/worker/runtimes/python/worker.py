@@ -1,0 +1,226 @@
+"""cgi-fpm's python worker: a python pool's worker process, without a Node process.
+
+This file implements the worker of a `runtime = "python"` pool from the perspective of the
+process the supervisor spawns for it (src/worker/main.ts is the Node worker of the other
+runtimes): it closes the descriptors it inherited by accident, reads its pool's config on the
+control channel (one JSON text per line, on the fd its first argument names:
+src/worker/control-channel.ts), starts the runner of `python.executable`, says `ready`, then
+reads FastCGI requests on its channel (fd 3) one at a time, runs each in the runner of the
+interpreter the script's `#!` line names (runner.py, one per interpreter), and leaves when
+told to stop or when the supervisor is gone, killing what its runners started. Its own code
+never runs a script: scripts run in the runners, so nothing a script patches reaches it.
+
+Started by the supervisor (src/supervisor/pool/worker-command.ts) as:
+  python3 -E -S -B worker.py CONTROL_FD SERVER_SOFTWARE
+with the FastCGI channel on fd 3 and the control channel on fd CONTROL_FD. Stdlib only.
+"""
+
+import sys
+
+if sys.version_info < (3, 8):
+    sys.stderr.write("cgi-fpm worker: python >= 3.8 is required, this is %s\n" % sys.version.split()[0])
+    sys.exit(2)
+
+import errno
+import os
+
+# No __pycache__ beside an installed package (it may be read-only), as the runner does.
+sys.dont_write_bytecode = True
+
+from _cgi_fpm_connection import Connection, tune_allocator  # noqa: E402
+from _cgi_fpm_environ import EnvironmentBuilder  # noqa: E402
+from _cgi_fpm_fcgi import ProtocolError  # noqa: E402
+from _cgi_fpm_fds import close_inherited_fds  # noqa: E402
+from _cgi_fpm_ipc import Ipc  # noqa: E402
+from _cgi_fpm_log import Logger  # noqa: E402
+from _cgi_fpm_loop import ChildWatcher, Loop  # noqa: E402
+from _cgi_fpm_pool import Runners  # noqa: E402
+from _cgi_fpm_responder import Responder  # noqa: E402
+from _cgi_fpm_runners import StartError, rss_bytes  # noqa: E402
+from _cgi_fpm_serve import Request  # noqa: E402
+from _cgi_fpm_shebang import ScriptInterpreters  # noqa: E402
+
+# The worker's FastCGI channel (src/worker/ipc.ts CHANNEL_FD).
+CHANNEL_FD = 3
+# How long a leaving worker waits for its runners to exit, in seconds.
+LEAVE_GRACE = 3.0
+
+
+class Worker:
+    """The worker: its channels, its runners, the request in flight."""
+
+    def __init__(self, ipc, message, server_software):
+        pool = self.pool = message["pool"]
+        self.ipc = ipc
+        self.loop = Loop()
+        self.log = Logger(message.get("logLevel", "info"), {"pool": pool["name"]}, 1, bool(message.get("pretty")))
+        self.watcher = ChildWatcher(self.loop)
+        inherited = dict(os.environb)
+        self.environments = EnvironmentBuilder(
+            pool.get("env") or {}, pool.get("clearEnv", True), inherited, server_software
+        )
+        self.interpreters = ScriptInterpreters()
+        self.runners = Runners(self.loop, self.watcher, self.log, pool, inherited)
+        self.forward_stderr = pool.get("stderr") == "forward"
+        self.terminate_timeout = (pool.get("requestTerminateTimeoutMs") or 0) / 1000.0
+        self.max_memory = (pool.get("pm") or {}).get("maxMemoryBytes") or 0
+        self.current = None
+        self.leaving = False
+        self.stop_requested = False
+        self.reported_group = 0
+        self.connection = None
+        self.responder = None
+
+    # --- start and leave -----------------------------------------------------------------
+
+    def start(self):
+        """Starts the fallback runner; False (start-failed sent) when it cannot start."""
+        try:
+            self.runners.fallback.start()
+        except StartError as error:
+            self.log.error({"err": str(error)}, "worker failed to start")
+            self.ipc.send({"type": "start-failed", "message": str(error)})
+            return False
+        self.connection = Connection(self.loop, CHANNEL_FD, self._data, self.leave)
+        self.runners.hold = self.connection
+        self.responder = Responder(self, {"FCGI_MAX_CONNS": "1", "FCGI_MAX_REQS": "1"})
+        os.set_blocking(self.ipc.fd, False)
+        self.loop.add_reader(self.ipc.fd, self._ipc_readable)
+        self._ipc_readable()  # a stop that came while the runner started
+        return True
+
+    def leave(self):
+        """Finishes the request in flight, flushes the channel, closes the runners, exits 0."""
+        if self.leaving:
+            return
+        self.leaving = True
+        if self.current is None:
+            self._close()
+
+    def _close(self):
+        self.connection.close(1.0)
+        runners = self.runners.runners()
+        self.runners.close()
+        left = [len([r for r in runners if r.alive])]
+
+        def one_ended():
+            left[0] -= 1
+            if left[0] <= 0:
+                self.loop.stop()
+
+        for runner in runners:
+            runner.when_ended(one_ended)
+        if left[0] <= 0:
+            self.loop.stop()
+        self.loop.call_later(LEAVE_GRACE, self.loop.stop)
+
+    def orphaned(self):
+        """The supervisor is gone (even kill -9): nothing of ours may outlive it."""
+        runners = self.runners.runners()
+        for runner in runners:
+            runner.kill()
+        for runner in runners:
+            try:
+                os.waitpid(runner.pid, 0)  # reaped here: no zombie left in its group
+            except OSError:
+                pass
+        os._exit(1)
+
+    def _ipc_readable(self):
+        messages = self.ipc.read()
+        if messages is None:
+            self.orphaned()
+            return
+        for message in messages:
+            if message.get("type") == "stop":
+                self.leave()
+
+    # --- the FastCGI channel ---------------------------------------------------------------
+
+    def _data(self, data):
+        try:
+            self.responder.push(data)
+        except ProtocolError as error:
+            self.log.error({"err": str(error)}, "protocol error")
+            self.leave()
+
+    # Responder events.
+    def begin(self, request_id, keep_conn):
+        self.current = Request(self, request_id)
+        return self.current
+
+    def params(self, request, pairs):
+        request.run(pairs)
+
+    def stdin(self, request, content):
+        request.body(content)
+
+    def abort(self, request):
+        request.abort()
+
+    def reply(self, data):
+        self.connection.write([data])
+
+    def close(self):
+        self.leave()
+
+    # --- what a request reports ------------------------------------------------------------
+
+    def report_group(self, request_id, pgid):
+        """A runner lives across requests: its group is reported when a request runs in another
+        runner than the last one named (the supervisor kills every group named should this
+        worker die, and reads the last one's CPU and memory for the status page, and its frames
+        for the slow log)."""
+        if pgid == self.reported_group:
+            return
+        self.reported_group = pgid
+        self.ipc.send({"type": "cgi-group", "requestId": request_id, "pgid": pgid, "persistent": True})
+
+    def spawn_failure(self, error):
+        """403 `script refused` when the pool's user may not execute the interpreter, else 502."""
+        if error.errno == errno.EACCES:
+            user = self.pool.get("user")
+            who = "user %s" % user["name"] if user else "the daemon's user"
+            return 403, "script refused", {"reason": "not executable by %s" % who, "err": str(error)}
+        return 502, "cgi spawn failed", {"err": str(error)}
+
+    def request_ended(self, request):
+        self.current = None
+        request.body_early = None
+        self.responder.end(request.request_id)
+        self._check_memory()
+        if self.leaving:
+            self._close()
+
+    def _check_memory(self):
+        """`pm.max_memory`: this worker's resident memory and its runners' past the limit."""
+        if self.max_memory <= 0:
+            return
+        total = rss_bytes(os.getpid()) + sum(runner.rss_bytes() for runner in self.runners.runners())
+        if total > self.max_memory:
+            self.ipc.send({"type": "recycle", "reason": "max_memory", "rssBytes": total})
+
+
+def main():
+    ipc = Ipc.from_argument(sys.argv[1] if len(sys.argv) > 1 else "")
+    # Before anything else opens a descriptor: what this process inherited beyond stdio and its
+    # channels must reach no runner and no script.
+    close_inherited_fds(max(CHANNEL_FD, ipc.fd))
+    tune_allocator()
+    message = ipc.read_blocking()
+    if message is None or message.get("type") != "pool":
+        return 1
+    umask = message["pool"].get("umask")
+    if umask is not None:
+        os.umask(umask)
+    worker = Worker(ipc, message, sys.argv[2] if len(sys.argv) > 2 else "cgi-fpm")
+    if not worker.start():
+        return 1
+    worker.ipc.send({"type": "ready"})
+    worker.loop.run()
+    ipc.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
