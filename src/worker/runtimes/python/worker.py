@@ -205,7 +205,11 @@ def main():
     umask = message["pool"].get("umask")
     if umask is not None:
         os.umask(umask)
-    worker = Worker(ipc, message, sys.argv[2] if len(sys.argv) > 2 else "cgi-fpm")
+    make = Worker
+    if message["pool"].get("runtime") == "exec":
+        # An `exec` pool's worker runs each request as a CGI process: _cgi_fpm_exec_worker.py.
+        from _cgi_fpm_exec_worker import ExecWorker as make
+    worker = make(ipc, message, sys.argv[2] if len(sys.argv) > 2 else "cgi-fpm")
     if not worker.start():
         return 1
     worker.ipc.send({"type": "ready"})
