@@ -35,7 +35,7 @@ function descendants(pid: number): number[] {
 
 /** True when `exe` is a Node binary (node, nodejs, node20…). */
 function isNode(exe: string): boolean {
-  return basename(exe).startsWith("node") || exe === process.execPath;
+  return basename(exe).startsWith('node') || exe === process.execPath;
 }
 
 describe.each([
