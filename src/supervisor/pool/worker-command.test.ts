@@ -2,10 +2,13 @@
 // spawning a pool's worker: python pools and (by default) exec pools get the python worker run
 // by `python.executable`; `exec.worker = "node"`, a python that is not found, and the other
 // runtimes get the Node worker.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testPoolConfig } from '../../config/pool-config-test-peer.ts';
 import type { PoolConfig } from '../../config/schema.ts';
-import { PYTHON_WORKER_FLAGS, usesPythonWorker, workerCommand } from './worker-command.ts';
+import { executableBy, PYTHON_WORKER_FLAGS, usesPythonWorker, workerCommand } from './worker-command.ts';
 
 const MAIN = '/opt/cgi-fpm/dist/worker/main.js';
 const PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -37,5 +40,24 @@ describe('workerCommand', () => {
     expect(usesPythonWorker(testPoolConfig({ runtime: 'node' }), PATH)).toBe(false);
     expect(usesPythonWorker(testPoolConfig({ runtime: 'handler' }), PATH)).toBe(false);
     expect(usesPythonWorker(testPoolConfig({ runtime: 'python', python: { executable: '/nonexistent' } }), PATH)).toBe(true);
+  });
+
+  it("falls back to the Node worker when the pool's user may not reach python.executable", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cgi-fpm-wc-'));
+    try {
+      const python = join(dir, 'python3');
+      writeFileSync(python, '#!/bin/sh\n', { mode: 0o755 });
+      const nobody = { uid: 65534, gid: 65534, name: 'nobody', groupName: 'nogroup', home: undefined };
+      chmodSync(dir, 0o700);
+      expect(executableBy(python, nobody)).toBe(false);
+      expect(usesPythonWorker(testPoolConfig({ ...exec(undefined, python), user: nobody }), PATH)).toBe(false);
+      expect(executableBy(python, undefined)).toBe(true);
+      chmodSync(dir, 0o755);
+      expect(executableBy(python, nobody)).toBe(true);
+      chmodSync(python, 0o750);
+      expect(executableBy(python, nobody)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

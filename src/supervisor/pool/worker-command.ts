@@ -7,9 +7,10 @@
 // unless `exec.worker = "node"`, or `python.executable` is not found. Both speak the same protocol:
 // FastCGI on fd 3, control messages as JSON lines on the control channel (the fd named by the
 // worker's first argument: worker/control-channel.ts).
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { findExecutable } from '../../cli/commands/check-pools.ts';
-import type { PoolConfig } from '../../config/schema.ts';
+import type { PoolConfig, PoolUser } from '../../config/schema.ts';
 import { SERVER_SOFTWARE } from '../../version.ts';
 
 /** A program and its arguments. */
@@ -49,11 +50,38 @@ export function workerCommand(
 /**
  * True when `pool`'s workers are the python worker: `runtime = "python"`, or `exec` with
  * `exec.worker = "python"`, or `exec` without `exec.worker` when `python.executable` is found
- * (a path that is an executable file, or a bare name found so in `searchPath`).
+ * (a path that is an executable file, or a bare name found so in `searchPath`) and the pool's
+ * `user` may run it (the supervisor looks as root: a python under a 0700 home would make every
+ * worker's spawn fail, where the Node worker runs).
  */
 export function usesPythonWorker(pool: PoolConfig, searchPath: string | undefined): boolean {
   if (pool.runtime === 'python') return true;
   if (pool.runtime !== 'exec' || pool.exec.worker === 'node') return false;
   if (pool.exec.worker === 'python') return true;
-  return findExecutable(pool.python.executable, searchPath) !== undefined;
+  const found = findExecutable(pool.python.executable, searchPath);
+  return found !== undefined && executableBy(found, pool.user);
+}
+
+/**
+ * True when `user` (no supplementary groups: workers drop them) may execute `file`: search
+ * permission on every directory of its real path, and execute permission on the file itself,
+ * by the owner, group or other bits that apply. No user (the daemon's own): true.
+ */
+export function executableBy(file: string, user: PoolUser | undefined): boolean {
+  if (user === undefined || user.uid === 0) return true;
+  try {
+    let path = '';
+    for (const part of realpathSync(file).split('/').filter((p) => p !== '')) {
+      path += `/${part}`;
+      if (!allowsExecute(statSync(path), user)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function allowsExecute(stats: Stats, user: PoolUser): boolean {
+  const shift = stats.uid === user.uid ? 6 : stats.gid === user.gid ? 3 : 0;
+  return ((stats.mode >> shift) & 0o1) !== 0;
 }
