@@ -312,7 +312,10 @@ class ExecRequest:
     def _spawn_failure(self, error):
         """403 `script refused` when the pool's user may not execute the script (EACCES), else
         502 `cgi spawn failed` (spawn-failure.ts)."""
-        detail = "a NUL byte in the environment or path" if isinstance(error, ValueError) else str(error)
+        if isinstance(error, ValueError):
+            detail = "a NUL byte in the environment or path"
+        else:
+            detail = "%s (%s)" % (errno.errorcode.get(error.errno, error.errno), os.strerror(error.errno or 0))
         message = "cgi: spawn failed: %s: %s" % (_text(self.script), detail)
         if isinstance(error, OSError) and error.errno == errno.EACCES:
             user = self.server.pool.get("user")

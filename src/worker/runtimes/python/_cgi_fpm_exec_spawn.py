@@ -127,8 +127,20 @@ def _defaulted_signals():
 
 
 _SIGDEF = _defaulted_signals()
-# The worker's own directory, returned to after each spawn.
-_HOME = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def _home():
+    """The worker's own directory, returned to after each spawn (`/` when the pool's user may
+    not open the one it was started in)."""
+    for path in (".", "/"):
+        try:
+            return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            pass
+    return -1
+
+
+_HOME = _home()
 
 
 def spawn(script, cwd, env, script_fd, stdin_fd, stdout_fd, stderr_fd, via_fd):
@@ -153,4 +165,5 @@ def spawn(script, cwd, env, script_fd, stdin_fd, stdout_fd, stderr_fd, via_fd):
             program, [program], env, file_actions=actions, setsid=True, setsigdef=_SIGDEF, setsigmask=()
         )
     finally:
-        os.fchdir(_HOME)
+        if _HOME >= 0:
+            os.fchdir(_HOME)

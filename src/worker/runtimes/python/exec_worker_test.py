@@ -246,7 +246,15 @@ class Request(Scripts):
         server = Server()
         server.run(self.script(b"m.sh", "#!/nonexistent/interpreter\n"))
         self.assertTrue(server.stdout().startswith(b"Status: 502 Bad Gateway\r\n"))
-        self.assertIn("cgi spawn failed", [m for _, m, _ in server.log.lines])
+        event = [f for _, m, f in server.log.lines if m == "cgi spawn failed"][0]
+        self.assertIn("m.sh: ENOENT (No such file or directory)", event["err"])
+
+    def test_a_script_the_user_may_not_execute_is_a_403_script_refused(self):
+        server = Server()
+        server.run(self.script(b"x.sh", "#!/bin/sh\n", mode=0o644))
+        self.assertTrue(server.stdout().startswith(b"Status: 403 Forbidden\r\n"))
+        event = [f for _, m, f in server.log.lines if m == "script refused"][0]
+        self.assertEqual(event["reason"], "not executable by the daemon's user")
 
     def test_the_timeout_kills_the_group_and_answers_504(self):
         server = Server(terminate_timeout=0.2)
