@@ -8,6 +8,8 @@ FastCGI requests on its channel (fd 3) one at a time, runs each in the runner of
 interpreter the script's `#!` line names (runner.py, one per interpreter), and leaves when
 told to stop or when the supervisor is gone, killing what its runners started. Its own code
 never runs a script: scripts run in the runners, so nothing a script patches reaches it.
+An `exec` pool's worker is this same program in its exec role (`_cgi_fpm_exec_worker.py`,
+picked in main() by the pool's runtime): each request a CGI process started with posix_spawn.
 
 Started by the supervisor as:
   python3 -E -S -B worker.py SERVER_SOFTWARE
