@@ -14,21 +14,19 @@ and the web server's abort: SIGTERM to the group, SIGKILL and the pipes closed 2
 the request as failed (the supervisor closes the web server's connection). Stdlib only.
 """
 
-import errno
 import os
 import _signal
 import time
 
 from _cgi_fpm_environ import last_value
+from _cgi_fpm_exec_end import CHANNEL_REQUEST_FAILED, RequestEnd  # noqa: F401 (re-exported)
 from _cgi_fpm_exec_spawn import Refused, open_script, path_swap_safe, spawn
-from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_request, stream, stream_end
+from _cgi_fpm_exec_stdin import StdinWriter
+from _cgi_fpm_fcgi import FCGI_STDERR, FCGI_STDOUT, stream
 from _cgi_fpm_frames import Lines
-from _cgi_fpm_head import CgiError, HeadParser, encode_head, error_page
+from _cgi_fpm_head import CgiError, HeadParser, encode_head
 
 _monotonic = time.monotonic
-# END_REQUEST's protocol status for a response cut short after its head (src/worker/ipc.ts
-# CHANNEL_REQUEST_FAILED).
-CHANNEL_REQUEST_FAILED = 0xFF
 # Bytes per read of the script's stdout and stderr (under glibc's mmap threshold).
 READ_BYTES = 64 * 1024
 # Body bytes waiting for the script's stdin past which the channel stops being read.
@@ -39,7 +37,7 @@ KILL_GRACE = 2.0
 STDERR_GRACE = 0.1
 
 
-class ExecRequest:
+class ExecRequest(StdinWriter, RequestEnd):
     """One request: made at FCGI_BEGIN_REQUEST, started once its params are complete."""
 
     def __init__(self, server, request_id):
@@ -142,43 +140,6 @@ class ExecRequest:
         if self.pid is not None and not self.over:
             _kill_group(self.pid, _signal.SIGKILL)
 
-    # --- the script's stdin ------------------------------------------------------------------
-
-    def _write_stdin(self):
-        pending = self.stdin_pending
-        while pending:
-            try:
-                written = os.write(self.stdin_fd, pending[0])
-            except BlockingIOError:
-                self.server.loop.add_writer(self.stdin_fd, self._write_stdin)
-                return
-            except OSError:
-                self._close_stdin()  # EPIPE: the script closed its stdin or exited
-                return
-            self.stdin_bytes -= written
-            if written < len(pending[0]):
-                pending[0] = memoryview(pending[0])[written:]
-            else:
-                pending.pop(0)
-        self.server.loop.remove_writer(self.stdin_fd)
-        self._resume_channel()
-        if self.body_ended:
-            self._close_stdin()
-
-    def _close_stdin(self):
-        if self.stdin_fd >= 0:
-            self.server.loop.forget(self.stdin_fd)
-            os.close(self.stdin_fd)
-            self.stdin_fd = -1
-        self.stdin_pending = []
-        self.stdin_bytes = 0
-        self._resume_channel()
-
-    def _resume_channel(self):
-        if self.paused:
-            self.paused = False
-            self.server.connection.resume()
-
     # --- the script's stdout and stderr ------------------------------------------------------
 
     def _stdout_readable(self):
@@ -233,6 +194,20 @@ class ExecRequest:
         else:
             self._close_stderr()
 
+    def _drain_stderr(self):
+        """Reads what the script left in its stderr pipe (a loaded machine may not have polled
+        it yet), up to 1 MiB, without waiting."""
+        for _ in range(16):
+            if self.stderr_fd < 0:
+                return
+            try:
+                piece = os.read(self.stderr_fd, READ_BYTES)
+            except OSError:
+                return  # EAGAIN: nothing more now
+            if not piece:
+                return self._close_stderr()
+            self.lines.push(piece)
+
     def _close_stderr(self):
         if self.stderr_fd >= 0:
             self.stderr_fd = _closed(self.server.loop, self.stderr_fd)
@@ -279,76 +254,6 @@ class ExecRequest:
             self.server.loop.call_later(STDERR_GRACE, self._finish)
         else:
             self._finish()
-
-    def _finish(self):
-        if self.over:
-            return
-        self._close_stderr()
-        self._close_stdin()
-        exit_code, signal_name = self.exit
-        fields = {"exitCode": exit_code, "signal": signal_name}
-        head = self.head
-        if head is not None:
-            if self.timed_out:
-                return self._conclude(head.status, "request timeout", dict(fields, truncated=True))
-            if not self.aborted and signal_name is not None:
-                return self._conclude(head.status, "response incomplete", fields, failed=True)
-            return self._conclude(head.status, None, fields)
-        if self.timed_out:
-            return self._conclude(504, "request timeout", fields)
-        error = self.output_error
-        if error is None:
-            how = (
-                "killed by %s" % signal_name
-                if signal_name is not None
-                else ("exit code %d" % exit_code if exit_code is not None else "output ended")
-            )
-            error = CgiError(
-                "ERR_CGI_NO_HEADERS",
-                "cgi: no cgi headers: %s after %d bytes without a blank line" % (how, self.parser.buffered),
-            )
-        return self._conclude(502, "no cgi headers", dict(fields, code=error.code, err=str(error)))
-
-    def _spawn_failure(self, error):
-        """403 `script refused` when the pool's user may not execute the script (EACCES), else
-        502 `cgi spawn failed` (spawn-failure.ts)."""
-        if isinstance(error, ValueError):
-            detail = "a NUL byte in the environment or path"
-        else:
-            detail = "%s (%s)" % (errno.errorcode.get(error.errno, error.errno), os.strerror(error.errno or 0))
-        message = "cgi: spawn failed: %s: %s" % (_text(self.script), detail)
-        if isinstance(error, OSError) and error.errno == errno.EACCES:
-            user = self.server.pool.get("user")
-            who = "user %s" % user["name"] if user else "the daemon's user"
-            return 403, "script refused", {"reason": "not executable by %s" % who, "err": message}
-        return 502, "cgi spawn failed", {"err": message}
-
-    def _conclude(self, status, event, fields, failed=False):
-        self.over = True
-        if self.timer is not None:
-            self.timer.cancel()
-        server = self.server
-        if self.head is None and not self.aborted:
-            page = error_page(status)
-            server.connection.write(stream(FCGI_STDOUT, self.request_id, page))
-            self.bytes = len(page)
-        elapsed = int((_monotonic() - self.started) * 1000)
-        script = _text(self.script)
-        if event is not None:
-            server.log.error(dict({"script": script, "elapsedMs": elapsed}, **fields), event)
-        line = {"script": script, "status": status}
-        if failed:
-            line.update(status="failed", httpStatus=status)
-        line.update(bytes=self.bytes, ms=elapsed)
-        if self.aborted:
-            line["aborted"] = True
-        server.log.info(line, "request")
-        records = [stream_end(FCGI_STDOUT, self.request_id)]
-        if self.stderr_used:
-            records.append(stream_end(FCGI_STDERR, self.request_id))
-        records.append(end_request(self.request_id, 0, CHANNEL_REQUEST_FAILED if failed else FCGI_REQUEST_COMPLETE))
-        server.connection.write(records)
-        server.request_ended(self)
 
 
 def _closed(loop, fd):
