@@ -61,7 +61,9 @@ function poolTable(
     'pm.max_children': workers,
     // A pool whose workers cannot start answers 503 within the probe's bound.
     'queue.timeout': '10s',
-    ...(target.runtime === 'python' ? { 'python.executable': interpreters.python } : {}),
+    // The python worker of exec pools runs the same python3 as the python rows.
+    ...(target.runtime === 'python' || (target.runtime ?? 'exec') === 'exec' ? { 'python.executable': interpreters.python } : {}),
+    ...(target.execWorker === undefined ? {} : { 'exec.worker': target.execWorker }),
     ...(target.isolation === undefined ? {} : { isolation: target.isolation }),
     ...(isHandler ? { 'handler.module': workspace.handlerModule } : {}),
   };

@@ -24,6 +24,8 @@ export interface Target {
   readonly runtime?: Runtime;
   /** The pool's `isolation` (python pools; default `persistent`): issue 16's `fork` row. */
   readonly isolation?: Isolation;
+  /** The pool's `exec.worker` (exec pools; default: the python worker): the node-worker rows. */
+  readonly execWorker?: 'python' | 'node';
   /** The mod_wsgi application (mod_wsgi targets only). */
   readonly wsgi?: WsgiApp;
   /** The request path: the script's name inside its root, or any path for the handler. */
@@ -38,6 +40,14 @@ export function frontOf(target: Target): Front {
 /** The rows, in the order they run and print. */
 export const TARGETS: readonly Target[] = [
   { id: 'python-exec', label: 'python exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.py' },
+  {
+    id: 'python-exec-node',
+    label: 'python exec, node worker',
+    backend: 'cgi-fpm',
+    runtime: 'exec',
+    execWorker: 'node',
+    path: '/hello.py',
+  },
   { id: 'python-fcgiwrap', label: 'python fcgiwrap', backend: 'fcgiwrap', path: '/hello.py' },
   {
     id: 'python-persistent',
@@ -68,6 +78,7 @@ export const TARGETS: readonly Target[] = [
   { id: 'handler', label: 'handler', backend: 'cgi-fpm', runtime: 'handler', path: '/hello' },
   { id: 'php-fpm', label: 'php-fpm', backend: 'php-fpm', path: '/hello.php' },
   { id: 'sh-exec', label: 'sh exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.sh' },
+  { id: 'sh-exec-node', label: 'sh exec, node worker', backend: 'cgi-fpm', runtime: 'exec', execWorker: 'node', path: '/hello.sh' },
   { id: 'sh-fcgiwrap', label: 'sh fcgiwrap', backend: 'fcgiwrap', path: '/hello.sh' },
 ];
 
@@ -110,4 +121,6 @@ export const RATIOS: readonly RatioSpec[] = [
   ratio('sh-exec', 'sh-fcgiwrap', 'sh: cgi-fpm exec / fcgiwrap', 1),
   ratio('python-exec', 'python-fcgiwrap', 'python: cgi-fpm exec / fcgiwrap', 1),
   ratio('node-exec', 'node-fcgiwrap', 'node: cgi-fpm exec / fcgiwrap'),
+  ratio('sh-exec', 'sh-exec-node', 'sh exec: python worker / node worker'),
+  ratio('python-exec', 'python-exec-node', 'python exec: python worker / node worker'),
 ];

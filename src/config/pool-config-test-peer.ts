@@ -31,7 +31,7 @@ export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig 
     env: {},
     clearEnv: true,
     stderr: 'log',
-    exec: { killGroupAtEnd: true },
+    exec: { killGroupAtEnd: true, worker: undefined },
     python: { executable: 'python3' },
     isolation: 'persistent',
     preload: [],

@@ -4,7 +4,7 @@
 
 import type { ClientRange } from './allowed-clients.ts';
 import type { ListenAddress } from './listen.ts';
-import type { PmMode, StatePolicy } from './schema-values.ts';
+import type { ExecWorker, PmMode, StatePolicy } from './schema-values.ts';
 
 /** Where and how a pool accepts FastCGI connections. */
 export interface ListenConfig {
@@ -156,6 +156,14 @@ export interface ExecConfig {
    * @defaultValue `true`
    */
   readonly killGroupAtEnd: boolean;
+  /**
+   * The pool's worker process (`exec.worker`): `python` runs `worker.py` with
+   * `python.executable` and starts each script with posix_spawn (no fork of a 50 MB process);
+   * `node` the Node worker. `undefined`: `python` when `python.executable` is found (a path, or
+   * a name in the daemon's `PATH`), else `node`.
+   * @defaultValue `undefined`
+   */
+  readonly worker: ExecWorker | undefined;
 }
 
 /** `pm.status_path`, `pm.status_listen`, `ping.path`, `ping.response`. */

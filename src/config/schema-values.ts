@@ -18,6 +18,16 @@ export const RUNTIMES = ['exec', 'python', 'node', 'handler'] as const;
 /** One of {@link RUNTIMES}. */
 export type Runtime = (typeof RUNTIMES)[number];
 
+/**
+ * The worker process of an `exec` pool: `python` (a small python process that starts each
+ * script with posix_spawn: no fork of the worker, ~9 MB) or `node` (the Node worker, ~50 MB,
+ * which forks itself for each script).
+ */
+export const EXEC_WORKERS = ['python', 'node'] as const;
+
+/** One of {@link EXEC_WORKERS}. */
+export type ExecWorker = (typeof EXEC_WORKERS)[number];
+
 /** The process manager policies (PHP-FPM `pm`): `static`, `dynamic`, `ondemand`. */
 export const PM_MODES = ['static', 'dynamic', 'ondemand'] as const;
 

@@ -8,7 +8,7 @@ import { parseAccountRef } from './accounts.ts';
 import { parseAllowedClients } from './allowed-clients.ts';
 import { parseSocketMode } from './listen.ts';
 import { DEFAULT_ACCESS_FORMAT, parseAccessFormat } from './access-format.ts';
-import { ISOLATIONS, LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
+import { EXEC_WORKERS, ISOLATIONS, LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
 import { parseDurationMs, parseSizeBytes } from './units.ts';
 
 /** The pattern pool names must match (they appear in logs, status and worker arguments). */
@@ -140,6 +140,7 @@ export const poolSchema = z.strictObject({
   clear_env: z.boolean().default(true),
   stderr: z.enum(STDERR_MODES).default('log'),
   'exec.kill_group_at_end': z.boolean().default(true),
+  'exec.worker': z.enum(EXEC_WORKERS).optional(),
   'python.executable': z.string().min(1).default('python3'),
   isolation: z.enum(ISOLATIONS).default('persistent'),
   preload: z.array(moduleName).default([]),

@@ -115,6 +115,10 @@ function runtimeProblems(t: PoolTable, ctx: PoolContext): ConfigError[] {
     return [configProblem(ctx.file, `exec.kill_group_at_end is only used with runtime = "exec", got runtime = "${t.runtime}"`,
       { pool: ctx.name, key: 'exec.kill_group_at_end' })];
   }
+  if (t.runtime !== 'exec' && t['exec.worker'] !== undefined) {
+    return [configProblem(ctx.file, `exec.worker is only used with runtime = "exec", got runtime = "${t.runtime}"`,
+      { pool: ctx.name, key: 'exec.worker' })];
+  }
   return [];
 }
 

@@ -10,7 +10,6 @@ import { fcgiRequest } from './helpers/fastcgi-client.ts';
 import { waitForRequestLog } from './helpers/logs.ts';
 import { useStack } from './helpers/use-stack.ts';
 
-const stack = useStack();
 
 /** The bytes `fixtures/cgi-bin/big-10mb.js` writes: byte i is (i + 7 * floor(i / 65536)) & 0xff. */
 function expectedBig(): Buffer {
@@ -21,7 +20,10 @@ function expectedBig(): Buffer {
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-describe('large bodies through nginx and the exec runtime', () => {
+// Both exec workers: the python one (the default) and the Node one (`exec.worker = "node"`).
+describe.each(['python', 'node'])('large bodies through nginx and the exec runtime (exec.worker = %s)', (worker) => {
+  const stack = useStack({ pool: { 'exec.worker': worker } });
+
   it('streams a 10 MiB response byte-exact (sha256)', async () => {
     const { daemon } = stack();
     const since = daemon.logs.length;

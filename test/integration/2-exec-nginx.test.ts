@@ -12,13 +12,15 @@ import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS } from './helpers/wait.ts';
 
 const LEAK = 'CGI_FPM_IT_MUST_NOT_LEAK';
-const stack = useStack({ daemonEnv: { [LEAK]: 'daemon environment' } });
 
 function json(text: string): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-describe('exec runtime behind nginx', () => {
+// Both exec workers: the python one (the default) and the Node one (`exec.worker = "node"`).
+describe.each(['python', 'node'])('exec runtime behind nginx (exec.worker = %s)', (worker) => {
+  const stack = useStack({ daemonEnv: { [LEAK]: 'daemon environment' }, pool: { 'exec.worker': worker } });
+
   it('GET passes REQUEST_METHOD and QUERY_STRING unchanged and logs one request line', async () => {
     const { daemon } = stack();
     const since = daemon.logs.length;

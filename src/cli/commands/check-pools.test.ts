@@ -26,6 +26,16 @@ describe('checkPools', () => {
     expect(checkPools(config(python('python3')), '/usr/local/bin:/usr/bin:/bin')).toEqual({ problems: [], warnings: [] });
   });
 
+  it('fails on a missing python.executable for exec.worker = "python", not for an exec pool that may fall back', () => {
+    const exec = (worker: 'python' | undefined): PoolConfig => testPoolConfig({
+      name: 'ex', runtime: 'exec', exec: { killGroupAtEnd: true, worker }, python: { executable: '/nonexistent' },
+    });
+    expect(checkPools(config(exec('python')), '/usr/bin').problems).toEqual([
+      'config: /etc/cgi-fpm.toml: pool "ex": python.executable: "/nonexistent" is not an executable file',
+    ]);
+    expect(checkPools(config(exec(undefined)), '/usr/bin').problems).toEqual([]);
+  });
+
   it('warns when an earlier pool on the same socket takes every request of a later one', () => {
     const wide = testPoolConfig({ name: 'all', root: '/srv', match: ['**'] });
     const narrow = testPoolConfig({ name: 'blog', root: '/srv/blog', match: ['*.py'] });

@@ -49,7 +49,7 @@ function shadowedBy(pool: PoolConfig, earlier: readonly PoolConfig[]): PoolConfi
 
 /**
  * Checks each pool: `python.executable` found (in `PATH` for a bare name) and executable, for
- * python pools; `match` not shadowed by an earlier pool on the same listen address whose root
+ * python pools and `exec.worker = "python"`; `match` not shadowed by an earlier pool on the same listen address whose root
  * holds this pool's root and whose globs take what this pool's take (`**`, or the same globs
  * on the same root); `root` not `/`.
  * @param path - the `PATH` the daemon's workers get (the daemon's own)
@@ -59,7 +59,8 @@ export function checkPools(config: DaemonConfig, path: string | undefined): Pool
   const warnings: string[] = [];
   config.pools.forEach((pool, i) => {
     const where = `config: ${config.file}: pool ${JSON.stringify(pool.name)}`;
-    if (pool.runtime === 'python' && findExecutable(pool.python.executable, path) === undefined) {
+    const python = pool.runtime === 'python' || (pool.runtime === 'exec' && pool.exec.worker === 'python');
+    if (python && findExecutable(pool.python.executable, path) === undefined) {
       const how = pool.python.executable.includes('/') ? 'is not an executable file' : `is not found in PATH (${path ?? ''})`;
       problems.push(`${where}: python.executable: ${JSON.stringify(pool.python.executable)} ${how}`);
     }

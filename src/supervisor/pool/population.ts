@@ -153,6 +153,8 @@ export class Population {
       this.retire(old);
     }
     this.deps.log.info({}, 'workers restarted');
+    // Workers that died or were held back by the crash backoff while it ran are replaced now.
+    this.scale();
   }
 
   private allowedSpawns(wanted: number): number {
@@ -191,10 +193,15 @@ export class Population {
 
   private onReady(worker: WorkerHandle): void {
     this.waiters.get(worker)?.(true);
-    if (this.deps.backoff.succeeded() === 'recovered') this.deps.log.info({ workerPid: worker.pid }, 'pool recovered');
+    const recovered = this.deps.backoff.succeeded() === 'recovered';
+    if (recovered) this.deps.log.info({ workerPid: worker.pid }, 'pool recovered');
     if (this.retired.has(worker)) return;
     this.idle.add(worker);
     for (const channel of worker.channels) this.onFree(worker, channel);
+    // While backing off only one worker probes at a time (`allowedSpawns`); once it is ready the
+    // rest follow now, or a `static` pool (no periodic look) would wait for the next exit. A
+    // restart in progress fills the pool when it ends (`roll`).
+    if (recovered && this.restarting === undefined) this.scale();
   }
 
   /** A worker took its first request: no longer idle; the policy looks again within a second. */

@@ -1,12 +1,16 @@
 // This file implements the command line of a pool's worker process from the perspective of
-// the supervisor that spawns it: a Node worker (the built `worker/main.js`) for the `exec`,
-// `node` and `handler` runtimes, and for `runtime = "python"` the python worker itself
-// (`worker.py`, run by the pool's `python.executable`), so a python request crosses no Node
-// process between the supervisor and the script (issue 13). Both speak the same protocol:
+// the supervisor that spawns it: a Node worker (the built `worker/main.js`) for the `node` and
+// `handler` runtimes, and for `runtime = "python"` the python worker itself (`worker.py`, run
+// by the pool's `python.executable`), so a python request crosses no Node process between the
+// supervisor and the script (issue 13). An `exec` pool gets the python worker too (it starts
+// each script with posix_spawn: no 50 MB Node process per slot, no fork of one per request)
+// unless `exec.worker = "node"`, or `python.executable` is not found. Both speak the same protocol:
 // FastCGI on fd 3, control messages as JSON lines on the control channel (the fd named by the
 // worker's first argument: worker/control-channel.ts).
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { PoolConfig } from '../../config/schema.ts';
+import { findExecutable } from '../../cli/commands/check-pools.ts';
+import type { PoolConfig, PoolUser } from '../../config/schema.ts';
 import { SERVER_SOFTWARE } from '../../version.ts';
 
 /** A program and its arguments. */
@@ -27,13 +31,57 @@ export const PYTHON_WORKER_FLAGS = ['-E', '-S', '-B'] as const;
  * @param workerMain - absolute path of the built Node worker entry (`dist/worker/main.js`);
  *   the python worker sits beside the built python runtime (`runtimes/python/worker.py`).
  * @param controlFd - the worker's control channel (`worker/ipc.ts` `controlFd`)
- * @returns for `runtime = "python"`: `python.executable -E -S -B …/worker.py CONTROL_FD
+ * @param searchPath - where a bare `python.executable` is looked for when an `exec` pool
+ *   leaves `exec.worker` unset (the daemon's `PATH`, which the spawn searches too)
+ * @returns for `runtime = "python"`, and `exec` with the python worker (see
+ *   {@link usesPythonWorker}): `python.executable -E -S -B …/worker.py CONTROL_FD
  *   SERVER_SOFTWARE`; else `node …/main.js CONTROL_FD`.
  */
-export function workerCommand(pool: PoolConfig, workerMain: string, controlFd: number): WorkerCommand {
-  if (pool.runtime === 'python') {
+export function workerCommand(
+  pool: PoolConfig, workerMain: string, controlFd: number, searchPath: string | undefined = process.env.PATH,
+): WorkerCommand {
+  if (usesPythonWorker(pool, searchPath)) {
     const script = join(dirname(workerMain), 'runtimes', 'python', 'worker.py');
     return { file: pool.python.executable, args: [...PYTHON_WORKER_FLAGS, script, String(controlFd), SERVER_SOFTWARE] };
   }
   return { file: process.execPath, args: [workerMain, String(controlFd)] };
+}
+
+/**
+ * True when `pool`'s workers are the python worker: `runtime = "python"`, or `exec` with
+ * `exec.worker = "python"`, or `exec` without `exec.worker` when `python.executable` is found
+ * (a path that is an executable file, or a bare name found so in `searchPath`) and the pool's
+ * `user` may run it (the supervisor looks as root: a python under a 0700 home would make every
+ * worker's spawn fail, where the Node worker runs).
+ */
+export function usesPythonWorker(pool: PoolConfig, searchPath: string | undefined): boolean {
+  if (pool.runtime === 'python') return true;
+  if (pool.runtime !== 'exec' || pool.exec.worker === 'node') return false;
+  if (pool.exec.worker === 'python') return true;
+  const found = findExecutable(pool.python.executable, searchPath);
+  return found !== undefined && executableBy(found, pool.user);
+}
+
+/**
+ * True when `user` (no supplementary groups: workers drop them) may execute `file`: search
+ * permission on every directory of its real path, and execute permission on the file itself,
+ * by the owner, group or other bits that apply. No user (the daemon's own): true.
+ */
+export function executableBy(file: string, user: PoolUser | undefined): boolean {
+  if (user === undefined || user.uid === 0) return true;
+  try {
+    let path = '';
+    for (const part of realpathSync(file).split('/').filter((p) => p !== '')) {
+      path += `/${part}`;
+      if (!allowsExecute(statSync(path), user)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function allowsExecute(stats: Stats, user: PoolUser): boolean {
+  const shift = stats.uid === user.uid ? 6 : stats.gid === user.gid ? 3 : 0;
+  return ((stats.mode >> shift) & 0o1) !== 0;
 }

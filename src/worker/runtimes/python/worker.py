@@ -9,6 +9,8 @@ reads FastCGI requests on its channel (fd 3) one at a time, runs each in the run
 interpreter the script's `#!` line names (runner.py, one per interpreter), and leaves when
 told to stop or when the supervisor is gone, killing what its runners started. Its own code
 never runs a script: scripts run in the runners, so nothing a script patches reaches it.
+An `exec` pool's worker is this same program in its exec role (`_cgi_fpm_exec_worker.py`,
+picked in main() by the pool's runtime): each request a CGI process started with posix_spawn.
 
 Started by the supervisor (src/supervisor/pool/worker-command.ts) as:
   python3 -E -S -B worker.py CONTROL_FD SERVER_SOFTWARE
@@ -213,7 +215,11 @@ def main():
     umask = message["pool"].get("umask")
     if umask is not None:
         os.umask(umask)
-    worker = Worker(ipc, message, sys.argv[2] if len(sys.argv) > 2 else "cgi-fpm")
+    make = Worker
+    if message["pool"].get("runtime") == "exec":
+        # An `exec` pool's worker runs each request as a CGI process: _cgi_fpm_exec_worker.py.
+        from _cgi_fpm_exec_worker import ExecWorker as make
+    worker = make(ipc, message, sys.argv[2] if len(sys.argv) > 2 else "cgi-fpm")
     if not worker.start():
         return 1
     worker.ipc.send({"type": "ready"})

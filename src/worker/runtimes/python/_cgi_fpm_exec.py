@@ -1,0 +1,281 @@
+"""One FastCGI request of an `exec` pool, run as a CGI process (RFC 3875 §7.2), from its params
+to its END_REQUEST.
+
+This file implements, from the perspective of the python worker of a `runtime = "exec"` pool,
+what serve.ts, exec.ts, exec-streams.ts and cgi-output.ts do for the Node worker: the script
+checked and started (_cgi_fpm_exec_spawn.py) in its own process group, reported to the
+supervisor; the body written to its stdin as it arrives while its stdout is read (never one
+before the other), with backpressure both ways; stdout through the CGI head check into
+FCGI_STDOUT records; stderr logged by line (forwarded with `stderr = "forward"`); the request
+done once the script exited and its stdout reached end of file; `request_terminate_timeout`
+and the web server's abort: SIGTERM to the group, SIGKILL and the pipes closed 2 s later;
+`exec.kill_group_at_end`: SIGKILL to what is left of the group once the request is done; the
+403/404/502/504 page when no header went out; a script killed by a signal after its head ends
+the request as failed (the supervisor closes the web server's connection). Stdlib only.
+"""
+
+import os
+import _signal
+import time
+
+from _cgi_fpm_environ import last_value
+from _cgi_fpm_exec_end import CHANNEL_REQUEST_FAILED, RequestEnd  # noqa: F401 (re-exported)
+from _cgi_fpm_exec_spawn import Refused, open_script, path_swap_safe, spawn
+from _cgi_fpm_exec_stdin import StdinWriter
+from _cgi_fpm_fcgi import FCGI_STDERR, FCGI_STDOUT, stream
+from _cgi_fpm_frames import Lines
+from _cgi_fpm_head import CgiError, HeadParser, encode_head
+
+_monotonic = time.monotonic
+# Bytes per read of the script's stdout and stderr (under glibc's mmap threshold).
+READ_BYTES = 64 * 1024
+# Body bytes waiting for the script's stdin past which the channel stops being read.
+STDIN_HIGH_WATER = 256 * 1024
+# Between SIGTERM and SIGKILL after an abort or a timeout, in seconds (exec.ts killGraceMs).
+KILL_GRACE = 2.0
+# How long stderr may stay open once the script exited and stdout ended (exec.ts stderrGraceMs).
+STDERR_GRACE = 0.1
+
+
+class ExecRequest(StdinWriter, RequestEnd):
+    """One request: made at FCGI_BEGIN_REQUEST, started once its params are complete."""
+
+    def __init__(self, server, request_id):
+        self.server = server
+        self.request_id = request_id
+        self.started = _monotonic()
+        self.script = b""
+        self.pid = None
+        self.head = None
+        self.parser = HeadParser()
+        self.output_error = None
+        self.bytes = 0
+        self.stderr_used = False
+        self.lines = Lines(self._line)
+        self.body_early = []
+        self.body_ended = False
+        self.stdin_fd = self.stdout_fd = self.stderr_fd = -1
+        self.stdin_pending = []
+        self.stdin_bytes = 0
+        self.paused = False
+        self.exit = None
+        self.aborted = False
+        self.timed_out = False
+        self.timer = None
+        self.kill_timer = None
+        self.ending = False
+        self.over = False
+
+    # --- driven by the worker ----------------------------------------------------------------
+
+    def run(self, pairs):
+        server = self.server
+        script = self.script = last_value(pairs, b"SCRIPT_FILENAME") or b""
+        try:
+            script_fd = open_script(script)
+        except Refused as refused:
+            server.log.warn({"script": _text(script), "reason": refused.reason}, "script refused")
+            return self._conclude(refused.status, None, {})
+        pipes = []
+        try:
+            pipes = [os.pipe(), os.pipe(), os.pipe()]
+            env = server.environments.build(pairs, script)
+            via_fd = not path_swap_safe(script)
+            cwd = os.path.dirname(script) or b"/"
+            self.pid = spawn(script, cwd, env, script_fd, pipes[0][0], pipes[1][1], pipes[2][1], via_fd)
+        except (OSError, ValueError) as error:
+            for pipe in pipes:
+                os.close(pipe[0])
+                os.close(pipe[1])
+            return self._conclude(*self._spawn_failure(error))
+        finally:
+            os.close(script_fd)
+        os.close(pipes[0][0])
+        os.close(pipes[1][1])
+        os.close(pipes[2][1])
+        self.stdin_fd, self.stdout_fd, self.stderr_fd = pipes[0][1], pipes[1][0], pipes[2][0]
+        loop = server.loop
+        for fd in (self.stdin_fd, self.stdout_fd, self.stderr_fd):
+            os.set_blocking(fd, False)
+        loop.add_reader(self.stdout_fd, self._stdout_readable)
+        loop.add_reader(self.stderr_fd, self._stderr_readable)
+        server.report_group(self.request_id, self.pid)
+        if server.terminate_timeout > 0:
+            self.timer = loop.call_later(server.terminate_timeout, self.time_out)
+        server.watcher.watch(self.pid, self._exited)
+        early, self.body_early = self.body_early, None
+        for content in early:
+            self.body(content)
+
+    def body(self, content):
+        if self.body_early is not None:
+            self.body_early.append(content)
+            return
+        if self.body_ended:
+            return
+        if not content:
+            self.body_ended = True
+            if not self.stdin_pending:
+                self._close_stdin()
+            return
+        if self.stdin_fd < 0:
+            return  # the script stopped reading: the rest of the body is dropped
+        self.stdin_pending.append(content)
+        self.stdin_bytes += len(content)
+        self._write_stdin()
+        if self.stdin_bytes >= STDIN_HIGH_WATER and not self.paused:
+            self.paused = True
+            self.server.connection.pause()
+
+    def abort(self):
+        self.aborted = True
+        self._terminate()
+
+    def time_out(self):
+        self.timed_out = True
+        self._terminate()
+
+    def kill_now(self):
+        """The supervisor is gone: SIGKILL the script's group, reaped by the caller."""
+        if self.pid is not None and not self.over:
+            _kill_group(self.pid, _signal.SIGKILL)
+
+    # --- the script's stdout and stderr ------------------------------------------------------
+
+    def _stdout_readable(self):
+        try:
+            piece = os.read(self.stdout_fd, READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            piece = b""
+        if not piece:
+            self.stdout_fd = _closed(self.server.loop, self.stdout_fd)
+            return self._maybe_done()
+        if self.output_error is not None or self.aborted or self.over:
+            return  # read and dropped: the script must never block on a full pipe
+        if self.head is None:
+            try:
+                head = self.parser.push(piece)
+                if head is None:
+                    return
+                encoded = encode_head(head)
+            except CgiError as error:
+                self.output_error = error
+                return
+            self.head = head
+            self._write_stdout(encoded)
+            piece = bytes(self.parser.rest)
+        self._write_stdout(piece)
+
+    def _write_stdout(self, data):
+        if not data:
+            return
+        self.bytes += len(data)
+        connection = self.server.connection
+        connection.write(stream(FCGI_STDOUT, self.request_id, data))
+        if connection.full and self.stdout_fd >= 0:
+            self.server.loop.remove_reader(self.stdout_fd)
+            connection.when_drained(self._resume_stdout)
+
+    def _resume_stdout(self):
+        if self.stdout_fd >= 0:
+            self.server.loop.add_reader(self.stdout_fd, self._stdout_readable)
+
+    def _stderr_readable(self):
+        try:
+            piece = os.read(self.stderr_fd, READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            piece = b""
+        if piece:
+            self.lines.push(piece)
+        else:
+            self._close_stderr()
+
+    def _drain_stderr(self):
+        """Reads what the script left in its stderr pipe (a loaded machine may not have polled
+        it yet), up to 1 MiB, without waiting."""
+        for _ in range(16):
+            if self.stderr_fd < 0:
+                return
+            try:
+                piece = os.read(self.stderr_fd, READ_BYTES)
+            except OSError:
+                return  # EAGAIN: nothing more now
+            if not piece:
+                return self._close_stderr()
+            self.lines.push(piece)
+
+    def _close_stderr(self):
+        if self.stderr_fd >= 0:
+            self.stderr_fd = _closed(self.server.loop, self.stderr_fd)
+            self.lines.end()
+
+    def _line(self, line):
+        server = self.server
+        server.log.warn({"script": _text(self.script), "line": line}, "cgi stderr")
+        if server.forward_stderr and not self.aborted and not self.over:
+            self.stderr_used = True
+            server.connection.write(stream(FCGI_STDERR, self.request_id, line.encode("utf-8") + b"\n"))
+
+    # --- the end -----------------------------------------------------------------------------
+
+    def _exited(self, exit_code, signal_number):
+        name = _signal_name(signal_number) if signal_number is not None else None
+        self.exit = (exit_code, name)
+        self._maybe_done()
+
+    def _terminate(self):
+        """TERM now, KILL after the grace (and the pipes closed: a process that left the group
+        must not hold the request), unless the request is done first."""
+        if self.pid is None or self.ending or self.kill_timer is not None:
+            return
+        _kill_group(self.pid, _signal.SIGTERM)
+        self.kill_timer = self.server.loop.call_later(KILL_GRACE, self._kill)
+
+    def _kill(self):
+        _kill_group(self.pid, _signal.SIGKILL)
+        if self.stdout_fd >= 0:
+            self.stdout_fd = _closed(self.server.loop, self.stdout_fd)
+        self._close_stderr()
+        self._maybe_done()
+
+    def _maybe_done(self):
+        if self.ending or self.exit is None or self.stdout_fd >= 0:
+            return
+        self.ending = True  # no signal after this point but this one: the group id may be reused
+        if self.kill_timer is not None:
+            self.kill_timer.cancel()
+        if self.server.kill_group_at_end:
+            _kill_group(self.pid, _signal.SIGKILL)
+        if self.stderr_fd >= 0:
+            self.server.loop.call_later(STDERR_GRACE, self._finish)
+        else:
+            self._finish()
+
+
+def _closed(loop, fd):
+    loop.forget(fd)
+    os.close(fd)
+    return -1
+
+
+def _kill_group(pgid, number):
+    try:
+        os.killpg(pgid, number)
+    except OSError:
+        pass  # ESRCH: the group is gone; EPERM: a setuid script, nothing more to do
+
+
+# Signal names by number (the `signal` module would import enum: memory for nothing).
+_NAMES = {getattr(_signal, n): n for n in dir(_signal) if n.startswith("SIG") and not n.startswith("SIG_")}
+
+
+def _signal_name(number):
+    return _NAMES.get(number, "SIG%d" % number)
+
+
+def _text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

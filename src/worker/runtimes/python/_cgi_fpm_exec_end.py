@@ -1,0 +1,102 @@
+"""How an `exec` request ends: its status, its log lines and its END_REQUEST.
+
+This file implements, from the perspective of the python exec worker's request
+(_cgi_fpm_exec.py, whose ExecRequest mixes this in), what serve.ts `conclude`/`finish` and
+spawn-failure.ts do for the Node worker: the head's status (a timeout after it logged as
+`request timeout`, a signal after it ending the request as failed), 504 without a head after a
+timeout, 502 `no cgi headers` naming how the script ended, 403 `script refused` for EACCES on
+the spawn and 502 `cgi spawn failed` for other spawn errors, the daemon's error page when no
+head went out, one `request` log line, and the records that end the request. Stdlib only.
+"""
+
+import errno
+import os
+import time
+
+from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_request, stream, stream_end
+from _cgi_fpm_head import CgiError, error_page
+
+_monotonic = time.monotonic
+# END_REQUEST's protocol status for a response cut short after its head (src/worker/ipc.ts
+# CHANNEL_REQUEST_FAILED).
+CHANNEL_REQUEST_FAILED = 0xFF
+
+
+class RequestEnd:
+    """ExecRequest's ending half."""
+
+    def _finish(self):
+        if self.over:
+            return
+        self._drain_stderr()
+        self._close_stderr()
+        self._close_stdin()
+        exit_code, signal_name = self.exit
+        fields = {"exitCode": exit_code, "signal": signal_name}
+        head = self.head
+        if head is not None:
+            if self.timed_out:
+                return self._conclude(head.status, "request timeout", dict(fields, truncated=True))
+            if not self.aborted and signal_name is not None:
+                return self._conclude(head.status, "response incomplete", fields, failed=True)
+            return self._conclude(head.status, None, fields)
+        if self.timed_out:
+            return self._conclude(504, "request timeout", fields)
+        error = self.output_error
+        if error is None:
+            how = (
+                "killed by %s" % signal_name
+                if signal_name is not None
+                else ("exit code %d" % exit_code if exit_code is not None else "output ended")
+            )
+            error = CgiError(
+                "ERR_CGI_NO_HEADERS",
+                "cgi: no cgi headers: %s after %d bytes without a blank line" % (how, self.parser.buffered),
+            )
+        return self._conclude(502, "no cgi headers", dict(fields, code=error.code, err=str(error)))
+
+    def _spawn_failure(self, error):
+        """403 `script refused` when the pool's user may not execute the script (EACCES), else
+        502 `cgi spawn failed` (spawn-failure.ts)."""
+        if isinstance(error, ValueError):
+            detail = "a NUL byte in the environment or path"
+        else:
+            detail = "%s (%s)" % (errno.errorcode.get(error.errno, error.errno), os.strerror(error.errno or 0))
+        message = "cgi: spawn failed: %s: %s" % (_text(self.script), detail)
+        if isinstance(error, OSError) and error.errno == errno.EACCES:
+            user = self.server.pool.get("user")
+            who = "user %s" % user["name"] if user else "the daemon's user"
+            return 403, "script refused", {"reason": "not executable by %s" % who, "err": message}
+        return 502, "cgi spawn failed", {"err": message}
+
+    def _conclude(self, status, event, fields, failed=False):
+        self.over = True
+        if self.timer is not None:
+            self.timer.cancel()
+        server = self.server
+        if self.head is None and not self.aborted:
+            page = error_page(status)
+            server.connection.write(stream(FCGI_STDOUT, self.request_id, page))
+            self.bytes = len(page)
+        elapsed = int((_monotonic() - self.started) * 1000)
+        script = _text(self.script)
+        if event is not None:
+            server.log.error(dict({"script": script, "elapsedMs": elapsed}, **fields), event)
+        line = {"script": script, "status": status}
+        if failed:
+            line.update(status="failed", httpStatus=status)
+        line.update(bytes=self.bytes, ms=elapsed)
+        if self.aborted:
+            line["aborted"] = True
+        server.log.info(line, "request")
+        records = [stream_end(FCGI_STDOUT, self.request_id)]
+        if self.stderr_used:
+            records.append(stream_end(FCGI_STDERR, self.request_id))
+        records.append(end_request(self.request_id, 0, CHANNEL_REQUEST_FAILED if failed else FCGI_REQUEST_COMPLETE))
+        server.connection.write(records)
+        server.request_ended(self)
+
+
+
+def _text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
