@@ -121,7 +121,7 @@ export class WorkerHandle {
     this.spawnedAtMs = options.now();
     this.usage = new UsageMeter(options.pool, options.now);
     this.groups = new WorkerGroups(options.pool, options.log);
-    this.stacks = new StackSampler(options.pool.runtime, (message) => { this.send(message); });
+    this.stacks = new StackSampler(options.pool, (message) => { this.send(message); }, options.now);
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
     // No Node IPC ('ipc'): it would put process.send & co. where a node pool's scripts run.
@@ -287,7 +287,7 @@ export class WorkerHandle {
       const { reason, rssBytes } = message as { reason?: unknown; rssBytes?: unknown };
       this.options.events.recycle(this, String(reason), typeof rssBytes === 'number' ? rssBytes : 0);
     } else if (message.type === 'stack') {
-      this.stacks.answered((message as { resources?: unknown }).resources);
+      this.stacks.answered(message);
     } else if (message.type === 'start-failed') {
       this.startFailure = String((message as { message?: unknown }).message);
     }
