@@ -186,8 +186,8 @@ export function frameLines(frames: unknown): string[] {
   if (!Array.isArray(frames)) return [];
   return frames.slice(0, STACK_FRAMES_MAX).map((frame: unknown) => {
     const f = (typeof frame === 'object' && frame !== null ? frame : {}) as Record<string, unknown>;
-    const name = clean(String(f.function ?? '').slice(0, 200));
-    const file = clean(String(f.file ?? '').slice(0, 500));
+    const name = clean((typeof f.function === 'string' ? f.function : '').slice(0, 200));
+    const file = clean((typeof f.file === 'string' ? f.file : '').slice(0, 500));
     const at = `${file}:${String(Number(f.line) | 0)}:${String(Number(f.column) | 0)}`;
     return name === '' ? `(anonymous) ${at}` : `${name}() ${at}`;
   });

@@ -38,7 +38,8 @@ export class JsStackSampler {
   /** Writes of the main thread waiting for the lock, in order. */
   readonly #queue: (() => void)[] = [];
   #held = false;
-  #retry: NodeJS.Timeout | undefined;
+  /** A retry of {@link #drain} is scheduled. */
+  #retrying = false;
 
   private constructor(thread: Worker, data: StackThreadData) {
     this.#thread = thread;
@@ -128,7 +129,10 @@ export class JsStackSampler {
     while (!this.#held && this.#queue.length > 0) {
       if (Atomics.compareExchange(this.#control, LOCK, FREE, MAIN) !== FREE) {
         // The thread is writing one line (microseconds): try again shortly.
-        this.#retry ??= setTimeout(() => { this.#retry = undefined; this.#drain(); }, 1);
+        if (!this.#retrying) {
+          this.#retrying = true;
+          setTimeout(() => { this.#retrying = false; this.#drain(); }, 1);
+        }
         return;
       }
       this.#held = true;

@@ -70,9 +70,11 @@ async function pauseMainThread(): Promise<readonly CdpCallFrame[] | undefined> {
 }
 
 /** `Atomics.waitAsync` (ES2024; Node 20 has it, the project's TypeScript lib does not declare it). */
-const waitAsync = (Atomics as unknown as {
+const atomics = Atomics as unknown as {
   waitAsync(array: Int32Array, index: number, value: number, timeoutMs?: number): { value: Promise<string> | string };
-}).waitAsync;
+};
+const waitAsync = (array: Int32Array, index: number, value: number, timeoutMs?: number): { value: Promise<string> | string } =>
+  atomics.waitAsync(array, index, value, timeoutMs);
 
 const sleep = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
 
