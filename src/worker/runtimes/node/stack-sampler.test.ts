@@ -57,9 +57,10 @@ describe('the stack sampler thread', () => {
     const { s, fd, lines } = await sampler('busy', 100);
     try {
       // Busy until the sample came (the thread writes it while this loop runs), bounded.
-      await s.track(0, async () => {
+      await s.track(0, () => {
         const end = Date.now() + 30_000;
         while (lines().length === 0 && Date.now() < end) busyInAForLoop(50);
+        return Promise.resolve();
       })(undefined);
       const [line] = lines();
       expect(line?.paused).toBe(true);
@@ -75,7 +76,7 @@ describe('the stack sampler thread', () => {
   it('sends nothing for a request that ended in time, and no frame of a main thread waiting idle', { timeout: 60_000 }, async () => {
     const { s, fd, lines } = await sampler('idle', 300);
     try {
-      await s.track(1, async () => undefined)(undefined);
+      await s.track(1, () => Promise.resolve())(undefined);
       // Waiting, without polling (the test's own code stays off the main thread meanwhile).
       await s.track(0, () => new Promise((resolve) => setTimeout(resolve, 2000)))(undefined);
       const line = await waitFor('idle sample', () => lines()[0]);
