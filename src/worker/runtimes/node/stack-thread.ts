@@ -131,7 +131,9 @@ async function sample(due: ReadonlyMap<number, number>, requests: number, elapse
     if (frames.frames.length > 0 || ![...due].some(([slot, s]) => stillRuns(slot, s))) break;
   }
   urls.clear();
-  writeLine(`${JSON.stringify(message)}\n`);
+  // A sample that took until its requests ended (a main thread in a long native call, such as
+  // `execSync`, runs no protocol message until it returns) is an earlier request's: not sent.
+  if ([...due].some(([slot, s]) => stillRuns(slot, s))) writeLine(`${JSON.stringify(message)}\n`);
 }
 
 /** Waits for the next slow request, samples it, and again, until told to stop. */
