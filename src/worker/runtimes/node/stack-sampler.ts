@@ -5,7 +5,7 @@
 // thread's through one lock, so each line on the fd is whole.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { FREE, LOCK, MAIN, PARKED, STOP, WAKE, type StackThreadData } from './stack-thread-layout.ts';
+import { FREE, LOCK, MAIN, PARKED, STOP, THREAD, WAKE, type StackThreadData } from './stack-thread-layout.ts';
 
 /** PHP-FPM's `request_slowlog_trace_depth` default: frames kept, innermost first. */
 export const STACK_DEPTH = 20;
@@ -84,7 +84,11 @@ export class JsStackSampler {
     // From now on the thread's failures are its own: the worker serves on, without JS stacks.
     thread.on('error', () => undefined);
     thread.unref();
-    return new JsStackSampler(thread, data);
+    const sampler = new JsStackSampler(thread, data);
+    // A thread that died holding the lock (out of memory mid-write) must not stop the worker's
+    // own messages: the lock is freed (at worst the supervisor gets a cut line and this worker).
+    thread.on('exit', () => { sampler.#threadGone(); });
+    return sampler;
   }
 
   /** `run` with channel `slot`'s requests marked for the thread (start, end). */
@@ -122,6 +126,11 @@ export class JsStackSampler {
         this.#drain();
       });
     });
+    this.#drain();
+  }
+
+  #threadGone(): void {
+    Atomics.compareExchange(this.#control, LOCK, THREAD, FREE);
     this.#drain();
   }
 
