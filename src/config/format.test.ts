@@ -68,6 +68,7 @@ describe('formatConfigToml', () => {
           'pm.max_requests': 0,
           'pm.max_memory': 0,
           request_slowlog_timeout: 0,
+          slowlog_stack: true,
           'ping.response': 'pong',
           'access.format': '%R - %u %t "%m %r" %s',
           request_terminate_timeout: 0,

@@ -46,6 +46,7 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
     'pm.max_memory': pool.pm.maxMemoryBytes,
     request_slowlog_timeout: duration(pool.requestSlowlogTimeoutMs),
     ...(pool.slowlog === undefined ? {} : { slowlog: pool.slowlog }),
+    slowlog_stack: pool.slowlogStack,
     ...(pool.status.path === undefined ? {} : { 'pm.status_path': pool.status.path }),
     ...(pool.status.listen === undefined ? {} : { 'pm.status_listen': listenValue(pool.status.listen) }),
     ...(pool.status.pingPath === undefined ? {} : { 'ping.path': pool.status.pingPath }),

@@ -96,6 +96,7 @@ export function buildPool(
     pm: pmConfig(t),
     requestSlowlogTimeoutMs: t.request_slowlog_timeout,
     slowlog: t.slowlog === undefined ? undefined : resolve(ctx.baseDir, t.slowlog),
+    slowlogStack: t.slowlog_stack,
     status: {
       path: t['pm.status_path'], listen: statusListen, pingPath: t['ping.path'], pingResponse: t['ping.response'],
     },

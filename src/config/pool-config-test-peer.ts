@@ -24,6 +24,7 @@ export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig 
     requestTerminateTimeoutMs: 60_000,
     requestSlowlogTimeoutMs: 0,
     slowlog: undefined,
+    slowlogStack: true,
     status: { path: undefined, listen: undefined, pingPath: undefined, pingResponse: 'pong' },
     access: { log: undefined, format: '%R - %u %t "%m %r" %s' },
     queue: { max: 100, timeoutMs: 30_000 },

@@ -167,6 +167,15 @@ export interface PoolConfig {
    * @see PHP-FPM `slowlog`
    */
   readonly slowlog: string | undefined;
+  /**
+   * `node` and `handler` pools with `request_slowlog_timeout` and `slowlog` set: run a sampler
+   * thread in each worker that puts the running JavaScript stack in the slow log entry, even
+   * while the script keeps the event loop busy (about 9 MB more resident memory per worker).
+   * `false`: no thread, and the entry has only the async resources the script waits on. Other
+   * pools (and pools without a slow log) never start the thread.
+   * @defaultValue `true`
+   */
+  readonly slowlogStack: boolean;
   /** The status and ping pages the supervisor answers itself (never queued behind scripts). */
   readonly status: StatusConfig;
   /** The access log the supervisor writes, one line per answer. */

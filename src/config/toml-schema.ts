@@ -126,6 +126,7 @@ export const poolSchema = z.strictObject({
   'pm.max_memory': converted(z.unknown(), parseSize).prefault(0),
   request_slowlog_timeout: converted(z.unknown(), parseDuration).prefault(0),
   slowlog: z.string().min(1).optional(),
+  slowlog_stack: z.boolean().default(true),
   'pm.status_path': pagePath.optional(),
   'pm.status_listen': z.string().min(1).optional(),
   'ping.path': pagePath.optional(),

@@ -4,6 +4,7 @@
 // pool's config once, readiness, and stop. What a worker sends is data, never an order: a script
 // of a `node` or `handler` pool runs inside the worker and can write to the channel.
 import type { PoolConfig } from '../config/schema.ts';
+import type { JsFrame } from './runtimes/node/call-frames.ts';
 
 /** File descriptor of the FastCGI channel in a worker forked by the supervisor. */
 export const CHANNEL_FD = 3;
@@ -23,6 +24,16 @@ export const CHANNEL_REQUEST_FAILED = 0xff;
  */
 export function channelCount(pool: PoolConfig): number {
   return pool.runtime === 'handler' ? pool.handler.concurrency : 1;
+}
+
+/**
+ * True when workers of `pool` run the slow-log JavaScript stack sampler thread
+ * (`runtimes/node/stack-sampler.ts`): node and handler pools with `request_slowlog_timeout`,
+ * `slowlog` and `slowlog_stack`. Its samples come as {@link StackMessage}s with `frames`.
+ */
+export function samplesJsStack(pool: PoolConfig): boolean {
+  return (pool.runtime === 'node' || pool.runtime === 'handler') && pool.slowlogStack
+    && pool.requestSlowlogTimeoutMs > 0 && pool.slowlog !== undefined;
 }
 
 /**
@@ -70,12 +81,23 @@ export interface StackSampleMessage {
 export type SupervisorMessage = PoolMessage | StopMessage | StackSampleMessage;
 
 /**
- * Worker → supervisor: what a node worker can tell about the script it runs: the async
- * resources it waits on (`process.getActiveResourcesInfo()`, the worker's own left out).
+ * Worker → supervisor: what a node or handler worker can tell about the script it runs. From
+ * the main thread, answering a {@link StackSampleMessage} when its event loop is free:
+ * `resources`, the async resources it waits on (`process.getActiveResourcesInfo()`, the
+ * worker's own left out). From the sampler thread, unasked, when a request passed
+ * `request_slowlog_timeout` ({@link samplesJsStack}): `frames`, the main thread's JavaScript
+ * stack (innermost first, at most 20; the worker's own outer frames cut, `omitted` says how
+ * many), or none with `paused: false` when it ran no JavaScript (waiting); `elapsedMs`, how long
+ * the oldest running request had run in the worker; `requests`, how many ran.
  */
 export interface StackMessage {
   readonly type: 'stack';
-  readonly resources: readonly string[];
+  readonly resources?: readonly string[];
+  readonly frames?: readonly JsFrame[];
+  readonly omitted?: number;
+  readonly paused?: boolean;
+  readonly elapsedMs?: number;
+  readonly requests?: number;
 }
 /**
  * Worker → supervisor: request `requestId` (the channel's id) started a CGI child in its own

@@ -17,6 +17,8 @@ import { RequestServer } from './serve.ts';
 import { createRuntime } from './runtimes/index.ts';
 import type { RuntimeHost } from './runtimes/types.ts';
 import { ScriptDescriptors } from './script-descriptors.ts';
+import { startStackSampler } from './runtimes/node/worker-sampler.ts';
+import type { JsStackSampler } from './runtimes/node/stack-sampler.ts';
 
 /** The control fd: the supervisor passes it as the first argument (see `controlFd`). */
 const CONTROL_FD = Number(process.argv[2]);
@@ -29,16 +31,31 @@ const received: { message: (m: unknown) => void; close: () => void } = {
   message: () => undefined,
   close: () => undefined,
 };
-const control = new ControlChannel(new Socket({ fd: CONTROL_FD, readable: true, writable: true }), {
+const controlSocket = new Socket({ fd: CONTROL_FD, readable: true, writable: true });
+const control = new ControlChannel(controlSocket, {
   message: (m) => { received.message(m); },
   invalid: () => { process.exitCode = 70; },
   close: () => { received.close(); },
 }, SUPERVISOR_LINE_MAX_BYTES);
 
+/** The slow-log stack sampler thread (node and handler pools with a slow log), once started. */
+let sampler: JsStackSampler | undefined;
+
 function send(message: WorkerMessage): void {
   if (!control.open) return;
-  control.send(message, (err) => {
-    if (err !== null) process.exitCode = 70;
+  if (sampler === undefined) {
+    control.send(message, (err) => {
+      if (err !== null) process.exitCode = 70;
+    });
+    return;
+  }
+  // The sampler thread writes to the same fd: one whole line at a time, under its lock.
+  sampler.exclusive((release) => {
+    control.send(message, (err) => {
+      if (err !== null) process.exitCode = 70;
+      release();
+    });
+    if (controlSocket.writableLength === 0) release();
   });
 }
 
@@ -71,6 +88,7 @@ function checkMemory(pool: PoolConfig, runtime: RuntimeHost): void {
 
 /** Reads FastCGI requests on one channel, one at a time. */
 function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: Logger) {
+  const run = sampler === undefined ? runtime.run : sampler.track(fd - CHANNEL_FD, runtime.run);
   const channel = new Socket({ fd, readable: true, writable: true });
   const connection = new FcgiResponderConnection(channel, { values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' } });
   let pgid = 0;
@@ -78,7 +96,7 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
   // open, a readlink, an fstat and a close).
   const scripts = new ScriptDescriptors();
   const server = new RequestServer(pool, {
-    log, inherited: process.env, now: () => Date.now(), runtime: runtime.run,
+    log, inherited: process.env, now: () => Date.now(), runtime: run,
     openScript: (path, use) => scripts.open(path, use),
     failedProtocolStatus: CHANNEL_REQUEST_FAILED,
     onCgiGroup: (requestId, group) => {
@@ -141,6 +159,8 @@ async function start(message: PoolMessage): Promise<void> {
   received.message = (m: unknown): void => { if (hasType(m) && m.type === 'stop') requested.stop = true; };
   received.close = (): void => { process.exit(1); };
   let runtime: RuntimeHost;
+  // Started alongside the runtime (its thread boots while the runtime loads).
+  const sampling = startStackSampler(message.pool, CONTROL_FD, log);
   try {
     runtime = await createRuntime(message.pool, {
       log,
@@ -150,15 +170,18 @@ async function start(message: PoolMessage): Promise<void> {
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
     log.error({ err: text }, 'worker failed to start');
+    void sampling.then((s) => s?.close());
     send({ type: 'start-failed', message: text });
     process.exitCode = 1;
     received.close = () => undefined;
     disconnect();
     return;
   }
+  sampler = await sampling;
   received.message = () => undefined;
   received.close = () => undefined;
   if (requested.stop) {
+    await sampler?.close();
     await runtime.close();
     disconnect();
     return;
@@ -173,6 +196,8 @@ async function start(message: PoolMessage): Promise<void> {
         // END_REQUEST may still be queued on a channel: flush before closing.
         await Promise.all(servers.map(async (s) => { await flushAndClose(s.channel); }));
         await runtime.close();
+        // The thread writes nothing once stopped: the channel may close.
+        await sampler?.close();
       })
       .finally(() => { received.close = () => undefined; disconnect(); });
   };

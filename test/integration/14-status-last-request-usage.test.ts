@@ -4,7 +4,8 @@
 // `?full` status view and in the access log, for an exec pool (the CGI child counted once
 // reaped) and a python pool (the runner counted through its process group leader); and a python
 // pool's slow log entry with the running frame (the script's function and line), and a node
-// pool's with what a waiting script waits on, or that its event loop is busy.
+// pool's without the sampler thread (`slowlog_stack = false`) with what a waiting script waits
+// on, or that its event loop is busy.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,6 +75,9 @@ const stack = useStack({
       jsslow: {
         ...defaultPool(join(paths.root, 'usage-jsslow'), paths.fastcgiSocket), runtime: 'node',
         pm: { max_children: 1 }, request_slowlog_timeout: '300ms', slowlog: join(paths.dir, 'logs', 'slow.log'),
+        // No sampler thread: the entry says what the event loop answers, nothing more
+        // (14-slowlog-js-stack has the JavaScript stack of the default).
+        slowlog_stack: false,
       },
       py: {
         ...defaultPool(join(paths.root, 'usage-py'), paths.fastcgiSocket), runtime: 'python',
@@ -137,7 +141,7 @@ async function slowEntry(requestLine: string): Promise<string> {
   }, EVENT_TIMEOUT_MS);
 }
 
-describe('the slow log of a node pool', () => {
+describe('the slow log of a node pool with slowlog_stack = false', () => {
   it('names what a waiting script waits on (no JS stack), and says when the event loop is busy', async () => {
     expect((await stack().request('/usage-jsslow/wait.js?slow')).text).toContain('waited');
     expect(await slowEntry('GET /usage-jsslow/wait.js?slow')).toMatch(/^\(runtime node: no JS stack; the event loop is free, the script waits on: .*Timeout.*\)$/m);

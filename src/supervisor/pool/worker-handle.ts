@@ -113,7 +113,7 @@ export class WorkerHandle {
     // The worker and its persistent runtime leader (the python runner), whose CPU a request uses.
     this.usage = new UsageMeter(options.pool, options.now, () => [this.pid, this.groups.runtimeLeader]);
     this.groups = new WorkerGroups(options.pool, options.log);
-    this.stacks = new StackSampler(options.pool.runtime, (message) => { this.send(message); });
+    this.stacks = new StackSampler(options.pool, (message) => { this.send(message); }, options.now);
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
     this.child = spawnWorker(options.spawn, options.pool, options.workerMain, fd, options.env);
@@ -252,7 +252,7 @@ export class WorkerHandle {
       this.groups.claim(claim, this.pid, first?.request !== undefined ? first.channelId : undefined);
     },
     recycle: (reason, rssBytes) => { this.options.events.recycle(this, reason, rssBytes); },
-    stack: (resources) => { this.stacks.answered(resources); },
+    stack: (message) => { this.stacks.answered(message); },
     startFailed: (message) => { this.startFailure = message; },
   };
 

@@ -9,7 +9,7 @@ function record(): { actions: WorkerMessageActions; calls: unknown[][] } {
     ready: () => calls.push(['ready']),
     cgiGroup: (claim) => calls.push(['cgiGroup', claim]),
     recycle: (reason, rss) => calls.push(['recycle', reason, rss]),
-    stack: (resources) => calls.push(['stack', resources]),
+    stack: (message) => calls.push(['stack', message]),
     startFailed: (message) => calls.push(['startFailed', message]),
   };
   return { actions, calls };
@@ -31,7 +31,7 @@ describe('readWorkerMessage', () => {
       ['cgiGroup', { type: 'cgi-group', requestId: 1, pgid: 42 }],
       ['recycle', 'max_memory', 5],
       ['recycle', '[object Object]', 0],
-      ['stack', ['Timeout']],
+      ['stack', { type: 'stack', resources: ['Timeout'] }],
       ['startFailed', '7'],
     ]);
   });

@@ -19,8 +19,11 @@ export interface WorkerMessageActions {
   cgiGroup(claim: CgiGroupClaim): void;
   /** `recycle`: replace me after my request (`pm.max_memory`, a state the runtime cannot reset). */
   recycle(reason: string, rssBytes: number): void;
-  /** `stack`: the answer to a slow log's `stack-sample` (unchecked: the sampler bounds it). */
-  stack(resources: unknown): void;
+  /**
+   * `stack`: the answer to a slow log's `stack-sample` (`resources`) or the sampler thread's
+   * `frames`, whole (unchecked: the stack sampler reads and bounds its fields).
+   */
+  stack(message: unknown): void;
   /** `start-failed`: why the runtime did not load. */
   startFailed(message: string): void;
 }
@@ -41,7 +44,7 @@ export function readWorkerMessage(message: unknown, actions: WorkerMessageAction
       return;
     }
     case 'stack':
-      actions.stack((message as { resources?: unknown }).resources);
+      actions.stack(message);
       return;
     case 'start-failed':
       actions.startFailed(String((message as { message?: unknown }).message));

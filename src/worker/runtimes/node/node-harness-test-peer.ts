@@ -64,7 +64,7 @@ function outputOf(outDir: string, file: string): string {
  * left to Node) into `outDir`, as ES modules.
  * @throws Error on a bare package import: the stand-in worker must not depend on node_modules.
  */
-async function transpileClosure(entry: string, outDir: string): Promise<string> {
+export async function transpileClosure(entry: string, outDir: string): Promise<string> {
   const pending = [entry];
   const seen = new Set<string>();
   for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
