@@ -1,9 +1,8 @@
 // This file implements a pool's worker population from the perspective of the process
 // manager: it forks and retires workers as the pm policy decides, slows respawns down while
 // workers keep dying young (crash backoff), recycles workers past `pm.max_requests` /
-// `pm.max_memory`, and replaces every worker one at a time on request. The policy runs when the
-// population changes (a worker forked, ready, gone) and on the pm schedule (pm-schedule.ts); a
-// request that finds a free worker costs it O(1): a set update and a flag.
+// `pm.max_memory`, and replaces every worker one at a time on request. The policy runs on a
+// population change and on the pm schedule (pm-schedule.ts); a request costs it O(1).
 import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
@@ -153,8 +152,7 @@ export class Population {
       this.retire(old);
     }
     this.deps.log.info({}, 'workers restarted');
-    // Workers that died or were held back by the crash backoff while it ran are replaced now.
-    this.scale();
+    this.scale(); // workers that died or were held back by the backoff meanwhile are replaced
   }
 
   private allowedSpawns(wanted: number): number {
@@ -198,9 +196,8 @@ export class Population {
     if (this.retired.has(worker)) return;
     this.idle.add(worker);
     for (const channel of worker.channels) this.onFree(worker, channel);
-    // While backing off only one worker probes at a time (`allowedSpawns`); once it is ready the
-    // rest follow now, or a `static` pool (no periodic look) would wait for the next exit. A
-    // restart in progress fills the pool when it ends (`roll`).
+    // Backing off, one worker probes at a time (`allowedSpawns`); once it is ready the rest follow
+    // (a `static` pool has no periodic look); a restart fills the pool when it ends (`roll`).
     if (recovered && this.restarting === undefined) this.scale();
   }
 

@@ -1,0 +1,102 @@
+"""Unit tests of the python worker's checks: the checked script file (as script-file.ts), the
+inherited descriptors closed at start, the control channel's bounded lines. Run by
+python-worker-units.test.ts with worker_test.py; not shipped (the build skips *_test.py).
+"""
+
+import os
+import tempfile
+import unittest
+
+from _cgi_fpm_scriptfile import Refused, open_script
+from _cgi_fpm_shebang import ScriptInterpreters
+from _cgi_fpm_fds import close_inherited_fds
+import _cgi_fpm_ipc
+
+
+class ScriptFile(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        self.root = os.path.realpath(self.dir.name).encode()
+
+    def write(self, name, text):
+        path = os.path.join(self.root, name)
+        with open(path, "wb") as handle:
+            handle.write(text)
+        return path
+
+    def test_the_resolved_file_is_opened_and_its_line_read_through_the_descriptor(self):
+        path = self.write(b"s.py", b"#!/usr/bin/python3 -u\nprint()\n")
+        fd, stat = open_script(path)
+        try:
+            self.assertTrue(os.get_inheritable(fd) is False)
+            interpreters = ScriptInterpreters()
+            self.assertEqual(interpreters.of(path, self.root, None, fd, stat), (b"/usr/bin/python3", [b"-u"]))
+        finally:
+            os.close(fd)
+
+    def test_a_swapped_path_is_refused_with_the_reason_the_node_worker_gives(self):
+        outside = self.write(b"outside.py", b"print()\n")
+        link = os.path.join(self.root, b"link.py")
+        os.symlink(outside, link)
+        with self.assertRaises(Refused) as caught:
+            open_script(link)
+        self.assertEqual(caught.exception.status, 403)
+        # A directory component swapped for a symlink: opened, but it names another file.
+        os.mkdir(os.path.join(self.root, b"real"))
+        self.write(b"real/x.py", b"print()\n")
+        os.symlink(os.path.join(self.root, b"real"), os.path.join(self.root, b"dir"))
+        with self.assertRaises(Refused) as caught:
+            open_script(os.path.join(self.root, b"dir", b"x.py"))
+        self.assertEqual(caught.exception.status, 403)
+        self.assertTrue(caught.exception.reason.startswith("changed since it was resolved: the path now leads to "))
+        with self.assertRaises(Refused) as caught:
+            open_script(os.path.join(self.root, b"real"))
+        self.assertEqual(caught.exception.reason, "changed since it was resolved: not a regular file")
+        with self.assertRaises(Refused) as caught:
+            open_script(os.path.join(self.root, b"gone.py"))
+        self.assertEqual((caught.exception.status, caught.exception.reason), (404, "gone since it was resolved"))
+
+
+class InheritedFds(unittest.TestCase):
+    def test_only_inheritable_descriptors_above_the_workers_own_are_closed(self):
+        leaked = os.open(os.devnull, os.O_RDONLY)
+        os.set_inheritable(leaked, True)
+        own = os.open(os.devnull, os.O_RDONLY)  # not inheritable: python's own
+        self.addCleanup(os.close, own)
+        closed = close_inherited_fds(leaked - 1)
+        self.assertIn(leaked, closed)
+        self.assertNotIn(own, closed)
+        os.fstat(own)
+        with self.assertRaises(OSError):
+            os.fstat(leaked)
+        below = os.open(os.devnull, os.O_RDONLY)
+        os.set_inheritable(below, True)
+        self.addCleanup(os.close, below)
+        self.assertNotIn(below, close_inherited_fds(below))
+
+
+class ControlLines(unittest.TestCase):
+    def test_lines_are_split_anywhere_bounded_and_checked(self):
+        read_fd, write_fd = os.pipe()
+        self.addCleanup(os.close, write_fd)
+        ipc = _cgi_fpm_ipc.Ipc(read_fd)
+        self.addCleanup(ipc.close)
+        bound = _cgi_fpm_ipc.LINE_MAX_BYTES
+        _cgi_fpm_ipc.LINE_MAX_BYTES = 40
+        self.addCleanup(setattr, _cgi_fpm_ipc, "LINE_MAX_BYTES", bound)
+        os.write(write_fd, b'{"type":"pool","n":1}\n{"type":"st')
+        self.assertEqual(ipc.read_blocking(), {"type": "pool", "n": 1})
+        os.write(write_fd, b'op"}\n' + b"x" * 50)
+        self.assertEqual(ipc.read(), [{"type": "stop"}])
+        self.assertTrue(ipc.skipping)
+        os.write(write_fd, b'xx"}\nnot json\n[1]\n{"type":"stop"}\n')
+        self.assertEqual(ipc.read(), [{"type": "stop"}])
+        self.assertEqual(ipc.invalid, 3)
+        os.set_blocking(read_fd, False)
+        self.assertEqual(ipc.read(), [])
+
+
+
+if __name__ == "__main__":
+    unittest.main()
