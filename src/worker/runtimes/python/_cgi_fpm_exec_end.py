@@ -14,7 +14,7 @@ import os
 import time
 
 from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_request, stream, stream_end
-from _cgi_fpm_head import CgiError, error_page
+from _cgi_fpm_head import error_page, no_headers_error
 
 _monotonic = time.monotonic
 # END_REQUEST's protocol status for a response cut short after its head (src/worker/ipc.ts
@@ -42,17 +42,7 @@ class RequestEnd:
             return self._conclude(head.status, None, fields)
         if self.timed_out:
             return self._conclude(504, "request timeout", fields)
-        error = self.output_error
-        if error is None:
-            how = (
-                "killed by %s" % signal_name
-                if signal_name is not None
-                else ("exit code %d" % exit_code if exit_code is not None else "output ended")
-            )
-            error = CgiError(
-                "ERR_CGI_NO_HEADERS",
-                "cgi: no cgi headers: %s after %d bytes without a blank line" % (how, self.parser.buffered),
-            )
+        error = self.output_error or no_headers_error(signal_name, exit_code, self.parser.buffered)
         return self._conclude(502, "no cgi headers", dict(fields, code=error.code, err=str(error)))
 
     def _spawn_failure(self, error):

@@ -45,6 +45,19 @@ class CgiError(Exception):
         self.code = code
 
 
+def no_headers_error(signal_name, exit_code, buffered):
+    """The error of a script whose output ended before its head did (killed by `signal_name`,
+    or exited with `exit_code`, or neither known), after `buffered` bytes."""
+    how = (
+        "killed by %s" % signal_name
+        if signal_name is not None
+        else ("exit code %d" % exit_code if exit_code is not None else "output ended")
+    )
+    return CgiError(
+        "ERR_CGI_NO_HEADERS", "cgi: no cgi headers: %s after %d bytes without a blank line" % (how, buffered)
+    )
+
+
 class Head:
     """A parsed head: status (200-599), reason, and the other fields in order (text, latin-1)."""
 

@@ -14,6 +14,7 @@ import json
 import os
 from signal import Signals as _Signals
 
+from _cgi_fpm_channel_worker import rss_bytes
 from _cgi_fpm_connection import READ_BYTES, Connection
 from _cgi_fpm_frames import DONE, HELLO, STDOUT, FrameParser, Lines
 
@@ -238,15 +239,6 @@ class Runner:
 
     def rss_bytes(self):
         return rss_bytes(self.pid) if self.alive else 0
-
-
-def rss_bytes(pid):
-    """Resident memory of `pid` from /proc (0 when unknown)."""
-    try:
-        with open("/proc/%d/statm" % pid, "rb") as handle:
-            return int(handle.read().split()[1]) * 4096
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def _text(value):

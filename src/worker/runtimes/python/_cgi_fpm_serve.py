@@ -15,7 +15,7 @@ import time
 
 from _cgi_fpm_environ import last_value
 from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_request, stream, stream_end
-from _cgi_fpm_head import CgiError, HeadParser, encode_head, error_page
+from _cgi_fpm_head import CgiError, HeadParser, encode_head, error_page, no_headers_error
 from _cgi_fpm_frames import REQUEST, STDIN, STDIN_END, Lines, frame
 from _cgi_fpm_runners import StartError
 from _cgi_fpm_scriptfile import Refused, open_script
@@ -193,17 +193,7 @@ class Request:
             return self._conclude(self.head.status, None, exit_fields)
         if self.timed_out:
             return self._conclude(504, "request timeout", exit_fields)
-        error = self.output_error
-        if error is None:
-            how = (
-                "killed by %s" % signal_name
-                if signal_name is not None
-                else ("exit code %d" % exit_code if exit_code is not None else "output ended")
-            )
-            error = CgiError(
-                "ERR_CGI_NO_HEADERS",
-                "cgi: no cgi headers: %s after %d bytes without a blank line" % (how, self.parser.buffered),
-            )
+        error = self.output_error or no_headers_error(signal_name, exit_code, self.parser.buffered)
         return self._conclude(502, "no cgi headers", dict(exit_fields, code=error.code, err=str(error)))
 
     def _conclude(self, status, event, fields, failed=False):

@@ -29,49 +29,31 @@ import os
 # No __pycache__ beside an installed package (it may be read-only), as the runner does.
 sys.dont_write_bytecode = True
 
-from _cgi_fpm_connection import Connection, tune_allocator  # noqa: E402
-from _cgi_fpm_environ import EnvironmentBuilder  # noqa: E402
-from _cgi_fpm_fcgi import ProtocolError  # noqa: E402
+from _cgi_fpm_channel_worker import CHANNEL_FD, ChannelWorker, rss_bytes  # noqa: E402
+from _cgi_fpm_connection import tune_allocator  # noqa: E402
 from _cgi_fpm_fds import close_inherited_fds  # noqa: E402
 from _cgi_fpm_ipc import Ipc  # noqa: E402
-from _cgi_fpm_log import Logger  # noqa: E402
-from _cgi_fpm_loop import ChildWatcher, Loop  # noqa: E402
 from _cgi_fpm_pool import Runners  # noqa: E402
-from _cgi_fpm_responder import Responder  # noqa: E402
-from _cgi_fpm_runners import StartError, rss_bytes  # noqa: E402
+from _cgi_fpm_runners import StartError  # noqa: E402
 from _cgi_fpm_serve import Request  # noqa: E402
 from _cgi_fpm_shebang import ScriptInterpreters  # noqa: E402
 
-# The worker's FastCGI channel (src/worker/ipc.ts CHANNEL_FD).
-CHANNEL_FD = 3
 # How long a leaving worker waits for its runners to exit, in seconds.
 LEAVE_GRACE = 3.0
 
 
-class Worker:
+class Worker(ChannelWorker):
     """The worker: its channels, its runners, the request in flight."""
 
+    request_class = Request
+
     def __init__(self, ipc, message, server_software):
-        pool = self.pool = message["pool"]
-        self.ipc = ipc
-        self.loop = Loop()
-        self.log = Logger(message.get("logLevel", "info"), {"pool": pool["name"]}, 1, bool(message.get("pretty")))
-        self.watcher = ChildWatcher(self.loop)
         inherited = dict(os.environb)
-        self.environments = EnvironmentBuilder(
-            pool.get("env") or {}, pool.get("clearEnv", True), inherited, server_software
-        )
+        super().__init__(ipc, message, server_software, inherited)
         self.interpreters = ScriptInterpreters()
-        self.runners = Runners(self.loop, self.watcher, self.log, pool, inherited)
-        self.forward_stderr = pool.get("stderr") == "forward"
-        self.terminate_timeout = (pool.get("requestTerminateTimeoutMs") or 0) / 1000.0
-        self.max_memory = (pool.get("pm") or {}).get("maxMemoryBytes") or 0
-        self.current = None
-        self.leaving = False
+        self.runners = Runners(self.loop, self.watcher, self.log, self.pool, inherited)
         self.stop_requested = False
         self.reported_group = 0
-        self.connection = None
-        self.responder = None
 
     # --- start and leave -----------------------------------------------------------------
 
@@ -83,21 +65,9 @@ class Worker:
             self.log.error({"err": str(error)}, "worker failed to start")
             self.ipc.send({"type": "start-failed", "message": str(error)})
             return False
-        self.connection = Connection(self.loop, CHANNEL_FD, self._data, self.leave)
+        self.serve_channels()  # a stop that came while the runner started is read here
         self.runners.hold = self.connection
-        self.responder = Responder(self, {"FCGI_MAX_CONNS": "1", "FCGI_MAX_REQS": "1"})
-        os.set_blocking(self.ipc.fd, False)
-        self.loop.add_reader(self.ipc.fd, self._ipc_readable)
-        self._ipc_readable()  # a stop that came while the runner started
         return True
-
-    def leave(self):
-        """Finishes the request in flight, flushes the channel, closes the runners, exits 0."""
-        if self.leaving:
-            return
-        self.leaving = True
-        if self.current is None:
-            self._close()
 
     def _close(self):
         self.connection.close(1.0)
@@ -128,44 +98,6 @@ class Worker:
                 pass
         os._exit(1)
 
-    def _ipc_readable(self):
-        messages = self.ipc.read()
-        if messages is None:
-            self.orphaned()
-            return
-        for message in messages:
-            if message.get("type") == "stop":
-                self.leave()
-
-    # --- the FastCGI channel ---------------------------------------------------------------
-
-    def _data(self, data):
-        try:
-            self.responder.push(data)
-        except ProtocolError as error:
-            self.log.error({"err": str(error)}, "protocol error")
-            self.leave()
-
-    # Responder events.
-    def begin(self, request_id, keep_conn):
-        self.current = Request(self, request_id)
-        return self.current
-
-    def params(self, request, pairs):
-        request.run(pairs)
-
-    def stdin(self, request, content):
-        request.body(content)
-
-    def abort(self, request):
-        request.abort()
-
-    def reply(self, data):
-        self.connection.write([data])
-
-    def close(self):
-        self.leave()
-
     # --- what a request reports ------------------------------------------------------------
 
     def report_group(self, request_id, pgid):
@@ -187,20 +119,12 @@ class Worker:
         return 502, "cgi spawn failed", {"err": str(error)}
 
     def request_ended(self, request):
-        self.current = None
         request.body_early = None
-        self.responder.end(request.request_id)
-        self._check_memory()
-        if self.leaving:
-            self._close()
+        super().request_ended(request)
 
-    def _check_memory(self):
-        """`pm.max_memory`: this worker's resident memory and its runners' past the limit."""
-        if self.max_memory <= 0:
-            return
-        total = rss_bytes(os.getpid()) + sum(runner.rss_bytes() for runner in self.runners.runners())
-        if total > self.max_memory:
-            self.ipc.send({"type": "recycle", "reason": "max_memory", "rssBytes": total})
+    def memory_bytes(self):
+        """`pm.max_memory`: this worker's resident memory and its runners'."""
+        return rss_bytes(os.getpid()) + sum(runner.rss_bytes() for runner in self.runners.runners())
 
 
 def main():
