@@ -75,9 +75,17 @@ describe('client_header_timeout and keepalive_timeout', () => {
     } finally {
       clearInterval(trickle);
     }
-    // Closed by the daemon (an orderly end, no error on our side), slowloris after bytes went out.
-    const errors = (await Promise.all([...idle, ...slow].map((c) => c.closed))).filter((c) => c.error !== undefined);
-    expect(errors).toEqual([]);
+    // Closed by the daemon: an idle connection sees an orderly end, no error on our side. A
+    // slowloris connection may instead see EPIPE (its next byte, written on the trickle's timer,
+    // races the daemon's close: the peer is gone before our 'end' event ran; a clean-clone CI run
+    // saw dozens of the 200) or ECONNRESET (Linux reports a unix socket closed with our last byte
+    // still unread as a reset). Any other error fails.
+    const idleErrors = (await Promise.all(idle.map((c) => c.closed))).filter((c) => c.error !== undefined);
+    expect(idleErrors).toEqual([]);
+    const slowErrors = (await Promise.all(slow.map((c) => c.closed)))
+      .map((c) => (c.error as NodeJS.ErrnoException | undefined)?.code)
+      .filter((code) => code !== undefined && code !== 'EPIPE' && code !== 'ECONNRESET');
+    expect(slowErrors).toEqual([]);
     expect(sent).toBeGreaterThan(0);
     const header = counted(daemon.logs.slice(since), 'connection timed out', 'timeout', 'client_header_timeout');
     expect(header.count).toBeGreaterThan(0);
