@@ -90,15 +90,22 @@ def decode_pairs(data):
     """The (name, value) byte pairs of a whole PARAMS (or GET_VALUES) stream, in order.
     Raises ProtocolError on a truncated pair."""
     pairs = []
+    append = pairs.append
     index = 0
     size = len(data)
     while index < size:
-        name_length, index = _read_length(data, index, size)
-        value_length, index = _read_length(data, index, size)
+        # Both lengths one byte each (names and values under 128 bytes): the common case inline.
+        name_length = data[index]
+        if name_length < 0x80 and index + 1 < size and data[index + 1] < 0x80:
+            value_length = data[index + 1]
+            index += 2
+        else:
+            name_length, index = _read_length(data, index, size)
+            value_length, index = _read_length(data, index, size)
         end = index + name_length + value_length
         if end > size:
             raise ProtocolError("fastcgi: truncated name-value pair")
-        pairs.append((data[index : index + name_length], data[index + name_length : end]))
+        append((data[index : index + name_length], data[index + name_length : end]))
         index = end
     return pairs
 

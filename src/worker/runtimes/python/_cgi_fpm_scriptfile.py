@@ -63,3 +63,67 @@ def open_script(path, execute=False):
         _close(fd)
         raise Refused(403, "cannot check: %s" % error)
     return fd, stat
+
+
+# How many checked descriptors a worker keeps open (src/worker/script-descriptors.ts's bound).
+KEPT_SCRIPTS_MAX = 64
+_stat = os.stat
+
+
+def _same_version(a, b):
+    """The same file in the same version: device, inode, size, mtime and ctime."""
+    return (
+        a.st_ino == b.st_ino
+        and a.st_dev == b.st_dev
+        and a.st_size == b.st_size
+        and a.st_mtime_ns == b.st_mtime_ns
+        and a.st_ctime_ns == b.st_ctime_ns
+    )
+
+
+class KeptScripts:
+    """Checked script descriptors kept open across requests, as src/worker/script-descriptors.ts
+    keeps them for the Node worker: `open_script` costs an open, a readlink of /proc/self/fd/N,
+    an fstat and a close per request; a kept one costs one `stat` of the path. The same device,
+    inode, size, mtime and ctime mean the path still leads to the file the descriptor was
+    checked to be, unchanged (a rename, link, chmod or write sets ctime); anything else (a path
+    swapped for a symlink to elsewhere, an edited, replaced or vanished file) drops the entry and
+    opens and checks afresh, so every refusal of `open_script` happens on the request that meets
+    the change. The least recently used descriptor is closed past `limit`."""
+
+    def __init__(self, limit=KEPT_SCRIPTS_MAX):
+        self._entries = {}
+        self._limit = limit
+
+    def open(self, path):
+        """(fd, stat) of `path` checked; the fd stays owned here (do not close it). Raises
+        Refused as `open_script` does."""
+        entries = self._entries
+        entry = entries.pop(path, None)
+        if entry is not None:
+            try:
+                now = _stat(path)
+            except OSError:
+                now = None
+            if now is not None and _same_version(entry[1], now):
+                entries[path] = entry  # most recently used last
+                return entry
+            _close(entry[0])
+        entry = open_script(path)
+        entries[path] = entry
+        if len(entries) > self._limit:
+            oldest = next(iter(entries))
+            _close(entries.pop(oldest)[0])
+        return entry
+
+    def __len__(self):
+        return len(self._entries)
+
+    def close(self):
+        """Closes every kept descriptor."""
+        for fd, _ in self._entries.values():
+            try:
+                _close(fd)
+            except OSError:
+                pass
+        self._entries.clear()

@@ -18,14 +18,13 @@ from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_r
 from _cgi_fpm_head import CgiError, HeadParser, encode_head, error_page, no_headers_error
 from _cgi_fpm_frames import REQUEST, STDIN, STDIN_END, Lines, frame
 from _cgi_fpm_runners import StartError
-from _cgi_fpm_scriptfile import Refused, open_script
+from _cgi_fpm_scriptfile import Refused
 from _cgi_fpm_shebang import NotFound
 
 _monotonic = time.monotonic
 # The END_REQUEST protocol status of a response cut short after its head (src/worker/ipc.ts
 # CHANNEL_REQUEST_FAILED): the supervisor then closes the web server's connection without one.
 CHANNEL_REQUEST_FAILED = 0xFF
-_close = os.close
 # Head and body sent in one record when the body is this small, in bytes.
 COALESCE_BYTES = 16 * 1024
 
@@ -108,7 +107,7 @@ class Request:
         cwd = os.path.dirname(script)
         env = server.environments.build(pairs, script)
         try:
-            fd, stat = open_script(script)
+            fd, stat = server.scripts.open(script)
         except Refused as refused:
             server.log.warn({"script": _text(script), "reason": refused.reason}, "script refused")
             return self.fail(refused.status, None, {})
@@ -120,8 +119,6 @@ class Request:
             return self.fail(502, "cgi spawn failed", {"err": "cgi: spawn failed: %s: %s" % (_text(script), error)})
         except StartError as error:
             return self.fail(*server.spawn_failure(error))
-        finally:
-            _close(fd)
         fields = [script, cwd]
         for name, value in env.items():
             fields += (name, value)

@@ -36,6 +36,7 @@ from _cgi_fpm_ipc import Ipc  # noqa: E402
 from _cgi_fpm_pool import Runners  # noqa: E402
 from _cgi_fpm_runners import StartError  # noqa: E402
 from _cgi_fpm_serve import Request  # noqa: E402
+from _cgi_fpm_scriptfile import KeptScripts  # noqa: E402
 from _cgi_fpm_shebang import ScriptInterpreters  # noqa: E402
 
 # How long a leaving worker waits for its runners to exit, in seconds.
@@ -51,6 +52,7 @@ class Worker(ChannelWorker):
         inherited = dict(os.environb)
         super().__init__(ipc, message, server_software, inherited)
         self.interpreters = ScriptInterpreters()
+        self.scripts = KeptScripts()
         self.runners = Runners(self.loop, self.watcher, self.log, self.pool, inherited)
         self.stop_requested = False
         self.reported_group = 0

@@ -7,7 +7,7 @@ import os
 import tempfile
 import unittest
 
-from _cgi_fpm_scriptfile import Refused, open_script
+from _cgi_fpm_scriptfile import KeptScripts, Refused, open_script
 from _cgi_fpm_shebang import ScriptInterpreters
 from _cgi_fpm_fds import close_inherited_fds
 import _cgi_fpm_ipc
@@ -56,6 +56,74 @@ class ScriptFile(unittest.TestCase):
         with self.assertRaises(Refused) as caught:
             open_script(os.path.join(self.root, b"gone.py"))
         self.assertEqual((caught.exception.status, caught.exception.reason), (404, "gone since it was resolved"))
+
+
+class KeptScriptDescriptors(unittest.TestCase):
+    """KeptScripts (script-descriptors.test.ts's cases): a kept descriptor is reused only while
+    the path leads to the same version of the checked file; every change is checked afresh."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        self.root = os.path.realpath(self.dir.name).encode()
+        self.kept = KeptScripts(limit=2)
+        self.addCleanup(self.kept.close)
+
+    def write(self, name, text):
+        path = os.path.join(self.root, name)
+        with open(path, "wb") as handle:
+            handle.write(text)
+        return path
+
+    def test_the_same_version_reuses_the_checked_descriptor(self):
+        path = self.write(b"s.py", b"print()\n")
+        fd, _ = self.kept.open(path)
+        self.assertEqual(self.kept.open(path)[0], fd)
+        self.assertEqual(len(self.kept), 1)
+
+    def test_an_edited_file_is_opened_and_checked_again(self):
+        path = self.write(b"s.py", b"print()\n")
+        fd, stat = self.kept.open(path)
+        self.write(b"s.py", b"print('longer')\n")
+        fd2, stat2 = self.kept.open(path)
+        self.assertNotEqual(stat.st_size, stat2.st_size)
+        # The descriptor now kept is the new version's (the old one was closed: its number may
+        # have been given to the new open).
+        self.assertEqual(os.fstat(fd2).st_size, stat2.st_size)
+        self.assertEqual(os.pread(fd2, 100, 0), b"print('longer')\n")
+
+    def test_a_path_swapped_for_a_symlink_to_elsewhere_is_refused_on_the_next_request(self):
+        path = self.write(b"s.py", b"print()\n")
+        outside = self.write(b"outside.py", b"print()\n")
+        self.kept.open(path)
+        os.rename(path, os.path.join(self.root, b"old.py"))
+        os.symlink(outside, path)
+        with self.assertRaises(Refused) as caught:
+            self.kept.open(path)
+        self.assertEqual(caught.exception.status, 403)
+        self.assertEqual(len(self.kept), 0)
+
+    def test_a_vanished_file_is_refused_404(self):
+        path = self.write(b"s.py", b"print()\n")
+        self.kept.open(path)
+        os.unlink(path)
+        with self.assertRaises(Refused) as caught:
+            self.kept.open(path)
+        self.assertEqual(caught.exception.status, 404)
+
+    def test_past_the_limit_the_least_recently_used_is_closed(self):
+        a = self.write(b"a.py", b"a\n")
+        b = self.write(b"b.py", b"b\n")
+        c = self.write(b"c.py", b"c\n")
+        fd_a, _ = self.kept.open(a)
+        self.kept.open(b)
+        self.kept.open(a)  # a is now the most recent: b goes first
+        fd_b = self.kept.open(b)[0]
+        self.kept.open(c)
+        self.assertEqual(len(self.kept), 2)
+        with self.assertRaises(OSError):
+            os.fstat(fd_a)
+        os.fstat(fd_b)
 
 
 class InheritedFds(unittest.TestCase):
