@@ -12,6 +12,7 @@ import { encodeEndRequest } from '../../fastcgi/writer.ts';
 import { ConnectionClock } from './connection-timeouts.ts';
 import { RelayRequest, type RequestHandler } from './relay-request.ts';
 import { fastcgiResponse } from './responses.ts';
+import { totalBytes, writeBuffers } from './socket-write.ts';
 import { ConnectionRouting } from './connection-routing.ts';
 import type { ConnectionDeps } from './connection-deps.ts';
 
@@ -44,6 +45,10 @@ export class WebConnection implements RequestHandler {
   private pausedBy = 0;
   /** Relays waiting for the socket to drain (one listener for all: many requests may wait). */
   private drainWaiters: (() => void)[] = [];
+  /** {@link WebConnection.cork} calls in force: while > 0, writes gather in `batch` (one write at the last uncork). */
+  private corks = 0;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
   /** Routes and dispatches its requests. */
   private readonly routing: ConnectionRouting;
 
@@ -86,19 +91,25 @@ export class WebConnection implements RequestHandler {
 
   write(buffers: readonly Buffer[]): boolean {
     if (this.socket.destroyed || this.socket.writableEnded) return true;
-    this.socket.cork();
-    let ok = true;
-    for (const b of buffers) ok = this.socket.write(b);
-    this.socket.uncork();
-    return ok;
+    if (this.corks > 0) {
+      for (const b of buffers) {
+        this.batch.push(b);
+        this.batchBytes += b.length;
+      }
+      // What `socket.write` would say once the batch is in its buffer.
+      return this.socket.writableLength + this.batchBytes < this.socket.writableHighWaterMark;
+    }
+    return writeBuffers(this.socket, buffers, totalBytes(buffers));
   }
 
   cork(): void {
-    this.socket.cork();
+    this.corks += 1;
   }
 
   uncork(): void {
-    this.socket.uncork();
+    if (this.corks === 0) return;
+    this.corks -= 1;
+    if (this.corks === 0) this.flush();
   }
 
   onDrain(resume: () => void): void {
@@ -239,9 +250,21 @@ export class WebConnection implements RequestHandler {
     this.finished(request);
   }
 
+  /** Writes what was batched while corked; wakes the relays a batched write told to wait if the socket is not full. */
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const parts = this.batch;
+    const bytes = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    if (writeBuffers(this.socket, parts, bytes) && this.drainWaiters.length > 0) process.nextTick(this.wakeDrainWaiters);
+  }
+
   private lingeringClose(): void {
     if (this.closing) return;
     this.closing = true;
+    this.flush(); // what was relayed before the close goes out first
     this.clock.close();
     this.socket.end();
     this.socket.resume();
