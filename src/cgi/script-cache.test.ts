@@ -185,6 +185,20 @@ describe('ScriptCache', () => {
     expect(cache.lookup(rules, b(`${root}/hello.py/extra`), EMPTY)).toBeUndefined();
   });
 
+  it('keeps nothing for values longer than 4096 bytes, and no slice of the values sent', async () => {
+    const cache = new ScriptCache();
+    const longInfo = b(`/${'x'.repeat(5000)}`);
+    expect((await cache.resolve(rules, b(`${root}/hello.py`), longInfo, syncScriptFs)).ok).toBe(true);
+    expect(cache.lookup(rules, b(`${root}/hello.py`), longInfo)).toBeUndefined();
+    const params = b(`${root}/hello.py/info`);
+    const sentName = params.subarray(0, params.length - 5);
+    const sentInfo = params.subarray(params.length - 5);
+    await cache.resolve(rules, sentName, sentInfo, syncScriptFs);
+    params.fill(0); // the request's buffer reused
+    const kept = cache.lookup(rules, b(`${root}/hello.py`), b('/info'));
+    expect(kept).toMatchObject({ ok: true, pathInfo: b('/info') });
+  });
+
   it('drops the oldest entry past maxEntries', async () => {
     const cache = new ScriptCache({ maxEntries: 1 });
     await primed(`${root}/hello.py`, EMPTY, cache);

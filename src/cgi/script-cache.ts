@@ -62,6 +62,8 @@ interface Entry {
 }
 
 const AS_BUFFER = { encoding: 'buffer' } as const;
+/** Longest `SCRIPT_FILENAME` + `PATH_INFO` kept, in bytes (`PATH_MAX`): at most ~8 MiB per pool. */
+const MAX_KEPT_BYTES = 4096;
 const NO_THROW = { throwIfNoEntry: false } as const;
 
 /** `node:fs`, synchronously (a local lookup takes microseconds: see script-fs.ts). */
@@ -84,7 +86,8 @@ function sameIdentity(a: Identity, b: Stats): boolean {
  * Script resolutions of the pools of one listener, by pool rules and the bytes sent
  * (`SCRIPT_FILENAME`, `PATH_INFO`). Only answers about a path that exists as sent are kept: a
  * success (not one whose path-info was split off by walking up the path) or a 403 refusal
- * (a listener shared by pools tries them in order: the first pool's "outside root" is kept too).
+ * (a listener shared by pools tries them in order: the first pool's "outside root" is kept too),
+ * for values of at most 4096 bytes together.
  *
  * Invalidation: an entry holds the identity (device, inode, mode, owner, group, size, mtime,
  * ctime) and the real path of the path as sent, both taken BEFORE the full resolution; a hit
@@ -139,13 +142,17 @@ export class ScriptCache {
     const before = this.#statOrUndefined(path);
     const real = before === undefined ? undefined : this.#realpathOrUndefined(path);
     const resolution = await resolveScript(scriptFilename, pathInfo, rules, fs);
-    if (real === undefined || before === undefined) return resolution;
+    if (real === undefined || before === undefined || scriptFilename.length + pathInfo.length > MAX_KEPT_BYTES) {
+      return resolution;
+    }
     const keep = resolution.ok
       ? resolution.pathInfo === pathInfo && resolution.scriptFilename.equals(real)
       : resolution.status === 403;
     if (keep) {
+      // Copies: the values sent are slices of the request's whole params, which must not be kept.
+      const kept = resolution.ok && pathInfo.length > 0 ? { ...resolution, pathInfo: Buffer.from(pathInfo) } : resolution;
       this.#store(rules, keyOf(scriptFilename, pathInfo), {
-        resolution, path, real, canonical: real.equals(path), identity: identityOf(before), storedAtMs,
+        resolution: kept, path: Buffer.from(path), real, canonical: real.equals(path), identity: identityOf(before), storedAtMs,
       });
     }
     return resolution;
