@@ -108,8 +108,11 @@ async function startVariant(
   const config = benchConfig([variant.pool], workspace, interpreters, RELAY_SETTINGS.workers);
   const cgroup = await cgroups?.group(variant.id);
   const main = variant.nullWorker ? (file: string) => [RELAY_SUPERVISOR, file, NULL_WORKER] : undefined;
+  // RELAY_CPU_PROF=DIR: the supervisor writes a V8 CPU profile there when it stops.
+  const profileDir = process.env.RELAY_CPU_PROF;
   const daemon = await startCgiFpm(config, workspace.serverDir(variant.id), {
     cgroup,
+    ...(profileDir === undefined || profileDir === '' ? {} : { nodeFlags: ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profileDir}`] }),
     ...(main === undefined ? {} : { main }),
   });
   cleanup.add(variant.id, () => daemon.child.stop());

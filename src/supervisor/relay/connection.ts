@@ -12,7 +12,8 @@ import { encodeEndRequest } from '../../fastcgi/writer.ts';
 import { ConnectionClock } from './connection-timeouts.ts';
 import { RelayRequest, type RequestHandler } from './relay-request.ts';
 import { fastcgiResponse } from './responses.ts';
-import { isRefusal } from './router.ts';
+import { totalBytes, writeBuffers } from './socket-write.ts';
+import { ConnectionRouting } from './connection-routing.ts';
 import type { ConnectionDeps } from './connection-deps.ts';
 
 export type { ConnectionDeps, RequestDispatch, RequestObserver } from './connection-deps.ts';
@@ -44,11 +45,18 @@ export class WebConnection implements RequestHandler {
   private pausedBy = 0;
   /** Relays waiting for the socket to drain (one listener for all: many requests may wait). */
   private drainWaiters: (() => void)[] = [];
+  /** {@link WebConnection.cork} calls in force: while > 0, writes gather in `batch` (one write at the last uncork). */
+  private corks = 0;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  /** Routes and dispatches its requests. */
+  private readonly routing: ConnectionRouting;
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.socket = socket;
     this.deps = deps;
     this.maxRequests = deps.maxRequests;
+    this.routing = new ConnectionRouting(deps);
     this.clock = new ConnectionClock(() => this.deps.timeouts, (key, ms) => {
       this.deps.timedOut(key, ms);
       this.socket.destroy();
@@ -83,19 +91,25 @@ export class WebConnection implements RequestHandler {
 
   write(buffers: readonly Buffer[]): boolean {
     if (this.socket.destroyed || this.socket.writableEnded) return true;
-    this.socket.cork();
-    let ok = true;
-    for (const b of buffers) ok = this.socket.write(b);
-    this.socket.uncork();
-    return ok;
+    if (this.corks > 0) {
+      for (const b of buffers) {
+        this.batch.push(b);
+        this.batchBytes += b.length;
+      }
+      // What `socket.write` would say once the batch is in its buffer.
+      return this.socket.writableLength + this.batchBytes < this.socket.writableHighWaterMark;
+    }
+    return writeBuffers(this.socket, buffers, totalBytes(buffers));
   }
 
   cork(): void {
-    this.socket.cork();
+    this.corks += 1;
   }
 
   uncork(): void {
-    this.socket.uncork();
+    if (this.corks === 0) return;
+    this.corks -= 1;
+    if (this.corks === 0) this.flush();
   }
 
   onDrain(resume: () => void): void {
@@ -153,7 +167,7 @@ export class WebConnection implements RequestHandler {
 
   reroute(request: RelayRequest): void {
     const params = request.params;
-    if (params !== undefined) this.routeSafely(request, params, false);
+    if (params !== undefined) this.routing.route(request, params, false);
   }
 
   /**
@@ -191,58 +205,22 @@ export class WebConnection implements RequestHandler {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     this.clock.received();
+    this.routing.readStarts();
     try {
       this.responder.push(chunk);
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message, remote: this.socket.remoteAddress }, 'protocol error');
       this.closing = true;
       this.socket.destroy();
+    } finally {
+      this.routing.readEnds(this.socket.destroyed);
     }
   }
 
   private route(request: RelayRequest, params: NameValuePairs): void {
     if (!request.routing(params)) return;
     if (this.deps.observer?.answer(request, params) === true) return;
-    this.routeSafely(request, params, false);
-  }
-
-  /**
-   * Routes and dispatches off the data path: whatever goes wrong there (a bug) is answered
-   * 500 and logged, never left to reject unhandled (which would end the daemon).
-   */
-  private routeSafely(request: RelayRequest, params: NameValuePairs, rerouted: boolean): void {
-    this.routeTo(request, params, rerouted).catch((err: unknown) => {
-      this.deps.log.error({ err, script: params.get('SCRIPT_FILENAME')?.toString() }, 'routing failed');
-      request.answer(500, errorPage(500));
-    });
-  }
-
-  private async routeTo(request: RelayRequest, params: NameValuePairs, rerouted = false): Promise<void> {
-    let result;
-    try {
-      result = await this.deps.router.route(params);
-    } catch (err) {
-      this.deps.log.error({ err, script: params.get('SCRIPT_FILENAME')?.toString() }, 'script refused');
-      request.answer(403, errorPage(403));
-      return;
-    }
-    if (request.state !== 'routing') return; // the web server went away meanwhile
-    if (isRefusal(result)) {
-      this.deps.log.warn({ pool: result.pool, script: result.scriptFilename, reason: result.reason }, result.event);
-      this.deps.observer?.refused(request, result.pool);
-      request.answer(result.status, errorPage(result.status));
-      return;
-    }
-    request.routed(result);
-    if (this.deps.pools.dispatch(result.pool.name, request)) return;
-    // A reload removed the pool while the script was being resolved: route it again under
-    // the new config (once), rather than leave the web server waiting for an answer.
-    if (!rerouted) {
-      this.routeSafely(request, params, true);
-      return;
-    }
-    this.deps.log.error({ script: result.scriptFilename.toString(), pool: result.pool.name }, 'pool gone during reload');
-    request.answer(503, errorPage(503, [['Retry-After', '1']]));
+    this.routing.route(request, params, false);
   }
 
   /**
@@ -272,9 +250,21 @@ export class WebConnection implements RequestHandler {
     this.finished(request);
   }
 
+  /** Writes what was batched while corked; wakes the relays a batched write told to wait if the socket is not full. */
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const parts = this.batch;
+    const bytes = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    if (writeBuffers(this.socket, parts, bytes) && this.drainWaiters.length > 0) process.nextTick(this.wakeDrainWaiters);
+  }
+
   private lingeringClose(): void {
     if (this.closing) return;
     this.closing = true;
+    this.flush(); // what was relayed before the close goes out first
     this.clock.close();
     this.socket.end();
     this.socket.resume();

@@ -10,6 +10,7 @@ import { encodeBeginRequestBody, encodeRecord, type FcgiRecord } from '../../fas
 import { encodeStream } from '../../fastcgi/writer.ts';
 import { errorPage } from '../../cgi/error-page.ts';
 import { CHANNEL_REQUEST_FAILED } from '../../worker/ipc.ts';
+import { totalBytes, writeBuffers } from './socket-write.ts';
 import { encodeOverrides } from './overrides.ts';
 import type { RelayRequest, Upstream } from './relay-request.ts';
 
@@ -117,10 +118,7 @@ export class WorkerChannel implements Upstream {
   /** @returns false when the channel is full (the web server's input is paused until it drains) */
   #write(buffers: readonly Buffer[], request: RelayRequest | undefined): boolean {
     if (this.#socket.destroyed) return true;
-    this.#socket.cork();
-    let ok = true;
-    for (const b of buffers) ok = this.#socket.write(b);
-    this.#socket.uncork();
+    const ok = writeBuffers(this.#socket, buffers, totalBytes(buffers));
     // Past the request's window (0 unless multiplexed: see RelayRequest.stdinWindowBytes) the
     // web server's connection stops reading until this channel drains.
     if (!ok && request !== undefined && this.#socket.writableLength > request.stdinWindowBytes && request.pauseInput()) {
