@@ -8,10 +8,11 @@ import { textEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
 import type { CgiHead } from '../cgi/response.ts';
 import type { CgiOutput } from './cgi-output.ts';
 import type { RuntimeRequest } from './runtimes/types.ts';
+import type { RunAbort } from './run-abort.ts';
 
 /** The parts of one run that {@link RunRequest} is made of: its fields, but the text view. */
 export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'environment' | 'stdin' | 'stdout'
-  | 'signal' | 'onStderrLine' | 'onSpawn'> & { readonly scriptFd: number | undefined };
+  | 'onStderrLine' | 'onSpawn'> & { readonly scriptFd: number | undefined; readonly abort: RunAbort };
 
 /** {@link RuntimeRequest} for one run (see there for each member). */
 export class RunRequest implements RuntimeRequest {
@@ -22,10 +23,10 @@ export class RunRequest implements RuntimeRequest {
   readonly environment: CgiEnvironment;
   readonly stdin: Readable;
   readonly stdout: CgiOutput;
-  readonly signal: AbortSignal;
   readonly onStderrLine: (line: string) => void;
   readonly onSpawn: (pid: number) => void;
   #text: Record<string, string> | undefined;
+  readonly #abort: RunAbort;
 
   constructor(parts: RunParts) {
     this.scriptFilename = parts.scriptFilename;
@@ -35,7 +36,7 @@ export class RunRequest implements RuntimeRequest {
     this.environment = parts.environment;
     this.stdin = parts.stdin;
     this.stdout = parts.stdout;
-    this.signal = parts.signal;
+    this.#abort = parts.abort;
     this.onStderrLine = parts.onStderrLine;
     this.onSpawn = parts.onSpawn;
   }
@@ -44,6 +45,21 @@ export class RunRequest implements RuntimeRequest {
   get env(): Record<string, string> {
     this.#text ??= textEnvironment(this.environment);
     return this.#text;
+  }
+
+  /** {@inheritDoc RuntimeRequest.signal} */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** {@inheritDoc RuntimeRequest.aborted} */
+  get aborted(): boolean {
+    return this.#abort.aborted;
+  }
+
+  /** {@inheritDoc RuntimeRequest.onAbort} */
+  onAbort(listener: () => void): () => void {
+    return this.#abort.onAbort(listener);
   }
 
   /** {@inheritDoc RuntimeRequest.respond} */

@@ -51,6 +51,18 @@ export interface RuntimeRequest {
   /** Aborted on timeout or client abort: stop the script (TERM, then KILL). */
   signal: AbortSignal;
   /**
+   * True once the run was aborted, read without making `signal` (the worker makes it on first
+   * read). Absent: read `signal.aborted` (see {@link runAborted}).
+   */
+  readonly aborted?: boolean;
+  /**
+   * Calls `listener` once when the run is aborted (at once if it was): lighter than a listener
+   * on `signal` for code that runs on every request. Absent: listen on `signal` (see
+   * {@link onRunAbort}).
+   * @returns the function that removes the listener
+   */
+  onAbort?: (listener: () => void) => () => void;
+  /**
    * Called with the pid of a child process group the runtime started for this request, so
    * the supervisor can kill it should the worker itself die.
    */
@@ -79,4 +91,27 @@ export interface RuntimeHost {
   close(): Promise<void>;
   /** Resident memory of a child process the runtime keeps (python), for `pm.max_memory`. */
   childRssBytes?(): Promise<number>;
+}
+
+/** True once `req` was aborted, without making its `signal` when the worker can say. */
+export function runAborted(req: RuntimeRequest): boolean {
+  return req.aborted ?? req.signal.aborted;
+}
+
+/**
+ * Calls `listener` once when `req` is aborted (at once if it was), through `req.onAbort` when
+ * there is one, else a listener on `req.signal`.
+ * @returns the function that removes the listener
+ */
+export function onRunAbort(req: RuntimeRequest, listener: () => void): () => void {
+  if (req.onAbort !== undefined) return req.onAbort(listener);
+  const { signal } = req;
+  if (signal.aborted) {
+    listener();
+    return () => undefined;
+  }
+  signal.addEventListener('abort', listener, { once: true });
+  return () => {
+    signal.removeEventListener('abort', listener);
+  };
 }
