@@ -142,6 +142,79 @@ export function buildEnvironment(params: ParamSource, options: EnvironmentOption
   return env;
 }
 
+/**
+ * The request's variables as {@link buildEnvironment} would give them, read one by one from the
+ * params instead of copied into a new environment: for a runtime that rebuilds the HTTP request
+ * (the handler runtime reads about fifteen names and the `HTTP_*` fields) and never needs the
+ * whole environment. With a pool `env` or `clearEnv` false the values may come from those too:
+ * the environment is then built once and read.
+ * @param params - the FastCGI params; @param options - as for {@link buildEnvironment}.
+ * @returns a {@link ParamSource} giving the names and values of `buildEnvironment(params,
+ *   options)` (`forEach`: one visit per name; without a pool `env`, in the params' order).
+ */
+export function requestVariables(params: ParamSource, options: EnvironmentOptions): ParamSource {
+  if (!options.clearEnv || Object.keys(options.env).length > 0) return environmentSource(buildEnvironment(params, options));
+  return new RequestVariables(params, options);
+}
+
+/** A built environment read as a {@link ParamSource}. */
+export function environmentSource(env: CgiEnvironment): ParamSource {
+  return { get: (name) => env[name], forEach: (visit) => { for (const name in env) visit(env[name] as EnvValue, name); } };
+}
+
+/** {@link requestVariables} without a pool `env` or inherited variables: the params, filtered. */
+class RequestVariables implements ParamSource {
+  readonly #params: ParamSource;
+  readonly #options: EnvironmentOptions;
+
+  constructor(params: ParamSource, options: EnvironmentOptions) {
+    this.#params = params;
+    this.#options = options;
+  }
+
+  get(name: string): EnvValue | undefined {
+    const { pathInfo } = this.#options;
+    switch (name) {
+      case 'GATEWAY_INTERFACE':
+        return GATEWAY_INTERFACE;
+      case 'SERVER_SOFTWARE':
+        return this.#options.serverSoftware;
+      case 'SCRIPT_FILENAME':
+        return this.#options.scriptFilename;
+      case 'PATH_INFO':
+        if (pathInfo !== undefined) return pathInfo.length === 0 ? undefined : pathInfo;
+        break;
+      case 'SCRIPT_NAME':
+        if (pathInfo !== undefined) {
+          const sent = this.#sent(name);
+          const split = splitScriptName(sent, this.#params.get('PATH_INFO') ?? '', pathInfo);
+          return split ?? sent;
+        }
+        break;
+    }
+    return this.#sent(name);
+  }
+
+  forEach(visit: (value: EnvValue, name: string) => void): void {
+    const names = new Set<string>();
+    this.#params.forEach((_value, name) => names.add(name));
+    for (const name of ['GATEWAY_INTERFACE', 'SERVER_SOFTWARE', 'SCRIPT_FILENAME', 'PATH_INFO']) names.add(name);
+    for (const name of names) {
+      const value = this.get(name);
+      if (value !== undefined) visit(value, name);
+    }
+  }
+
+  /** A param as the environment has it: dropped when never exported, unrepresentable or unset when empty. */
+  #sent(name: string): EnvValue | undefined {
+    if (NEVER_EXPORTED.has(name) || !isEnvName(name) || !isAscii(name)) return undefined;
+    const value = this.#params.get(name);
+    if (value === undefined || hasNul(value)) return undefined;
+    if (value.length === 0 && UNSET_WHEN_EMPTY.has(name)) return undefined;
+    return value;
+  }
+}
+
 /** Sets one variable unless its name is never exported or cannot be represented. */
 function put(vars: Map<string, EnvValue>, name: string, value: EnvValue): void {
   if (NEVER_EXPORTED.has(name) || !isEnvName(name) || hasNul(value)) return;

@@ -4,15 +4,25 @@
 // shape for every request), not an object literal with a getter: a runtime reads its fields many
 // times per request.
 import type { Readable } from 'node:stream';
-import { textEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
+import {
+  buildEnvironment, environmentSource, requestVariables, textEnvironment, type CgiEnvironment, type EnvironmentOptions, type ParamSource,
+} from '../cgi/environment.ts';
 import type { CgiHead } from '../cgi/response.ts';
 import type { CgiOutput } from './cgi-output.ts';
 import type { RuntimeRequest } from './runtimes/types.ts';
 import type { RunAbort } from './run-abort.ts';
 
-/** The parts of one run that {@link RunRequest} is made of: its fields, but the text view. */
-export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'environment' | 'stdin' | 'stdout'
-  | 'onStderrLine' | 'onSpawn'> & { readonly scriptFd: number | undefined; readonly abort: RunAbort };
+/**
+ * The parts of one run that {@link RunRequest} is made of: its fields, but the environment's
+ * views, which are made from `params` and `environmentOptions` when a runtime reads them.
+ */
+export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'stdin' | 'stdout'
+  | 'onStderrLine' | 'onSpawn'> & {
+  readonly scriptFd: number | undefined;
+  readonly abort: RunAbort;
+  readonly params: ParamSource;
+  readonly environmentOptions: EnvironmentOptions;
+};
 
 /** {@link RuntimeRequest} for one run (see there for each member). */
 export class RunRequest implements RuntimeRequest {
@@ -20,12 +30,15 @@ export class RunRequest implements RuntimeRequest {
   readonly scriptPath: Buffer;
   readonly scriptFd: number | undefined;
   readonly cwd: string;
-  readonly environment: CgiEnvironment;
   readonly stdin: Readable;
   readonly stdout: CgiOutput;
   readonly onStderrLine: (line: string) => void;
   readonly onSpawn: (pid: number) => void;
   #text: Record<string, string> | undefined;
+  #environment: CgiEnvironment | undefined;
+  #variables: ParamSource | undefined;
+  readonly #params: ParamSource;
+  readonly #environmentOptions: EnvironmentOptions;
   readonly #abort: RunAbort;
 
   constructor(parts: RunParts) {
@@ -33,12 +46,27 @@ export class RunRequest implements RuntimeRequest {
     this.scriptPath = parts.scriptPath;
     this.scriptFd = parts.scriptFd;
     this.cwd = parts.cwd;
-    this.environment = parts.environment;
+    this.#params = parts.params;
+    this.#environmentOptions = parts.environmentOptions;
     this.stdin = parts.stdin;
     this.stdout = parts.stdout;
     this.#abort = parts.abort;
     this.onStderrLine = parts.onStderrLine;
     this.onSpawn = parts.onSpawn;
+  }
+
+  /** {@inheritDoc RuntimeRequest.environment} Built on first read: the handler runtime never reads it. */
+  get environment(): CgiEnvironment {
+    this.#environment ??= buildEnvironment(this.#params, this.#environmentOptions);
+    return this.#environment;
+  }
+
+  /** {@inheritDoc RuntimeRequest.requestVariables} */
+  get requestVariables(): ParamSource {
+    this.#variables ??= this.#environment === undefined
+      ? requestVariables(this.#params, this.#environmentOptions)
+      : environmentSource(this.#environment);
+    return this.#variables;
   }
 
   /** The environment as text, decoded on first read: `exec` reads the bytes, `node` and `python` this. */

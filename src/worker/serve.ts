@@ -5,7 +5,7 @@
 // 504 when no header went out, and log one line per request.
 import { dirname } from 'node:path';
 import type { PoolConfig } from '../config/schema.ts';
-import { buildEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
+import type { EnvironmentOptions } from '../cgi/environment.ts';
 import { DaemonError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { CgiOutput } from './cgi-output.ts';
@@ -165,7 +165,7 @@ export class RequestServer {
     return new RunRequest({
       scriptFd,
       scriptFilename: scriptText, scriptPath: script.scriptFilename, cwd: dirname(scriptText),
-      environment: this.environment(req, script), stdin: req.stdin, stdout: output, abort,
+      params: req.pairs, environmentOptions: this.environmentOptions(script), stdin: req.stdin, stdout: output, abort,
       onStderrLine: (line) => { this.stderr(req, scriptText, line); },
       onSpawn: (pgid) => { this.deps.onCgiGroup?.(req.requestId, pgid); },
     });
@@ -230,12 +230,12 @@ export class RequestServer {
     }
   }
 
-  private environment(req: FcgiRequest, script: Script): CgiEnvironment {
-    return buildEnvironment(req.pairs, {
+  private environmentOptions(script: Script): EnvironmentOptions {
+    return {
       env: this.pool.env, clearEnv: this.pool.clearEnv, inherited: this.deps.inherited,
       serverSoftware: SERVER_SOFTWARE, scriptFilename: script.scriptFilename,
       ...(script.pathInfo === undefined ? {} : { pathInfo: script.pathInfo }),
-    });
+    };
   }
 
   private stderr(req: FcgiRequest, script: string, line: string): void {

@@ -2,7 +2,7 @@
 // perspective of a runtime: what it gets for one request and what it answers when done
 // (docs/INTERFACES.md, "worker/runtimes").
 import type { Readable, Writable } from 'node:stream';
-import type { CgiEnvironment } from '../../cgi/environment.ts';
+import type { CgiEnvironment, ParamSource } from '../../cgi/environment.ts';
 import type { CgiHead } from '../../cgi/response.ts';
 
 /** Everything a runtime needs to run one CGI request. */
@@ -36,6 +36,12 @@ export interface RuntimeRequest {
    * `exec` hands to execve). Absent: `env`.
    */
   environment?: CgiEnvironment;
+  /**
+   * The same variables read one by one (`requestVariables`): for a runtime that reads a few of
+   * them (the handler rebuilds the HTTP request) without the whole environment being built.
+   * Absent: read `environment` (or `env`).
+   */
+  requestVariables?: ParamSource;
   /**
    * Hands over the response head structured (a runtime that builds one, as the handler
    * runtime does): `stdout` then carries the body only. Absent: write the head into `stdout`.

@@ -52,7 +52,7 @@ export function createNodeHttpHost(handler: NodeHttpHandler): RuntimeHost {
   const connections = new ServerConnections(server, MAX_IDLE_CONNECTIONS);
   return {
     run: async (req) => {
-      const head = requestHead(req.environment ?? req.env);
+      const head = requestHead(req.requestVariables ?? req.environment ?? req.env);
       let bytes: Buffer;
       try {
         bytes = requestBytes(head);
