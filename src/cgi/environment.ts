@@ -159,7 +159,10 @@ export function requestVariables(params: ParamSource, options: EnvironmentOption
 
 /** A built environment read as a {@link ParamSource}. */
 export function environmentSource(env: CgiEnvironment): ParamSource {
-  return { get: (name) => env[name], forEach: (visit) => { for (const name in env) visit(env[name] as EnvValue, name); } };
+  const forEach = (visit: (value: EnvValue, name: string) => void): void => {
+    for (const [name, value] of Object.entries(env)) visit(value, name);
+  };
+  return { get: (name) => env[name], forEach };
 }
 
 /** {@link requestVariables} without a pool `env` or inherited variables: the params, filtered. */
