@@ -16,12 +16,14 @@ import type { RunAbort } from './run-abort.ts';
  * The parts of one run that {@link RunRequest} is made of: its fields, but the environment's
  * views, which are made from `params` and `environmentOptions` when a runtime reads them.
  */
-export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'stdin' | 'stdout'
+export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'stdout'
   | 'onStderrLine' | 'onSpawn'> & {
   readonly scriptFd: number | undefined;
   readonly abort: RunAbort;
   readonly params: ParamSource;
   readonly environmentOptions: EnvironmentOptions;
+  /** Where `stdin` is read from when a runtime reads it (the FastCGI request makes it then). */
+  readonly input: { readonly stdin: Readable };
 };
 
 /** {@link RuntimeRequest} for one run (see there for each member). */
@@ -30,7 +32,7 @@ export class RunRequest implements RuntimeRequest {
   readonly scriptPath: Buffer;
   readonly scriptFd: number | undefined;
   readonly cwd: string;
-  readonly stdin: Readable;
+  readonly #input: { readonly stdin: Readable };
   readonly stdout: CgiOutput;
   readonly onStderrLine: (line: string) => void;
   readonly onSpawn: (pid: number) => void;
@@ -48,7 +50,7 @@ export class RunRequest implements RuntimeRequest {
     this.cwd = parts.cwd;
     this.#params = parts.params;
     this.#environmentOptions = parts.environmentOptions;
-    this.stdin = parts.stdin;
+    this.#input = parts.input;
     this.stdout = parts.stdout;
     this.#abort = parts.abort;
     this.onStderrLine = parts.onStderrLine;
@@ -73,6 +75,11 @@ export class RunRequest implements RuntimeRequest {
   get env(): Record<string, string> {
     this.#text ??= textEnvironment(this.environment);
     return this.#text;
+  }
+
+  /** {@inheritDoc RuntimeRequest.stdin} */
+  get stdin(): Readable {
+    return this.#input.stdin;
   }
 
   /** {@inheritDoc RuntimeRequest.signal} */

@@ -165,7 +165,7 @@ export class RequestServer {
     return new RunRequest({
       scriptFd,
       scriptFilename: scriptText, scriptPath: script.scriptFilename, cwd: dirname(scriptText),
-      params: req.pairs, environmentOptions: this.environmentOptions(script), stdin: req.stdin, stdout: output, abort,
+      params: req.pairs, environmentOptions: this.environmentOptions(script), input: req, stdout: output, abort,
       onStderrLine: (line) => { this.stderr(req, scriptText, line); },
       onSpawn: (pgid) => { this.deps.onCgiGroup?.(req.requestId, pgid); },
     });
