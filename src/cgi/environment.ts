@@ -143,14 +143,12 @@ export function buildEnvironment(params: ParamSource, options: EnvironmentOption
 }
 
 /**
- * The request's variables as {@link buildEnvironment} would give them, read one by one from the
- * params instead of copied into a new environment: for a runtime that rebuilds the HTTP request
- * (the handler runtime reads about fifteen names and the `HTTP_*` fields) and never needs the
- * whole environment. With a pool `env` or `clearEnv` false the values may come from those too:
- * the environment is then built once and read.
+ * The request's variables as {@link buildEnvironment} gives them, without copying them into a
+ * new environment: for a runtime that reads a few (the handler rebuilds the HTTP request). With
+ * a pool `env` or `clearEnv` false, the environment is built and read.
  * @param params - the FastCGI params; @param options - as for {@link buildEnvironment}.
- * @returns a {@link ParamSource} giving the names and values of `buildEnvironment(params,
- *   options)` (`forEach`: one visit per name; without a pool `env`, in the params' order).
+ * @returns the names and values of `buildEnvironment(params, options)` (`forEach`: one visit
+ *   per name; without a pool `env`, in the params' order).
  */
 export function requestVariables(params: ParamSource, options: EnvironmentOptions): ParamSource {
   if (!options.clearEnv || Object.keys(options.env).length > 0) return environmentSource(buildEnvironment(params, options));
@@ -159,19 +157,19 @@ export function requestVariables(params: ParamSource, options: EnvironmentOption
 
 /** A built environment read as a {@link ParamSource}. */
 export function environmentSource(env: CgiEnvironment): ParamSource {
-  const forEach = (visit: (value: EnvValue, name: string) => void): void => {
-    for (const [name, value] of Object.entries(env)) visit(value, name);
-  };
-  return { get: (name) => env[name], forEach };
+  return { get: (name) => env[name], forEach: (visit) => { Object.entries(env).forEach(([name, value]) => { visit(value, name); }); } };
 }
 
+const GATEWAY_NAMES = ['GATEWAY_INTERFACE', 'SERVER_SOFTWARE', 'SCRIPT_FILENAME', 'PATH_INFO'];
 /** {@link requestVariables} without a pool `env` or inherited variables: the params, filtered. */
+
 class RequestVariables implements ParamSource {
-  readonly #params: ParamSource;
+  /** The params in one pass: first position, last value (as the environment keeps them). */
+  readonly #sentPairs = new Map<string, EnvValue>();
   readonly #options: EnvironmentOptions;
 
   constructor(params: ParamSource, options: EnvironmentOptions) {
-    this.#params = params;
+    params.forEach((value, name) => this.#sentPairs.set(name, value));
     this.#options = options;
   }
 
@@ -190,7 +188,7 @@ class RequestVariables implements ParamSource {
       case 'SCRIPT_NAME':
         if (pathInfo !== undefined) {
           const sent = this.#sent(name);
-          const split = splitScriptName(sent, this.#params.get('PATH_INFO') ?? '', pathInfo);
+          const split = splitScriptName(sent, this.#sentPairs.get('PATH_INFO') ?? '', pathInfo);
           return split ?? sent;
         }
         break;
@@ -199,11 +197,12 @@ class RequestVariables implements ParamSource {
   }
 
   forEach(visit: (value: EnvValue, name: string) => void): void {
-    const names = new Set<string>();
-    this.#params.forEach((_value, name) => names.add(name));
-    for (const name of ['GATEWAY_INTERFACE', 'SERVER_SOFTWARE', 'SCRIPT_FILENAME', 'PATH_INFO']) names.add(name);
-    for (const name of names) {
+    for (const name of this.#sentPairs.keys()) {
       const value = this.get(name);
+      if (value !== undefined) visit(value, name);
+    }
+    for (const name of GATEWAY_NAMES) {
+      const value = this.#sentPairs.has(name) ? undefined : this.get(name);
       if (value !== undefined) visit(value, name);
     }
   }
@@ -211,7 +210,7 @@ class RequestVariables implements ParamSource {
   /** A param as the environment has it: dropped when never exported, unrepresentable or unset when empty. */
   #sent(name: string): EnvValue | undefined {
     if (NEVER_EXPORTED.has(name) || !isEnvName(name) || !isAscii(name)) return undefined;
-    const value = this.#params.get(name);
+    const value = this.#sentPairs.get(name);
     if (value === undefined || hasNul(value)) return undefined;
     if (value.length === 0 && UNSET_WHEN_EMPTY.has(name)) return undefined;
     return value;
