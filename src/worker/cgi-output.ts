@@ -4,7 +4,7 @@
 // head and then the body with backpressure, and tell the caller whether it may still answer 502
 // itself (nothing sent yet) when the script failed.
 import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { whenWritableDone } from './writable-done.ts';
 import {
   CgiHeadParser,
   DEFAULT_MAX_HEAD_BYTES,
@@ -117,7 +117,10 @@ export class CgiOutput extends Writable {
    */
   async finish(exit: CgiExit = {}): Promise<CgiHead> {
     if (!this.writableEnded) this.end();
-    await finished(this);
+    // Not `stream.finished`: this runs on every request (see writable-done.ts); the same outcomes.
+    await new Promise<void>((resolve) => whenWritableDone(this, resolve));
+    if (this.errored !== null) throw this.errored;
+    if (!this.writableFinished) throw prematureClose();
     const head = this.#head;
     if (head !== undefined) return head;
     const { exitCode = null, signal = null } = exit;
@@ -206,4 +209,9 @@ export class CgiOutput extends Writable {
     destination.on('close', onClose);
     destination.on('error', done);
   }
+}
+
+/** What `stream.finished` rejects with for a stream destroyed before it finished. */
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }

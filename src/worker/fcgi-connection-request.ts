@@ -98,8 +98,9 @@ export class ResponderRequest implements FcgiRequest {
   readonly keepConn: boolean;
   #pairs: NameValuePairs | undefined;
   #params: Map<string, string> | undefined;
-  /** {@inheritDoc FcgiRequest.stdin} */
-  readonly stdin: Readable;
+  /** Made on first use (most requests have no body and a runtime that never reads it). */
+  #stdin: Readable | undefined;
+  readonly #stdinHighWaterMark: number;
   /** {@inheritDoc FcgiRequest.stdout} */
   readonly stdout: Writable;
   /** Created on first use of `signal` only: most requests are never aborted. */
@@ -127,12 +128,7 @@ export class ResponderRequest implements FcgiRequest {
     this.requestId = head.requestId;
     this.keepConn = head.keepConn;
     this.#channel = channel;
-    this.stdin = new Readable({
-      highWaterMark: stdinHighWaterMark,
-      read: () => {
-        channel.resumeInput();
-      },
-    });
+    this.#stdinHighWaterMark = stdinHighWaterMark;
     this.stdout = new Writable({
       writev: (chunks: { chunk: Buffer }[], callback: () => void) => {
         this.#writeStdout(chunks, callback);
@@ -158,6 +154,23 @@ export class ResponderRequest implements FcgiRequest {
   get params(): Map<string, string> {
     this.#params ??= this.pairs.toMap();
     return this.#params;
+  }
+
+  /** {@inheritDoc FcgiRequest.stdin} */
+  get stdin(): Readable {
+    if (this.#stdin === undefined) {
+      const channel = this.#channel;
+      this.#stdin = new Readable({
+        highWaterMark: this.#stdinHighWaterMark,
+        read: () => {
+          channel.resumeInput();
+        },
+      });
+      // Made after the body ended (or was dropped): it reads as ended, or as what `end()` left.
+      if (this.#ending) this.#stdin.destroy();
+      else if (this.#inputDone) this.#stdin.push(null);
+    }
+    return this.#stdin;
   }
 
   /** {@inheritDoc FcgiRequest.signal} */
@@ -194,7 +207,7 @@ export class ResponderRequest implements FcgiRequest {
     if (this.#inputDone) return true;
     if (content.length > 0) return this.stdin.push(content);
     this.#inputDone = true;
-    this.stdin.push(null);
+    this.#stdin?.push(null);
     return true;
   }
 
@@ -212,7 +225,7 @@ export class ResponderRequest implements FcgiRequest {
     for (const listener of listeners) listener();
     if (!this.#inputDone) {
       this.#inputDone = true;
-      this.stdin.push(null);
+      this.#stdin?.push(null);
     }
     this.#channel.resumeInput();
   }
@@ -237,7 +250,7 @@ export class ResponderRequest implements FcgiRequest {
     this.#ending = true;
     // The body not read is not wanted: free it, and let the connection skip the rest of it.
     this.#inputDone = true;
-    this.stdin.destroy();
+    this.#stdin?.destroy();
     this.#channel.resumeInput();
     // Also when the handler destroyed stdout: END_REQUEST is still owed.
     whenWritableDone(this.stdout, () => {

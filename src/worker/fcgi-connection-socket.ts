@@ -28,6 +28,8 @@ export class ConnectionSocket {
   #peerEnded = false;
   /** Records written with {@link ConnectionSocket.writeHeld} wait, corked. */
   #holding = false;
+  /** The pending hop of the held records' release, cleared when a `write` releases them first. */
+  #immediate: NodeJS.Immediate | undefined;
   /**
    * The connection's own async context: the release of held records is scheduled in it, not in
    * the writer's (a node script's run counts what its code schedules as its own work).
@@ -95,16 +97,24 @@ export class ConnectionSocket {
       socket.cork();
       // Two hops: the first lands in this turn's check phase, where a run that just ended is
       // wound down (and its END_REQUEST written); the second is the next turn's.
-      this.#scope.runInAsyncScope(() => setImmediate(() => setImmediate(this.#release)));
+      this.#immediate = this.#scope.runInAsyncScope(() => setImmediate(this.#hop));
     }
     let ok = true;
     for (const buffer of buffers) ok = socket.write(buffer);
     return ok;
   }
 
+  readonly #hop = (): void => {
+    this.#immediate = setImmediate(this.#release);
+  };
+
   readonly #release = (): void => {
     if (!this.#holding) return;
     this.#holding = false;
+    // Released by a write: no loop turn is spent on the hop still pending.
+    const immediate = this.#immediate;
+    this.#immediate = undefined;
+    if (immediate !== undefined) clearImmediate(immediate);
     this.#socket.uncork();
   };
 

@@ -4,14 +4,27 @@
 // shape for every request), not an object literal with a getter: a runtime reads its fields many
 // times per request.
 import type { Readable } from 'node:stream';
-import { textEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
+import {
+  buildEnvironment, environmentSource, requestVariables, textEnvironment, type CgiEnvironment, type EnvironmentOptions, type ParamSource,
+} from '../cgi/environment.ts';
 import type { CgiHead } from '../cgi/response.ts';
 import type { CgiOutput } from './cgi-output.ts';
 import type { RuntimeRequest } from './runtimes/types.ts';
+import type { RunAbort } from './run-abort.ts';
 
-/** The parts of one run that {@link RunRequest} is made of: its fields, but the text view. */
-export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'environment' | 'stdin' | 'stdout'
-  | 'signal' | 'onStderrLine' | 'onSpawn'> & { readonly scriptFd: number | undefined };
+/**
+ * The parts of one run that {@link RunRequest} is made of: its fields, but the environment's
+ * views, which are made from `params` and `environmentOptions` when a runtime reads them.
+ */
+export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'stdout'
+  | 'onStderrLine' | 'onSpawn'> & {
+  readonly scriptFd: number | undefined;
+  readonly abort: RunAbort;
+  readonly params: ParamSource;
+  readonly environmentOptions: EnvironmentOptions;
+  /** Where `stdin` is read from when a runtime reads it (the FastCGI request makes it then). */
+  readonly input: { readonly stdin: Readable };
+};
 
 /** {@link RuntimeRequest} for one run (see there for each member). */
 export class RunRequest implements RuntimeRequest {
@@ -19,31 +32,69 @@ export class RunRequest implements RuntimeRequest {
   readonly scriptPath: Buffer;
   readonly scriptFd: number | undefined;
   readonly cwd: string;
-  readonly environment: CgiEnvironment;
-  readonly stdin: Readable;
+  readonly #input: { readonly stdin: Readable };
   readonly stdout: CgiOutput;
-  readonly signal: AbortSignal;
   readonly onStderrLine: (line: string) => void;
   readonly onSpawn: (pid: number) => void;
   #text: Record<string, string> | undefined;
+  #environment: CgiEnvironment | undefined;
+  #variables: ParamSource | undefined;
+  readonly #params: ParamSource;
+  readonly #environmentOptions: EnvironmentOptions;
+  readonly #abort: RunAbort;
 
   constructor(parts: RunParts) {
     this.scriptFilename = parts.scriptFilename;
     this.scriptPath = parts.scriptPath;
     this.scriptFd = parts.scriptFd;
     this.cwd = parts.cwd;
-    this.environment = parts.environment;
-    this.stdin = parts.stdin;
+    this.#params = parts.params;
+    this.#environmentOptions = parts.environmentOptions;
+    this.#input = parts.input;
     this.stdout = parts.stdout;
-    this.signal = parts.signal;
+    this.#abort = parts.abort;
     this.onStderrLine = parts.onStderrLine;
     this.onSpawn = parts.onSpawn;
+  }
+
+  /** {@inheritDoc RuntimeRequest.environment} Built on first read: the handler runtime never reads it. */
+  get environment(): CgiEnvironment {
+    this.#environment ??= buildEnvironment(this.#params, this.#environmentOptions);
+    return this.#environment;
+  }
+
+  /** {@inheritDoc RuntimeRequest.requestVariables} */
+  get requestVariables(): ParamSource {
+    this.#variables ??= this.#environment === undefined
+      ? requestVariables(this.#params, this.#environmentOptions)
+      : environmentSource(this.#environment);
+    return this.#variables;
   }
 
   /** The environment as text, decoded on first read: `exec` reads the bytes, `node` and `python` this. */
   get env(): Record<string, string> {
     this.#text ??= textEnvironment(this.environment);
     return this.#text;
+  }
+
+  /** {@inheritDoc RuntimeRequest.stdin} */
+  get stdin(): Readable {
+    return this.#input.stdin;
+  }
+
+  /** {@inheritDoc RuntimeRequest.signal} */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** {@inheritDoc RuntimeRequest.aborted} */
+  get aborted(): boolean {
+    return this.#abort.aborted;
+  }
+
+  /** {@inheritDoc RuntimeRequest.onAbort} */
+  onAbort(listener: () => void): () => void {
+    return this.#abort.onAbort(listener);
   }
 
   /** {@inheritDoc RuntimeRequest.respond} */

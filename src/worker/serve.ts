@@ -5,7 +5,7 @@
 // 504 when no header went out, and log one line per request.
 import { dirname } from 'node:path';
 import type { PoolConfig } from '../config/schema.ts';
-import { buildEnvironment, type CgiEnvironment } from '../cgi/environment.ts';
+import type { EnvironmentOptions } from '../cgi/environment.ts';
 import { DaemonError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { CgiOutput } from './cgi-output.ts';
@@ -20,6 +20,7 @@ import { SERVER_SOFTWARE } from '../version.ts';
 import { closeSync } from 'node:fs';
 import type { OpenedScript, ScriptMismatch, ScriptUse } from './script-file.ts';
 import { Deadline } from '../deadline.ts';
+import { RunAbort } from './run-abort.ts';
 
 /** What a request server needs besides its pool. */
 export interface ServeDeps {
@@ -77,7 +78,7 @@ export class RequestServer {
   private readonly pool: PoolConfig;
   private readonly deps: ServeDeps;
   private readonly runtime: Runtime;
-  private current: AbortController | undefined;
+  private current: RunAbort | undefined;
   private onIdle: (() => void)[] = [];
   /**
    * `request_terminate_timeout` of the request in flight: one timer kept across requests
@@ -116,7 +117,7 @@ export class RequestServer {
 
   private async serve(req: FcgiRequest): Promise<void> {
     const startedMs = this.deps.now();
-    const controller = new AbortController();
+    const controller = new RunAbort();
     this.current = controller;
     const script = await this.script(req);
     if (!('scriptFilename' in script)) {
@@ -137,7 +138,7 @@ export class RequestServer {
     const output = new CgiOutput(req.stdout, { scriptFilename: scriptText });
     let outcome: Outcome;
     try {
-      const run = this.runtimeRequest(req, script, scriptText, output, controller.signal, opened?.fd);
+      const run = this.runtimeRequest(req, script, scriptText, output, controller, opened?.fd);
       const result = await this.runtime(run);
       outcome = await this.conclude(output, result, this.timedOut, req.aborted);
     } catch (err) {
@@ -159,12 +160,12 @@ export class RequestServer {
 
   /** What the runtime gets: the script and environment as bytes, and their text for runtimes that want text. */
   private runtimeRequest(
-    req: FcgiRequest, script: Script, scriptText: string, output: CgiOutput, signal: AbortSignal, scriptFd?: number,
+    req: FcgiRequest, script: Script, scriptText: string, output: CgiOutput, abort: RunAbort, scriptFd?: number,
   ): RuntimeRequest {
     return new RunRequest({
       scriptFd,
       scriptFilename: scriptText, scriptPath: script.scriptFilename, cwd: dirname(scriptText),
-      environment: this.environment(req, script), stdin: req.stdin, stdout: output, signal,
+      params: req.pairs, environmentOptions: this.environmentOptions(script), input: req, stdout: output, abort,
       onStderrLine: (line) => { this.stderr(req, scriptText, line); },
       onSpawn: (pgid) => { this.deps.onCgiGroup?.(req.requestId, pgid); },
     });
@@ -229,12 +230,12 @@ export class RequestServer {
     }
   }
 
-  private environment(req: FcgiRequest, script: Script): CgiEnvironment {
-    return buildEnvironment(req.pairs, {
+  private environmentOptions(script: Script): EnvironmentOptions {
+    return {
       env: this.pool.env, clearEnv: this.pool.clearEnv, inherited: this.deps.inherited,
       serverSoftware: SERVER_SOFTWARE, scriptFilename: script.scriptFilename,
       ...(script.pathInfo === undefined ? {} : { pathInfo: script.pathInfo }),
-    });
+    };
   }
 
   private stderr(req: FcgiRequest, script: string, line: string): void {

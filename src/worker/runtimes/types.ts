@@ -2,7 +2,7 @@
 // perspective of a runtime: what it gets for one request and what it answers when done
 // (docs/INTERFACES.md, "worker/runtimes").
 import type { Readable, Writable } from 'node:stream';
-import type { CgiEnvironment } from '../../cgi/environment.ts';
+import type { CgiEnvironment, ParamSource } from '../../cgi/environment.ts';
 import type { CgiHead } from '../../cgi/response.ts';
 
 /** Everything a runtime needs to run one CGI request. */
@@ -37,6 +37,12 @@ export interface RuntimeRequest {
    */
   environment?: CgiEnvironment;
   /**
+   * The same variables read one by one (`requestVariables`): for a runtime that reads a few of
+   * them (the handler rebuilds the HTTP request) without the whole environment being built.
+   * Absent: read `environment` (or `env`).
+   */
+  requestVariables?: ParamSource;
+  /**
    * Hands over the response head structured (a runtime that builds one, as the handler
    * runtime does): `stdout` then carries the body only. Absent: write the head into `stdout`.
    * @throws TypeError for a head that cannot be written as CGI (see `encodeCgiHead`)
@@ -50,6 +56,18 @@ export interface RuntimeRequest {
   onStderrLine: (line: string) => void;
   /** Aborted on timeout or client abort: stop the script (TERM, then KILL). */
   signal: AbortSignal;
+  /**
+   * True once the run was aborted, read without making `signal` (the worker makes it on first
+   * read). Absent: read `signal.aborted` (see {@link runAborted}).
+   */
+  readonly aborted?: boolean;
+  /**
+   * Calls `listener` once when the run is aborted (at once if it was): lighter than a listener
+   * on `signal` for code that runs on every request. Absent: listen on `signal` (see
+   * {@link onRunAbort}).
+   * @returns the function that removes the listener
+   */
+  onAbort?: (listener: () => void) => () => void;
   /**
    * Called with the pid of a child process group the runtime started for this request, so
    * the supervisor can kill it should the worker itself die.
@@ -79,4 +97,27 @@ export interface RuntimeHost {
   close(): Promise<void>;
   /** Resident memory of a child process the runtime keeps (python), for `pm.max_memory`. */
   childRssBytes?(): Promise<number>;
+}
+
+/** True once `req` was aborted, without making its `signal` when the worker can say. */
+export function runAborted(req: RuntimeRequest): boolean {
+  return req.aborted ?? req.signal.aborted;
+}
+
+/**
+ * Calls `listener` once when `req` is aborted (at once if it was), through `req.onAbort` when
+ * there is one, else a listener on `req.signal`.
+ * @returns the function that removes the listener
+ */
+export function onRunAbort(req: RuntimeRequest, listener: () => void): () => void {
+  if (req.onAbort !== undefined) return req.onAbort(listener);
+  const { signal } = req;
+  if (signal.aborted) {
+    listener();
+    return () => undefined;
+  }
+  signal.addEventListener('abort', listener, { once: true });
+  return () => {
+    signal.removeEventListener('abort', listener);
+  };
 }

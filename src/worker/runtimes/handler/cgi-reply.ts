@@ -4,7 +4,7 @@
 import { inspect } from 'node:util';
 import { errorPage } from '../../../cgi/error-page.ts';
 import { encodeCgiHead, reasonPhrase } from '../../../cgi/response.ts';
-import type { RuntimeRequest, RuntimeResult } from '../types.ts';
+import { runAborted, type RuntimeRequest, type RuntimeResult } from '../types.ts';
 
 /**
  * Fields that describe one HTTP connection, not the response (RFC 9110 §7.6.1): the web
@@ -75,7 +75,7 @@ export function answerFailure(
   err: unknown,
 ): RuntimeResult {
   reportFailure(req, what, err);
-  if (!req.signal.aborted) req.stdout.write(errorPage(status));
+  if (!runAborted(req)) req.stdout.write(errorPage(status));
   return FAILED;
 }
 

@@ -73,7 +73,7 @@ async function runFetch(handler: FetchHandler, req: RuntimeRequest): Promise<Run
 
 /** The web `Request` of a CGI request; its body is stdin when one is attached. */
 function toRequest(req: RuntimeRequest): Request {
-  const head = requestHead(req.environment ?? req.env);
+  const head = requestHead(req.requestVariables ?? req.environment ?? req.env);
   const headers = new Headers();
   headers.set('host', head.host);
   for (const [name, value] of head.headers) headers.append(name, value);

@@ -10,7 +10,7 @@
 import { createServer, validateHeaderValue, type IncomingMessage, type ServerResponse } from 'node:http';
 import { DEFAULT_MAX_HEAD_BYTES } from '../../../cgi/response.ts';
 import { errorPage } from '../../../cgi/error-page.ts';
-import type { RuntimeHost, RuntimeRequest, RuntimeResult } from '../types.ts';
+import { onRunAbort, runAborted, type RuntimeHost, type RuntimeRequest, type RuntimeResult } from '../types.ts';
 import { ABORTED, answerFailure, FAILED, reportFailure, SUCCEEDED, writeHead } from './cgi-reply.ts';
 import type { NodeHttpHandler } from './load-handler.ts';
 import { requestHead, type HttpRequestHead } from './request-head.ts';
@@ -52,7 +52,7 @@ export function createNodeHttpHost(handler: NodeHttpHandler): RuntimeHost {
   const connections = new ServerConnections(server, MAX_IDLE_CONNECTIONS);
   return {
     run: async (req) => {
-      const head = requestHead(req.environment ?? req.env);
+      const head = requestHead(req.requestVariables ?? req.environment ?? req.env);
       let bytes: Buffer;
       try {
         bytes = requestBytes(head);
@@ -60,17 +60,16 @@ export function createNodeHttpHost(handler: NodeHttpHandler): RuntimeHost {
         // A method or Host the web server let through that HTTP cannot carry.
         return answerFailure(req, 400, 'cannot pass the request to the handler', err);
       }
-      if (req.signal.aborted) return ABORTED;
+      if (runAborted(req)) return ABORTED;
       // A body the handler did not read would still be owed to the server: no reuse then.
       const withBody = head.contentLength !== undefined && head.contentLength > 0;
       const connection = connections.acquire(head.addresses);
       const call: Call = { req, failed: false };
       calls.set(connection.server, call);
       // A reset: the handler sees 'close', the response stops, the body copy stops.
-      const onAbort = (): void => {
+      const stopListening = onRunAbort(req, () => {
         connection.destroy();
-      };
-      req.signal.addEventListener('abort', onAbort, { once: true });
+      });
       let result: RuntimeResult = ABORTED;
       try {
         const answered = receive(connection, call, head.method === 'HEAD');
@@ -79,7 +78,7 @@ export function createNodeHttpHost(handler: NodeHttpHandler): RuntimeHost {
         result = await answered;
         return result;
       } finally {
-        req.signal.removeEventListener('abort', onAbort);
+        stopListening();
         if (withBody) req.stdin.unpipe(connection.client);
         connections.release(connection, result === SUCCEEDED && !withBody);
       }
@@ -223,7 +222,7 @@ function writeCgiHead(req: RuntimeRequest, head: ResponseHead): RuntimeResult | 
 /** The connection ended before the response did. */
 function unanswered(call: Call, headRead: boolean): RuntimeResult {
   const { req } = call;
-  if (req.signal.aborted) return ABORTED;
+  if (runAborted(req)) return ABORTED;
   if (headRead) {
     return cutShort(call, new Error('the connection closed before the response ended'));
   }
@@ -234,7 +233,7 @@ function unanswered(call: Call, headRead: boolean): RuntimeResult {
 }
 
 function cutShort(call: Call, err: unknown): RuntimeResult {
-  if (call.req.signal.aborted) return ABORTED;
+  if (runAborted(call.req)) return ABORTED;
   if (!call.failed) reportFailure(call.req, 'response cut short', err);
   return FAILED;
 }

@@ -3,7 +3,7 @@
 // header fields (from `HTTP_*`, `CONTENT_TYPE`, `CONTENT_LENGTH`), scheme and addresses.
 // Pure: the CGI environment in, plain values out.
 import { validateHeaderName, validateHeaderValue } from 'node:http';
-import type { EnvValue } from '../../../cgi/environment.ts';
+import type { EnvValue, ParamSource } from '../../../cgi/environment.ts';
 import type { SocketAddresses } from './memory-socket.ts';
 
 /** The CGI environment as the handler reads it: request values as bytes, the rest as text. */
@@ -58,19 +58,25 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set([
  * Rebuilds the HTTP request of a CGI environment. Values the web server sent as bytes become
  * latin1 strings as they are (what Node's HTTP parser gives for the same bytes); text values
  * (the pool's `env`) are written as UTF-8 first.
- * @param environment - the request's complete CGI environment.
+ * @param environment - the request's complete CGI environment, or its variables read one by
+ *   one (`requestVariables`).
  * @see RFC 3875 §4.1 (meta-variables), §4.1.18 (`HTTP_*`)
  */
-export function requestHead(environment: Env): HttpRequestHead {
-  const env = (name: string): string | undefined => wireValue(environment[name]);
+export function requestHead(environment: Env | ParamSource): HttpRequestHead {
+  const source = isParamSource(environment) ? environment : undefined;
+  const env = source === undefined
+    ? (name: string): string | undefined => wireValue((environment as Env)[name])
+    : (name: string): string | undefined => wireValue(source.get(name));
   const scheme = env('REQUEST_SCHEME') === 'https' || env('HTTPS')?.toLowerCase() === 'on' ? 'https' : 'http';
   const headers: [string, string][] = [];
-  for (const name in environment) {
-    if (!name.startsWith('HTTP_')) continue;
-    const value = env(name);
+  const visit = (raw: EnvValue | undefined, name: string): void => {
+    if (!name.startsWith('HTTP_')) return;
+    const value = wireValue(raw);
     const field = name.slice(5).toLowerCase().replaceAll('_', '-');
     if (value !== undefined && !NOT_FORWARDED.has(field)) pushField(headers, field, value);
-  }
+  };
+  if (source !== undefined) source.forEach(visit);
+  else for (const name in environment) visit((environment as Env)[name], name);
   const contentType = env('CONTENT_TYPE');
   if (contentType !== undefined) pushField(headers, 'content-type', contentType);
   const method = env('REQUEST_METHOD');
@@ -89,6 +95,11 @@ export function requestHead(environment: Env): HttpRequestHead {
       encrypted: scheme === 'https',
     },
   };
+}
+
+/** A `ParamSource` (`requestVariables`), not an environment object (whose values are never functions). */
+function isParamSource(value: Env | ParamSource): value is ParamSource {
+  return typeof value.get === 'function' && typeof value.forEach === 'function';
 }
 
 /**

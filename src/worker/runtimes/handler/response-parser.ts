@@ -29,6 +29,7 @@ type State = 'head' | 'length' | 'size' | 'data' | 'data-end' | 'trailers' | 'eo
 
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
+const NOTHING = Buffer.alloc(0);
 
 /**
  * Incremental parser of one HTTP/1.1 response. Feed it with {@link ResponseParser.push} and tell
@@ -40,7 +41,7 @@ export class ResponseParser {
   readonly #noBody: boolean;
   readonly #maxHeadBytes: number;
   #state: State = 'head';
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer = NOTHING;
   #remaining = 0;
 
   /**
@@ -70,7 +71,7 @@ export class ResponseParser {
    */
   push(chunk: Buffer): void {
     let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    this.#pending = Buffer.alloc(0);
+    this.#pending = NOTHING;
     while (data.length > 0 && this.#state !== 'done') {
       const used = this.#step(data);
       if (used < 0) {

@@ -70,8 +70,8 @@ export class RunStdio {
     this.#stderr?.flush();
   }
 
-  /** Resolves once the output reached the request (at once after an abort of `signal`). */
-  flushed(signal: AbortSignal): Promise<void> {
-    return streamFlushed(this.stdout, signal);
+  /** Resolves once the output reached the request (at once after `req` was aborted). */
+  flushed(req: RuntimeRequest): Promise<void> {
+    return streamFlushed(this.stdout, req);
   }
 }

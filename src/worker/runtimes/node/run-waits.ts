@@ -6,6 +6,7 @@ import { whenWritableDone } from '../../writable-done.ts';
 import { LoopWatch } from './loop-watch.ts';
 import type { ScriptActivity } from './script-activity.ts';
 import { ownTimers } from './script-timers.ts';
+import { onRunAbort, runAborted, type RuntimeRequest } from '../types.ts';
 
 /** Promise as it was when the runtime loaded: a script replacing the global cannot stall the wind-down. */
 const OwnPromise = Promise;
@@ -37,17 +38,16 @@ export function settled(activity: ScriptActivity, limitMs: number): Promise<void
  * Resolves once `stream` finished (every byte accepted downstream) or was destroyed; an abort
  * of `signal` destroys it, dropping what was still queued.
  */
-export function streamFlushed(stream: Writable, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) stream.destroy();
+export function streamFlushed(stream: Writable, req: RuntimeRequest): Promise<void> {
+  if (runAborted(req)) stream.destroy();
   if (stream.destroyed || stream.writableFinished) return OwnPromise.resolve();
   return new OwnPromise((resolve) => {
-    const onAbort = (): void => {
+    const stopListening = onRunAbort(req, () => {
       stream.destroy();
-    };
+    });
     whenWritableDone(stream, () => {
-      signal.removeEventListener('abort', onAbort);
+      stopListening();
       resolve();
     });
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -4,7 +4,7 @@
 // whatever it swapped, added or left running is put right before the next request.
 import { inspect } from 'node:util';
 import { errorPage } from '../../../cgi/error-page.ts';
-import type { RuntimeRequest, RuntimeResult } from '../types.ts';
+import { onRunAbort, runAborted, type RuntimeRequest, type RuntimeResult } from '../types.ts';
 import {
   cgiEnvironment,
   exitCodeOf,
@@ -86,14 +86,15 @@ export class ScriptRun {
     const module = scriptModule(this.#script);
     const restoreProcess = this.#emulate(module);
     const forgetModules = this.#deps.resetModules ? noteLoadedModules() : undefined;
-    this.#req.signal.addEventListener('abort', this.#onAbort, { once: true });
+    // Aborted before it starts: the script still runs, then is stopped (below), as before.
+    const stopListening = runAborted(this.#req) ? noListener : onRunAbort(this.#req, this.#onAbort);
     const { activity } = this.#deps;
     activity.begin();
     activity.watch(this.#changed);
     this.#enter(() => {
       invokeScript(this.#script, module);
     });
-    if (this.#req.signal.aborted) this.#onAbort();
+    if (runAborted(this.#req)) this.#onAbort();
     this.#changed();
     const ending = await this.#ended;
     this.#watch.stop();
@@ -102,11 +103,11 @@ export class ScriptRun {
     // patched (they also use references captured before any script ran).
     this.#resetProblems = this.#deps.reset();
     this.#listeners.restore();
-    this.#req.signal.removeEventListener('abort', this.#onAbort);
+    stopListening();
     restoreProcess();
     this.#stdio.release();
     forgetModules?.();
-    await this.#stdio.flushed(this.#req.signal);
+    await this.#stdio.flushed(this.#req);
     return { exitCode, signal: null };
   }
 
@@ -241,4 +242,8 @@ export class ScriptRun {
     const text = err instanceof Error ? inspect(err) : `Uncaught ${inspect(err)}`;
     for (const line of text.split('\n')) this.#req.onStderrLine(line);
   }
+}
+
+function noListener(): void {
+  // No listener was added.
 }
