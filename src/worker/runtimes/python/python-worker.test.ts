@@ -112,6 +112,10 @@ describe('the python worker (worker.py) on the supervisor\'s channel', { timeout
   it('keeps no descriptor of a runner that died (three runners replaced, the same open fds)', async () => {
     const peer = await started();
     await peer.get(params('hello.py'));
+    // Each script's checked descriptor is kept (KeptScripts): nohead.py's is opened before
+    // counting, and counted with a live runner (hello.py after the death), as at the end.
+    expect(await peer.get(params('nohead.py'))).toContain('502 Bad Gateway');
+    await peer.get(params('hello.py'));
     const before = readdirSync(`/proc/${String(peer.child.pid)}/fd`).length;
     for (let i = 0; i < 3; i++) expect(await peer.get(params('nohead.py'))).toContain('502 Bad Gateway');
     await peer.get(params('hello.py'));
