@@ -11,6 +11,7 @@ function record(): { actions: WorkerMessageActions; calls: unknown[][] } {
     recycle: (reason, rss) => calls.push(['recycle', reason, rss]),
     stack: (message) => calls.push(['stack', message]),
     startFailed: (message) => calls.push(['startFailed', message]),
+    state: (message) => calls.push(['state', message]),
   };
   return { actions, calls };
 }
