@@ -156,6 +156,13 @@ function dispatchProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefine
     return at('pm', `dispatch = "direct" needs pm = "static", got pm = "${t.pm}": `
       + 'with direct accept the supervisor sees no connection, so it cannot fork on demand or by idle count');
   }
+  if (t['pm.status_path'] !== undefined && t['pm.status_listen'] === undefined) {
+    return at('pm.status_path', 'dispatch = "direct" serves pm.status_path on pm.status_listen only (the workers, not the '
+      + 'supervisor, accept on listen): set pm.status_listen, or use ping.path, which the workers answer');
+  }
+  if (t.request_slowlog_timeout > 0) {
+    return at('request_slowlog_timeout', 'request_slowlog_timeout needs dispatch = "relay": with "direct" the supervisor sees no request while it runs');
+  }
   if (t.listen.startsWith('systemd:')) {
     return at('listen', `dispatch = "direct" needs a unix socket path or host:port, got listen = "${t.listen}"`);
   }
