@@ -33,21 +33,23 @@ export interface DirectDeps {
   readonly done: () => void;
 }
 
-/** One of `handler.concurrency` places a connection is served in. */
+/** One of `handler.concurrency` places a request runs in. */
 interface Slot {
   readonly server: RequestServer;
-  connection: FcgiResponderConnection | undefined;
-  socket: Socket | undefined;
+  /** The request it runs now. */
+  request: FcgiRequest | undefined;
 }
 
 /** Bound on a connection's lingering close when the worker leaves, in milliseconds. */
 const CLOSE_GRACE_MS = 2000;
+/** While leaving: how long a connection that sent nothing yet may take to send its request, ms. */
+const FRESH_GRACE_MS = 10_000;
 
 /**
- * The accept loop of a direct worker on the listening socket `fd`. Connections past the free
- * slots wait, paused, in arrival order (the listen backlog queues those not accepted yet); a
- * connection keeps its slot until it closes (several requests with `FCGI_KEEP_CONN`), as a
- * PHP-FPM child does.
+ * The accept loop of a direct worker on the listening socket `fd`. Every accepted connection
+ * is read at once (an idle kept-alive connection costs nothing and pins nothing); up to
+ * `handler.concurrency` requests run at a time, the others wait in arrival order. Connections
+ * not accepted yet wait in the kernel's listen backlog.
  */
 export class DirectWorker {
   readonly scoreboard: Scoreboard;
@@ -55,7 +57,9 @@ export class DirectWorker {
   readonly #deps: DirectDeps;
   readonly #listener: Server;
   readonly #slots: Slot[];
-  readonly #waiting: Socket[] = [];
+  readonly #pending: FcgiRequest[] = [];
+  /** Open connections and whether one sent a request yet (an idle fresh one may be about to). */
+  readonly #connections = new Map<Socket, { connection: FcgiResponderConnection; used: boolean }>();
   readonly #filter: ClientFilter | undefined;
   /** Not accepting any more: stopped, or `pm.max_requests` reached. */
   #closed = false;
@@ -66,7 +70,7 @@ export class DirectWorker {
     this.#pool = pool;
     this.#deps = deps;
     this.scoreboard = new Scoreboard(deps.now);
-    this.#listener = createServer({ pauseOnConnect: true, noDelay: true });
+    this.#listener = createServer({ noDelay: true });
     const address = formatListenAddress(pool.listen.address);
     this.#filter = pool.listen.address.kind === 'tcp' && pool.listen.allowedClients !== undefined
       ? new ClientFilter(address, pool.listen.allowedClients, deps.log, deps.now) : undefined;
@@ -91,7 +95,8 @@ export class DirectWorker {
 
   /**
    * Stops accepting (the socket stays open in the supervisor and the other workers), serves
-   * the connections already accepted, closes kept-alive ones once idle, then calls `done`.
+   * the requests of the connections already accepted, closes kept-alive ones once idle, then
+   * calls `done`.
    */
   stop(): void {
     if (this.#stopping) return;
@@ -102,7 +107,7 @@ export class DirectWorker {
 
   #slot(): Slot {
     const slot: Slot = {
-      connection: undefined, socket: undefined,
+      request: undefined,
       server: new RequestServer(this.#pool, {
         log: this.#deps.log, inherited: process.env, now: this.#deps.now, runtime: this.#deps.runtime.run,
         openScript, resolve: (params) => resolvePoolScript(this.#pool, params),
@@ -113,68 +118,63 @@ export class DirectWorker {
   }
 
   #accept(socket: Socket): void {
-    // A waiting socket is paused, yet a reset could still be reported: never let it throw.
     socket.on('error', () => undefined);
     if (this.#filter !== undefined && !this.#filter.admit(socket)) return;
     this.scoreboard.accepted += 1;
-    this.#waiting.push(socket);
-    this.#next();
-  }
-
-  /** Gives waiting connections to free slots. */
-  #next(): void {
-    for (const slot of this.#slots) {
-      if (slot.socket !== undefined) continue;
-      const socket = this.#waiting.shift();
-      if (socket === undefined) return;
-      this.#serve(slot, socket);
-    }
-  }
-
-  #serve(slot: Slot, socket: Socket): void {
     const connection = new FcgiResponderConnection(socket, {
-      values: { FCGI_MAX_CONNS: String(this.#slots.length), FCGI_MAX_REQS: String(this.#slots.length) },
+      values: { FCGI_MAX_CONNS: String(Math.max(1, this.#pool.listen.maxConnections)), FCGI_MAX_REQS: String(this.#slots.length) },
     });
-    slot.socket = socket;
-    slot.connection = connection;
-    connection.on('request', (req: FcgiRequest) => { this.#request(slot, req); });
+    const entry = { connection, used: false };
+    this.#connections.set(socket, entry);
+    connection.on('request', (req: FcgiRequest) => {
+      entry.used = true;
+      this.#request(req);
+    });
     connection.on('protocol-error', (err: Error) => {
       this.#deps.log.error({ err: err.message }, 'protocol error');
     });
     // Leaving (stopped or used up): a kept-alive connection closes after its response.
     connection.on('idle', () => { if (this.#closed) this.#endSoon(socket); });
     connection.on('close', () => {
-      // An aborted request may still be stopping its script: the next connection waits for it.
-      slot.server.stopWhenIdle(() => {
-        slot.socket = undefined;
-        slot.connection = undefined;
-        this.#next();
-        this.#leaveIfDone();
-      });
+      this.#connections.delete(socket);
+      this.#leaveIfDone();
     });
-    socket.resume();
+    if (this.#closed) this.#endSoon(socket, FRESH_GRACE_MS);
   }
 
-  #request(slot: Slot, req: FcgiRequest): void {
-    this.scoreboard.started(slot, req);
+  #request(req: FcgiRequest): void {
     const pingPath = this.#pool.status.pingPath;
     if (pingPath !== undefined && req.pairs.get('SCRIPT_NAME')?.toString('latin1') === pingPath) {
+      this.scoreboard.started(req, req);
       req.stdout.write(cgiResponse(200, 'text/plain', Buffer.from(this.#pool.status.pingResponse), NO_CACHE));
       req.end(0);
-      this.#ended(slot);
+      this.scoreboard.ended(req);
       return;
     }
+    const slot = this.#slots.find((s) => s.request === undefined);
+    if (slot === undefined) this.#pending.push(req);
+    else this.#run(slot, req);
+  }
+
+  #run(slot: Slot, req: FcgiRequest): void {
+    slot.request = req;
+    this.scoreboard.started(req, req);
     slot.server.handle(req);
   }
 
-  /** A request of `slot` ended: count it; past `pm.max_requests`, stop accepting and say so. */
+  /** A request of `slot` ended: count it, run the next waiting one; past `pm.max_requests`, stop accepting. */
   #ended(slot: Slot): void {
-    const requests = this.scoreboard.ended(slot);
+    const req = slot.request;
+    slot.request = undefined;
+    const requests = this.scoreboard.ended(req ?? slot);
+    const next = this.#pending.shift();
+    if (next !== undefined) this.#run(slot, next);
     const max = this.#deps.maxRequests;
-    if (max <= 0 || requests < max || this.#closed) return;
-    this.#close();
-    this.#deps.log.info({ requests }, 'direct: pm.max_requests reached, not accepting any more');
-    this.#deps.send({ type: 'recycle', reason: 'max_requests', rssBytes: process.memoryUsage.rss() });
+    if (max > 0 && requests >= max && !this.#closed) {
+      this.#close();
+      this.#deps.log.info({ requests }, 'direct: pm.max_requests reached, not accepting any more');
+      this.#deps.send({ type: 'recycle', reason: 'max_requests', rssBytes: process.memoryUsage.rss() });
+    }
     this.#leaveIfDone();
   }
 
@@ -183,21 +183,31 @@ export class DirectWorker {
     if (this.#closed) return;
     this.#closed = true;
     this.#listener.close();
-    for (const slot of this.#slots) {
-      if (slot.socket !== undefined && slot.connection?.idle === true) this.#endSoon(slot.socket);
+    for (const [socket, { connection, used }] of this.#connections) {
+      // A connection that sent nothing yet may have its request on the way: it gets a while.
+      if (connection.idle) this.#endSoon(socket, used ? 0 : FRESH_GRACE_MS);
     }
   }
 
-  /** Ends `socket` now (its response is out), destroying it if the peer does not close it. */
-  #endSoon(socket: Socket): void {
-    socket.end();
-    setTimeout(() => { socket.destroy(); }, CLOSE_GRACE_MS).unref();
+  /**
+   * Ends `socket` after `delayMs` unless a request started on it by then (its response is out),
+   * destroying it if the peer does not close it.
+   */
+  #endSoon(socket: Socket, delayMs = 0): void {
+    const end = (): void => {
+      const entry = this.#connections.get(socket);
+      if (entry !== undefined && !entry.connection.idle) return; // ended by its 'idle' instead
+      socket.end();
+      setTimeout(() => { socket.destroy(); }, CLOSE_GRACE_MS).unref();
+    };
+    if (delayMs === 0) end();
+    else setTimeout(end, delayMs).unref();
   }
 
-  /** Once closed, told to stop, and every accepted connection served: done. */
+  /** Once told to stop, and every accepted connection closed and request ended: done. */
   #leaveIfDone(): void {
     if (!this.#stopping || this.#left) return;
-    if (this.#waiting.length > 0 || this.#slots.some((s) => s.socket !== undefined)) return;
+    if (this.#connections.size > 0 || this.#pending.length > 0 || this.#slots.some((s) => s.request !== undefined)) return;
     this.#left = true;
     this.#deps.done();
   }
