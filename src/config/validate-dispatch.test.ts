@@ -52,6 +52,7 @@ describe('dispatch', () => {
     ['pm = "ondemand"\ndispatch = "direct"', 'dispatch = "direct" needs pm = "static", got pm = "ondemand"'],
     ['pm = "static"\ndispatch = "direct"\n"pm.status_path" = "/status"', 'dispatch = "direct" serves pm.status_path on pm.status_listen only'],
     ['pm = "static"\ndispatch = "direct"\nrequest_slowlog_timeout = "1s"', 'request_slowlog_timeout needs dispatch = "relay"'],
+    ['pm = "static"\ndispatch = "direct"\n"access.log" = "/tmp/access.log"', 'access.log needs dispatch = "relay"'],
   ])('refuses %s', async (line, detail) => {
     const [message, ...rest] = await problems(handlerPool(line));
     expect(rest).toEqual([]);

@@ -160,6 +160,9 @@ function dispatchProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefine
     return at('pm.status_path', 'dispatch = "direct" serves pm.status_path on pm.status_listen only (the workers, not the '
       + 'supervisor, accept on listen): set pm.status_listen, or use ping.path, which the workers answer');
   }
+  if (t['access.log'] !== undefined) {
+    return at('access.log', 'access.log needs dispatch = "relay": with "direct" the supervisor sees no request (each worker logs its own request lines)');
+  }
   if (t.request_slowlog_timeout > 0) {
     return at('request_slowlog_timeout', 'request_slowlog_timeout needs dispatch = "relay": with "direct" the supervisor sees no request while it runs');
   }
