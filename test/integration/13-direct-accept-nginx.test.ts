@@ -5,14 +5,17 @@
 // worker's requests (from the heartbeat); a handler stuck in an endless loop is killed by
 // request_terminate_timeout (nginx answers 502) and replaced; a reload under load loses no
 // request; the handler cannot reach Node IPC.
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.ts';
+import { createTempDir } from './helpers/temp-dir.ts';
 import { writeConfigFile, type TomlDocument } from './helpers/config-file.ts';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus, type PoolStatus } from './helpers/control.ts';
 import { fcgiKeepConnSequence } from './helpers/fastcgi-keep-conn.ts';
 import { runLoad } from './helpers/load.ts';
 import { REPO_ROOT } from './helpers/paths.ts';
-import { defaultPool, type StackPaths } from './helpers/stack.ts';
+import { defaultPool, type Stack, type StackPaths } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
@@ -36,6 +39,43 @@ function helloPid(text: string): number {
 }
 
 const servedTotal = (pool: PoolStatus): number => pool.processes.reduce((n, p) => n + p.requests, 0);
+
+/** Reloads with a changed pool (new workers) under a bounded load: no request may fail. */
+async function reloadUnderLoad(s: Stack): Promise<void> {
+    const control = controlSocketIn(s.dir);
+    const oldPids = (await poolStatus(control, 'main')).processes.map((p) => p.pid);
+    let loading = true;
+    let answered = 0;
+    const load = runLoad({
+      clients: 4, durationMs: 60_000, more: () => loading,
+      send: (c, i) => s.request(`/hello?${c}-${i}`),
+      check: (response) => {
+        if (response.status !== 200 || !HELLO.test(response.text)) return `status ${response.status} ${JSON.stringify(response.text.slice(0, 100))}`;
+        answered += 1;
+        return undefined;
+      },
+    });
+    const reload = (async () => {
+      await waitUntil('load running', () => answered >= 20, EVENT_TIMEOUT_MS, 10);
+      await writeConfigFile(s.daemon.configFile, {
+        global: { log_level: 'info', ...CONTROL_GLOBAL }, pools: { main: directPool(s, { request_terminate_timeout: '4s' }) },
+      });
+      const since = s.daemon.logs.length;
+      process.kill(s.daemon.pid, 'SIGHUP');
+      const done = await s.daemon.waitForLog((e) => e.msg === 'reloaded' || e.msg === 'reload refused, keeping the running config', EVENT_TIMEOUT_MS, since);
+      expect(done.msg).toBe('reloaded');
+      // The old workers drain and leave while the load goes on.
+      await waitUntil('old workers gone', async () => {
+        const now = await poolStatus(control, 'main');
+        return now.processes.every((p) => !oldPids.includes(p.pid)) ? true : undefined;
+      }, EVENT_TIMEOUT_MS);
+      const mark = answered;
+      await waitUntil('more answers after the reload', () => answered >= mark + 20, EVENT_TIMEOUT_MS, 10);
+    })().finally(() => { loading = false; });
+    const [result] = await Promise.all([load, reload]);
+    expect(result.failures).toEqual([]);
+    expect(result.ok).toBeGreaterThan(40);
+}
 
 describe('a direct handler pool behind nginx (no upstream keep-alive)', () => {
   const stack = useStack({ global: CONTROL_GLOBAL, pools: (paths) => ({ main: directPool(paths) }) });
@@ -115,40 +155,7 @@ describe('a direct handler pool behind nginx (no upstream keep-alive)', () => {
   });
 
   it('loses no request across a reload that replaces the workers', async () => {
-    const s = stack();
-    const control = controlSocketIn(s.dir);
-    const oldPids = (await poolStatus(control, 'main')).processes.map((p) => p.pid);
-    let loading = true;
-    let answered = 0;
-    const load = runLoad({
-      clients: 4, durationMs: 60_000, more: () => loading,
-      send: (c, i) => s.request(`/hello?${c}-${i}`),
-      check: (response) => {
-        if (response.status !== 200 || !HELLO.test(response.text)) return `status ${response.status} ${JSON.stringify(response.text.slice(0, 100))}`;
-        answered += 1;
-        return undefined;
-      },
-    });
-    const reload = (async () => {
-      await waitUntil('load running', () => answered >= 20, EVENT_TIMEOUT_MS, 10);
-      await writeConfigFile(s.daemon.configFile, {
-        global: { log_level: 'info', ...CONTROL_GLOBAL }, pools: { main: directPool(s, { request_terminate_timeout: '4s' }) },
-      });
-      const since = s.daemon.logs.length;
-      process.kill(s.daemon.pid, 'SIGHUP');
-      const done = await s.daemon.waitForLog((e) => e.msg === 'reloaded' || e.msg === 'reload refused, keeping the running config', EVENT_TIMEOUT_MS, since);
-      expect(done.msg).toBe('reloaded');
-      // The old workers drain and leave while the load goes on.
-      await waitUntil('old workers gone', async () => {
-        const now = await poolStatus(control, 'main');
-        return now.processes.every((p) => !oldPids.includes(p.pid)) ? true : undefined;
-      }, EVENT_TIMEOUT_MS);
-      const mark = answered;
-      await waitUntil('more answers after the reload', () => answered >= mark + 20, EVENT_TIMEOUT_MS, 10);
-    })().finally(() => { loading = false; });
-    const [result] = await Promise.all([load, reload]);
-    expect(result.failures).toEqual([]);
-    expect(result.ok).toBeGreaterThan(40);
+    await reloadUnderLoad(stack());
   });
 });
 
@@ -186,5 +193,29 @@ describe('a direct handler pool behind nginx with upstream keep-alive', () => {
     });
     expect(result.failures).toEqual([]);
     expect(result.ok).toBe(40);
+  });
+
+  it('loses no request across a reload: the old workers close their kept-alive connections once idle', async () => {
+    await reloadUnderLoad(stack());
+  });
+});
+
+describe('dispatch = "direct" with runtime = "python"', () => {
+  it('is a config error naming the file, pool, key, value and why (cgi-fpm check and start)', async () => {
+    const tmp = await createTempDir();
+    try {
+      await mkdir(join(tmp.path, 'cgi-bin'));
+      const file = join(tmp.path, 'direct-python.toml');
+      await writeConfigFile(file, `[pools.py]\nlisten = "${join(tmp.path, 'py.sock')}"\nroot = "cgi-bin"\nruntime = "python"\npm = "static"\ndispatch = "direct"\n`);
+      for (const command of ['check', 'start']) {
+        const r = await runCli([command, '-c', file], tmp.path);
+        expect(r.code).toBe(78);
+        expect(r.stderr).toContain(`${file}: pool "py"`);
+        expect(r.stderr).toContain('dispatch = "direct" needs runtime = "handler", got runtime = "python"');
+        expect(r.stderr).toContain('one request per worker');
+      }
+    } finally {
+      await tmp.remove();
+    }
   });
 });

@@ -7,7 +7,7 @@
 // socket is polled by nothing; each direct worker gets it as a stdio entry and accepts on it.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { rename } from 'node:fs/promises';
-import type { Server, Socket } from 'node:net';
+import { Socket as NetSocket, type Server, type Socket } from 'node:net';
 import type { ListenAddress } from '../../config/schema.ts';
 import { DaemonError, ErrorCode } from '../../errors.ts';
 import { listeningInodes, ownSocketFds, type ProcFiles, PROC } from './proc-sockets.ts';
@@ -70,11 +70,11 @@ async function fetchSocket(spawn: CourierSpawn, courierMain: string, fd: number)
     courier.once('exit', (code, signal) => { fail(`exited (code ${String(code)}, signal ${String(signal)})`); });
     courier.once('message', (_message, handle) => {
       courier.removeAllListeners('exit');
-      if (handle === undefined || !('pause' in handle)) {
+      if (!(handle instanceof NetSocket)) {
         fail('sent no socket');
         return;
       }
-      const socket = handle as Socket;
+      const socket = handle;
       // Received readable: paused before the event loop polls it, so nothing ever reads it.
       socket.pause();
       socket.on('error', () => undefined);

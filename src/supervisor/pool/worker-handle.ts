@@ -6,8 +6,6 @@
 // process group it reported.
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import type { PoolConfig } from '../../config/schema.ts';
-import type { Logger } from '../../log/logger.ts';
 import { CHANNEL_FD, channelCount, controlFd, type SupervisorMessage } from '../../worker/ipc.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
 import type { RequestUsage } from './request-usage.ts';
@@ -17,7 +15,7 @@ import { WorkerGroups } from './worker-groups.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
 import { ChannelBackstops, type BackstopActions, type KillReason } from './channel-backstops.ts';
-import { spawnWorker, type SpawnFn } from './worker-spawn.ts';
+import { spawnWorker } from './worker-spawn.ts';
 import { readWorkerMessage, type WorkerMessageActions } from './worker-messages.ts';
 import { DirectWatch } from './direct-watch.ts';
 import type { WorkerOptions } from './worker-options.ts';
