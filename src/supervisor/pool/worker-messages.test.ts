@@ -43,3 +43,12 @@ describe('readWorkerMessage', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('readWorkerMessage: a direct worker\'s state', () => {
+  it('hands the whole state answer to its action (direct-watch.ts bounds it)', () => {
+    const { actions, calls } = record();
+    const state = { type: 'state', accepted: 3, requests: 2, active: [] };
+    readWorkerMessage(state, actions);
+    expect(calls).toEqual([['state', state]]);
+  });
+});
