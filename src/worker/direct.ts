@@ -31,6 +31,8 @@ export interface DirectDeps {
   readonly maxRequests: number;
   /** Called once the worker stopped accepting and every connection it took is closed. */
   readonly done: () => void;
+  /** Called after each request ended (the worker checks `pm.max_memory`). */
+  readonly afterRequest?: () => void;
 }
 
 /** One of `handler.concurrency` places a request runs in. */
@@ -167,6 +169,7 @@ export class DirectWorker {
     const req = slot.request;
     slot.request = undefined;
     const requests = this.scoreboard.ended(req ?? slot);
+    this.#deps.afterRequest?.();
     const next = this.#pending.shift();
     if (next !== undefined) this.#run(slot, next);
     const max = this.#deps.maxRequests;

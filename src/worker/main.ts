@@ -239,6 +239,7 @@ async function start(message: PoolMessage): Promise<void> {
 function serveDirect(message: PoolMessage, runtime: RuntimeHost, log: Logger): void {
   const direct = new DirectWorker(message.pool, {
     log, runtime, send, now: () => Date.now(), maxRequests: message.maxRequests ?? 0,
+    afterRequest: () => { checkMemory(message.pool, runtime); },
     done: () => {
       // The scoreboard's last word: the supervisor's counts then include every request.
       send(direct.state());

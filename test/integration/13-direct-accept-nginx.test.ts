@@ -181,6 +181,29 @@ describe('pm.max_requests with dispatch = "direct"', () => {
   });
 });
 
+describe('pm.max_memory with dispatch = "direct"', () => {
+  const stack = useStack({
+    global: CONTROL_GLOBAL,
+    pools: (paths) => ({ main: directPool(paths, { pm: { max_children: 1, max_memory: '1MB' } }) }),
+  });
+
+  it('recycles a worker whose memory passed the limit after its request, and the next request is served', async () => {
+    const s = stack();
+    const first = await s.request('/hello?memory-1');
+    expect(first.status).toBe(200);
+    const recycled = await s.daemon.waitForLog((e) => e.msg === 'worker recycled' && e.reason === 'max_memory', EVENT_TIMEOUT_MS);
+    expect(recycled.workerPid).toBe(helloPid(first.text));
+    // The old worker leaves once its request is done; its successor accepts from then on.
+    await waitUntil('the recycled worker replaced', async () => {
+      const now = await poolStatus(controlSocketIn(s.dir), 'main');
+      return !now.processes.some((p) => p.pid === helloPid(first.text)) && now.idle === 1 ? true : undefined;
+    }, EVENT_TIMEOUT_MS);
+    const next = await s.request('/hello?memory-2');
+    expect(next.status).toBe(200);
+    expect(helloPid(next.text)).not.toBe(helloPid(first.text));
+  });
+});
+
 describe('a direct handler pool behind nginx with upstream keep-alive', () => {
   const stack = useStack({ keepAlive: true, global: CONTROL_GLOBAL, pools: (paths) => ({ main: directPool(paths) }) });
 
