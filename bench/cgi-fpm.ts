@@ -66,6 +66,7 @@ function poolTable(
     ...(target.execWorker === undefined ? {} : { 'exec.worker': target.execWorker }),
     ...(target.isolation === undefined ? {} : { isolation: target.isolation }),
     ...(isHandler ? { 'handler.module': workspace.handlerModule } : {}),
+    ...(target.dispatch === undefined ? {} : { dispatch: target.dispatch, pm: 'static' }),
   };
 }
 

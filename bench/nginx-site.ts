@@ -23,10 +23,11 @@ function upstreamName(target: Target): string {
  * cgi-fpm gets kept-alive connections (its supervisor owns them; the recommended setup).
  * fcgiwrap and PHP-FPM do not: each of their children serves one connection at a time, so a
  * kept-alive connection would hold a child while requests on the other connections wait
- * (Debian's `snippets/fastcgi-php.conf` does not keep them either).
+ * (Debian's `snippets/fastcgi-php.conf` does not keep them either). A target may say otherwise
+ * (`Target.keepAlive`: the direct-accept rows).
  */
 function server(site: SiteTarget): string {
-  const keepAlive = site.target.backend === 'cgi-fpm';
+  const keepAlive = site.target.keepAlive ?? site.target.backend === 'cgi-fpm';
   const upstream = upstreamName(site.target);
   return `
 upstream ${upstream} {

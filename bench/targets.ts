@@ -28,6 +28,13 @@ export interface Target {
   readonly execWorker?: 'python' | 'node';
   /** The mod_wsgi application (mod_wsgi targets only). */
   readonly wsgi?: WsgiApp;
+  /** The pool's `dispatch` (cgi-fpm targets; default `relay`): issue 13's direct-accept rows. */
+  readonly dispatch?: 'relay' | 'direct';
+  /**
+   * nginx keeps FastCGI connections to it open (`keepalive` + `fastcgi_keep_conn`).
+   * @defaultValue true for cgi-fpm targets, false for the peers (nginx-site.ts)
+   */
+  readonly keepAlive?: boolean;
   /** The request path: the script's name inside its root, or any path for the handler. */
   readonly path: string;
 }
@@ -76,6 +83,15 @@ export const TARGETS: readonly Target[] = [
   { id: 'node-fcgiwrap', label: 'node fcgiwrap', backend: 'fcgiwrap', path: '/hello.js' },
   { id: 'node-persistent', label: 'node persistent', backend: 'cgi-fpm', runtime: 'node', path: '/hello.js' },
   { id: 'handler', label: 'handler', backend: 'cgi-fpm', runtime: 'handler', path: '/hello' },
+  // PHP-FPM's model: the workers accept themselves; nginx without upstream keep-alive, as for PHP-FPM.
+  {
+    id: 'handler-direct', label: 'handler direct', backend: 'cgi-fpm', runtime: 'handler', dispatch: 'direct', keepAlive: false,
+    path: '/hello',
+  },
+  {
+    id: 'handler-direct-keepalive', label: 'handler direct, keep-alive', backend: 'cgi-fpm', runtime: 'handler',
+    dispatch: 'direct', keepAlive: true, path: '/hello',
+  },
   { id: 'php-fpm', label: 'php-fpm', backend: 'php-fpm', path: '/hello.php' },
   { id: 'sh-exec', label: 'sh exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.sh' },
   { id: 'sh-exec-node', label: 'sh exec, node worker', backend: 'cgi-fpm', runtime: 'exec', execWorker: 'node', path: '/hello.sh' },
@@ -117,6 +133,8 @@ export const RATIOS: readonly RatioSpec[] = [
   ratio('python-persistent', 'python-wsgi-cgi', 'python persistent / mod_wsgi CGI', 1),
   ratio('python-persistent', 'python-wsgi', 'python persistent / mod_wsgi WSGI', 1),
   ratio('handler', 'php-fpm', 'handler / php-fpm', 1),
+  ratio('handler-direct', 'php-fpm', 'handler direct / php-fpm', 1),
+  ratio('handler-direct-keepalive', 'php-fpm', 'handler direct keep-alive / php-fpm', 1),
   ratio('node-persistent', 'python-wsgi-cgi', 'node persistent / mod_wsgi CGI', 1),
   ratio('sh-exec', 'sh-fcgiwrap', 'sh: cgi-fpm exec / fcgiwrap', 1),
   ratio('python-exec', 'python-fcgiwrap', 'python: cgi-fpm exec / fcgiwrap', 1),

@@ -59,6 +59,7 @@ export function poolToToml(pool: PoolConfig): Record<string, unknown> {
     'queue.timeout': duration(pool.queue.timeoutMs),
     clear_env: pool.clearEnv,
     stderr: pool.stderr,
+    dispatch: pool.dispatch,
     ...(pool.exec.worker === undefined ? {} : { 'exec.worker': pool.exec.worker }),
     'python.executable': pool.python.executable,
     isolation: pool.isolation,

@@ -110,6 +110,7 @@ export function buildPool(
     env: { ...t.env },
     clearEnv: t.clear_env,
     stderr: t.stderr,
+    dispatch: t.dispatch,
     exec: { killGroupAtEnd: t['exec.kill_group_at_end'], worker: t['exec.worker'] },
     python: { executable: t['python.executable'] },
     isolation: t.isolation,

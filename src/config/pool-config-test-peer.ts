@@ -17,6 +17,7 @@ export function testPoolConfig(overrides: Partial<PoolConfig> = {}): PoolConfig 
     match: ['**'],
     requireExecutable: true,
     runtime: 'exec',
+    dispatch: 'relay',
     pm: {
       mode: 'static', maxChildren: 5, startServers: 2, minSpareServers: 1, maxSpareServers: 3,
       processIdleTimeoutMs: 10_000, maxRequests: 0, maxMemoryBytes: 0,

@@ -56,3 +56,14 @@ export const STDERR_MODES = ['log', 'forward'] as const;
 
 /** One of {@link STDERR_MODES}. */
 export type StderrMode = (typeof STDERR_MODES)[number];
+
+/**
+ * How a pool's requests reach its workers: `relay` (the supervisor accepts, routes and relays
+ * each request to a free worker) or `direct` (the workers accept on the pool's socket
+ * themselves, PHP-FPM's model; `runtime = "handler"` with `pm = "static"` only).
+ * @see docs/DESIGN.md "Direct accept"
+ */
+export const DISPATCH_MODES = ['relay', 'direct'] as const;
+
+/** One of {@link DISPATCH_MODES}. */
+export type DispatchMode = (typeof DISPATCH_MODES)[number];

@@ -6,7 +6,7 @@ import type {
   AccessConfig, ExecConfig, HandlerConfig, ListenConfig, PmConfig, PoolUser, PythonConfig, QueueConfig, StateConfig,
   StatusConfig,
 } from './schema-parts.ts';
-import type { Isolation, LogLevel, Runtime, StderrMode } from './schema-values.ts';
+import type { DispatchMode, Isolation, LogLevel, Runtime, StderrMode } from './schema-values.ts';
 
 export type { ListenAddress } from './listen.ts';
 export { formatListenAddress } from './listen.ts';
@@ -207,6 +207,15 @@ export interface PoolConfig {
    * @see PHP-FPM `catch_workers_output` / `decorate_workers_output`
    */
   readonly stderr: StderrMode;
+  /**
+   * `relay`: the supervisor accepts the web server's connections and relays each request to a
+   * free worker. `direct`: the workers accept on the pool's socket themselves (the supervisor
+   * binds it, spawns, watches and recycles them, out of the per-request path);
+   * `runtime = "handler"` with `pm = "static"` only.
+   * @defaultValue `'relay'`
+   * @see docs/DESIGN.md "Direct accept"
+   */
+  readonly dispatch: DispatchMode;
   /** Settings of `runtime = "exec"`. */
   readonly exec: ExecConfig;
   /** Settings of `runtime = "python"`. */

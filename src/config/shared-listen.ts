@@ -48,6 +48,11 @@ export function sharedListenProblems(file: string, pools: readonly PoolConfig[])
       problems.push(configProblem(file, `listen.allowed_clients applies to TCP listeners; "${address}" is a unix socket (guard it with listen.mode, listen.owner, listen.group)`, { pool: pool.name, key: 'listen.allowed_clients' }));
     }
     const first = firstByAddress.get(address);
+    const direct = pool.dispatch === 'direct' ? pool : first?.dispatch === 'direct' ? first : undefined;
+    if (first !== undefined && direct !== undefined) {
+      problems.push(configProblem(file, `pool ${JSON.stringify(direct.name)} has dispatch = "direct": its workers accept on "${address}" themselves, so no other pool can share it (give each pool its own listen)`, { pool: pool.name, key: 'listen' }));
+      continue;
+    }
     if (first === undefined) {
       firstByAddress.set(address, pool);
       continue;

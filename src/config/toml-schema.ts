@@ -8,7 +8,7 @@ import { parseAccountRef } from './accounts.ts';
 import { parseAllowedClients } from './allowed-clients.ts';
 import { parseSocketMode } from './listen.ts';
 import { DEFAULT_ACCESS_FORMAT, parseAccessFormat } from './access-format.ts';
-import { EXEC_WORKERS, ISOLATIONS, LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
+import { DISPATCH_MODES, EXEC_WORKERS, ISOLATIONS, LOG_LEVELS, PM_MODES, RUNTIMES, STATE_POLICIES, STDERR_MODES } from './schema.ts';
 import { parseDurationMs, parseSizeBytes } from './units.ts';
 
 /** The pattern pool names must match (they appear in logs, status and worker arguments). */
@@ -149,6 +149,7 @@ export const poolSchema = z.strictObject({
   'state.globals': z.enum(STATE_POLICIES).default('reset'),
   'handler.module': z.string().min(1).optional(),
   'handler.concurrency': z.int().min(1).max(1000).default(1),
+  dispatch: z.enum(DISPATCH_MODES).default('relay'),
 });
 
 /** The keys `[global]` accepts, for "did you mean" suggestions. */

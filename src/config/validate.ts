@@ -99,7 +99,7 @@ export async function validatePool(value: unknown, ctx: PoolContext, fs: ConfigF
 function runtimeProblems(t: PoolTable, ctx: PoolContext): ConfigError[] {
   const pm = pmProblems(t, ctx);
   if (pm !== undefined) return [pm];
-  const isolation = isolationProblem(t, ctx);
+  const isolation = isolationProblem(t, ctx) ?? dispatchProblem(t, ctx);
   if (isolation !== undefined) return [isolation];
   const hasModule = t['handler.module'] !== undefined;
   if (t.runtime === 'handler' && !hasModule) {
@@ -135,6 +135,39 @@ function isolationProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefin
     if (t.isolation === 'fork' && t[key] === 'keep') {
       return at(key, `${key} = "keep" cannot apply with isolation = "fork": every request starts from a fresh fork`);
     }
+  }
+  return undefined;
+}
+
+/**
+ * `dispatch = "direct"`: the workers accept the web server's connections themselves, so only a
+ * runtime that serves several requests per process (`handler`) and a population the supervisor
+ * sizes without seeing connections (`pm = "static"`) fit.
+ */
+function dispatchProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefined {
+  if (t.dispatch !== 'direct') return undefined;
+  const at = (key: string, detail: string): ConfigError => configProblem(ctx.file, detail, { pool: ctx.name, key });
+  if (t.runtime !== 'handler') {
+    return at('runtime', `dispatch = "direct" needs runtime = "handler", got runtime = "${t.runtime}": `
+      + 'the exec, python and node runtimes run one request per worker, and a Node worker cannot stop accepting '
+      + 'while its request runs (use dispatch = "relay")');
+  }
+  if (t.pm !== 'static') {
+    return at('pm', `dispatch = "direct" needs pm = "static", got pm = "${t.pm}": `
+      + 'with direct accept the supervisor sees no connection, so it cannot fork on demand or by idle count');
+  }
+  if (t['pm.status_path'] !== undefined && t['pm.status_listen'] === undefined) {
+    return at('pm.status_path', 'dispatch = "direct" serves pm.status_path on pm.status_listen only (the workers, not the '
+      + 'supervisor, accept on listen): set pm.status_listen, or use ping.path, which the workers answer');
+  }
+  if (t['access.log'] !== undefined) {
+    return at('access.log', 'access.log needs dispatch = "relay": with "direct" the supervisor sees no request (each worker logs its own request lines)');
+  }
+  if (t.request_slowlog_timeout > 0) {
+    return at('request_slowlog_timeout', 'request_slowlog_timeout needs dispatch = "relay": with "direct" the supervisor sees no request while it runs');
+  }
+  if (t.listen.startsWith('systemd:')) {
+    return at('listen', `dispatch = "direct" needs a unix socket path or host:port, got listen = "${t.listen}"`);
   }
   return undefined;
 }

@@ -23,7 +23,16 @@ export const CHANNEL_REQUEST_FAILED = 0xff;
  * handler pool, else 1 — CGI emulation is process-global, so one request at a time.
  */
 export function channelCount(pool: PoolConfig): number {
+  if (pool.dispatch === 'direct') return 0;
   return pool.runtime === 'handler' ? pool.handler.concurrency : 1;
+}
+
+/**
+ * File descriptor of the pool's listening socket in a worker of a `dispatch = "direct"` pool:
+ * the one after its control channel (it has no FastCGI channel). The worker accepts on it.
+ */
+export function listenFd(pool: PoolConfig): number {
+  return controlFd(pool) + 1;
 }
 
 /**
@@ -51,6 +60,11 @@ export interface PoolMessage {
   readonly pool: PoolConfig;
   readonly logLevel: string;
   readonly pretty: boolean;
+  /**
+   * `dispatch = "direct"`: this worker's `pm.max_requests` (the pool's, with the supervisor's
+   * jitter); it counts its requests itself. 0 or absent: none.
+   */
+  readonly maxRequests?: number;
 }
 
 /** Supervisor → worker: finish the request in flight (if any), then exit 0. */
@@ -77,8 +91,39 @@ export interface StackSampleMessage {
   readonly type: 'stack-sample';
 }
 
+/**
+ * Supervisor → worker of a `dispatch = "direct"` pool: the heartbeat's query (PHP-FPM's
+ * scoreboard read); answered with a {@link StateMessage} when the event loop is free.
+ */
+export interface StateQueryMessage {
+  readonly type: 'state';
+}
+
 /** Every message the supervisor sends. */
-export type SupervisorMessage = PoolMessage | StopMessage | StackSampleMessage;
+export type SupervisorMessage = PoolMessage | StopMessage | StackSampleMessage | StateQueryMessage;
+
+/** One request a direct worker runs now, as its {@link StateMessage} tells it. */
+export interface ActiveRequestState {
+  /** How long it has run, in ms. */
+  readonly elapsedMs: number;
+  readonly method: string;
+  readonly uri: string;
+  readonly script: string;
+}
+
+/**
+ * Worker → supervisor (`dispatch = "direct"`): the answer to a {@link StateQueryMessage}, its
+ * counters since it started: `accepted` connections, `requests` ended, the requests running
+ * now, and the last one that ended (`lastDurationMs` long). Data, never an order: the supervisor
+ * bounds what it reads (direct-watch.ts).
+ */
+export interface StateMessage {
+  readonly type: 'state';
+  readonly accepted: number;
+  readonly requests: number;
+  readonly active: readonly ActiveRequestState[];
+  readonly last?: { readonly method: string; readonly uri: string; readonly script: string; readonly durationMs: number };
+}
 
 /**
  * Worker → supervisor: what a node or handler worker can tell about the script it runs. From
@@ -119,13 +164,13 @@ export interface CgiGroupMessage {
  */
 export interface RecycleMessage {
   readonly type: 'recycle';
-  readonly reason: 'max_memory' | 'state';
+  readonly reason: 'max_memory' | 'state' | 'max_requests';
   readonly rssBytes: number;
   readonly detail?: string;
 }
 
 /** Every message a worker sends. */
-export type WorkerMessage = ReadyMessage | StartFailedMessage | CgiGroupMessage | RecycleMessage | StackMessage;
+export type WorkerMessage = ReadyMessage | StartFailedMessage | CgiGroupMessage | RecycleMessage | StackMessage | StateMessage;
 
 /** Narrows an untrusted IPC payload to a message with a string `type`. */
 export function hasType(value: unknown): value is { type: string } {

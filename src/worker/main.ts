@@ -11,20 +11,23 @@ import { closeInheritedFds } from './inherited-fds.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { LevelWithSilent } from 'pino';
 import type { PoolConfig } from '../config/schema.ts';
-import { CHANNEL_FD, CHANNEL_REQUEST_FAILED, channelCount, hasType, type PoolMessage, type WorkerMessage } from './ipc.ts';
+import { CHANNEL_FD, CHANNEL_REQUEST_FAILED, channelCount, hasType, listenFd, type PoolMessage, type WorkerMessage } from './ipc.ts';
 import { FcgiResponderConnection } from './fcgi-connection.ts';
 import { RequestServer } from './serve.ts';
 import { createRuntime } from './runtimes/index.ts';
 import type { RuntimeHost } from './runtimes/types.ts';
 import { ScriptDescriptors } from './script-descriptors.ts';
+import { DirectWorker } from './direct.ts';
 import { startStackSampler } from './runtimes/node/worker-sampler.ts';
 import type { JsStackSampler } from './runtimes/node/stack-sampler.ts';
 
 /** The control fd: the supervisor passes it as the first argument (see `controlFd`). */
 const CONTROL_FD = Number(process.argv[2]);
+/** A direct pool's worker: its listening socket, the fd after the control channel (argv[3]). */
+const LAST_OWN_FD = process.argv[3] === String(CONTROL_FD + 1) ? CONTROL_FD + 1 : CONTROL_FD;
 // Before anything else opens a descriptor: what this process inherited beyond stdio and its
 // channels (a descriptor its launcher leaked to the daemon) must reach no script.
-closeInheritedFds(CONTROL_FD);
+closeInheritedFds(LAST_OWN_FD);
 
 /** Where the supervisor's messages go: set once the control channel is open. */
 const received: { message: (m: unknown) => void; close: () => void } = {
@@ -186,6 +189,10 @@ async function start(message: PoolMessage): Promise<void> {
     disconnect();
     return;
   }
+  if (message.pool.dispatch === 'direct') {
+    serveDirect(message, runtime, log);
+    return;
+  }
   const servers = channelFds(message.pool).map((fd) => serveChannel(fd, message.pool, runtime, log));
   let leaving = false;
   const leave = (): void => {
@@ -222,6 +229,35 @@ async function start(message: PoolMessage): Promise<void> {
     void runtime.close().finally(() => { process.exit(1); });
     setTimeout(() => { process.exit(1); }, 500).unref();
   };
+  send({ type: 'ready' });
+}
+
+/**
+ * `dispatch = "direct"`: accept on the pool's socket (the fd after the control channel) instead
+ * of reading channels; the heartbeat's `state` queries are answered from the scoreboard.
+ */
+function serveDirect(message: PoolMessage, runtime: RuntimeHost, log: Logger): void {
+  const direct = new DirectWorker(message.pool, {
+    log, runtime, send, now: () => Date.now(), maxRequests: message.maxRequests ?? 0,
+    afterRequest: () => { checkMemory(message.pool, runtime); },
+    done: () => {
+      // The scoreboard's last word: the supervisor's counts then include every request.
+      send(direct.state());
+      void runtime.close().finally(() => { received.close = () => undefined; disconnect(); });
+    },
+  });
+  received.message = (m: unknown) => {
+    if (!hasType(m)) return;
+    if (m.type === 'stop') direct.stop();
+    else if (m.type === 'state') send(direct.state());
+  };
+  // The supervisor is gone (even kill -9): nothing of ours may outlive it.
+  received.close = () => {
+    void runtime.close().finally(() => { process.exit(1); });
+    setTimeout(() => { process.exit(1); }, 500).unref();
+  };
+  direct.start(listenFd(message.pool));
+  log.info({ listen: 'direct' }, 'worker accepting directly');
   send({ type: 'ready' });
 }
 

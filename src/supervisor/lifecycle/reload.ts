@@ -8,6 +8,7 @@ import { ConfigError } from '../../errors.ts';
 import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
 import { groupByListen, closeListener, type Listener } from '../listen/listeners.ts';
+import { isDirect } from './direct-listen.ts';
 import type { Pool } from '../pool/pool.ts';
 import { currentIds, poolUserProblems } from '../pool/pool-identity.ts';
 import type { ClientFilter } from '../listen/client-filter.ts';
@@ -68,7 +69,12 @@ export async function applyReload(sup: ReloadTarget): Promise<ReloadResult> {
   const opened: string[] = [];
   try {
     for (const [address, group] of groups) {
-      if (sup.listeners.has(address)) continue;
+      const open = sup.listeners.get(address);
+      if (open !== undefined && (open.listener.held !== undefined) !== isDirect(group)) {
+        throw new Error(`reload: listen "${address}": dispatch changed between "relay" and "direct"; `
+          + 'a listening socket changes hands only at start: restart the daemon (or give the pool a new listen address)');
+      }
+      if (open !== undefined) continue;
       await sup.openAddress(address, group);
       opened.push(address);
     }

@@ -1,9 +1,9 @@
-// This file implements the supervisor from the perspective of the daemon's lifecycle: it
-// opens the listeners, starts every pool, relays requests while `running`, reloads its config
-// without a gap in accepting (`reloading`), and on stop closes the listeners, lets requests in
-// flight finish (up to `process_control_timeout`) and then stops the workers.
+// This file implements the supervisor from the perspective of the daemon's lifecycle: it opens
+// the listeners, starts every pool, relays requests while `running`, reloads its config without a
+// gap in accepting (`reloading`), and on stop closes the listeners, lets requests in flight finish
+// (up to `process_control_timeout`) and then stops the workers.
 import type { Socket } from 'node:net';
-import type { DaemonConfig, PoolConfig } from '../../config/schema.ts';
+import { formatListenAddress, type DaemonConfig, type PoolConfig } from '../../config/schema.ts';
 import { LogFiles } from '../../log/log-files.ts';
 import type { Logger } from '../../log/logger.ts';
 import { guardListener, type ListenerGuard } from '../listen/connection-limits.ts';
@@ -21,6 +21,7 @@ import { Router } from '../relay/router.ts';
 import type { ControlTarget, DaemonStatus, ReloadResult } from '../status.ts';
 import type { SupervisorEvents } from './events.ts';
 import { HandlerWatches } from './module-watch.ts';
+import { holdDirect, isDirect } from './direct-listen.ts';
 import { applyReload, type OpenListener, type ReloadTarget } from './reload.ts';
 
 /** Supervisor life (STYLE.md): serving, re-reading its config, finishing requests, killing. */
@@ -38,10 +39,7 @@ export interface SupervisorDeps {
   readonly now: () => number;
   /** Reads and checks a config file (reload); throws `ConfigError`. */
   readonly load: (file: string) => Promise<DaemonConfig>;
-  /**
-   * Sockets systemd passed (socket activation), fd by name, for `listen = "systemd:NAME"`.
-   * @defaultValue none
-   */
+  /** Sockets systemd passed (socket activation), fd by name, for `listen = "systemd:NAME"`. @defaultValue none */
   readonly listenFds?: ReadonlyMap<string, number>;
   /** Told of lifecycle steps (systemd and s6 readiness). @defaultValue none */
   readonly events?: SupervisorEvents;
@@ -226,6 +224,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       worker: {
         spawn: this.deps.spawn, workerMain: this.deps.workerMain, env: this.deps.env,
         logLevel: this.config.global.logLevel, pretty: this.deps.pretty,
+        listenSocket: () => this.listeners.get(formatListenAddress(config.listen.address))?.listener.held,
       },
     });
   }
@@ -234,10 +233,11 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   async openAddress(address: string, group: readonly PoolConfig[]): Promise<void> {
     const deps = this.connectionDeps(group, new ConnectionCounters());
     const filter = new ClientFilter(address, group[0]?.listen.allowedClients, this.deps.log, this.deps.now);
-    const listener = await openListener(group, (socket) => { if (filter.admit(socket)) this.accept(socket, deps); }, this.deps.listenFds);
-    this.guards.set(address, guardListener(listener.server, address, maxConnections(group), this.deps.log, this.deps.now));
+    let listener = await openListener(group, (socket) => { if (filter.admit(socket)) this.accept(socket, deps); }, this.deps.listenFds);
+    if (isDirect(group)) listener = await holdDirect(listener, this.deps.workerMain, this.deps.spawn);
+    else this.guards.set(address, guardListener(listener.server, address, maxConnections(group), this.deps.log, this.deps.now));
     this.listeners.set(address, { listener, deps, filter });
-    this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name) }, 'listening');
+    this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name), dispatch: isDirect(group) ? 'direct' : 'relay' }, 'listening');
   }
 
   /**

@@ -4,6 +4,7 @@
 // `listen.mode`, TCP on host:port, with `listen.backlog`, or a socket systemd passed
 // (`systemd:NAME`, adopted by fd); and the unix socket helpers the control socket shares
 // (control.ts).
+import { unlinkSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -25,6 +26,11 @@ export interface Listener {
    * may pass it again), routing to no pool.
    */
   readonly passedFd?: number;
+  /**
+   * `dispatch = "direct"`: the listening socket held paused for the workers to accept on
+   * (listen-holder.ts); {@link server} is closed then.
+   */
+  readonly held?: Socket;
 }
 
 /** Groups pools by their `listen` address, keeping config order. */
@@ -83,6 +89,18 @@ export async function openListener(pools: readonly PoolConfig[], onConnection: (
  */
 export function closeListener(listener: Listener): void {
   listener.server.close();
+  const { held } = listener;
+  if (held === undefined) return;
+  // The server's close removed no file (it was renamed aside then): remove this socket's now.
+  held.destroy();
+  const address = listener.pools[0]?.listen.address;
+  if (address?.kind === 'unix') {
+    try {
+      unlinkSync(address.path);
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Owner and group a unix socket file is given; `undefined` keeps the daemon's. */

@@ -134,7 +134,9 @@ export class Pool {
       name: this.config.name, pm: this.config.pm.mode, runtime: this.config.runtime,
       ...this.workers.counts(), maxChildren: this.config.pm.maxChildren,
       queueLength: this.matcher.waiting, maxQueueLength: s.maxQueueLength, queueMax: this.config.queue.max,
-      maxQueueWaitMs: s.maxQueueWaitMs, totalQueueWaitMs: s.totalQueueWaitMs, accepted: s.accepted,
+      maxQueueWaitMs: s.maxQueueWaitMs, totalQueueWaitMs: s.totalQueueWaitMs,
+      // Direct: the connections the workers accepted (those gone were added when they exited).
+      accepted: s.accepted + this.workers.processes().reduce((n, w) => n + (w.direct?.accepted ?? 0), 0),
       overloaded: s.overloaded, maxChildrenReached: s.maxChildrenReached, slowRequests: s.slowRequests,
       restarts: s.restarts, respawns: s.respawns, scaleUps: s.scaleUps, crashes: s.crashes, killed: s.killed,
       recycled: s.recycled, maxActive: s.maxActive, startedAtMs: this.startedAtMs,
@@ -161,6 +163,7 @@ export class Pool {
   }
 
   private onExited(worker: WorkerHandle, info: WorkerExit): void {
+    this.stats.accepted += worker.direct?.accepted ?? 0;
     for (const request of info.requests) {
       const timedOut = info.killReason === 'timeout';
       const status = timedOut ? 504 : 502;

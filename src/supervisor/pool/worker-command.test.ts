@@ -26,6 +26,12 @@ describe('workerCommand', () => {
     expect(usesPythonWorker(exec(undefined, 'python3'), PATH)).toBe(true);
   });
 
+  it('names a direct handler pool\'s listening socket (the fd after control) as the Node worker\'s second argument', () => {
+    const direct = testPoolConfig({ runtime: 'handler', dispatch: 'direct' });
+    expect(workerCommand(direct, MAIN, 3, PATH)).toEqual({ file: process.execPath, args: [MAIN, '3', '4'] });
+    expect(workerCommand(testPoolConfig({ runtime: 'handler' }), MAIN, 4, PATH)).toEqual({ file: process.execPath, args: [MAIN, '4'] });
+  });
+
   it('keeps the Node worker with exec.worker = "node", or when python.executable is not found', () => {
     expect(workerCommand(exec('node'), MAIN, 4, PATH)).toEqual({ file: process.execPath, args: [MAIN, '4'] });
     expect(usesPythonWorker(exec(undefined, '/nonexistent/python3'), PATH)).toBe(false);

@@ -44,7 +44,8 @@ export function workerCommand(
     const script = join(dirname(workerMain), 'runtimes', 'python', 'worker.py');
     return { file: pool.python.executable, args: [...PYTHON_WORKER_FLAGS, script, String(controlFd), SERVER_SOFTWARE] };
   }
-  return { file: process.execPath, args: [workerMain, String(controlFd)] };
+  // A direct pool's worker keeps one more descriptor: the pool's listening socket (`listenFd`).
+  return { file: process.execPath, args: [workerMain, String(controlFd), ...(pool.dispatch === 'direct' ? [String(controlFd + 1)] : [])] };
 }
 
 /**

@@ -6,8 +6,6 @@
 // process group it reported.
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import type { PoolConfig } from '../../config/schema.ts';
-import type { Logger } from '../../log/logger.ts';
 import { CHANNEL_FD, channelCount, controlFd, type SupervisorMessage } from '../../worker/ipc.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
 import type { RequestUsage } from './request-usage.ts';
@@ -17,8 +15,10 @@ import { WorkerGroups } from './worker-groups.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import { WorkerChannel, type ChannelEvents } from '../relay/worker-channel.ts';
 import { ChannelBackstops, type BackstopActions, type KillReason } from './channel-backstops.ts';
-import { spawnWorker, type SpawnFn } from './worker-spawn.ts';
+import { spawnWorker } from './worker-spawn.ts';
 import { readWorkerMessage, type WorkerMessageActions } from './worker-messages.ts';
+import { DirectWatch } from './direct-watch.ts';
+import type { WorkerOptions } from './worker-options.ts';
 
 /** Worker life: forked but not yet ready, serving (some channel may be busy), on its way out. */
 export type WorkerState = 'spawning' | 'running' | 'exiting';
@@ -27,45 +27,7 @@ export type { SpawnFn } from './worker-spawn.ts';
 
 export type { KillReason } from './channel-backstops.ts';
 
-/** What a worker handle reports to its pool. */
-export interface WorkerEvents {
-  /** The worker said ready: each of its channels is free. */
-  ready(worker: WorkerHandle): void;
-  /** The worker asks to be replaced after its request (`pm.max_memory` passed). */
-  recycle(worker: WorkerHandle, reason: string, rssBytes: number): void;
-  /** A request passed `request_slowlog_timeout` and is still running. */
-  slow(worker: WorkerHandle, request: RelayRequest, elapsedMs: number): void;
-  /** The first of its channels took a request (the worker was idle). */
-  busy(worker: WorkerHandle): void;
-  /** A channel's request ended: the channel is free (and the worker idle if `!worker.busy`). */
-  free(worker: WorkerHandle, channel: WorkerChannel): void;
-  exited(worker: WorkerHandle, info: WorkerExit): void;
-}
-
-/** How a worker ended, and the requests it held then. */
-export interface WorkerExit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly requests: readonly RelayRequest[];
-  readonly killReason: KillReason | undefined;
-  readonly startFailure: string | undefined;
-}
-
-/** Everything needed to fork one worker of a pool. */
-export interface WorkerOptions {
-  readonly pool: PoolConfig;
-  readonly spawn: SpawnFn;
-  /** Absolute path of the built worker entry (`dist/worker/main.js`). */
-  readonly workerMain: string;
-  readonly env: NodeJS.ProcessEnv;
-  readonly logLevel: string;
-  readonly pretty: boolean;
-  readonly log: Logger;
-  readonly events: WorkerEvents;
-  readonly now: () => number;
-  /** This worker's `pm.max_requests` limit (jitter applied by the pool); 0 = none. */
-  readonly maxRequests: number;
-}
+export type { WorkerEvents, WorkerExit, WorkerOptions } from './worker-options.ts';
 
 /** One worker process and its FastCGI channels. */
 export class WorkerHandle {
@@ -106,6 +68,8 @@ export class WorkerHandle {
   private readonly usage: UsageMeter;
   /** Its exit was handled (once). */
   private gone = false;
+  /** `dispatch = "direct"`: the heartbeat and the scoreboard it reads (direct-watch.ts). */
+  readonly direct: DirectWatch | undefined;
 
   constructor(options: WorkerOptions) {
     this.options = options;
@@ -116,7 +80,7 @@ export class WorkerHandle {
     this.stacks = new StackSampler(options.pool, (message) => { this.send(message); }, options.now);
     const count = channelCount(options.pool);
     const fd = controlFd(options.pool);
-    this.child = spawnWorker(options.spawn, options.pool, options.workerMain, fd, options.env);
+    this.child = spawnWorker(options.spawn, options.pool, options.workerMain, fd, options.env, options.listenSocket?.());
     this.pid = this.child.pid ?? 0;
     const events: ChannelEvents = {
       started: (channel, request) => { this.onStarted(channel, request); },
@@ -157,8 +121,13 @@ export class WorkerHandle {
         : `spawn failed: ${err.message}`;
       this.onExit(null, null);
     });
+    this.direct = options.pool.dispatch !== 'direct' ? undefined : new DirectWatch(options.pool.requestTerminateTimeoutMs, {
+      now: options.now, log: options.log.child({ workerPid: this.pid }),
+      actions: { send: (m) => { this.send(m); }, kill: () => { this.kill('timeout'); } },
+    });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
-    if (this.pid !== 0) this.send({ type: 'pool', pool: options.pool, logLevel: options.logLevel, pretty: options.pretty });
+    const { pool, logLevel, pretty, maxRequests } = options;
+    if (this.pid !== 0) this.send({ type: 'pool', pool, logLevel, pretty, ...(this.direct === undefined ? {} : { maxRequests }) });
   }
 
   /** True once `pm.max_requests` is reached: the pool replaces the worker. */
@@ -168,7 +137,7 @@ export class WorkerHandle {
 
   /** True while any channel carries a request. */
   get busy(): boolean {
-    return this.busyChannels > 0;
+    return this.direct === undefined ? this.busyChannels > 0 : this.direct.active.length > 0;
   }
 
   /**
@@ -179,7 +148,8 @@ export class WorkerHandle {
   stop(): void {
     if (this.state === 'exiting') return;
     this.state = 'exiting';
-    if (this.busy) this.stopOnceIdle = true;
+    // A direct worker finishes what it accepted itself: told at once.
+    if (this.busy && this.direct === undefined) this.stopOnceIdle = true;
     else this.send({ type: 'stop' });
   }
 
@@ -254,6 +224,11 @@ export class WorkerHandle {
     recycle: (reason, rssBytes) => { this.options.events.recycle(this, reason, rssBytes); },
     stack: (message) => { this.stacks.answered(message); },
     startFailed: (message) => { this.startFailure = message; },
+    state: (message) => {
+      if (this.direct === undefined) return;
+      this.direct.answered(message);
+      this.served = this.direct.requests;
+    },
   };
 
   private onReady(): void {
@@ -261,6 +236,7 @@ export class WorkerHandle {
       this.state = 'running';
       this.readyAtMs = this.options.now();
       this.idleSinceMs = this.readyAtMs;
+      this.direct?.start();
       this.options.events.ready(this);
     } else if (this.state === 'exiting' && this.killReason === undefined) {
       // Told to stop while it was starting: the worker listens for `stop` only once its
@@ -272,6 +248,7 @@ export class WorkerHandle {
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.gone) return;
     this.gone = true;
+    this.direct?.stop();
     for (const backstops of this.backstops.values()) backstops.close();
     this.state = 'exiting';
     const requests: RelayRequest[] = [];

@@ -11,6 +11,7 @@ function record(): { actions: WorkerMessageActions; calls: unknown[][] } {
     recycle: (reason, rss) => calls.push(['recycle', reason, rss]),
     stack: (message) => calls.push(['stack', message]),
     startFailed: (message) => calls.push(['startFailed', message]),
+    state: (message) => calls.push(['state', message]),
   };
   return { actions, calls };
 }
@@ -40,5 +41,14 @@ describe('readWorkerMessage', () => {
     const { actions, calls } = record();
     for (const m of [null, 1, 'ready', {}, { type: 'stop' }, { type: 7 }]) readWorkerMessage(m, actions);
     expect(calls).toEqual([]);
+  });
+});
+
+describe('readWorkerMessage: a direct worker\'s state', () => {
+  it('hands the whole state answer to its action (direct-watch.ts bounds it)', () => {
+    const { actions, calls } = record();
+    const state = { type: 'state', accepted: 3, requests: 2, active: [] };
+    readWorkerMessage(state, actions);
+    expect(calls).toEqual([['state', state]]);
   });
 });

@@ -26,6 +26,8 @@ export interface WorkerMessageActions {
   stack(message: unknown): void;
   /** `start-failed`: why the runtime did not load. */
   startFailed(message: string): void;
+  /** `state`: a direct worker's scoreboard (unchecked: direct-watch.ts reads and bounds it). */
+  state(message: unknown): void;
 }
 
 /** Hands one control message of a worker to `actions` (unknown or malformed types: nothing). */
@@ -45,6 +47,9 @@ export function readWorkerMessage(message: unknown, actions: WorkerMessageAction
     }
     case 'stack':
       actions.stack(message);
+      return;
+    case 'state':
+      actions.state(message);
       return;
     case 'start-failed':
       actions.startFailed(String((message as { message?: unknown }).message));

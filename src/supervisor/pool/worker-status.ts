@@ -4,6 +4,7 @@
 // length, user, script), read from the worker's handle and the request it runs or last ran.
 import type { WorkerStatus, WorkerStatusState } from '../status.ts';
 import type { WorkerHandle } from './worker-handle.ts';
+import type { DirectWatch } from './direct-watch.ts';
 
 /** A worker's state in the words of PHP-FPM's status page (`Idle`, `Running`). */
 export function workerStatusState(worker: WorkerHandle): WorkerStatusState {
@@ -23,6 +24,7 @@ export function workerStatusState(worker: WorkerHandle): WorkerStatusState {
  * @see PHP-FPM status page, `full` (`sapi/fpm/fpm/fpm_status.c`)
  */
 export function workerStatus(worker: WorkerHandle, nowMs: number): WorkerStatus {
+  if (worker.direct !== undefined) return directWorkerStatus(worker, worker.direct);
   const request = worker.lastRequest;
   const params = request?.params;
   const text = (name: string): string => params?.get(name)?.toString('latin1') ?? '';
@@ -43,6 +45,23 @@ export function workerStatus(worker: WorkerHandle, nowMs: number): WorkerStatus 
     ...(worker.lastUsage === undefined || worker.lastRequestEndedAtMs === 0 ? {} : {
       lastRequestCpu: worker.lastUsage.cpuPercent, lastRequestMemoryBytes: worker.lastUsage.memoryBytes,
     }),
+    ...(worker.rssBytes === undefined ? {} : { rssBytes: worker.rssBytes }),
+  };
+}
+
+/**
+ * The `full` view of a `dispatch = "direct"` worker: what its last heartbeat answer told (the
+ * request running longest, else the last one), as precise as the heartbeat period.
+ */
+function directWorkerStatus(worker: WorkerHandle, direct: DirectWatch): WorkerStatus {
+  const running = direct.oldest();
+  const request = running?.request ?? direct.last;
+  const durationMs = running?.elapsedMs ?? direct.last?.durationMs ?? 0;
+  return {
+    pid: worker.pid, state: workerStatusState(worker), startedAtMs: worker.spawnedAtMs, requests: direct.requests,
+    requestDurationUs: Math.max(0, Math.round(durationMs * 1000)),
+    requestMethod: request?.method ?? '', requestUri: request?.uri ?? '', contentLength: 0, user: '-',
+    script: request?.script ?? '',
     ...(worker.rssBytes === undefined ? {} : { rssBytes: worker.rssBytes }),
   };
 }
