@@ -117,6 +117,10 @@ class StandaloneLoop {
     this.listener.on('connection', (socket: Socket) => {
       // A waiting socket is paused, yet a reset could still be reported: never let it throw.
       socket.on('error', () => undefined);
+      // Unref'd while it waits: a connection accepted during a node script's run is not one of
+      // the resources the script left running (process.getActiveResourcesInfo lists ref'd
+      // handles only), which held that run open (and recycled the worker) before.
+      socket.unref();
       if (this.stopping) socket.destroy();
       else this.waiting.push(socket);
       this.next();
@@ -151,6 +155,7 @@ class StandaloneLoop {
     const connection = new FcgiResponderConnection(socket, {
       values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' },
     });
+    socket.ref();
     this.active = { socket, connection };
     connection.on('request', this.server.handle);
     connection.on('protocol-error', (err: Error) => {

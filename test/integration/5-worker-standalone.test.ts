@@ -4,6 +4,7 @@
 // prefix stripped, 403/404 with the supervisor's log events), FCGI_KEEP_CONN, one request at a
 // time across connections, SIGTERM finishing the request in flight, and leaving when orphaned.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +177,45 @@ describe('cgi-fpm worker: requests on fd 0', () => {
     // The worker's own measure of each request: the second began once the first had ended.
     const [first, second] = lines.map((e) => ({ start: Number(e.time) - Number(e.ms), end: Number(e.time) }));
     expect(second!.start).toBeGreaterThanOrEqual(first!.end - 5);
+  });
+
+  it('node runtime: a connection that waits during a run is not the script\'s leftover (no recycle, both answered)', async () => {
+    // Found by the lean helper (session 20): the waiting connection's pipe counted as something
+    // the script left running, so the worker recycled (SIGTERM) after the first request.
+    await writeScript(root, 'hold-node.js', [
+      "const { existsSync, writeFileSync } = require('node:fs');",
+      `const gate = ${JSON.stringify(gate!.dir)};`,
+      "const name = process.env.QUERY_STRING;",
+      "writeFileSync(gate + '/started-' + name, String(process.pid));",
+      "const wait = () => { if (existsSync(gate + '/release-' + name)) process.stdout.write('Content-Type: text/plain\\r\\n\\r\\nreleased ' + name + '\\n'); else setTimeout(wait, 20); };",
+      'wait();',
+      '',
+    ].join('\n'));
+    const nodeConfig = join(dir, 'cgi-fpm-node.toml');
+    await writeConfigFile(nodeConfig, {
+      global: { log_level: 'info' },
+      pools: { main: { ...defaultPool(root, join(dir, 'unused3.sock')), runtime: 'node', match: ['*.js'] } },
+    });
+    const { w, socketPath } = await worker(false, nodeConfig);
+    const first = get(socketPath, '/hold-node.js', { QUERY_STRING: 'sa-node-1' });
+    await gate!.waitStarted('sa-node-1');
+    const ready = w.logs.find((e) => e.msg === 'worker ready');
+    const pid = Number(ready?.pid);
+    const sockets = (): number => readdirSync(`/proc/${String(pid)}/fd`)
+      .filter((fd) => { try { return readlinkSync(`/proc/${String(pid)}/fd/${fd}`).startsWith('socket:'); } catch { return false; } }).length;
+    const before = sockets();
+    const second = get(socketPath, '/hold-node.js', { QUERY_STRING: 'sa-node-2' });
+    // The worker accepted it (one socket more) while the first script still runs.
+    await waitUntil('the second connection accepted and waiting', () => sockets() > before, EVENT_TIMEOUT_MS);
+    expect(await gate!.started('sa-node-2')).toBeUndefined();
+    await gate!.release('sa-node-1', 'sa-node-2');
+    const answers = await Promise.all([first, second]);
+    expect(answers.map((r) => r.stdout.toString())).toEqual([
+      expect.stringContaining(released('sa-node-1')),
+      expect.stringContaining(released('sa-node-2')),
+    ]);
+    expect(w.logs.filter((e) => e.msg === 'worker recycling')).toEqual([]);
+    expect(isProcessAlive(w.pid)).toBe(true);
   });
 
   it('SIGTERM: the request in flight finishes, then the worker exits 0', async () => {
