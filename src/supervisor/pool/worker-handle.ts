@@ -18,7 +18,7 @@ import { ChannelBackstops, type BackstopActions, type KillReason } from './chann
 import { spawnWorker } from './worker-spawn.ts';
 import { readWorkerMessage, type WorkerMessageActions } from './worker-messages.ts';
 import { DirectWatch } from './direct-watch.ts';
-import type { WorkerOptions } from './worker-options.ts';
+import type { WorkerEventsOf, WorkerOptionsOf } from './worker-options.ts';
 
 /** Worker life: forked but not yet ready, serving (some channel may be busy), on its way out. */
 export type WorkerState = 'spawning' | 'running' | 'exiting';
@@ -27,7 +27,11 @@ export type { SpawnFn } from './worker-spawn.ts';
 
 export type { KillReason } from './channel-backstops.ts';
 
-export type { WorkerEvents, WorkerExit, WorkerOptions } from './worker-options.ts';
+export type { WorkerExit } from './worker-options.ts';
+/** What a worker handle reports to its pool (worker-options.ts). */
+export type WorkerEvents = WorkerEventsOf<WorkerHandle>;
+/** Everything needed to fork one worker of a pool (worker-options.ts). */
+export type WorkerOptions = WorkerOptionsOf<WorkerHandle>;
 
 /** One worker process and its FastCGI channels. */
 export class WorkerHandle {

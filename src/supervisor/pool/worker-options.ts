@@ -1,28 +1,28 @@
 // This file implements the shapes a pool and a worker handle exchange, from the perspective of
 // the pool that forks workers: what it passes one (`WorkerOptions`), what the handle reports
-// back (`WorkerEvents`), and how a worker ended (`WorkerExit`). The handle is worker-handle.ts.
+// back (`WorkerEvents`), and how a worker ended (`WorkerExit`). The handle is worker-handle.ts,
+// which names these shapes with itself as `W` (so this file imports nothing from it: no circle).
 import type { Socket } from 'node:net';
 import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { RelayRequest } from '../relay/relay-request.ts';
 import type { WorkerChannel } from '../relay/worker-channel.ts';
 import type { KillReason } from './channel-backstops.ts';
-import type { WorkerHandle } from './worker-handle.ts';
 import type { SpawnFn } from './worker-spawn.ts';
 
-/** What a worker handle reports to its pool. */
-export interface WorkerEvents {
+/** What a worker handle (`W`: worker-handle.ts's `WorkerHandle`) reports to its pool. */
+export interface WorkerEventsOf<W> {
   /** The worker said ready: each of its channels is free. */
-  ready(worker: WorkerHandle): void;
+  ready(worker: W): void;
   /** The worker asks to be replaced after its request (`pm.max_memory` passed). */
-  recycle(worker: WorkerHandle, reason: string, rssBytes: number): void;
+  recycle(worker: W, reason: string, rssBytes: number): void;
   /** A request passed `request_slowlog_timeout` and is still running. */
-  slow(worker: WorkerHandle, request: RelayRequest, elapsedMs: number): void;
+  slow(worker: W, request: RelayRequest, elapsedMs: number): void;
   /** The first of its channels took a request (the worker was idle). */
-  busy(worker: WorkerHandle): void;
+  busy(worker: W): void;
   /** A channel's request ended: the channel is free (and the worker idle if `!worker.busy`). */
-  free(worker: WorkerHandle, channel: WorkerChannel): void;
-  exited(worker: WorkerHandle, info: WorkerExit): void;
+  free(worker: W, channel: WorkerChannel): void;
+  exited(worker: W, info: WorkerExit): void;
 }
 
 /** How a worker ended, and the requests it held then. */
@@ -34,8 +34,8 @@ export interface WorkerExit {
   readonly startFailure: string | undefined;
 }
 
-/** Everything needed to fork one worker of a pool. */
-export interface WorkerOptions {
+/** Everything needed to fork one worker (`W`: worker-handle.ts's `WorkerHandle`) of a pool. */
+export interface WorkerOptionsOf<W> {
   readonly pool: PoolConfig;
   readonly spawn: SpawnFn;
   /** Absolute path of the built worker entry (`dist/worker/main.js`). */
@@ -44,7 +44,7 @@ export interface WorkerOptions {
   readonly logLevel: string;
   readonly pretty: boolean;
   readonly log: Logger;
-  readonly events: WorkerEvents;
+  readonly events: WorkerEventsOf<W>;
   readonly now: () => number;
   /** This worker's `pm.max_requests` limit (jitter applied by the pool); 0 = none. */
   readonly maxRequests: number;
