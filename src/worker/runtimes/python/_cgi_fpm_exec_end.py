@@ -1,7 +1,7 @@
-"""How an `exec` request ends: its status, its log lines and its END_REQUEST.
+"""How a request of the python worker ends: its status, its log lines and its END_REQUEST.
 
-This file implements, from the perspective of the python exec worker's request
-(_cgi_fpm_exec.py, whose ExecRequest mixes this in), what serve.ts `conclude`/`finish` and
+This file implements, from the perspective of the python worker's requests (both roles mix it
+in: _cgi_fpm_exec.py's ExecRequest and _cgi_fpm_serve.py's Request), what serve.ts `conclude`/`finish` and
 spawn-failure.ts do for the Node worker: the head's status (a timeout after it logged as
 `request timeout`, a signal after it ending the request as failed), 504 without a head after a
 timeout, 502 `no cgi headers` naming how the script ended, 403 `script refused` for EACCES on
@@ -15,6 +15,7 @@ import time
 
 from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_request, stream, stream_end
 from _cgi_fpm_head import error_page, no_headers_error
+from _cgi_fpm_log import text as _text
 
 _monotonic = time.monotonic
 # END_REQUEST's protocol status for a response cut short after its head (src/worker/ipc.ts
@@ -31,13 +32,18 @@ class RequestEnd:
         self._drain_stderr()
         self._close_stderr()
         self._close_stdin()
-        exit_code, signal_name = self.exit
+        self._end_by(*self.exit)
+
+    def _end_by(self, exit_code, signal_name):
+        """Concludes with the status that the head, a timeout and how the script ended say."""
         fields = {"exitCode": exit_code, "signal": signal_name}
         head = self.head
         if head is not None:
             if self.timed_out:
                 return self._conclude(head.status, "request timeout", dict(fields, truncated=True))
             if not self.aborted and signal_name is not None:
+                # Killed by a signal after its head (a runner killed, a forked child crashed):
+                # cut short, and the supervisor must not end it as whole (issue 10.7).
                 return self._conclude(head.status, "response incomplete", fields, failed=True)
             return self._conclude(head.status, None, fields)
         if self.timed_out:
@@ -85,8 +91,3 @@ class RequestEnd:
         records.append(end_request(self.request_id, 0, CHANNEL_REQUEST_FAILED if failed else FCGI_REQUEST_COMPLETE))
         server.connection.write(records)
         server.request_ended(self)
-
-
-
-def _text(value):
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

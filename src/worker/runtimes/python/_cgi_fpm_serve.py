@@ -14,22 +14,21 @@ import os
 import time
 
 from _cgi_fpm_environ import last_value
-from _cgi_fpm_fcgi import FCGI_REQUEST_COMPLETE, FCGI_STDERR, FCGI_STDOUT, end_request, stream, stream_end
-from _cgi_fpm_head import CgiError, HeadParser, encode_head, error_page, no_headers_error
+from _cgi_fpm_exec_end import RequestEnd
+from _cgi_fpm_fcgi import FCGI_STDERR, FCGI_STDOUT, stream
+from _cgi_fpm_head import CgiError, HeadParser, encode_head
+from _cgi_fpm_log import text as _text
 from _cgi_fpm_frames import REQUEST, STDIN, STDIN_END, Lines, frame
 from _cgi_fpm_runners import StartError
 from _cgi_fpm_scriptfile import Refused
 from _cgi_fpm_shebang import NotFound
 
 _monotonic = time.monotonic
-# The END_REQUEST protocol status of a response cut short after its head (src/worker/ipc.ts
-# CHANNEL_REQUEST_FAILED): the supervisor then closes the web server's connection without one.
-CHANNEL_REQUEST_FAILED = 0xFF
 # Head and body sent in one record when the body is this small, in bytes.
 COALESCE_BYTES = 16 * 1024
 
 
-class Request:
+class Request(RequestEnd):
     """One request: made at FCGI_BEGIN_REQUEST, run once its params are complete."""
 
     def __init__(self, server, request_id):
@@ -178,48 +177,7 @@ class Request:
                 # The runner skips the unread rest of the body up to this mark.
                 runner.send(frame(STDIN_END))
         self.lines.end()
-        exit_fields = {"exitCode": exit_code, "signal": signal_name}
-        if self.head is not None:
-            if self.timed_out:
-                return self._conclude(self.head.status, "request timeout", dict(exit_fields, truncated=True))
-            if signal_name is not None and not self.aborted:
-                # Killed by a signal after its head (the runner killed, a forked child crashed):
-                # the response is cut short, and the supervisor must not end it as if it were
-                # whole (issue 10.7): serve.ts's `response incomplete`.
-                return self._conclude(self.head.status, "response incomplete", exit_fields, True)
-            return self._conclude(self.head.status, None, exit_fields)
-        if self.timed_out:
-            return self._conclude(504, "request timeout", exit_fields)
-        error = self.output_error or no_headers_error(signal_name, exit_code, self.parser.buffered)
-        return self._conclude(502, "no cgi headers", dict(exit_fields, code=error.code, err=str(error)))
-
-    def _conclude(self, status, event, fields, failed=False):
-        self.over = True
-        if self.timer is not None:
-            self.timer.cancel()
-        server = self.server
-        if self.head is None and not self.aborted:
-            page = error_page(status)
-            self._write_stdout(page)
-            self.bytes = len(page)
-        elapsed = int((_monotonic() - self.started) * 1000)
-        script = _text(self.script)
-        if event is not None:
-            server.log.error(dict({"script": script, "elapsedMs": elapsed}, **fields), event)
-        if failed:
-            # An incomplete response logs status "failed" (the head's status kept as httpStatus).
-            line = {"script": script, "status": "failed", "httpStatus": status, "bytes": self.bytes, "ms": elapsed}
-        else:
-            line = {"script": script, "status": status, "bytes": self.bytes, "ms": elapsed}
-        if self.aborted:
-            line["aborted"] = True
-        server.log.info(line, "request")
-        records = [stream_end(FCGI_STDOUT, self.request_id)]
-        if self.stderr_used:
-            records.append(stream_end(FCGI_STDERR, self.request_id))
-        records.append(end_request(self.request_id, 0, CHANNEL_REQUEST_FAILED if failed else FCGI_REQUEST_COMPLETE))
-        server.connection.write(records)
-        server.request_ended(self)
+        self._end_by(exit_code, signal_name)
 
     def _write_stdout(self, data):
         if self.aborted or not data:
@@ -232,6 +190,3 @@ class Request:
             runner.pause_output()
             connection.when_drained(runner.resume_output)
 
-
-def _text(value):
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
