@@ -25,6 +25,7 @@ from _cgi_fpm_exec_stdin import StdinWriter
 from _cgi_fpm_fcgi import FCGI_STDERR, FCGI_STDOUT, stream
 from _cgi_fpm_frames import Lines
 from _cgi_fpm_head import CgiError, HeadParser, encode_head
+from _cgi_fpm_log import text as _text
 
 _monotonic = time.monotonic
 # Bytes per read of the script's stdout and stderr (under glibc's mmap threshold).
@@ -276,6 +277,3 @@ _NAMES = {getattr(_signal, n): n for n in dir(_signal) if n.startswith("SIG") an
 def _signal_name(number):
     return _NAMES.get(number, "SIG%d" % number)
 
-
-def _text(value):
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -65,3 +65,8 @@ class Logger:
             pass  # a full, non-blocking log pipe: the line is dropped rather than the worker held
         except OSError:
             pass  # the log is gone: nothing to report it to
+
+
+def text(value):
+    """A log field's text: bytes decoded UTF-8 (a byte that is not shows U+FFFD)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -11,6 +11,7 @@ Stdlib only.
 import os
 import time
 
+from _cgi_fpm_log import text as _text
 from _cgi_fpm_runners import MAX_INTERPRETERS, RESPAWN_INTERVAL, Runner, StartError
 
 _monotonic = time.monotonic
@@ -187,6 +188,3 @@ class Runners:
             key = min(candidates)[1]
             self._slots.pop(key).close()
 
-
-def _text(value):
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -17,6 +17,7 @@ from signal import Signals as _Signals
 from _cgi_fpm_channel_worker import rss_bytes
 from _cgi_fpm_connection import READ_BYTES, Connection
 from _cgi_fpm_frames import DONE, HELLO, STDOUT, FrameParser, Lines
+from _cgi_fpm_log import text as _text
 
 # How long a runner may take to say hello, in seconds.
 START_TIMEOUT = 10.0
@@ -240,9 +241,6 @@ class Runner:
     def rss_bytes(self):
         return rss_bytes(self.pid) if self.alive else 0
 
-
-def _text(value):
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _signal_name(number):

@@ -13,7 +13,9 @@ from _cgi_fpm_fds import close_inherited_fds
 import _cgi_fpm_ipc
 
 
-class ScriptFile(unittest.TestCase):
+class ScriptDir(unittest.TestCase):
+    """A temporary root (its real path, bytes) and `write(name, text)` into it."""
+
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
         self.addCleanup(self.dir.cleanup)
@@ -24,6 +26,9 @@ class ScriptFile(unittest.TestCase):
         with open(path, "wb") as handle:
             handle.write(text)
         return path
+
+
+class ScriptFile(ScriptDir):
 
     def test_the_resolved_file_is_opened_and_its_line_read_through_the_descriptor(self):
         path = self.write(b"s.py", b"#!/usr/bin/python3 -u\nprint()\n")
@@ -58,22 +63,14 @@ class ScriptFile(unittest.TestCase):
         self.assertEqual((caught.exception.status, caught.exception.reason), (404, "gone since it was resolved"))
 
 
-class KeptScriptDescriptors(unittest.TestCase):
+class KeptScriptDescriptors(ScriptDir):
     """KeptScripts (script-descriptors.test.ts's cases): a kept descriptor is reused only while
     the path leads to the same version of the checked file; every change is checked afresh."""
 
     def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.root = os.path.realpath(self.dir.name).encode()
+        super().setUp()
         self.kept = KeptScripts(limit=2)
         self.addCleanup(self.kept.close)
-
-    def write(self, name, text):
-        path = os.path.join(self.root, name)
-        with open(path, "wb") as handle:
-            handle.write(text)
-        return path
 
     def test_the_same_version_reuses_the_checked_descriptor(self):
         path = self.write(b"s.py", b"print()\n")
