@@ -59,12 +59,25 @@ describe('dispatch', () => {
     expect(message).toContain(`config: FILE: pool "api": ${detail}`);
   });
 
-  it.each(['exec', 'python', 'node'])('refuses dispatch = "direct" with runtime = "%s", saying why', async (runtime) => {
+  it.each(['exec', 'node'])('refuses dispatch = "direct" with runtime = "%s", saying why', async (runtime) => {
     const text = `[pools.cgi]\nlisten = "/run/cgi-fpm/cgi.sock"\nroot = "${root}"\nruntime = "${runtime}"\npm = "static"\ndispatch = "direct"\n`;
     const [message, ...rest] = await problems(text);
     expect(rest).toEqual([]);
-    expect(message).toContain(`config: FILE: pool "cgi": dispatch = "direct" needs runtime = "handler", got runtime = "${runtime}"`);
+    expect(message).toContain(`config: FILE: pool "cgi": dispatch = "direct" needs runtime = "handler" or "python", got runtime = "${runtime}"`);
     expect(message).toContain('one request per worker');
+  });
+
+  it('reads "direct" for a static python pool', async () => {
+    const text = `[pools.py]\nlisten = "/run/cgi-fpm/py.sock"\nroot = "${root}"\nruntime = "python"\npm = "static"\ndispatch = "direct"\n`;
+    const config = await parseConfig(text, file);
+    expect(config.pools[0]?.dispatch).toBe('direct');
+  });
+
+  it.each(['dynamic', 'ondemand'])('refuses a direct python pool with pm = "%s"', async (pm) => {
+    const text = `[pools.py]\nlisten = "/run/cgi-fpm/py.sock"\nroot = "${root}"\nruntime = "python"\npm = "${pm}"\ndispatch = "direct"\n`;
+    const [message, ...rest] = await problems(text);
+    expect(rest).toEqual([]);
+    expect(message).toContain(`config: FILE: pool "py": dispatch = "direct" needs pm = "static", got pm = "${pm}"`);
   });
 
   it('refuses a direct pool sharing its listen with another pool', async () => {

@@ -141,15 +141,16 @@ function isolationProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefin
 
 /**
  * `dispatch = "direct"`: the workers accept the web server's connections themselves, so only a
- * runtime that serves several requests per process (`handler`) and a population the supervisor
- * sizes without seeing connections (`pm = "static"`) fit.
+ * runtime whose worker can stop accepting while a request runs (`handler`: several requests
+ * per process; `python`: the python worker's own poll loop, the script in its runner) and a
+ * population the supervisor sizes without seeing connections (`pm = "static"`) fit.
  */
 function dispatchProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefined {
   if (t.dispatch !== 'direct') return undefined;
   const at = (key: string, detail: string): ConfigError => configProblem(ctx.file, detail, { pool: ctx.name, key });
-  if (t.runtime !== 'handler') {
-    return at('runtime', `dispatch = "direct" needs runtime = "handler", got runtime = "${t.runtime}": `
-      + 'the exec, python and node runtimes run one request per worker, and a Node worker cannot stop accepting '
+  if (t.runtime !== 'handler' && t.runtime !== 'python') {
+    return at('runtime', `dispatch = "direct" needs runtime = "handler" or "python", got runtime = "${t.runtime}": `
+      + 'the exec and node workers run one request per worker and cannot stop accepting '
       + 'while its request runs (use dispatch = "relay")');
   }
   if (t.pm !== 'static') {

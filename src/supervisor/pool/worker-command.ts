@@ -35,17 +35,19 @@ export const PYTHON_WORKER_FLAGS = ['-E', '-S', '-B'] as const;
  *   leaves `exec.worker` unset (the daemon's `PATH`, which the spawn searches too)
  * @returns for `runtime = "python"`, and `exec` with the python worker (see
  *   {@link usesPythonWorker}): `python.executable -E -S -B …/worker.py CONTROL_FD
- *   SERVER_SOFTWARE`; else `node …/main.js CONTROL_FD`.
+ *   SERVER_SOFTWARE`; else `node …/main.js CONTROL_FD`; with `dispatch = "direct"`, the
+ *   listening socket's fd (CONTROL_FD + 1) last.
  */
 export function workerCommand(
   pool: PoolConfig, workerMain: string, controlFd: number, searchPath: string | undefined = process.env.PATH,
 ): WorkerCommand {
+  // A direct pool's worker keeps one more descriptor: the pool's listening socket (`listenFd`).
+  const listen = pool.dispatch === 'direct' ? [String(controlFd + 1)] : [];
   if (usesPythonWorker(pool, searchPath)) {
     const script = join(dirname(workerMain), 'runtimes', 'python', 'worker.py');
-    return { file: pool.python.executable, args: [...PYTHON_WORKER_FLAGS, script, String(controlFd), SERVER_SOFTWARE] };
+    return { file: pool.python.executable, args: [...PYTHON_WORKER_FLAGS, script, String(controlFd), SERVER_SOFTWARE, ...listen] };
   }
-  // A direct pool's worker keeps one more descriptor: the pool's listening socket (`listenFd`).
-  return { file: process.execPath, args: [workerMain, String(controlFd), ...(pool.dispatch === 'direct' ? [String(controlFd + 1)] : [])] };
+  return { file: process.execPath, args: [workerMain, String(controlFd), ...listen] };
 }
 
 /**

@@ -70,8 +70,12 @@ class ChannelWorker:
             self._close()
 
     def _close(self):
-        self.connection.close(1.0)
+        self.close_channels()
         self.loop.stop()
+
+    def close_channels(self):
+        """Flushes (at most 1 s) and closes the FastCGI channel."""
+        self.connection.close(1.0)
 
     def _ipc_readable(self):
         messages = self.ipc.read()
@@ -115,9 +119,13 @@ class ChannelWorker:
     def request_ended(self, request):
         self.current = None
         self.responder.end(request.request_id)
+        self.check_memory()
+        if self.leaving:
+            self._close()
+
+    def check_memory(self):
+        """`pm.max_memory`: asks to be recycled once past it (the supervisor then says stop)."""
         if self.max_memory > 0:
             total = self.memory_bytes()
             if total > self.max_memory:
                 self.ipc.send({"type": "recycle", "reason": "max_memory", "rssBytes": total})
-        if self.leaving:
-            self._close()

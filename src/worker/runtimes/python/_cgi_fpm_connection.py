@@ -45,6 +45,7 @@ class Connection:
         self._out = []
         self._out_bytes = 0
         self._drained = []
+        self._flushed = []
         self._paused = False
         self._holds = 0
         self.closed = False
@@ -62,6 +63,20 @@ class Connection:
             callback()
         else:
             self._drained.append(callback)
+
+    def when_flushed(self, callback):
+        """Calls `callback()` once every queued byte was written, or the peer was lost (now if
+        nothing waits)."""
+        if not self._out or self.closed:
+            callback()
+        else:
+            self._flushed.append(callback)
+
+    def read_now(self):
+        """Reads what is there without waiting for the poll (a connection just accepted: the
+        web server's request usually came with it)."""
+        if not self.closed and not self._paused and not self._holds:
+            self._readable()
 
     def pause(self):
         """Stops reading (a script's stdin is full): the supervisor's writes wait."""
@@ -124,6 +139,10 @@ class Connection:
             callbacks, self._drained = self._drained, []
             for callback in callbacks:
                 callback()
+        if self._flushed:
+            callbacks, self._flushed = self._flushed, []
+            for callback in callbacks:
+                callback()
 
     def _writable(self):
         self.flush()
@@ -148,10 +167,24 @@ class Connection:
         self._out_bytes = 0
         self._loop.forget(self.fd)
         self._loop.drop_hook(self._flush_hook)
-        callbacks, self._drained = self._drained, []
+        callbacks, self._drained = self._drained + self._flushed, []
+        self._flushed = []
         for callback in callbacks:
             callback()
         self._on_eof()
+
+    def detach(self):
+        """Stops reading, writing and buffering at once; the descriptor stays open for its
+        owner (a socket object) to close."""
+        if not self.closed:
+            self.closed = True
+            self._out.clear()
+            self._out_bytes = 0
+            self._loop.forget(self.fd)
+            self._loop.drop_hook(self._flush_hook)
+        self._drained = []
+        self._flushed = []
+        self.fd = -1
 
     def close(self, seconds=1.0):
         """Writes what is queued (waiting at most `seconds` for the peer to take it), then

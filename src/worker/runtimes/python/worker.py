@@ -13,8 +13,10 @@ An `exec` pool's worker is this same program in its exec role (`_cgi_fpm_exec_wo
 picked in main() by the pool's runtime): each request a CGI process started with posix_spawn.
 
 Started by the supervisor (src/supervisor/pool/worker-command.ts) as:
-  python3 -E -S -B worker.py CONTROL_FD SERVER_SOFTWARE
-with the FastCGI channel on fd 3 and the control channel on fd CONTROL_FD. Stdlib only.
+  python3 -E -S -B worker.py CONTROL_FD SERVER_SOFTWARE [LISTEN_FD]
+with the FastCGI channel on fd 3 and the control channel on fd CONTROL_FD; a `dispatch =
+"direct"` pool's worker has no channel (CONTROL_FD is 3) and accepts on the pool's listening
+socket, fd LISTEN_FD, itself (_cgi_fpm_direct.py). Stdlib only.
 """
 
 import sys
@@ -72,7 +74,7 @@ class Worker(ChannelWorker):
         return True
 
     def _close(self):
-        self.connection.close(1.0)
+        self.close_channels()
         runners = self.runners.runners()
         self.runners.close()
         left = [len([r for r in runners if r.alive])]
@@ -129,11 +131,22 @@ class Worker(ChannelWorker):
         return rss_bytes(os.getpid()) + sum(runner.rss_bytes() for runner in self.runners.runners())
 
 
+def direct_worker(listen_fd):
+    """The worker of a `dispatch = "direct"` pool (the accept loop mixed into Worker)."""
+    from _cgi_fpm_direct import DirectRole
+
+    class DirectWorker(DirectRole, Worker):
+        pass
+
+    return lambda ipc, message, software: DirectWorker(ipc, message, software, listen_fd)
+
+
 def main():
     ipc = Ipc.from_argument(sys.argv[1] if len(sys.argv) > 1 else "")
+    listen_fd = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3].isdigit() else -1
     # Before anything else opens a descriptor: what this process inherited beyond stdio and its
-    # channels must reach no runner and no script.
-    close_inherited_fds(max(CHANNEL_FD, ipc.fd))
+    # channels (and a direct pool's listening socket) must reach no runner and no script.
+    close_inherited_fds(max(CHANNEL_FD, ipc.fd, listen_fd))
     tune_allocator()
     message = ipc.read_blocking()
     if message is None or message.get("type") != "pool":
@@ -145,6 +158,11 @@ def main():
     if message["pool"].get("runtime") == "exec":
         # An `exec` pool's worker runs each request as a CGI process: _cgi_fpm_exec_worker.py.
         from _cgi_fpm_exec_worker import ExecWorker as make
+    elif message["pool"].get("dispatch") == "direct":
+        if listen_fd <= ipc.fd:
+            ipc.send({"type": "start-failed", "message": "dispatch = \"direct\": no listening socket given"})
+            return 1
+        make = direct_worker(listen_fd)
     worker = make(ipc, message, sys.argv[2] if len(sys.argv) > 2 else "cgi-fpm")
     if not worker.start():
         return 1
