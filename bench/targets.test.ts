@@ -21,6 +21,8 @@ describe('bench targets', () => {
       'python-persistent/python-wsgi': 1,
       'handler/php-fpm': 1,
       'handler-direct/php-fpm': 1,
+      'python-direct/python-wsgi-cgi': 1,
+      'python-direct-keepalive/python-wsgi-cgi': 1,
       'node-persistent/python-wsgi-cgi': 1,
       'sh-exec/sh-fcgiwrap': 1,
       'python-exec/python-fcgiwrap': 1,

@@ -71,6 +71,15 @@ export const TARGETS: readonly Target[] = [
     isolation: 'fork',
     path: '/hello.py',
   },
+  // Issue 13: the python worker accepts on the pool's socket itself (no supervisor hop).
+  {
+    id: 'python-direct', label: 'python direct', backend: 'cgi-fpm', runtime: 'python', dispatch: 'direct', keepAlive: false,
+    path: '/hello.py',
+  },
+  {
+    id: 'python-direct-keepalive', label: 'python direct, keep-alive', backend: 'cgi-fpm', runtime: 'python',
+    dispatch: 'direct', keepAlive: true, path: '/hello.py',
+  },
   {
     id: 'python-wsgi-cgi',
     label: 'python mod_wsgi CGI',
@@ -132,6 +141,8 @@ export const RATIOS: readonly RatioSpec[] = [
   ratio('handler', 'node-persistent', 'handler / node persistent', 1),
   ratio('python-persistent', 'python-wsgi-cgi', 'python persistent / mod_wsgi CGI', 1),
   ratio('python-persistent', 'python-wsgi', 'python persistent / mod_wsgi WSGI', 1),
+  ratio('python-direct', 'python-wsgi-cgi', 'python direct / mod_wsgi CGI', 1),
+  ratio('python-direct-keepalive', 'python-wsgi-cgi', 'python direct keep-alive / mod_wsgi CGI', 1),
   ratio('handler', 'php-fpm', 'handler / php-fpm', 1),
   ratio('handler-direct', 'php-fpm', 'handler direct / php-fpm', 1),
   ratio('handler-direct-keepalive', 'php-fpm', 'handler direct keep-alive / php-fpm', 1),

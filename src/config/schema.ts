@@ -211,7 +211,7 @@ export interface PoolConfig {
    * `relay`: the supervisor accepts the web server's connections and relays each request to a
    * free worker. `direct`: the workers accept on the pool's socket themselves (the supervisor
    * binds it, spawns, watches and recycles them, out of the per-request path);
-   * `runtime = "handler"` with `pm = "static"` only.
+   * `runtime = "handler"` or `"python"` with `pm = "static"` only.
    * @defaultValue `'relay'`
    * @see docs/DESIGN.md "Direct accept"
    */

@@ -4,7 +4,7 @@
 // without FastCGI keep-alive; `cgi-fpm status` still counts accepted connections and each
 // worker's requests (from the heartbeat); a handler stuck in an endless loop is killed by
 // request_terminate_timeout (nginx answers 502) and replaced; a reload under load loses no
-// request; the handler cannot reach Node IPC.
+// request; the handler cannot reach Node IPC; a node pool cannot be direct.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -223,18 +223,18 @@ describe('a direct handler pool behind nginx with upstream keep-alive', () => {
   });
 });
 
-describe('dispatch = "direct" with runtime = "python"', () => {
+describe('dispatch = "direct" with runtime = "node"', () => {
   it('is a config error naming the file, pool, key, value and why (cgi-fpm check and start)', async () => {
     const tmp = await createTempDir();
     try {
       await mkdir(join(tmp.path, 'cgi-bin'));
-      const file = join(tmp.path, 'direct-python.toml');
-      await writeConfigFile(file, `[pools.py]\nlisten = "${join(tmp.path, 'py.sock')}"\nroot = "cgi-bin"\nruntime = "python"\npm = "static"\ndispatch = "direct"\n`);
+      const file = join(tmp.path, 'direct-node.toml');
+      await writeConfigFile(file, `[pools.py]\nlisten = "${join(tmp.path, 'py.sock')}"\nroot = "cgi-bin"\nruntime = "node"\npm = "static"\ndispatch = "direct"\n`);
       for (const command of ['check', 'start']) {
         const r = await runCli([command, '-c', file], tmp.path);
         expect(r.code).toBe(78);
         expect(r.stderr).toContain(`${file}: pool "py"`);
-        expect(r.stderr).toContain('dispatch = "direct" needs runtime = "handler", got runtime = "python"');
+        expect(r.stderr).toContain('dispatch = "direct" needs runtime = "handler" or "python", got runtime = "node"');
         expect(r.stderr).toContain('one request per worker');
       }
     } finally {
