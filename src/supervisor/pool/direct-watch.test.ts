@@ -55,6 +55,20 @@ describe('DirectWatch', () => {
     expect(kills).toHaveLength(1);
   });
 
+  it('waits for the next answer when the last one showed the request younger than the timeout', () => {
+    // The worker answers its own 504 at the limit: between two answers a request may end there.
+    const { w, sent, kills } = watch(3000);
+    w.start();
+    w.answered({ accepted: 1, requests: 0, active: [{ elapsedMs: 2600, method: 'GET', uri: '/slow', script: '' }] });
+    vi.advanceTimersByTime(1000);
+    expect(kills).toEqual([]);
+    expect(sent).toEqual([{ type: 'state' }]);
+    w.answered({ accepted: 1, requests: 1, active: [] });
+    vi.advanceTimersByTime(1000);
+    expect(kills).toEqual([]);
+    w.stop();
+  });
+
   it('kills the worker when it stopped answering for longer than the timeout', () => {
     const { w, kills } = watch(3000);
     w.start();

@@ -113,8 +113,10 @@ export class DirectWatch {
     if (limit > 0) {
       const silentMs = this.#now() - this.answeredAtMs;
       const oldest = this.oldest();
-      // The worker answers its own 504 at the limit unless its event loop is stuck.
-      if (oldest !== undefined && oldest.elapsedMs > limit + TERMINATE_MARGIN_MS) {
+      // The worker answers its own 504 at the limit unless its event loop is stuck: a request
+      // it still reported running at the limit, and older than limit + margin by now. (One its
+      // last answer showed younger may have ended at the limit since: the next answer says.)
+      if (oldest !== undefined && oldest.request.elapsedMs >= limit && oldest.elapsedMs > limit + TERMINATE_MARGIN_MS) {
         const { uri, script } = oldest.request;
         this.#log.error({ uri, script, elapsedMs: oldest.elapsedMs, limitMs: limit }, 'direct: request timeout, killing the worker');
         this.#kill();
