@@ -327,6 +327,27 @@ describe('pm.max_requests with a direct python pool', () => {
   });
 });
 
+describe('pm.max_memory with a direct python pool', () => {
+  const stack = useStack({
+    global: CONTROL_GLOBAL,
+    pools: async (paths) => ({ main: await pythonDirectPool(paths, { pm: { max_children: 1, max_memory: '1MB' } }) }),
+  });
+
+  it('recycles a worker whose memory (its own and its runners\') passed the limit, and the next request is served', async () => {
+    const s = stack();
+    const first = workerOf((await s.request('/who.py?memory-1')).text);
+    const recycled = await s.daemon.waitForLog((e) => e.msg === 'worker recycled' && e.reason === 'max_memory', EVENT_TIMEOUT_MS);
+    expect(recycled.workerPid).toBe(first);
+    await waitUntil('the recycled worker replaced', async () => {
+      const now = await poolStatus(controlSocketIn(s.dir), 'main');
+      return !now.processes.some((p) => p.pid === first) && now.idle === 1 ? true : undefined;
+    }, EVENT_TIMEOUT_MS);
+    const next = await s.request('/who.py?memory-2');
+    expect(next.status).toBe(200);
+    expect(workerOf(next.text)).not.toBe(first);
+  });
+});
+
 describe('dispatch = "direct" with runtime = "python" and pm other than static', () => {
   it('is a config error naming the file, pool, key, value and why (cgi-fpm check and start)', async () => {
     const tmp = await createTempDir();

@@ -147,6 +147,11 @@ def main():
     # Before anything else opens a descriptor: what this process inherited beyond stdio and its
     # channels (and a direct pool's listening socket) must reach no runner and no script.
     close_inherited_fds(max(CHANNEL_FD, ipc.fd, listen_fd))
+    if listen_fd > ipc.fd:
+        try:
+            os.set_inheritable(listen_fd, False)  # before the first runner is spawned
+        except OSError:
+            listen_fd = -1
     tune_allocator()
     message = ipc.read_blocking()
     if message is None or message.get("type") != "pool":
