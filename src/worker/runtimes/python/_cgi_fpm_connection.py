@@ -33,9 +33,10 @@ def tune_allocator():
 
 
 class Connection:
-    """The channel socket `fd`: `on_data(bytes)` per read, `on_eof()` once it closed."""
+    """The channel socket `fd`: `on_data(bytes)` per read, `on_eof()` once it closed; `gate()`,
+    when given, is asked before each read (False: not now)."""
 
-    def __init__(self, loop, fd, on_data, on_eof):
+    def __init__(self, loop, fd, on_data, on_eof, gate=None):
         os.set_inheritable(fd, False)
         os.set_blocking(fd, False)
         self.fd = fd
@@ -48,6 +49,8 @@ class Connection:
         self._flushed = []
         self._paused = False
         self._holds = 0
+        # Asked before each read: False = not now (the owner held the connection meanwhile).
+        self._gate = gate
         self.closed = False
         loop.add_reader(fd, self._readable)
         self._flush_hook = self.flush
@@ -148,6 +151,8 @@ class Connection:
         self.flush()
 
     def _readable(self):
+        if self._gate is not None and not self._gate():
+            return
         try:
             data = os.read(self.fd, READ_BYTES)
         except BlockingIOError:

@@ -10,8 +10,10 @@ params are complete runs at once: its script is resolved here with the superviso
 rules and refusals (`_cgi_fpm_route`; 403/404 with the router's log event and reason), the
 params the runner sees set as the relay sets them (resolved SCRIPT_FILENAME, PATH_INFO split
 off, SCRIPT_NAME trimmed), and it runs through the same Request as on fd 3. While it runs
-neither the listener nor the other connections are read: their requests wait in their sockets,
-and new connections in the kernel's backlog, for whichever worker is free first. `ping.path`
+neither the listener nor the other connections are read: their requests wait in their sockets
+(a connection found readable meanwhile is held and queued, and read in that order once the
+request ended: none starves behind others that are always ready), and new connections in the
+kernel's backlog, for whichever worker is free first. `ping.path`
 is answered here, `listen.allowed_clients` and `listen.max_connections` applied here.
 The supervisor's heartbeat (`state`) is answered from the scoreboard at any time (scripts run
 in the runners: this loop is never busy). `stop`, and `pm.max_requests` reached (then
@@ -66,6 +68,7 @@ class DirectRole:
         self.clients = set()
         self.current_client = None
         self.waiting = []
+        self.deferred = []  # connections that became readable while a request ran, in that order
         self.accepting = False
         self.listener = None
         self.filter = None
@@ -161,14 +164,15 @@ class DirectRole:
         self.loop.forget(self.listen_fd)
         self.listener.close()  # this worker's descriptor only: the socket stays in the supervisor
         for client in list(self.clients):
-            if client is not self.current_client and client.idle and client.used:
+            # A connection queued meanwhile has a request waiting in it: served in its turn.
+            if client is not self.current_client and client.idle and client.used and client not in self.deferred:
                 client.linger()
         self._grace = self.loop.call_later(FRESH_GRACE, self._grace_over)
 
     def _grace_over(self):
         """Leaving: what has not begun to run by now is closed."""
         for client in list(self.clients):
-            if client is self.current_client:
+            if client is self.current_client or client in self.deferred:
                 continue
             if client.idle:
                 client.linger()
@@ -187,10 +191,30 @@ class DirectRole:
                 self.waiting = [w for w in self.waiting if w[0] is not client]
         client.shut()
         self.clients.discard(client)
+        if client in self.deferred:
+            self.deferred.remove(client)
         self._watch_listener()
         self._leave_if_done()
 
     # --- one request at a time -------------------------------------------------------------
+
+    def may_read(self, client):
+        """A connection is readable: read it unless another connection's request runs; then it
+        is held (no longer polled) and queued, to be read in its turn once that request ended."""
+        if self.current is None or client is self.current_client:
+            return True
+        client.hold()
+        self.deferred.append(client)
+        return False
+
+    def _read_deferred(self):
+        """Idle: the connections that became readable meanwhile are read in the order they did,
+        until one starts a request (the rest stay queued, held)."""
+        while self.deferred and self.current is None:
+            client = self.deferred.pop(0)
+            client.release()
+            if not client.gone:
+                client.connection.read_now()
 
     def params_complete(self, client, request, pairs):
         if self.current is not None:
@@ -204,9 +228,6 @@ class DirectRole:
         self.connection = client.connection
         self.responder = client.responder
         self.runners.hold = client.connection
-        for other in self.clients:
-            if other is not client:
-                other.hold()
         self._watch_listener()
         self.board.started(pairs)
         if self.ping_path is not None and last_value(pairs, b"SCRIPT_NAME") == self.ping_path:
@@ -261,12 +282,11 @@ class DirectRole:
             self.ipc.send({"type": "recycle", "reason": "max_requests", "rssBytes": self.memory_bytes()})
         if not self.accepting and client is not None and client.idle:
             client.linger()
-        for other in self.clients:
-            other.release()
-        self._watch_listener()
         if self.waiting:
             self._start(*self.waiting.pop(0))
             return
+        self._read_deferred()
+        self._watch_listener()
         self._leave_if_done()
 
     def _leave_if_done(self):

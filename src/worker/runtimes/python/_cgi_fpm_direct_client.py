@@ -36,7 +36,7 @@ class Client:
         self.held = False  # reading held while another connection's request runs
         self._output_held = False
         self._timer = None
-        self.connection = Connection(role.loop, sock.fileno(), self._data, self._eof)
+        self.connection = Connection(role.loop, sock.fileno(), self._data, self._eof, self._may_read)
         self.responder = Responder(self, role.fcgi_values)
 
     @property
@@ -55,6 +55,10 @@ class Client:
             self.connection.release()
 
     # --- the socket ----------------------------------------------------------------------
+
+    def _may_read(self):
+        """While another connection's request runs, this one waits, held, in the role's queue."""
+        return self.role.may_read(self)
 
     def _data(self, data):
         if self.closing:
