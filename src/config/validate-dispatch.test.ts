@@ -59,12 +59,18 @@ describe('dispatch', () => {
     expect(message).toContain(`config: FILE: pool "api": ${detail}`);
   });
 
-  it.each(['exec', 'python', 'node'])('refuses dispatch = "direct" with runtime = "%s", saying why', async (runtime) => {
+  it.each(['exec', 'python'])('refuses dispatch = "direct" with runtime = "%s", saying why', async (runtime) => {
     const text = `[pools.cgi]\nlisten = "/run/cgi-fpm/cgi.sock"\nroot = "${root}"\nruntime = "${runtime}"\npm = "static"\ndispatch = "direct"\n`;
     const [message, ...rest] = await problems(text);
     expect(rest).toEqual([]);
-    expect(message).toContain(`config: FILE: pool "cgi": dispatch = "direct" needs runtime = "handler", got runtime = "${runtime}"`);
-    expect(message).toContain('one request per worker');
+    expect(message).toContain(`config: FILE: pool "cgi": dispatch = "direct" needs runtime = "handler" or "node", got runtime = "${runtime}"`);
+    expect(message).toContain('in a child of the worker');
+  });
+
+  it('reads "direct" for a static node pool (its worker runs one request at a time)', async () => {
+    const text = `[pools.cgi]\nlisten = "/run/cgi-fpm/cgi.sock"\nroot = "${root}"\nruntime = "node"\npm = "static"\ndispatch = "direct"\n`;
+    const config = await parseConfig(text, file);
+    expect(config.pools[0]?.dispatch).toBe('direct');
   });
 
   it('refuses a direct pool sharing its listen with another pool', async () => {

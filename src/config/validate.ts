@@ -141,16 +141,17 @@ function isolationProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefin
 
 /**
  * `dispatch = "direct"`: the workers accept the web server's connections themselves, so only a
- * runtime that serves several requests per process (`handler`) and a population the supervisor
- * sizes without seeing connections (`pm = "static"`) fit.
+ * runtime whose worker process runs its requests itself (`handler`, and `node`: one at a time, the
+ * others waiting in the worker) and a population the supervisor sizes without seeing connections
+ * (`pm = "static"`) fit.
  */
 function dispatchProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefined {
   if (t.dispatch !== 'direct') return undefined;
   const at = (key: string, detail: string): ConfigError => configProblem(ctx.file, detail, { pool: ctx.name, key });
-  if (t.runtime !== 'handler') {
-    return at('runtime', `dispatch = "direct" needs runtime = "handler", got runtime = "${t.runtime}": `
-      + 'the exec, python and node runtimes run one request per worker, and a Node worker cannot stop accepting '
-      + 'while its request runs (use dispatch = "relay")');
+  if (t.runtime !== 'handler' && t.runtime !== 'node') {
+    return at('runtime', `dispatch = "direct" needs runtime = "handler" or "node", got runtime = "${t.runtime}": `
+      + 'the exec and python runtimes run each request in a child of the worker, which is fed by the supervisor '
+      + '(use dispatch = "relay")');
   }
   if (t.pm !== 'static') {
     return at('pm', `dispatch = "direct" needs pm = "static", got pm = "${t.pm}": `
