@@ -91,6 +91,15 @@ export const TARGETS: readonly Target[] = [
   { id: 'node-exec', label: 'node exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.js' },
   { id: 'node-fcgiwrap', label: 'node fcgiwrap', backend: 'fcgiwrap', path: '/hello.js' },
   { id: 'node-persistent', label: 'node persistent', backend: 'cgi-fpm', runtime: 'node', path: '/hello.js' },
+  // The node runtime with its workers accepting themselves (one request at a time each).
+  {
+    id: 'node-direct', label: 'node direct', backend: 'cgi-fpm', runtime: 'node', dispatch: 'direct', keepAlive: false,
+    path: '/hello.js',
+  },
+  {
+    id: 'node-direct-keepalive', label: 'node direct, keep-alive', backend: 'cgi-fpm', runtime: 'node', dispatch: 'direct',
+    keepAlive: true, path: '/hello.js',
+  },
   { id: 'handler', label: 'handler', backend: 'cgi-fpm', runtime: 'handler', path: '/hello' },
   // PHP-FPM's model: the workers accept themselves; nginx without upstream keep-alive, as for PHP-FPM.
   {
@@ -147,6 +156,8 @@ export const RATIOS: readonly RatioSpec[] = [
   ratio('handler-direct', 'php-fpm', 'handler direct / php-fpm', 1),
   ratio('handler-direct-keepalive', 'php-fpm', 'handler direct keep-alive / php-fpm', 1),
   ratio('node-persistent', 'python-wsgi-cgi', 'node persistent / mod_wsgi CGI', 1),
+  ratio('node-direct', 'python-wsgi-cgi', 'node direct / mod_wsgi CGI', 1),
+  ratio('node-direct-keepalive', 'python-wsgi-cgi', 'node direct keep-alive / mod_wsgi CGI', 1),
   ratio('sh-exec', 'sh-fcgiwrap', 'sh: cgi-fpm exec / fcgiwrap', 1),
   ratio('python-exec', 'python-fcgiwrap', 'python: cgi-fpm exec / fcgiwrap', 1),
   ratio('node-exec', 'node-fcgiwrap', 'node: cgi-fpm exec / fcgiwrap'),

@@ -59,18 +59,17 @@ describe('dispatch', () => {
     expect(message).toContain(`config: FILE: pool "api": ${detail}`);
   });
 
-  it.each(['exec', 'node'])('refuses dispatch = "direct" with runtime = "%s", saying why', async (runtime) => {
+  it.each(['exec', 'python', 'node'])('reads "direct" for a static %s pool', async (runtime) => {
     const text = `[pools.cgi]\nlisten = "/run/cgi-fpm/cgi.sock"\nroot = "${root}"\nruntime = "${runtime}"\npm = "static"\ndispatch = "direct"\n`;
-    const [message, ...rest] = await problems(text);
-    expect(rest).toEqual([]);
-    expect(message).toContain(`config: FILE: pool "cgi": dispatch = "direct" needs runtime = "handler" or "python", got runtime = "${runtime}"`);
-    expect(message).toContain('one request per worker');
-  });
-
-  it('reads "direct" for a static python pool', async () => {
-    const text = `[pools.py]\nlisten = "/run/cgi-fpm/py.sock"\nroot = "${root}"\nruntime = "python"\npm = "static"\ndispatch = "direct"\n`;
     const config = await parseConfig(text, file);
     expect(config.pools[0]?.dispatch).toBe('direct');
+  });
+
+  it('refuses dispatch = "direct" for an exec pool with exec.worker = "node", saying why', async () => {
+    const text = `[pools.cgi]\nlisten = "/run/cgi-fpm/cgi.sock"\nroot = "${root}"\nruntime = "exec"\n"exec.worker" = "node"\npm = "static"\ndispatch = "direct"\n`;
+    const [message, ...rest] = await problems(text);
+    expect(rest).toEqual([]);
+    expect(message).toContain('config: FILE: pool "cgi": dispatch = "direct" with runtime = "exec" needs the python worker, got exec.worker = "node"');
   });
 
   it.each(['dynamic', 'ondemand'])('refuses a direct python pool with pm = "%s"', async (pm) => {

@@ -141,17 +141,15 @@ function isolationProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefin
 
 /**
  * `dispatch = "direct"`: the workers accept the web server's connections themselves, so only a
- * runtime whose worker can stop accepting while a request runs (`handler`: several requests
- * per process; `python`: the python worker's own poll loop, the script in its runner) and a
- * population the supervisor sizes without seeing connections (`pm = "static"`) fit.
+ * population the supervisor sizes without seeing connections (`pm = "static"`) fits, and, for
+ * `runtime = "exec"`, the python worker (its poll loop accepts while no script runs).
  */
 function dispatchProblem(t: PoolTable, ctx: PoolContext): ConfigError | undefined {
   if (t.dispatch !== 'direct') return undefined;
   const at = (key: string, detail: string): ConfigError => configProblem(ctx.file, detail, { pool: ctx.name, key });
-  if (t.runtime !== 'handler' && t.runtime !== 'python') {
-    return at('runtime', `dispatch = "direct" needs runtime = "handler" or "python", got runtime = "${t.runtime}": `
-      + 'the exec and node workers run one request per worker and cannot stop accepting '
-      + 'while its request runs (use dispatch = "relay")');
+  if (t.runtime === 'exec' && t['exec.worker'] === 'node') {
+    return at('exec.worker', 'dispatch = "direct" with runtime = "exec" needs the python worker, got exec.worker = "node": '
+      + 'the Node exec worker accepts no connections itself (use dispatch = "relay", or leave exec.worker unset)');
   }
   if (t.pm !== 'static') {
     return at('pm', `dispatch = "direct" needs pm = "static", got pm = "${t.pm}": `

@@ -1,8 +1,9 @@
 // This file implements a worker of a `dispatch = "direct"` pool from the perspective of the web
 // server connecting to the pool's socket: the worker accepts on the socket the supervisor bound
-// and passed it (PHP-FPM's children do the same), serves up to `handler.concurrency`
-// connections at once with the request machinery the standalone worker uses (scripts resolved
-// here, `ping.path` answered here), keeps a scoreboard the supervisor's heartbeat reads, and
+// and passed it (PHP-FPM's children do the same), runs up to `handler.concurrency` requests at
+// once (a `node` pool's worker one: its scripts share the process's globals) with the request
+// machinery the standalone worker uses (scripts resolved here, `ping.path` answered here), keeps
+// a scoreboard the supervisor's heartbeat reads, and
 // leaves — after the connections it accepted are served — when told to stop or once it reached
 // its `pm.max_requests`.
 import { createServer, type Server, type Socket } from 'node:net';
@@ -35,11 +36,19 @@ export interface DirectDeps {
   readonly afterRequest?: () => void;
 }
 
-/** One of `handler.concurrency` places a request runs in. */
+/** One of the places a request runs in (`handler.concurrency`; 1 for the node runtime). */
 interface Slot {
   readonly server: RequestServer;
   /** The request it runs now. */
   request: FcgiRequest | undefined;
+}
+
+/**
+ * How many requests one worker runs at once: `handler.concurrency` for a handler module; one for
+ * the node runtime, whose scripts see the process's globals, `process.env` and stdio as theirs.
+ */
+function slotsOf(pool: PoolConfig): number {
+  return pool.runtime === 'handler' ? pool.handler.concurrency : 1;
 }
 
 /** Bound on a connection's lingering close when the worker leaves, in milliseconds. */
@@ -50,8 +59,8 @@ const FRESH_GRACE_MS = 10_000;
 /**
  * The accept loop of a direct worker on the listening socket `fd`. Every accepted connection
  * is read at once (an idle kept-alive connection costs nothing and pins nothing); up to
- * `handler.concurrency` requests run at a time, the others wait in arrival order. Connections
- * not accepted yet wait in the kernel's listen backlog.
+ * `handler.concurrency` requests run at a time (one under `runtime = "node"`), the others wait in
+ * arrival order. Connections not accepted yet wait in the kernel's listen backlog.
  */
 export class DirectWorker {
   readonly scoreboard: Scoreboard;
@@ -76,7 +85,7 @@ export class DirectWorker {
     const address = formatListenAddress(pool.listen.address);
     this.#filter = pool.listen.address.kind === 'tcp' && pool.listen.allowedClients !== undefined
       ? new ClientFilter(address, pool.listen.allowedClients, deps.log, deps.now) : undefined;
-    this.#slots = Array.from({ length: pool.handler.concurrency }, () => this.#slot());
+    this.#slots = Array.from({ length: slotsOf(pool) }, () => this.#slot());
   }
 
   /** Starts accepting on `fd`; `listen.max_connections` bounds the connections it holds. */
@@ -121,6 +130,10 @@ export class DirectWorker {
 
   #accept(socket: Socket): void {
     socket.on('error', () => undefined);
+    // Never what keeps this process alive (its control channel does): unref'd, a connection
+    // accepted while a node script runs is not counted among the resources that script left
+    // running (process.getActiveResourcesInfo lists ref'd handles only), as in standalone.ts.
+    socket.unref();
     if (this.#filter !== undefined && !this.#filter.admit(socket)) return;
     this.scoreboard.accepted += 1;
     const connection = new FcgiResponderConnection(socket, {

@@ -13,6 +13,7 @@ import { createTempDir } from './helpers/temp-dir.ts';
 import { writeConfigFile, type TomlDocument } from './helpers/config-file.ts';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus, type PoolStatus } from './helpers/control.ts';
 import { fcgiKeepConnSequence } from './helpers/fastcgi-keep-conn.ts';
+import { reloadUnderLoad as reloadDirectUnderLoad } from './helpers/direct-reload.ts';
 import { runLoad } from './helpers/load.ts';
 import { REPO_ROOT } from './helpers/paths.ts';
 import { defaultPool, type Stack, type StackPaths } from './helpers/stack.ts';
@@ -40,41 +41,12 @@ function helloPid(text: string): number {
 
 const servedTotal = (pool: PoolStatus): number => pool.processes.reduce((n, p) => n + p.requests, 0);
 
-/** Reloads with a changed pool (new workers) under a bounded load: no request may fail. */
+/** Reloads to a changed pool (new workers) under a bounded load: no request may fail. */
 async function reloadUnderLoad(s: Stack): Promise<void> {
-    const control = controlSocketIn(s.dir);
-    const oldPids = (await poolStatus(control, 'main')).processes.map((p) => p.pid);
-    let loading = true;
-    let answered = 0;
-    const load = runLoad({
-      clients: 4, durationMs: 60_000, more: () => loading,
-      send: (c, i) => s.request(`/hello?${c}-${i}`),
-      check: (response) => {
-        if (response.status !== 200 || !HELLO.test(response.text)) return `status ${response.status} ${JSON.stringify(response.text.slice(0, 100))}`;
-        answered += 1;
-        return undefined;
-      },
-    });
-    const reload = (async () => {
-      await waitUntil('load running', () => answered >= 20, EVENT_TIMEOUT_MS, 10);
-      await writeConfigFile(s.daemon.configFile, {
-        global: { log_level: 'info', ...CONTROL_GLOBAL }, pools: { main: directPool(s, { request_terminate_timeout: '4s' }) },
-      });
-      const since = s.daemon.logs.length;
-      process.kill(s.daemon.pid, 'SIGHUP');
-      const done = await s.daemon.waitForLog((e) => e.msg === 'reloaded' || e.msg === 'reload refused, keeping the running config', EVENT_TIMEOUT_MS, since);
-      expect(done.msg).toBe('reloaded');
-      // The old workers drain and leave while the load goes on.
-      await waitUntil('old workers gone', async () => {
-        const now = await poolStatus(control, 'main');
-        return now.processes.every((p) => !oldPids.includes(p.pid)) ? true : undefined;
-      }, EVENT_TIMEOUT_MS);
-      const mark = answered;
-      await waitUntil('more answers after the reload', () => answered >= mark + 20, EVENT_TIMEOUT_MS, 10);
-    })().finally(() => { loading = false; });
-    const [result] = await Promise.all([load, reload]);
-    expect(result.failures).toEqual([]);
-    expect(result.ok).toBeGreaterThan(40);
+  await reloadDirectUnderLoad(s, {
+    pool: 'main', path: (c, i) => `/hello?${c}-${i}`, ok: (response) => HELLO.test(response.text),
+    pools: { main: directPool(s, { request_terminate_timeout: '4s' }) },
+  });
 }
 
 describe('a direct handler pool behind nginx (no upstream keep-alive)', () => {
@@ -223,19 +195,18 @@ describe('a direct handler pool behind nginx with upstream keep-alive', () => {
   });
 });
 
-describe('dispatch = "direct" with runtime = "node"', () => {
+describe('dispatch = "direct" with exec.worker = "node"', () => {
   it('is a config error naming the file, pool, key, value and why (cgi-fpm check and start)', async () => {
     const tmp = await createTempDir();
     try {
       await mkdir(join(tmp.path, 'cgi-bin'));
-      const file = join(tmp.path, 'direct-node.toml');
-      await writeConfigFile(file, `[pools.py]\nlisten = "${join(tmp.path, 'py.sock')}"\nroot = "cgi-bin"\nruntime = "node"\npm = "static"\ndispatch = "direct"\n`);
+      const file = join(tmp.path, 'direct-exec-node.toml');
+      await writeConfigFile(file, `[pools.cgi]\nlisten = "${join(tmp.path, 'cgi.sock')}"\nroot = "cgi-bin"\nruntime = "exec"\n"exec.worker" = "node"\npm = "static"\ndispatch = "direct"\n`);
       for (const command of ['check', 'start']) {
         const r = await runCli([command, '-c', file], tmp.path);
         expect(r.code).toBe(78);
-        expect(r.stderr).toContain(`${file}: pool "py"`);
-        expect(r.stderr).toContain('dispatch = "direct" needs runtime = "handler" or "python", got runtime = "node"');
-        expect(r.stderr).toContain('one request per worker');
+        expect(r.stderr).toContain(`${file}: pool "cgi"`);
+        expect(r.stderr).toContain('dispatch = "direct" with runtime = "exec" needs the python worker, got exec.worker = "node"');
       }
     } finally {
       await tmp.remove();

@@ -4,7 +4,8 @@
 // the held socket as a stdio entry.
 import { dirname, join } from 'node:path';
 import type { PoolConfig } from '../../config/schema.ts';
-import type { Listener } from '../listen/listeners.ts';
+import type { Server, Socket } from 'node:net';
+import { DaemonError, ErrorCode } from '../../errors.ts';
 import { holdListener } from '../listen/listen-holder.ts';
 import type { SpawnFn } from '../pool/worker-handle.ts';
 
@@ -19,12 +20,30 @@ export function courierMain(workerMain: string): string {
 }
 
 /**
- * `listener` with its socket held for the workers of its direct pool, its server closed.
+ * Holds a direct pool's freshly bound `server` for its workers (listen-holder.ts): to be called
+ * in the listen callback, before anything awaits, so that the supervisor never accepts on it.
+ * @returns the held socket, once the courier sent it back
  * @throws DaemonError `ERR_LISTEN` (listen-holder.ts)
  */
-export async function holdDirect(listener: Listener, workerMain: string, spawn: SpawnFn): Promise<Listener> {
-  const first = listener.pools[0];
-  if (first === undefined) return listener;
-  const held = await holdListener(listener.server, first.listen.address, courierMain(workerMain), spawn);
-  return { ...listener, held };
+export function holdDirect(server: Server, pool: PoolConfig, workerMain: string, spawn: SpawnFn): Promise<Socket> {
+  return holdListener(server, pool.listen.address, courierMain(workerMain), spawn);
+}
+
+/** A direct pool's hold: `onBound` for openListener, `held` once the listener is open. */
+export interface DirectHold {
+  readonly onBound: (server: Server) => void;
+  /** The held socket. @throws DaemonError `ERR_LISTEN` (rejects) when it was not held */
+  readonly held: () => Promise<Socket>;
+}
+
+/** The hold of `group`'s listener when its pool accepts directly, else `undefined`. */
+export function directHold(group: readonly PoolConfig[], workerMain: string, spawn: SpawnFn): DirectHold | undefined {
+  const direct = group.find((p) => p.dispatch === 'direct');
+  if (direct === undefined) return undefined;
+  let holding: Promise<Socket> | undefined;
+  return {
+    // The socket is held as soon as it is bound: the supervisor never accepts on it.
+    onBound: (server) => { holding = holdDirect(server, direct, workerMain, spawn); },
+    held: () => holding ?? Promise.reject(new DaemonError(ErrorCode.ERR_LISTEN, `listen: direct: pool "${direct.name}": the socket was not bound`)),
+  };
 }

@@ -21,7 +21,7 @@ import { Router } from '../relay/router.ts';
 import type { ControlTarget, DaemonStatus, ReloadResult } from '../status.ts';
 import type { SupervisorEvents } from './events.ts';
 import { HandlerWatches } from './module-watch.ts';
-import { holdDirect, isDirect } from './direct-listen.ts';
+import { directHold, isDirect } from './direct-listen.ts';
 import { applyReload, type OpenListener, type ReloadTarget } from './reload.ts';
 
 /** Supervisor life (STYLE.md): serving, re-reading its config, finishing requests, killing. */
@@ -233,8 +233,9 @@ export class Supervisor implements ControlTarget, ReloadTarget {
   async openAddress(address: string, group: readonly PoolConfig[]): Promise<void> {
     const deps = this.connectionDeps(group, new ConnectionCounters());
     const filter = new ClientFilter(address, group[0]?.listen.allowedClients, this.deps.log, this.deps.now);
-    let listener = await openListener(group, (socket) => { if (filter.admit(socket)) this.accept(socket, deps); }, this.deps.listenFds);
-    if (isDirect(group)) listener = await holdDirect(listener, this.deps.workerMain, this.deps.spawn);
+    const direct = directHold(group, this.deps.workerMain, this.deps.spawn);
+    let listener = await openListener(group, (socket) => { if (filter.admit(socket)) this.accept(socket, deps); }, this.deps.listenFds, direct?.onBound);
+    if (direct !== undefined) listener = { ...listener, held: await direct.held() };
     else this.guards.set(address, guardListener(listener.server, address, maxConnections(group), this.deps.log, this.deps.now));
     this.listeners.set(address, { listener, deps, filter });
     this.deps.log.info({ listen: listener.address, pools: group.map((p) => p.name), dispatch: isDirect(group) ? 'direct' : 'relay' }, 'listening');

@@ -6,7 +6,7 @@
 // a numbered stdio entry and comes back over Node IPC), and the server is closed. The paused
 // socket is polled by nothing; each direct worker gets it as a stdio entry and accepts on it.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { rename } from 'node:fs/promises';
+import { renameSync } from 'node:fs';
 import { Socket as NetSocket, type Server, type Socket } from 'node:net';
 import type { ListenAddress } from '../../config/schema.ts';
 import { DaemonError, ErrorCode } from '../../errors.ts';
@@ -33,29 +33,30 @@ export function serverFd(address: ListenAddress, proc: ProcFiles = PROC): number
 
 /**
  * Turns the listening `server` bound on `address` into a paused socket only workers accept on,
- * and closes `server`. A unix socket's file is renamed aside while the server closes (Node
- * removes a server's socket file when it closes) and put back: connecting fails for that
- * instant, at the listener's opening only.
+ * and closes `server`, all before this returns: called as soon as the socket is bound (in the
+ * listen callback, before any other await), the server never accepts a connection (one it took
+ * would wait for a pool with no channel, and hold its close). A unix socket's file is renamed
+ * aside while the server closes (Node removes a server's socket file when it closes) and put
+ * back: connecting fails for that instant, at the listener's opening only. The courier took its
+ * copy of the descriptor when it was spawned (synchronously), so the socket stays open.
  * @param courierMain - the built fd-courier.js
- * @throws DaemonError `ERR_LISTEN` when the descriptor is not found or the courier fails
+ * @returns the held socket, once the courier sent it back
+ * @throws DaemonError `ERR_LISTEN` (synchronously) when the descriptor is not found; (rejects)
+ *   when the courier fails
  */
-export async function holdListener(server: Server, address: ListenAddress, courierMain: string,
+export function holdListener(server: Server, address: ListenAddress, courierMain: string,
   spawn: CourierSpawn): Promise<Socket> {
   const fd = serverFd(address);
-  const held = await fetchSocket(spawn, courierMain, fd);
+  const held = fetchSocket(spawn, courierMain, fd);
   if (address.kind === 'unix') {
     const aside = `${address.path}.direct-${process.pid}`;
-    await rename(address.path, aside);
-    await closeServer(server);
-    await rename(aside, address.path);
+    renameSync(address.path, aside);
+    server.close();
+    renameSync(aside, address.path);
   } else {
-    await closeServer(server);
+    server.close();
   }
   return held;
-}
-
-async function closeServer(server: Server): Promise<void> {
-  await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
 }
 
 /** Runs the courier with `fd` on its fd 3 and waits for the paused socket it sends back. */

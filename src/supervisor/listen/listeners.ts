@@ -51,12 +51,15 @@ export function groupByListen(pools: readonly PoolConfig[]): Map<string, PoolCon
  * on it again, so `listen.backlog` applies.
  *
  * @param passed - fds systemd passed, by name (socket activation).
+ * @param onBound - called with the server as soon as its socket is bound and listening, before
+ *   anything else awaits (`listen.owner`/`mode` are applied after it): a direct pool's
+ *   listener is held there, before the event loop could accept on it.
  * @throws DaemonError (`ERR_LISTEN`) naming the address when it cannot be bound or adopted;
  *   (`ERR_LISTEN_FDS`) when no socket was passed under NAME.
  * @see PHP-FPM `listen`, `listen.mode`, `listen.backlog`; sd_listen_fds(3)
  */
 export async function openListener(pools: readonly PoolConfig[], onConnection: (socket: Socket) => void,
-  passed: ReadonlyMap<string, number> = new Map()): Promise<Listener> {
+  passed: ReadonlyMap<string, number> = new Map(), onBound?: (server: Server) => void): Promise<Listener> {
   const first = pools[0];
   if (first === undefined) throw new TypeError('listeners: openListener: no pools');
   const { address, mode, backlog, owner, group } = first.listen;
@@ -70,11 +73,11 @@ export async function openListener(pools: readonly PoolConfig[], onConnection: (
   const server = createServer({ noDelay: true }, onConnection);
   try {
     if (address.kind === 'unix') {
-      await listenUnix(server, address.path, mode, backlog, { uid: owner, gid: group });
+      await listenUnix(server, address.path, mode, backlog, { uid: owner, gid: group }, onBound);
     } else if (address.kind === 'tcp') {
-      await listen(server, { host: address.host, port: address.port, backlog });
+      await listen(server, { host: address.host, port: address.port, backlog }, onBound);
     } else {
-      await listen(server, { fd: passedFd, backlog });
+      await listen(server, { fd: passedFd, backlog }, onBound);
     }
   } catch (err) {
     server.close();
@@ -121,16 +124,18 @@ export interface SocketOwner {
  * @param backlog - the `listen(2)` backlog.
  * @param owner - `listen.owner` / `listen.group`; a non-root daemon can only give the socket
  *   to itself and to groups it is in.
+ * @param onBound - called with the listening server before the chown and chmod (see openListener).
  * @throws Error (rejects) from `mkdir`, `lstat`, `unlink`, `listen`, `chown` (naming the ids)
  *   or `chmod`, or when the path exists and is not a socket.
  */
 export async function listenUnix(
   server: Server, path: string, mode: number, backlog: number, owner: SocketOwner = {},
+  onBound?: (server: Server) => void,
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   await removeStaleSocket(path);
   // Born with `mode` (the umask set around the synchronous bind), chmod'ed again below.
-  await bindWithMode(mode, () => listen(server, { path, backlog }));
+  await bindWithMode(mode, () => listen(server, { path, backlog }, onBound));
   if (owner.uid !== undefined || owner.gid !== undefined) await chownSocket(path, owner);
   await chmod(path, mode);
 }
@@ -145,12 +150,19 @@ async function chownSocket(path: string, owner: SocketOwner): Promise<void> {
   }
 }
 
-async function listen(server: Server, options: { path?: string; host?: string; port?: number; fd?: number | undefined; backlog: number }): Promise<void> {
+/** `server.listen(options)`; `onBound` runs in its callback, before the caller's next await. */
+async function listen(server: Server, options: { path?: string; host?: string; port?: number; fd?: number | undefined; backlog: number },
+  onBound?: (server: Server) => void): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {
       server.off('error', reject);
-      resolve();
+      try {
+        onBound?.(server);
+        resolve();
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   });
 }
