@@ -55,6 +55,7 @@ export const TARGETS: readonly Target[] = [
     execWorker: 'node',
     path: '/hello.py',
   },
+  { id: 'python-exec-direct', label: 'python exec direct', backend: 'cgi-fpm', runtime: 'exec', dispatch: 'direct', path: '/hello.py' },
   { id: 'python-fcgiwrap', label: 'python fcgiwrap', backend: 'fcgiwrap', path: '/hello.py' },
   {
     id: 'python-persistent',
@@ -113,6 +114,7 @@ export const TARGETS: readonly Target[] = [
   { id: 'php-fpm', label: 'php-fpm', backend: 'php-fpm', path: '/hello.php' },
   { id: 'sh-exec', label: 'sh exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.sh' },
   { id: 'sh-exec-node', label: 'sh exec, node worker', backend: 'cgi-fpm', runtime: 'exec', execWorker: 'node', path: '/hello.sh' },
+  { id: 'sh-exec-direct', label: 'sh exec direct', backend: 'cgi-fpm', runtime: 'exec', dispatch: 'direct', path: '/hello.sh' },
   { id: 'sh-fcgiwrap', label: 'sh fcgiwrap', backend: 'fcgiwrap', path: '/hello.sh' },
 ];
 
@@ -160,6 +162,8 @@ export const RATIOS: readonly RatioSpec[] = [
   ratio('node-direct-keepalive', 'python-wsgi-cgi', 'node direct keep-alive / mod_wsgi CGI', 1),
   ratio('sh-exec', 'sh-fcgiwrap', 'sh: cgi-fpm exec / fcgiwrap', 1),
   ratio('python-exec', 'python-fcgiwrap', 'python: cgi-fpm exec / fcgiwrap', 1),
+  ratio('sh-exec-direct', 'sh-fcgiwrap', 'sh: cgi-fpm exec direct / fcgiwrap', 1),
+  ratio('python-exec-direct', 'python-fcgiwrap', 'python: cgi-fpm exec direct / fcgiwrap', 1),
   ratio('node-exec', 'node-fcgiwrap', 'node: cgi-fpm exec / fcgiwrap'),
   ratio('sh-exec', 'sh-exec-node', 'sh exec: python worker / node worker'),
   ratio('python-exec', 'python-exec-node', 'python exec: python worker / node worker'),

@@ -52,7 +52,7 @@ export function workerCommand(
 
 /**
  * True when `pool`'s workers are the python worker: `runtime = "python"`, or `exec` with
- * `exec.worker = "python"`, or `exec` without `exec.worker` when `python.executable` is found
+ * `exec.worker = "python"` or `dispatch = "direct"`, or `exec` without `exec.worker` when `python.executable` is found
  * (a path that is an executable file, or a bare name found so in `searchPath`) and the pool's
  * `user` may run it (the supervisor looks as root: a python under a 0700 home would make every
  * worker's spawn fail, where the Node worker runs).
@@ -60,7 +60,8 @@ export function workerCommand(
 export function usesPythonWorker(pool: PoolConfig, searchPath: string | undefined): boolean {
   if (pool.runtime === 'python') return true;
   if (pool.runtime !== 'exec' || pool.exec.worker === 'node') return false;
-  if (pool.exec.worker === 'python') return true;
+  // A direct exec pool needs it (the Node exec worker accepts nothing itself): no fallback.
+  if (pool.exec.worker === 'python' || pool.dispatch === 'direct') return true;
   const found = findExecutable(pool.python.executable, searchPath);
   return found !== undefined && executableBy(found, pool.user);
 }

@@ -58,7 +58,9 @@ export class WorkerGroups {
       this.#runtimes.set(group.pgid, group);
       this.#runtime = group;
     }
-    else if (channelRequestId !== undefined && requestId === channelRequestId) this.#cgi = group;
+    // A direct pool's worker runs its requests unseen by the supervisor, one at a time: its last
+    // named group is the running request's (the leader's start time is checked again at a kill).
+    else if (this.#pool.dispatch === 'direct' || (channelRequestId !== undefined && requestId === channelRequestId)) this.#cgi = group;
   }
 
   /** The request on the first channel ended: its group is no longer this worker's to kill. */

@@ -73,6 +73,11 @@ class ChannelWorker:
         self.close_channels()
         self.loop.stop()
 
+    def use_connection(self, connection):
+        """The connection the request in flight reads from and writes to (a direct pool's
+        worker switches it per request)."""
+        self.connection = connection
+
     def close_channels(self):
         """Flushes (at most 1 s) and closes the FastCGI channel."""
         self.connection.close(1.0)

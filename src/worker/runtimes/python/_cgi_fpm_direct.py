@@ -28,6 +28,7 @@ import socket
 
 from _cgi_fpm_direct_board import ClientFilter, Scoreboard, listen_text, ping_records
 from _cgi_fpm_direct_client import Client
+from _cgi_fpm_direct_hold import HeldOutput
 from _cgi_fpm_environ import last_value
 from _cgi_fpm_log import text as _text
 from _cgi_fpm_route import Router
@@ -67,6 +68,7 @@ class DirectRole:
         self.router = Router(pool)
         self.clients = set()
         self.current_client = None
+        self.held = None  # the running request's HeldOutput while its body is open
         self.waiting = []
         self.deferred = []  # connections that became readable while a request ran, in that order
         self.accepting = False
@@ -225,9 +227,10 @@ class DirectRole:
     def _start(self, client, request, pairs):
         self.current = request
         self.current_client = client
-        self.connection = client.connection
+        # Until the body has ended, what the request writes is held (_cgi_fpm_direct_hold).
+        self.held = None if client.body_done else HeldOutput(client.connection)
+        self.use_connection(client.connection if self.held is None else self.held)
         self.responder = client.responder
-        self.runners.hold = client.connection
         self._watch_listener()
         self.board.started(pairs)
         if self.ping_path is not None and last_value(pairs, b"SCRIPT_NAME") == self.ping_path:
@@ -265,15 +268,27 @@ class DirectRole:
             overrides.append((b"SCRIPT_NAME", script_name))
         return pairs + overrides
 
+    def body_ended(self, client, request):
+        """The empty STDIN record: the running request's held output goes out."""
+        if request is self.current and self.held is not None:
+            self.held.release_held()
+
     def request_ended(self, request):
         client = self.current_client
+        held, self.held = self.held, None
         self.current = None
         self.current_client = None
         request.body_early = None
         requests = self.board.ended()
         if client is not None:
             client.request = None
-            if not client.gone:
+            if client.gone:
+                if held is not None:
+                    held.drop()
+            elif held is not None and held.holding:
+                # The request ended before its body did: what it wrote goes out, then its end.
+                held.release_held(lambda: client.gone or client.responder.end(request.request_id))
+            else:
                 client.responder.end(request.request_id)  # closes it without FCGI_KEEP_CONN
         self.check_memory()
         if self.max_requests > 0 and requests >= self.max_requests and self.accepting:

@@ -34,6 +34,7 @@ class Client:
         self.closing = False
         self.gone = False
         self.held = False  # reading held while another connection's request runs
+        self.body_done = False  # the request begun on it sent its empty STDIN record
         self._output_held = False
         self._timer = None
         self.connection = Connection(role.loop, sock.fileno(), self._data, self._eof, self._may_read)
@@ -127,6 +128,7 @@ class Client:
 
     def begin(self, request_id, keep_conn):
         self.used = True
+        self.body_done = False
         request = self.request = self.role.request_class(self.role, request_id)
         return request
 
@@ -135,6 +137,8 @@ class Client:
 
     def stdin(self, request, content):
         request.body(content)
+        if not content:
+            self.role.body_ended(self, request)
 
     def abort(self, request):
         request.abort()

@@ -51,6 +51,11 @@ class RequestEnd:
         error = self.output_error or no_headers_error(signal_name, exit_code, self.parser.buffered)
         return self._conclude(502, "no cgi headers", dict(fields, code=error.code, err=str(error)))
 
+    def fail(self, status, event, fields):
+        """Ends the request before it ran (a refused script, a failed spawn): the status, the
+        log line's event (None: none) and its fields."""
+        self._conclude(status, event, fields)
+
     def _spawn_failure(self, error):
         """403 `script refused` when the pool's user may not execute the script (EACCES), else
         502 `cgi spawn failed` (spawn-failure.ts)."""

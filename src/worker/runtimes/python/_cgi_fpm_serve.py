@@ -163,9 +163,6 @@ class Request(RequestEnd):
         if self.runner is not None:
             self.runner.kill()
 
-    def fail(self, status, event, fields):
-        self._conclude(status, event, fields)
-
     def finish(self, exit_code, signal_name):
         if self.over:
             return

@@ -136,6 +136,9 @@ class Base:
         self.made = []
         self.closed = False
 
+    def use_connection(self, connection):
+        self.connection = connection
+
     def check_memory(self):
         pass
 

@@ -73,6 +73,10 @@ class Worker(ChannelWorker):
         self.runners.hold = self.connection
         return True
 
+    def use_connection(self, connection):
+        super().use_connection(connection)
+        self.runners.hold = connection  # not read while a runner starts
+
     def _close(self):
         self.close_channels()
         runners = self.runners.runners()
@@ -131,11 +135,12 @@ class Worker(ChannelWorker):
         return rss_bytes(os.getpid()) + sum(runner.rss_bytes() for runner in self.runners.runners())
 
 
-def direct_worker(listen_fd):
-    """The worker of a `dispatch = "direct"` pool (the accept loop mixed into Worker)."""
+def direct_worker(role, listen_fd):
+    """The worker of a `dispatch = "direct"` pool: the accept loop mixed into `role` (Worker,
+    or ExecWorker for an `exec` pool)."""
     from _cgi_fpm_direct import DirectRole
 
-    class DirectWorker(DirectRole, Worker):
+    class DirectWorker(DirectRole, role):
         pass
 
     return lambda ipc, message, software: DirectWorker(ipc, message, software, listen_fd)
@@ -163,11 +168,11 @@ def main():
     if message["pool"].get("runtime") == "exec":
         # An `exec` pool's worker runs each request as a CGI process: _cgi_fpm_exec_worker.py.
         from _cgi_fpm_exec_worker import ExecWorker as make
-    elif message["pool"].get("dispatch") == "direct":
+    if message["pool"].get("dispatch") == "direct":
         if listen_fd <= ipc.fd:
             ipc.send({"type": "start-failed", "message": "dispatch = \"direct\": no listening socket given"})
             return 1
-        make = direct_worker(listen_fd)
+        make = direct_worker(make, listen_fd)
     worker = make(ipc, message, sys.argv[2] if len(sys.argv) > 2 else "cgi-fpm")
     if not worker.start():
         return 1
