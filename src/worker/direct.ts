@@ -7,6 +7,7 @@
 // leaves — after the connections it accepted are served — when told to stop or once it reached
 // its `pm.max_requests`.
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import type { PoolConfig } from '../config/schema.ts';
 import { formatListenAddress } from '../config/listen.ts';
 import { cgiResponse } from '../cgi/error-page.ts';
@@ -138,6 +139,8 @@ export class DirectWorker {
     this.scoreboard.accepted += 1;
     const connection = new FcgiResponderConnection(socket, {
       values: { FCGI_MAX_CONNS: String(Math.max(1, this.#pool.listen.maxConnections)), FCGI_MAX_REQS: String(this.#slots.length) },
+      // The web server's own connection: a response waits for its body (fcgi-held-channel.ts).
+      holdOutputTempPath: tmpdir(),
     });
     const entry = { connection, used: false };
     this.#connections.set(socket, entry);
@@ -147,6 +150,9 @@ export class DirectWorker {
     });
     connection.on('protocol-error', (err: Error) => {
       this.#deps.log.error({ err: err.message }, 'protocol error');
+    });
+    connection.on('hold-failed', (err: Error) => {
+      this.#deps.log.error({ err: err.message, dir: tmpdir() }, 'output hold failed');
     });
     // Leaving (stopped or used up): a kept-alive connection closes after its response.
     connection.on('idle', () => { if (this.#closed) this.#endSoon(socket); });

@@ -17,6 +17,13 @@ export interface FcgiConnectionOptions {
   values?: Record<string, string>;
   /** Body bytes buffered in `req.stdin` before the socket is paused, in bytes. @defaultValue 65536 */
   stdinHighWaterMarkBytes?: number;
+  /**
+   * Keep each request's output back until its body has ended (the connection is the web
+   * server's own: `dispatch = "direct"`), spilling past 64 KiB to an unlinked file in this
+   * directory (fcgi-held-channel.ts). @defaultValue undefined (no hold: the supervisor's relay
+   * holds, and mod_fcgid sends the whole body first)
+   */
+  holdOutputTempPath?: string;
 }
 
 /** {@link FcgiConnectionOptions} with every default applied. */
@@ -27,6 +34,8 @@ export interface ResolvedConnectionOptions {
   readonly stdinHighWaterMarkBytes: number;
   /** Every `FCGI_GET_VALUES` answer, defaults included. */
   readonly values: Readonly<Record<string, string>>;
+  /** The held output's spill directory; undefined: no hold. */
+  readonly holdOutputTempPath: string | undefined;
 }
 
 /**
@@ -50,6 +59,7 @@ export function resolveConnectionOptions(options: FcgiConnectionOptions): Resolv
       options.stdinHighWaterMarkBytes ?? 65536,
     ),
     values,
+    holdOutputTempPath: options.holdOutputTempPath,
   };
 }
 

@@ -9,6 +9,7 @@ import { ProtocolError } from '../errors.ts';
 import { Responder } from '../fastcgi/responder.ts';
 import { ResponderRequest, type RequestChannel } from './fcgi-connection-request.ts';
 import { ConnectionSocket } from './fcgi-connection-socket.ts';
+import { HeldChannel } from './fcgi-held-channel.ts';
 import {
   resolveConnectionOptions,
   type FcgiConnectionOptions,
@@ -23,7 +24,9 @@ export type { FcgiConnectionOptions } from './fcgi-connection-options.ts';
  * request at a time: the socket side of the role whose records {@link Responder} handles.
  * Events: `'request'` (req: {@link FcgiRequest}) after a request's empty PARAMS
  * record; `'protocol-error'` (err: {@link ProtocolError}, `ERR_FCGI_PROTOCOL` or
- * `ERR_FCGI_PARAMS_TOO_LARGE`), after which the socket is destroyed; `'idle'` () once a request's
+ * `ERR_FCGI_PARAMS_TOO_LARGE`), after which the socket is destroyed; `'hold-failed'` (err: Error)
+ * when a held response's spill file failed (`holdOutputTempPath`), after which the socket is
+ * destroyed; `'idle'` () once a request's
  * END_REQUEST was written (with `FCGI_KEEP_CONN` the connection then waits for the next one);
  * `'close'` () once the socket closed (socket errors end here too). A request in flight when the
  * connection closes is aborted.
@@ -35,6 +38,8 @@ export class FcgiResponderConnection extends EventEmitter {
   readonly #io: ConnectionSocket;
   readonly #responder: Responder<ResponderRequest>;
   readonly #options: ResolvedConnectionOptions;
+  /** The request's held output (`holdOutputTempPath`): one request at a time. */
+  #held: HeldChannel | undefined;
   #failed = false;
 
   /**
@@ -76,8 +81,17 @@ export class FcgiResponderConnection extends EventEmitter {
     };
     this.#responder = new Responder<ResponderRequest>(
       {
-        begin: (requestId, keepConn) =>
-          new ResponderRequest({ requestId, keepConn }, channel, resolved.stdinHighWaterMarkBytes),
+        begin: (requestId, keepConn) => {
+          const tempPath = resolved.holdOutputTempPath;
+          this.#held = tempPath === undefined ? undefined : new HeldChannel(channel, {
+            tempPath,
+            failed: (err) => {
+              this.emit('hold-failed', err);
+              io.destroy();
+            },
+          });
+          return new ResponderRequest({ requestId, keepConn }, this.#held ?? channel, resolved.stdinHighWaterMarkBytes);
+        },
         params: (request, pairs) => {
           request.start(pairs);
           this.emit('request', request);
@@ -85,6 +99,7 @@ export class FcgiResponderConnection extends EventEmitter {
         stdin: (request, content) => {
           // Stop reading while the handler is not reading (node-fastcgi buffered without bound: audit A-9).
           if (!request.pushStdin(content)) io.pauseForStdin();
+          if (content.length === 0) this.#held?.bodyEnded();
         },
         abort: (request) => {
           request.abort('fastcgi: request aborted by the web server (FCGI_ABORT_REQUEST)');
@@ -130,6 +145,7 @@ export class FcgiResponderConnection extends EventEmitter {
   }
 
   #onClose(): void {
+    this.#held?.drop();
     const started = this.#started();
     this.#responder.clear();
     for (const request of started) request.abort('fastcgi: connection closed');

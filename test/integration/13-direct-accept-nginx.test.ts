@@ -5,6 +5,7 @@
 // worker's requests (from the heartbeat); a handler stuck in an endless loop is killed by
 // request_terminate_timeout (nginx answers 502) and replaced; a reload under load loses no
 // request; the handler cannot reach Node IPC; a node pool cannot be direct.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -82,6 +83,13 @@ describe('a direct handler pool behind nginx (no upstream keep-alive)', () => {
     expect(after.accepted).toBeGreaterThanOrEqual(20 + sent);
     expect(after.pm).toBe('static');
     expect(after.idle + after.busy).toBe(2);
+  });
+
+  it('streams a 2 MiB body to a handler that sent its head first, and its echo back', async () => {
+    const body = randomBytes(2 * 1024 * 1024);
+    const response = await stack().request('/echo-late', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
+    expect(response.status).toBe(200);
+    expect(createHash('sha256').update(response.body).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
   });
 
   it('answers ping.path in the worker', async () => {

@@ -6,6 +6,7 @@
 // lost; the heartbeat counts requests; request_terminate_timeout answers 504 for a script that
 // never ends and kills a worker whose event loop is blocked (502); pm.max_requests recycles; a
 // reload loses no request, with and without nginx's upstream keep-alive.
+import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +27,8 @@ function directKeys(extra: TomlDocument = {}): TomlDocument {
 /** Scripts of this suite, beside the committed node fixtures in the pool's root. */
 const SCRIPTS: Record<string, string> = {
   'pid.js': "process.stdout.write(`Content-Type: text/plain\\r\\n\\r\\npid=${process.pid} q=${process.env.QUERY_STRING}\\n`);\n",
+  // Writes its head first, then reads the whole body and echoes it (git-http-backend's order).
+  'echo-late.js': "process.stdout.write('Content-Type: application/octet-stream\\r\\n\\r\\n');\nprocess.stdin.pipe(process.stdout);\n",
   'spin.js': "process.stdout.write('Content-Type: text/plain\\r\\n\\r\\n');\nfor (;;) { /* blocks the event loop */ }\n",
 };
 
@@ -86,6 +89,13 @@ describe('a direct node pool behind nginx (no upstream keep-alive)', () => {
     }
     const status = await poolStatus(controlSocketIn(s.dir), 'node');
     expect([...pids].every((pid) => status.processes.some((p) => p.pid === pid))).toBe(true);
+  });
+
+  it('streams a 2 MiB body to a script that wrote its head first, and its echo back', async () => {
+    const body = randomBytes(2 * 1024 * 1024);
+    const response = await stack().request('/node/echo-late.js', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
+    expect(response.status).toBe(200);
+    expect(createHash('sha256').update(response.body).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
   });
 
   it('resets the state between requests as a relayed pool does (globals, environment)', async () => {

@@ -10,7 +10,7 @@ import { testPoolConfig } from '../../config/pool-config-test-peer.ts';
 import { RecordType } from '../../fastcgi/constants.ts';
 import { NameValueDecoder } from '../../fastcgi/name-value.ts';
 import { RecordParser } from '../../fastcgi/parser.ts';
-import { HOLD_MEMORY_BYTES } from './output-hold.ts';
+import { HOLD_MEMORY_BYTES } from '../../fastcgi/output-hold.ts';
 import { RelayRequest, type RequestHandler } from './relay-request.ts';
 
 let dir: string;

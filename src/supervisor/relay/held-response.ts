@@ -7,7 +7,7 @@
 import { RecordType } from '../../fastcgi/constants.ts';
 import { encodeRecord } from '../../fastcgi/record.ts';
 import { encodeStream, encodeStreamEnd } from '../../fastcgi/writer.ts';
-import { OutputHold, type HoldFiles } from './output-hold.ts';
+import { OutputHold, type HoldFiles } from '../../fastcgi/output-hold.ts';
 
 /** Where held output goes: the request's connection (a subset of `RequestHandler`). */
 export interface HeldResponseSink {

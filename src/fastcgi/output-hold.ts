@@ -1,7 +1,9 @@
-// This file implements the hold on a request's response from the perspective of the relay
-// between a web server and a worker: FCGI_STDOUT content that a script writes before the web
-// server has sent the whole request body is kept back (nginx stops sending the body once it has
-// the response head: DESIGN.md, "The response waits for the body"), copied into one 64 KiB block
+// This file implements the hold on a request's response from the perspective of whatever stands
+// between the web server and a script: the supervisor's relay (relay/held-response.ts), or a
+// worker that accepted the web server's connection itself (worker/fcgi-held-channel.ts, for
+// `dispatch = "direct"`). FCGI_STDOUT content that a script writes before the web server has
+// sent the whole request body is kept back (nginx stops sending the body once it has the
+// response head: DESIGN.md, "The response waits for the body"), copied into one 64 KiB block
 // in memory and, past it, appended to an unlinked temporary file, then written out in order once
 // the body has ended or the script has. The file is written and read through libuv's thread
 // pool, never synchronously, one operation at a time.
