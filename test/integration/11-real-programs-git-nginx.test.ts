@@ -20,12 +20,15 @@ function get(site: RealProgramsSite, path: string): ReturnType<typeof httpReques
 }
 
 describe.each([
-  { bodyBuffering: true, label: 'nginx buffers the request body (default)' },
-  { bodyBuffering: false, label: 'fastcgi_request_buffering off (body streamed)' },
-])('git-http-backend behind nginx: $label', ({ bodyBuffering }) => {
+  { bodyBuffering: true, dispatch: 'relay', label: 'nginx buffers the request body (default)' },
+  { bodyBuffering: false, dispatch: 'relay', label: 'fastcgi_request_buffering off (body streamed)' },
+  // The workers accept and hold the response themselves (python worker, _cgi_fpm_direct_hold.py).
+  { bodyBuffering: true, dispatch: 'direct', label: 'dispatch = "direct", nginx buffers the body' },
+  { bodyBuffering: false, dispatch: 'direct', label: 'dispatch = "direct", body streamed' },
+] as const)('git-http-backend behind nginx: $label', ({ bodyBuffering, dispatch }) => {
   let site: RealProgramsSite;
   beforeAll(async () => {
-    site = await startRealProgramsSite({ bodyBuffering });
+    site = await startRealProgramsSite({ bodyBuffering, dispatch });
   });
   afterAll(async () => {
     await site.stop();

@@ -56,9 +56,12 @@ export function runGit(home: string, args: readonly string[], cwd: string, timeo
   });
 }
 
-function nginxSite(port: number, socket: string, repos: string, bodyBuffering: boolean): string {
-  const common = `include ${NGINX_FASTCGI_PARAMS};
-        fastcgi_pass unix:${socket};
+/** The daemon's socket for each pool (one shared socket, or one each for direct pools). */
+type PoolSockets = Readonly<Record<'git' | 'gitweb' | 'cgit', string>>;
+
+function nginxSite(port: number, sockets: PoolSockets, repos: string, bodyBuffering: boolean): string {
+  const common = (pool: keyof PoolSockets): string => `include ${NGINX_FASTCGI_PARAMS};
+        fastcgi_pass unix:${sockets[pool]};
         fastcgi_read_timeout 60s;`;
   return `
 server {
@@ -68,7 +71,7 @@ server {
     ${bodyBuffering ? '' : 'fastcgi_request_buffering off;'}
 
     location ~ ^/git(/.*)$ {
-        ${common}
+        ${common('git')}
         fastcgi_param SCRIPT_FILENAME ${GIT_HTTP_BACKEND};
         fastcgi_param SCRIPT_NAME /git;
         fastcgi_param PATH_INFO $1;
@@ -77,12 +80,12 @@ server {
         fastcgi_param REMOTE_USER tester;
     }
     location /gitweb/ {
-        ${common}
+        ${common('gitweb')}
         fastcgi_param SCRIPT_FILENAME ${GITWEB_CGI};
         fastcgi_param SCRIPT_NAME /gitweb/;
     }
     location ~ ^/cgit(/.*)?$ {
-        ${common}
+        ${common('cgit')}
         fastcgi_param SCRIPT_FILENAME ${CGIT_CGI};
         fastcgi_param SCRIPT_NAME /cgit;
         fastcgi_param PATH_INFO $1;
@@ -95,11 +98,16 @@ server {
 export interface RealProgramsOptions {
   /** nginx `fastcgi_request_buffering` (on: the whole body is read before the backend hears of it). @defaultValue true */
   readonly bodyBuffering?: boolean;
+  /**
+   * The pools' `dispatch`: `"direct"` gives each pool its own socket (its workers accept on it).
+   * @defaultValue "relay" (the three pools share one socket)
+   */
+  readonly dispatch?: 'relay' | 'direct';
 }
 
 /**
  * Creates a bare repository with one commit, then starts cgi-fpm (pools `git`, `gitweb`, `cgit`,
- * `exec` runtime, on one unix socket) and nginx on a loopback port in front; stops whatever
+ * `exec` runtime, on one unix socket, or one each with `dispatch = "direct"`) and nginx on a loopback port in front; stops whatever
  * started if a later step fails.
  */
 export async function startRealProgramsSite(options: RealProgramsOptions = {}): Promise<RealProgramsSite> {
@@ -134,20 +142,24 @@ export async function startRealProgramsSite(options: RealProgramsOptions = {}): 
     const cgitrc = join(dir, 'cgitrc');
     await writeFile(cgitrc, `virtual-root=/cgit/\ncache-size=0\nscan-path=${repos}\n`);
 
-    const socket = join(dir, 'fpm.sock');
-    const pool = (root: string, match: string, env: Record<string, string>): Record<string, unknown> => ({
-      listen: socket, 'listen.mode': '0666', root, match: [match], runtime: 'exec',
+    const direct = options.dispatch === 'direct';
+    const sockets: PoolSockets = direct
+      ? { git: join(dir, 'git.sock'), gitweb: join(dir, 'gitweb.sock'), cgit: join(dir, 'cgit.sock') }
+      : { git: join(dir, 'fpm.sock'), gitweb: join(dir, 'fpm.sock'), cgit: join(dir, 'fpm.sock') };
+    const pool = (name: keyof PoolSockets, root: string, match: string, env: Record<string, string>): Record<string, unknown> => ({
+      listen: sockets[name], 'listen.mode': '0666', root, match: [match], runtime: 'exec',
       pm: { max_children: 2 }, request_terminate_timeout: '120s', clear_env: true,
       env: { PATH: SCRIPT_PATH, ...env },
+      ...(direct ? { dispatch: 'direct' } : {}),
     });
     daemon = await startDaemon({
       dir,
       config: {
         global: { log_level: 'info' },
         pools: {
-          git: pool('/usr/lib/git-core', 'git-http-backend', {}),
-          gitweb: pool('/usr/share/gitweb', 'gitweb.cgi', { GITWEB_CONFIG: gitwebConf }),
-          cgit: pool('/usr/lib/cgit', 'cgit.cgi', { CGIT_CONFIG: cgitrc }),
+          git: pool('git', '/usr/lib/git-core', 'git-http-backend', {}),
+          gitweb: pool('gitweb', '/usr/share/gitweb', 'gitweb.cgi', { GITWEB_CONFIG: gitwebConf }),
+          cgit: pool('cgit', '/usr/lib/cgit', 'cgit.cgi', { CGIT_CONFIG: cgitrc }),
         },
       },
     });
@@ -155,7 +167,7 @@ export async function startRealProgramsSite(options: RealProgramsOptions = {}): 
     nginx = await startNginx({
       dir: join(dir, 'nginx'),
       httpSocket: join(dir, 'unused-http.sock'),
-      site: nginxSite(port, socket, repos, options.bodyBuffering ?? true)
+      site: nginxSite(port, sockets, repos, options.bodyBuffering ?? true)
         + `server { listen unix:${join(dir, 'unused-http.sock')}; return 404; }\n`,
     });
     const started = { daemon, nginx };
