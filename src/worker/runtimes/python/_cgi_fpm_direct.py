@@ -228,7 +228,7 @@ class DirectRole:
         self.current = request
         self.current_client = client
         # Until the body has ended, what the request writes is held (_cgi_fpm_direct_hold).
-        self.held = None if client.body_done else HeldOutput(client.connection)
+        self.held = None if client.input_done else HeldOutput(client.connection)
         self.use_connection(client.connection if self.held is None else self.held)
         self.responder = client.responder
         self._watch_listener()

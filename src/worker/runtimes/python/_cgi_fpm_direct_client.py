@@ -5,9 +5,10 @@ with FCGI_KEEP_CONN or one per request), what the worker's channel on fd 3 is in
 mode: its socket read and written through the same `Connection` (one writev per turn,
 backpressure), its records through the same responder role (the record parser's and the
 params' bounds apply: a connection that sends garbage is logged and closed, never more), and
-its end: after a request without FCGI_KEEP_CONN the worker half-closes once END_REQUEST is
-written and reads until the web server closes (a lingering close, at most LINGER_SECONDS), so
-the kernel never resets a connection with unread body bytes before the response was read.
+its end: after a request without FCGI_KEEP_CONN the worker closes it once END_REQUEST is
+written when the request's whole input was read (its empty FCGI_STDIN came), else half-closes
+and reads until the web server closes (a lingering close, at most LINGER_SECONDS), so the
+kernel never resets a connection with unread body bytes before the response was read.
 The role (`_cgi_fpm_direct.DirectRole`) decides when a request runs. Stdlib only.
 """
 
@@ -30,11 +31,11 @@ class Client:
         self.role = role
         self.sock = sock
         self.used = False
+        self.input_done = False  # the request's empty FCGI_STDIN came: nothing more is owed
         self.request = None
         self.closing = False
         self.gone = False
         self.held = False  # reading held while another connection's request runs
-        self.body_done = False  # the request begun on it sent its empty STDIN record
         self._output_held = False
         self._timer = None
         self.connection = Connection(role.loop, sock.fileno(), self._data, self._eof, self._may_read)
@@ -96,7 +97,9 @@ class Client:
     def _flushed(self):
         if self.gone:
             return
-        if self.connection.closed:
+        if self.connection.closed or (self.input_done and self.responder.buffered == 0):
+            # Every byte the request owed was read (nginx sends nothing after the empty
+            # FCGI_STDIN): a plain close sends FIN, no reset, and costs no lingering.
             self.role.client_lost(self)
             return
         try:
@@ -128,7 +131,7 @@ class Client:
 
     def begin(self, request_id, keep_conn):
         self.used = True
-        self.body_done = False
+        self.input_done = False
         request = self.request = self.role.request_class(self.role, request_id)
         return request
 
@@ -136,6 +139,8 @@ class Client:
         self.role.params_complete(self, request, pairs)
 
     def stdin(self, request, content):
+        if not content:
+            self.input_done = True
         request.body(content)
         if not content:
             self.role.body_ended(self, request)

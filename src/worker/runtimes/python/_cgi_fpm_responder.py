@@ -63,6 +63,11 @@ class Responder:
     def idle(self):
         return self._slot is None
 
+    @property
+    def buffered(self):
+        """Bytes of an incomplete record held."""
+        return self._parser.buffered
+
     def push(self, data):
         """The connection's next bytes; raises ProtocolError (the connection is lost)."""
         for kind, request_id, content in self._parser.feed(data):

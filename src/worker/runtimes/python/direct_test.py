@@ -254,6 +254,25 @@ class DirectAccept(unittest.TestCase):
         self.assertEqual((state["accepted"], state["requests"], state["active"]), (1, 1, []))
         self.assertEqual(state["last"]["uri"], "/a.py")
 
+    def test_a_body_not_all_read_gets_a_lingering_close_a_whole_one_a_plain_close(self):
+        worker = self.worker()
+        c = self.connect()
+        partial = request_bytes(1, PARAMS, b"x" * 100)[:-8]  # no empty FCGI_STDIN: more is owed
+        c.sendall(partial)
+        self.turn(worker, lambda: worker.made and worker.made[0].pairs is not None)
+        worker.made[0].answer()
+        self.read_response(worker, c)
+        self.turn(worker, lambda: all(client.closing for client in worker.clients))
+        self.assertEqual(len(worker.clients), 1)  # half-closed, reading until the peer closes
+        c.close()
+        self.turn(worker, lambda: not worker.clients)
+        whole = self.connect()
+        whole.sendall(request_bytes(1, PARAMS, b"y" * 100))
+        self.turn(worker, lambda: len(worker.made) == 2 and worker.made[1].pairs is not None)
+        worker.made[1].answer()
+        self.read_response(worker, whole)
+        self.turn(worker, lambda: not worker.clients)  # closed at once, the peer still open
+
     def test_the_relay_params_are_set_after_resolution(self):
         worker = self.worker()
         c = self.connect()
