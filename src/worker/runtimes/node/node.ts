@@ -163,8 +163,9 @@ class NodeRuntime {
   async #runOne(req: RuntimeRequest): Promise<RuntimeResult> {
     this.#scan();
     if (this.#recycling !== undefined) return this.#refuse(req);
-    const script = this.#cache.load(req.scriptFilename, req.scriptFd);
-    if (req.signal.aborted) return { exitCode: null, signal: null };
+    const script = this.#cache.load(req.scriptFilename, req.scriptFd, req.scriptStats);
+    // `aborted`, not `signal.aborted`: the signal is made only when a runtime reads it (run-abort.ts).
+    if (req.aborted) return { exitCode: null, signal: null };
     const refusal = this.#interpreters.refusal(script.shebang, req.env.PATH);
     if (refusal !== undefined) {
       this.#log.error(
