@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
-  buildEnvironment, environmentSource, requestVariables, textEnvironment, type CgiEnvironment, type EnvironmentOptions, type ParamSource,
+  buildEnvironment, buildTextEnvironment, environmentSource, requestVariables, textEnvironment, type CgiEnvironment, type EnvironmentOptions, type ParamSource,
 } from '../cgi/environment.ts';
 import type { CgiHead } from '../cgi/response.ts';
 import type { CgiOutput } from './cgi-output.ts';
@@ -77,7 +77,10 @@ export class RunRequest implements RuntimeRequest {
 
   /** The environment as text, decoded on first read: `exec` reads the bytes, `node` and `python` this. */
   get env(): Record<string, string> {
-    this.#text ??= textEnvironment(this.environment);
+    // Without the environment of bytes in between when no runtime asked for it (`node`).
+    this.#text ??= this.#environment === undefined
+      ? buildTextEnvironment(this.#params, this.#environmentOptions)
+      : textEnvironment(this.#environment);
     return this.#text;
   }
 
