@@ -105,6 +105,14 @@ export interface RuntimeHost {
   close(): Promise<void>;
   /** Resident memory of a child process the runtime keeps (python), for `pm.max_memory`. */
   childRssBytes?(): Promise<number>;
+  /**
+   * Called by the worker right after a request's END_REQUEST was written, before it waits for
+   * the next request: work the runtime put off until the response was out (`node`: the
+   * comparison of every built-in value), done then without a turn of the event loop of its own,
+   * while the supervisor handles the END_REQUEST. A worker that does not call it loses nothing:
+   * the runtime then does that work on the next turn, or before its next run.
+   */
+  afterEnd?(): void;
 }
 
 /** True once `req` was aborted, without making its `signal` when the worker can say. */
