@@ -4,6 +4,7 @@
 // pool's config once, readiness, and stop. What a worker sends is data, never an order: a script
 // of a `node` or `handler` pool runs inside the worker and can write to the channel.
 import type { PoolConfig } from '../config/schema.ts';
+import { scriptGlobs, type ScriptGlob } from '../cgi/script-globs.ts';
 import type { JsFrame } from './runtimes/node/call-frames.ts';
 
 /** File descriptor of the FastCGI channel in a worker forked by the supervisor. */
@@ -54,10 +55,25 @@ export function controlFd(pool: PoolConfig): number {
   return CHANNEL_FD + channelCount(pool);
 }
 
+/**
+ * The pool as its worker receives it: its config, plus what a worker that is not Node cannot
+ * compute itself: `scriptGlobs`, picomatch's expression of each `match` glob in python's `re`
+ * dialect (`cgi/script-globs.ts`), for the python worker's own script resolution.
+ */
+export type WorkerPoolConfig = PoolConfig & { readonly scriptGlobs?: readonly ScriptGlob[] };
+
+/**
+ * The pool a {@link PoolMessage} carries: `pool` with `scriptGlobs` (one per `match` glob, in
+ * order) for every runtime whose scripts are files; a `handler` pool as it is.
+ */
+export function workerPool(pool: PoolConfig): WorkerPoolConfig {
+  return pool.runtime === 'handler' ? pool : { ...pool, scriptGlobs: scriptGlobs(pool.match) };
+}
+
 /** Supervisor → worker: the pool to serve (sent once, right after fork). */
 export interface PoolMessage {
   readonly type: 'pool';
-  readonly pool: PoolConfig;
+  readonly pool: WorkerPoolConfig;
   readonly logLevel: string;
   readonly pretty: boolean;
   /**

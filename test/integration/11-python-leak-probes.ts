@@ -131,6 +131,14 @@ export const PROBES: readonly LeakProbe[] = [
       'import subprocess\nprint(os.environ.get("LEAKED_ENV", "absent"), subprocess.run(["/usr/bin/env"], capture_output=True).stdout.count(b"LEAKED"))',
   },
   {
+    // Behind os.environ's back (its storage, no putenv): the runner applies the next
+    // request's environment by difference only while that storage is untouched.
+    id: 'environ_storage',
+    row: 'os.environ and the C environment',
+    attack: 'os.environ._data[b"LEAKED_RAW"] = b"secret"\nos.environ._data[b"GATEWAY_INTERFACE"] = b"secret"',
+    check: 'print(os.environ.get("LEAKED_RAW", "absent"), os.environ.get("GATEWAY_INTERFACE"))',
+  },
+  {
     id: 'cwd',
     row: 'working directory',
     attack: 'os.chdir("/")',
@@ -227,6 +235,37 @@ export const PROBES: readonly LeakProbe[] = [
       'for fd in os.listdir("/proc/self/fd"):',
       '    try:',
       '        if os.readlink("/proc/self/fd/" + fd).endswith("secret.txt"): found = "found"',
+      '    except OSError: pass',
+      'print(found)',
+    ].join('\n'),
+    keep: { printed: 'found' },
+    recycles: 'reset',
+  },
+  {
+    // As many descriptors as before the request, but not the same ones: the runner's count of
+    // /proc/self/fd alone would miss it; the listing it then falls back to does not.
+    id: 'open_descriptor_renumbered',
+    row: 'open file descriptors',
+    attack: [
+      'path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "secret-renumbered.txt")',
+      'with open(path, "w") as f: f.write("secret of request A")',
+      'def is_open(fd):',
+      '    try:',
+      '        os.fstat(fd)',
+      '        return True',
+      '    except OSError:',
+      '        return False',
+      'victims = [fd for fd in map(int, os.listdir("/proc/self/fd")) if fd > 4 and is_open(fd)]',
+      'if victims: os.close(max(victims))',
+      'first = os.open(path, os.O_RDONLY)',
+      'os.open(path, os.O_RDONLY)',
+      'os.close(first)',
+    ].join('\n'),
+    check: [
+      'found = "absent"',
+      'for fd in os.listdir("/proc/self/fd"):',
+      '    try:',
+      '        if os.readlink("/proc/self/fd/" + fd).endswith("secret-renumbered.txt"): found = "found"',
       '    except OSError: pass',
       'print(found)',
     ].join('\n'),

@@ -6,7 +6,7 @@
 // process group it reported.
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { CHANNEL_FD, channelCount, controlFd, type SupervisorMessage } from '../../worker/ipc.ts';
+import { CHANNEL_FD, channelCount, controlFd, workerPool, type SupervisorMessage } from '../../worker/ipc.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../worker/control-channel.ts';
 import type { RequestUsage } from './request-usage.ts';
 import type { StackSample } from './python-stack.ts';
@@ -131,7 +131,7 @@ export class WorkerHandle {
     });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
     const { pool, logLevel, pretty, maxRequests } = options;
-    if (this.pid !== 0) this.send({ type: 'pool', pool, logLevel, pretty, ...(this.direct === undefined ? {} : { maxRequests }) });
+    if (this.pid !== 0) this.send({ type: 'pool', pool: workerPool(pool), logLevel, pretty, ...(this.direct === undefined ? {} : { maxRequests }) });
   }
 
   /** True once `pm.max_requests` is reached: the pool replaces the worker. */

@@ -64,6 +64,8 @@ class Bindings:
         self.modules = _unique([m for m in _modules.values() if isinstance(m, _ModuleType)] + extra)
         self.module_dicts = [m.__dict__ for m in self.modules]
         self.entries = {n: m for n, m in _modules.items() if isinstance(m, _ModuleType)}
+        self.entry_names = list(self.entries)
+        self.entry_modules = list(self.entries.values())
         classes = _collect_classes(self.module_dicts)
         self.classes = classes
         # A class's __dict__ is a read-only proxy; its referent is the dict itself.
@@ -140,6 +142,9 @@ class Bindings:
         """
         modules = _modules
         entries = self.entries
+        # One C-level pass when every baseline name still stands for its module.
+        if len(modules) == len(entries) and all(map(is_, map(modules.get, self.entry_names), self.entry_modules)):
+            return []
         for name, module in entries.items():
             if modules.get(name) is not module:
                 modules[name] = module

@@ -15,6 +15,7 @@ import sys
 from builtins import (
     BaseException,
     Exception,
+    OSError,
     SystemExit,
     compile,
     exec,
@@ -42,6 +43,7 @@ CGITB_MARKERS = (b"<!--: spam\r\n", b"<!--: spam\n")
 _open_fd = os.open
 _close_fd = os.close
 _fstat = os.fstat
+_stat = os.stat
 _read_fd = os.read
 _readlink = os.readlink
 _join_bytes = b"".join
@@ -59,7 +61,7 @@ class CodeCache:
     """
 
     def __init__(self):
-        self._entries = {}  # path -> ((mtime_ns, size, inode), code)
+        self._entries = {}  # path -> ((mtime_ns, size, inode, device), checked stat key, code)
 
     def get(self, path):
         """Returns (code, changed): changed is True when the file was (re)compiled. Raises what
@@ -69,7 +71,21 @@ class CodeCache:
         must be `path` itself (a real path, as the supervisor resolved it) and a regular file,
         so a directory or the file swapped for a symlink after the supervisor's check cannot
         make an outside script run (issue 10). Its version and code come from that descriptor.
+
+        Once checked, a script costs one `stat` of its path per request (as the worker's
+        KeptScripts and the Node worker's kept descriptors): the same device, inode, size,
+        mtime and ctime as the checked file's mean the path still leads to that file,
+        unchanged (a rename, link, chmod or write of that inode sets its ctime), so the code
+        compiled from it is what runs; anything else opens and checks afresh.
         """
+        entry = self._entries.get(path)
+        if entry is not None:
+            try:
+                now = _stat(path)
+            except OSError:
+                now = None
+            if now is not None and _stat_key(now) == entry[1]:
+                return entry[2], False
         fd = _open_fd(path, _O_SCRIPT)
         try:
             opened = _readlink("/proc/self/fd/%d" % fd)
@@ -79,9 +95,9 @@ class CodeCache:
             if stat.st_mode & _S_IFMT != _S_IFREG:
                 raise PermissionError(_EACCES, "script changed since it was resolved: not a regular file", path)
             key = (stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_dev)
-            entry = self._entries.get(path)
             if entry is not None and entry[0] == key:
-                return entry[1], False
+                self._entries[path] = (key, _stat_key(stat), entry[2])
+                return entry[2], False
             chunks = []
             chunk = _read_fd(fd, 1 << 20)
             while chunk:
@@ -91,8 +107,13 @@ class CodeCache:
             _close_fd(fd)
         # Bytes, so a PEP 263 coding line is honoured as python3 would.
         code = compile(_join_bytes(chunks), path, "exec", dont_inherit=True)
-        self._entries[path] = (key, code)
+        self._entries[path] = (key, _stat_key(stat), code)
         return code, True
+
+
+def _stat_key(stat):
+    """What one `stat` says of a checked file: the same key, the same file, unchanged."""
+    return (stat.st_ino, stat.st_ctime_ns, stat.st_mtime_ns, stat.st_size, stat.st_dev, stat.st_mode)
 
 
 class Namespaces:

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -48,5 +48,13 @@ describe("the runner's modules", () => {
   it('bind every builtin their functions use at import, so no script can replace one under them', () => {
     const out = execFileSync('python3', ['-c', CHECK, DIR, ...MODULES], { encoding: 'utf8' });
     expect(out.trim()).toBe('');
+  });
+
+  it('keep their per-request shortcuts as strict as the full checks (runner_test.py)', () => {
+    const run = spawnSync('python3', ['-B', '-m', 'unittest', '-v', 'runner_test'], { cwd: DIR, encoding: 'utf8' });
+    // unittest reports on stderr: every test "ok", and "OK" at the end.
+    expect(run.stderr).toMatch(/\nOK\n$/u);
+    expect(run.stderr).not.toMatch(/\.\.\. (FAIL|ERROR)/u);
+    expect(run.status).toBe(0);
   });
 });
