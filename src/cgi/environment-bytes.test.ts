@@ -3,7 +3,7 @@
 // that are not ASCII are dropped, SCRIPT_NAME is trimmed on bytes, and the text view decodes.
 import { describe, expect, it } from 'vitest';
 import { NameValueDecoder, encodeNameValuePairs } from '../fastcgi/name-value.ts';
-import { buildEnvironment, splitScriptName, textEnvironment, type EnvironmentOptions } from './environment.ts';
+import { buildEnvironment, buildTextEnvironment, splitScriptName, textEnvironment, type EnvironmentOptions } from './environment.ts';
 
 /** A pool with `clear_env` and no `env`: only what the request and the gateway give. */
 const base: EnvironmentOptions = { env: {}, clearEnv: true, inherited: {}, serverSoftware: 'cgi-fpm/0.1.0', scriptFilename: '/srv/cgi/hello.py' };
@@ -38,6 +38,23 @@ describe('buildEnvironment on params as bytes (the request path)', () => {
     ]), base);
     expect(Object.keys(env).sort()).toStrictEqual(['GATEWAY_INTERFACE', 'HTTP_B', 'SCRIPT_FILENAME', 'SERVER_SOFTWARE']);
     expect(env.HTTP_B).toStrictEqual(Buffer.from('two'));
+  });
+
+  it('builds the text environment in one step exactly as buildEnvironment then textEnvironment', () => {
+    const params = pairsOf([
+      ['QUERY_STRING', latin1('q=\x80\xff\xe9')], ['HTTP_B', 'one'], ['HTTP_B', 'two'], ['PATH', '/request/bin'],
+      ['HTTP_PROXY', 'evil'], ['SCRIPT_NAME', '/cgi/a.js/x'], ['CONTENT_TYPE', ''], ['__proto__', 'plain'], ['HTTP_A', latin1('1\x002')],
+    ]);
+    for (const options of [
+      base,
+      { ...base, clearEnv: false, inherited: { HOME: '/root', PATH: '/daemon/bin', HTTP_B: 'daemon' }, env: { PATH: '/pool/bin', LANG: 'C' } },
+      { ...base, scriptFilename: latin1('/srv/cgi/caf\xe9.js'), pathInfo: Buffer.from('/x') },
+      { ...base, pathInfo: Buffer.alloc(0) },
+    ]) {
+      const text = buildTextEnvironment(params, options);
+      expect(Object.getPrototypeOf(text)).toBeNull();
+      expect(Object.entries(text)).toStrictEqual(Object.entries(textEnvironment(buildEnvironment(params, options))));
+    }
   });
 
   it('trims SCRIPT_NAME on bytes', () => {

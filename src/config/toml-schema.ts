@@ -3,6 +3,7 @@
 // (flatten.ts), with PHP-FPM's key spellings, the defaults, and units parsed.
 
 import picomatch from 'picomatch';
+import { scriptGlobs } from '../cgi/script-globs.ts';
 import { z } from 'zod';
 import { parseAccountRef } from './accounts.ts';
 import { parseAllowedClients } from './allowed-clients.ts';
@@ -55,6 +56,9 @@ function parseGlob(value: string): string {
       cause: error,
     });
   }
+  // The python worker matches the same expression with python's re (script-globs.ts):
+  // what it cannot match as picomatch does is refused here, at load.
+  scriptGlobs([value]);
   return value;
 }
 

@@ -140,6 +140,10 @@ describe('parseConfig: problems', () => {
       'match[0]: invalid glob "/cgi-bin/*.py": globs are relative to root; drop the leading "/"',
     ],
     ['match = ["*.{py"]', 'match[0]: invalid glob "*.{py": Missing closing: "}"'],
+    [
+      'match = ["(?<=a)b.py"]',
+      'match[0]: invalid glob "(?<=a)b.py": its expression holds a lookbehind, which python matches only at a fixed width',
+    ],
     ['env = { PORT = 8080 }', 'env.PORT must be a string, got 8080'],
     ['env = { "A=B" = "x" }', 'env."A=B" is not a valid name (names must be non-empty, without "=" or NUL)'],
     ['env = "A=1"', 'env must be a table, got "A=1"'],

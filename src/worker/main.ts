@@ -112,6 +112,7 @@ function serveChannel(fd: number, pool: PoolConfig, runtime: RuntimeHost, log: L
     afterRequest: () => {
       if (pgid !== 0) cgiGroups.delete(pgid);
       pgid = 0;
+      runtime.afterEnd?.();
       checkMemory(pool, runtime);
     },
   });

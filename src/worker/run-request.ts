@@ -3,9 +3,10 @@
 // when a runtime reads it, and the structured head going to the CGI output stage. A class (one
 // shape for every request), not an object literal with a getter: a runtime reads its fields many
 // times per request.
+import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
-  buildEnvironment, environmentSource, requestVariables, textEnvironment, type CgiEnvironment, type EnvironmentOptions, type ParamSource,
+  buildEnvironment, buildTextEnvironment, environmentSource, requestVariables, textEnvironment, type CgiEnvironment, type EnvironmentOptions, type ParamSource,
 } from '../cgi/environment.ts';
 import type { CgiHead } from '../cgi/response.ts';
 import type { CgiOutput } from './cgi-output.ts';
@@ -19,6 +20,7 @@ import type { RunAbort } from './run-abort.ts';
 export type RunParts = Pick<RunRequest, 'scriptFilename' | 'scriptPath' | 'cwd' | 'stdout'
   | 'onStderrLine' | 'onSpawn'> & {
   readonly scriptFd: number | undefined;
+  readonly scriptStats: Stats | undefined;
   readonly abort: RunAbort;
   readonly params: ParamSource;
   readonly environmentOptions: EnvironmentOptions;
@@ -31,6 +33,7 @@ export class RunRequest implements RuntimeRequest {
   readonly scriptFilename: string;
   readonly scriptPath: Buffer;
   readonly scriptFd: number | undefined;
+  readonly scriptStats: Stats | undefined;
   readonly cwd: string;
   readonly #input: { readonly stdin: Readable };
   readonly stdout: CgiOutput;
@@ -47,6 +50,7 @@ export class RunRequest implements RuntimeRequest {
     this.scriptFilename = parts.scriptFilename;
     this.scriptPath = parts.scriptPath;
     this.scriptFd = parts.scriptFd;
+    this.scriptStats = parts.scriptStats;
     this.cwd = parts.cwd;
     this.#params = parts.params;
     this.#environmentOptions = parts.environmentOptions;
@@ -73,7 +77,10 @@ export class RunRequest implements RuntimeRequest {
 
   /** The environment as text, decoded on first read: `exec` reads the bytes, `node` and `python` this. */
   get env(): Record<string, string> {
-    this.#text ??= textEnvironment(this.environment);
+    // Without the environment of bytes in between when no runtime asked for it (`node`).
+    this.#text ??= this.#environment === undefined
+      ? buildTextEnvironment(this.#params, this.#environmentOptions)
+      : textEnvironment(this.#environment);
     return this.#text;
   }
 

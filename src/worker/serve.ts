@@ -138,7 +138,7 @@ export class RequestServer {
     const output = new CgiOutput(req.stdout, { scriptFilename: scriptText });
     let outcome: Outcome;
     try {
-      const run = this.runtimeRequest(req, script, scriptText, output, controller, opened?.fd);
+      const run = this.runtimeRequest(req, script, scriptText, output, controller, opened);
       const result = await this.runtime(run);
       outcome = await this.conclude(output, result, this.timedOut, req.aborted);
     } catch (err) {
@@ -160,10 +160,10 @@ export class RequestServer {
 
   /** What the runtime gets: the script and environment as bytes, and their text for runtimes that want text. */
   private runtimeRequest(
-    req: FcgiRequest, script: Script, scriptText: string, output: CgiOutput, abort: RunAbort, scriptFd?: number,
+    req: FcgiRequest, script: Script, scriptText: string, output: CgiOutput, abort: RunAbort, opened: OpenedScript | undefined,
   ): RuntimeRequest {
     return new RunRequest({
-      scriptFd,
+      scriptFd: opened?.fd, scriptStats: opened?.stats,
       scriptFilename: scriptText, scriptPath: script.scriptFilename, cwd: dirname(scriptText),
       params: req.pairs, environmentOptions: this.environmentOptions(script), input: req, stdout: output, abort,
       onStderrLine: (line) => { this.stderr(req, scriptText, line); },

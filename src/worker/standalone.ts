@@ -80,6 +80,7 @@ export async function runStandaloneWorker(
     runtime: runtime.run,
     openScript,
     resolve: (params) => resolvePoolScript(pool, params),
+    afterRequest: () => { runtime.afterEnd?.(); },
   });
   return new Promise<StandaloneExit>((resolve) => {
     const loop = new StandaloneLoop(server, log, async (code) => {

@@ -139,6 +139,14 @@ export const PROBES: readonly LeakProbe[] = [
     check: 'print(os.environ.get("LEAKED_RAW", "absent"), os.environ.get("GATEWAY_INTERFACE"))',
   },
   {
+    // os.environ's own attributes (its codec functions, its storage): an instance, not a module
+    // or a class, so the bindings of the baseline hold it explicitly.
+    id: 'environ_codec',
+    row: 'os.environ and the C environment',
+    attack: 'os.environ.decodevalue = lambda value, secret="secret of request A": secret',
+    check: 'print(os.environ.get("GATEWAY_INTERFACE"))',
+  },
+  {
     id: 'cwd',
     row: 'working directory',
     attack: 'os.chdir("/")',

@@ -1,6 +1,7 @@
 // This file implements the contract between the worker's request loop and a runtime, from the
 // perspective of a runtime: what it gets for one request and what it answers when done
 // (docs/INTERFACES.md, "worker/runtimes").
+import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { CgiEnvironment, ParamSource } from '../../cgi/environment.ts';
 import type { CgiHead } from '../../cgi/response.ts';
@@ -23,6 +24,13 @@ export interface RuntimeRequest {
    * change what runs. Owned by the worker (closed after the run). Absent: use the path.
    */
   scriptFd?: number | undefined;
+  /**
+   * What `fstat(scriptFd)` says of it this request: taken when it was opened and checked, or, for
+   * a descriptor kept from an earlier request, equal to the `stat` of the path that let it be
+   * reused (device, inode, size, mtime, ctime: `script-descriptors.ts`). Lets `node` know the
+   * version of the file without another system call. Absent: `fstat` it.
+   */
+  scriptStats?: Stats | undefined;
   /** Working directory of the run: the script's directory (text). @see RFC 3875 §7.2 */
   cwd: string;
   /**
@@ -97,6 +105,14 @@ export interface RuntimeHost {
   close(): Promise<void>;
   /** Resident memory of a child process the runtime keeps (python), for `pm.max_memory`. */
   childRssBytes?(): Promise<number>;
+  /**
+   * Called by the worker right after a request's END_REQUEST was written, before it waits for
+   * the next request: work the runtime put off until the response was out (`node`: the
+   * comparison of every built-in value), done then without a turn of the event loop of its own,
+   * while the supervisor handles the END_REQUEST. A worker that does not call it loses nothing:
+   * the runtime then does that work on the next turn, or before its next run.
+   */
+  afterEnd?(): void;
 }
 
 /** True once `req` was aborted, without making its `signal` when the worker can say. */

@@ -101,6 +101,25 @@ describe('BuiltinsBaseline', () => {
     expect('defined' in exports).toBe(false);
   });
 
+  it('compares a presence-only member by presence, and still puts it back when deleted or redefined', () => {
+    const moving = { ppid: 7, other: 1 } as Record<string, unknown>;
+    const baseline = new BuiltinsBaseline([{ object: moving, name: 'moving', tier: 'always' }], {
+      presence: new Map([[moving, new Set(['ppid'])]]),
+    });
+    // A value that moves by itself (the real `process.ppid` ignores assignment) is not read.
+    moving.ppid = 8;
+    expect(baseline.restore()).toEqual([]);
+    expect(moving.ppid).toBe(8);
+    // Deleted: the presence check sees it, and the captured member comes back.
+    Reflect.deleteProperty(moving, 'ppid');
+    expect(baseline.restore()).toEqual([]);
+    expect(moving.ppid).toBe(7);
+    // Redefined reflectively (the barrier flags the object): put back too.
+    Object.defineProperty(moving, 'ppid', { value: 1, writable: true, enumerable: true, configurable: true });
+    expect(baseline.restore()).toEqual([]);
+    expect(moving.ppid).toBe(7);
+  });
+
   it('leaves unchanged objects alone, run after run', () => {
     const { proto, baseline } = fixtures();
     for (let run = 0; run < 3; run++) {

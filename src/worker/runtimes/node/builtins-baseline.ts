@@ -53,6 +53,13 @@ export interface BuiltinsBaselineOptions {
    * the listeners, which state-policy.ts resets).
    */
   readonly unwatched?: ReadonlyMap<object, ReadonlySet<PropertyKey>>;
+  /**
+   * Data members compared by presence only, as accessors are: values that move by themselves
+   * and that an assignment cannot change (`process.ppid`, a native accessor without a setter
+   * that V8 shows as a writable data property: reading it is a `getppid(2)` per request). A
+   * reflective change, a deletion or an added member is still seen and put back.
+   */
+  readonly presence?: ReadonlyMap<object, ReadonlySet<PropertyKey>>;
 }
 
 /**
@@ -97,7 +104,8 @@ export class BuiltinsBaseline {
       for (const { object, name } of batch) {
         this.#index.set(object, this.#objects.length);
         const symbols = this.#symbolWatched.has(object) ? (this.#options.symbols ?? []) : [];
-        this.#objects.push(capture(object, name, symbols, this.#options.unwatched?.get(object)));
+        const { unwatched, presence } = this.#options;
+        this.#objects.push(capture(object, name, symbols, unwatched?.get(object), presence?.get(object)));
       }
       for (const check of compileObjectChecks(this.#objects.slice(from))) {
         this.#checks[tier].push({ ...check, from: check.from + from, to: check.to + from });
@@ -206,7 +214,10 @@ function compare(checks: readonly ObjectCheck[], redo: Set<number>): void {
   }
 }
 
-function capture(object: object, name: string, symbols: readonly symbol[], unwatched: ReadonlySet<PropertyKey> | undefined): Captured {
+function capture(
+  object: object, name: string, symbols: readonly symbol[],
+  unwatched: ReadonlySet<PropertyKey> | undefined, presence: ReadonlySet<PropertyKey> | undefined,
+): Captured {
   const descriptors = new Map<PropertyKey, PropertyDescriptor>();
   const values: [PropertyKey, unknown][] = [];
   const accessors: PropertyKey[] = [];
@@ -215,7 +226,7 @@ function capture(object: object, name: string, symbols: readonly symbol[], unwat
     if (descriptor === undefined || unwatched?.has(key) === true) continue;
     descriptors.set(key, descriptor);
     // Only an assignment escapes the barrier: a read-only property can change only reflectively.
-    if ('value' in descriptor) {
+    if ('value' in descriptor && presence?.has(key) !== true) {
       if (descriptor.writable === true) values.push([key, descriptor.value]);
     } else if (descriptor.configurable === true) {
       accessors.push(key);

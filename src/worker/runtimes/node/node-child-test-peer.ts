@@ -202,6 +202,8 @@ async function run(spec: RunSpec): Promise<RunReport> {
   await output.finish().catch((err: unknown) => {
     outputError = (err as { code?: string }).code ?? String(err);
   });
+  // As the worker does once the request's END_REQUEST is out (main.ts).
+  host.afterEnd?.();
   const all = Buffer.concat(chunks);
   const split = all.indexOf('\r\n\r\n');
   const body = split < 0 ? all : all.subarray(split + 4);

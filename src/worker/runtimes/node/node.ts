@@ -55,7 +55,7 @@ export interface NodeRuntimeDeps {
  */
 export function createNodeRuntime(pool: PoolConfig, deps: NodeRuntimeDeps): Promise<RuntimeHost> {
   const runtime = new NodeRuntime(pool, deps);
-  return Promise.resolve({ run: (req) => runtime.run(req), close: () => runtime.close() });
+  return Promise.resolve({ run: (req) => runtime.run(req), close: () => runtime.close(), afterEnd: () => { runtime.afterEnd(); } });
 }
 
 /** `process` members the emulation owns (process-emulation.ts), and `exitCode`, which it saves and restores. */
@@ -77,6 +77,8 @@ class NodeRuntime {
   #recycling: string | undefined;
   /** The script of the last run, for the log of what its scan found. */
   #lastScript = '';
+  /** The worker calls {@link NodeRuntime.afterEnd}: the scan needs no immediate of its own. */
+  #hostCallsAfterEnd = false;
 
   constructor(pool: PoolConfig, deps: NodeRuntimeDeps) {
     const { log } = deps;
@@ -135,6 +137,12 @@ class NodeRuntime {
     return Promise.resolve();
   }
 
+  /** The last request's END_REQUEST is out (RuntimeHost.afterEnd): the scan runs now. */
+  afterEnd(): void {
+    this.#hostCallsAfterEnd = true;
+    this.#scan();
+  }
+
   /** The comparison of every built-in value after the last run, if not done yet (see StateReset.scan). */
   readonly #scan = (): void => {
     const problems = this.#state.scan();
@@ -163,8 +171,9 @@ class NodeRuntime {
   async #runOne(req: RuntimeRequest): Promise<RuntimeResult> {
     this.#scan();
     if (this.#recycling !== undefined) return this.#refuse(req);
-    const script = this.#cache.load(req.scriptFilename, req.scriptFd);
-    if (req.signal.aborted) return { exitCode: null, signal: null };
+    const script = this.#cache.load(req.scriptFilename, req.scriptFd, req.scriptStats);
+    // `aborted`, not `signal.aborted`: the signal is made only when a runtime reads it (run-abort.ts).
+    if (req.aborted) return { exitCode: null, signal: null };
     const refusal = this.#interpreters.refusal(script.shebang, req.env.PATH);
     if (refusal !== undefined) {
       this.#log.error(
@@ -187,9 +196,10 @@ class NodeRuntime {
       const reasons = [...run.leftovers.map((left) => `left running: ${left}`), ...run.resetProblems];
       if (reasons.length > 0) this.#requestRecycle(req.scriptFilename, reasons);
       this.#lastScript = req.scriptFilename;
-      // A ref'd immediate: the loop does not wait in poll first, so the scan runs while the
-      // supervisor handles this END_REQUEST and sends the next request.
-      if (this.#state.scanDue) ownTimers.setImmediate(this.#scan);
+      // The scan runs once this END_REQUEST is out, while the supervisor handles it and sends the
+      // next request: called by the worker (afterEnd), else on a ref'd immediate (the loop does
+      // not wait in poll first), and in any case before the next run.
+      if (this.#state.scanDue && !this.#hostCallsAfterEnd) ownTimers.setImmediate(this.#scan);
       return result;
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);

@@ -1,7 +1,7 @@
 // This file implements the script cache's tests from the perspective of the node runtime
 // loading scripts per request: compiled once, compiled again when the file changes, syntax
 // errors kept as a throwing body, unreadable files refused with ERR_CGI_SPAWN.
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -58,6 +58,27 @@ describe('ScriptCache', () => {
     await utimes(`${file}.new`, later, later);
     await rename(`${file}.new`, file);
     expect(evaluate(cache.load(file))).toBe(3);
+  });
+
+  it("takes the version from the worker's check of the descriptor when given (no fstat of its own)", async () => {
+    const file = join(dir, 'checked.js');
+    await writeFile(file, 'module.exports = 1;');
+    const cache = new ScriptCache();
+    const fd = openSync(file, 'r');
+    try {
+      const checked = fstatSync(fd);
+      const first = cache.load(file, fd, checked);
+      expect(evaluate(first)).toBe(1);
+      expect(cache.load(file, fd, checked)).toBe(first);
+      // Edited in place: the worker's check (script-descriptors.ts) reopens and hands over the
+      // new version, which is compiled from the descriptor.
+      await writeFile(file, 'module.exports = 22;');
+      const later = new Date(Date.now() + 5000);
+      await utimes(file, later, later);
+      expect(evaluate(cache.load(file, fd, fstatSync(fd)))).toBe(22);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it('drops a UTF-8 byte order mark', async () => {

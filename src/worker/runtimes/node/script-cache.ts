@@ -2,7 +2,7 @@
 // script file is read and compiled once, as CommonJS in the worker's own context (so `require`
 // and builtins behave as usual), and compiled again when its file changes — an edited script
 // is used on its next request without a restart.
-import { fstatSync, readFileSync, readSync, statSync } from 'node:fs';
+import { fstatSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import vm from 'node:vm';
 import { CgiError, ErrorCode } from '../../../errors.ts';
@@ -78,17 +78,19 @@ export class ScriptCache {
   }
 
   /**
-   * The compiled script for `filename`: one `stat` per call, a read and a compile only when the
-   * file's mtime, ctime, size or inode changed since the last one. Synchronous on purpose: the
+   * The compiled script for `filename`: one `stat` per call (none when the worker's check of
+   * `fd` gave `fdStats`), a read and a compile only when the file's mtime, ctime, size or inode
+   * changed since the last one. Synchronous on purpose: the
    * worker serves one request at a time and has nothing else to do meanwhile, and a `stat` of
    * a local file takes microseconds where a thread-pool round trip takes a hundred.
    * @throws CgiError `ERR_CGI_SPAWN` when the file cannot be read (gone, not a file, no access).
    */
-  load(filename: string, fd?: number): CompiledScript {
+  load(filename: string, fd?: number, fdStats?: Stats): CompiledScript {
     try {
       // `fd`: the worker opened the file and checked it is `filename` (script-file.ts): its
       // version and source come from that descriptor, never from the path again (swap races).
-      const version = fd === undefined ? statSync(filename) : fstatSync(fd);
+      // `fdStats`: what the worker's check found `fd` to be this request (no second `fstat`).
+      const version = fd === undefined ? statSync(filename) : (fdStats ?? fstatSync(fd));
       const cached = this.#entries.get(filename);
       if (cached !== undefined && sameVersion(cached, version)) return cached.script;
       const source = fd === undefined ? readFileSync(filename, 'utf8') : readFromStart(fd, version.size);

@@ -47,6 +47,9 @@ export const STATE_PROBES = {
   'function-setting': { set: "dns.setDefaultResultOrder('ipv6first')", check: "dns.getDefaultResultOrder() === 'ipv6first'" },
   'stream-setting': { set: 'stream.setDefaultHighWaterMark(false, 1)', check: 'stream.getDefaultHighWaterMark(false) === 1' },
   'process-member': { set: "process.emitWarning = () => 'user A'; process.leaked = 1", check: 'process.leaked === 1' },
+  // `ppid` is compared by presence only (reading it is a system call; V8 ignores an assignment or
+  // a data definition over it): deleted, it is still put back.
+  'process-ppid-deleted': { set: 'delete process.ppid', check: "!('ppid' in process)" },
   'env': { set: "process.env.LEAKED = 'user A'", check: 'process.env.LEAKED !== undefined' },
   'cwd': { set: "process.chdir('/')", check: "process.cwd() === '/'" },
   'umask': { set: 'process.umask(0)', check: '(() => { const m = process.umask(0o077); process.umask(m); return m === 0; })()' },

@@ -14,6 +14,12 @@ import { ProcessBaseline, SettingsBaseline } from './process-state.ts';
 /** `process`'s EventEmitter fields: they change with its listeners (reset by state-policy.ts). */
 const PROCESS_EMITTER_STATE: ReadonlySet<PropertyKey> = new Set(['_events', '_eventsCount', '_maxListeners']);
 
+/**
+ * `process` members that move by themselves and ignore assignment (native accessors without a
+ * setter): compared by presence, not read after every request (`ppid` is a system call).
+ */
+const PROCESS_MOVING_VALUES: ReadonlySet<PropertyKey> = new Set(['ppid']);
+
 /** Members of `process` and `globalThis` that are the runtime's own (process-emulation.ts). */
 export interface OwnMembers {
   readonly process: ReadonlySet<PropertyKey>;
@@ -61,6 +67,7 @@ export class StateReset {
       // through `crypto.setFips` (process-state.ts).
       own: new Map<object, ReadonlySet<PropertyKey>>([[process, own.process], [crypto, new Set(['fips'])]]),
       unwatched: new Map([[process, PROCESS_EMITTER_STATE]]),
+      presence: new Map([[process, PROCESS_MOVING_VALUES]]),
     });
     this.#globals = new GlobalsBaseline({ ownAccessors: own.global });
   }

@@ -21,26 +21,8 @@ captured at import.
 import gc
 import sys
 from builtins import (
-    Exception,
-    ValueError,
-    all,
-    classmethod,
-    dict,
-    enumerate,
-    getattr,
-    id,
-    isinstance,
-    len,
-    list,
-    map,
-    object,
-    property,
-    set,
-    staticmethod,
-    str,
-    tuple,
-    type,
-    zip,
+    Exception, ValueError, all, classmethod, dict, enumerate, getattr, id, isinstance, len,
+    list, map, object, property, set, staticmethod, str, tuple, type, vars, zip,
 )
 from _operator import is_
 
@@ -58,11 +40,14 @@ _EMPTY = object()  # an empty closure cell
 _modules = sys.modules
 
 class Bindings:
-    """The baseline's bindings. `extra` are modules not in sys.modules (the runner's own)."""
+    """The baseline's bindings. `extra` are modules not in sys.modules (the runner's own);
+    `instances` are objects whose own attributes are bindings too (os.environ: its storage and
+    codec functions, which a request could rebind to reach the next one)."""
 
-    def __init__(self, extra):
+    def __init__(self, extra, instances=()):
         self.modules = _unique([m for m in _modules.values() if isinstance(m, _ModuleType)] + extra)
-        self.module_dicts = [m.__dict__ for m in self.modules]
+        # An instance's __dict__ is compared and put back as a module's is.
+        self.module_dicts = [m.__dict__ for m in self.modules] + [vars(i) for i in instances]
         self.entries = {n: m for n, m in _modules.items() if isinstance(m, _ModuleType)}
         self.entry_names = list(self.entries)
         self.entry_modules = list(self.entries.values())

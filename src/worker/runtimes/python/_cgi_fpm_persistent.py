@@ -48,7 +48,7 @@ class PersistentRunner:
         self.namespaces = Namespaces(keep_globals)
         self.state = Baseline()
         self.leftovers = Leftovers(OWN_FDS, reset_modules and not keep_globals)
-        self.bindings = Bindings(runner_modules)
+        self.bindings = Bindings(runner_modules, (os.environ,))
         self.watch = Watch(frozenset(m.__file__ for m in runner_modules))
         self.pid = _getpid()
 

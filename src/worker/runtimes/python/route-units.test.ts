@@ -15,11 +15,11 @@ afterAll(() => { rmSync(tmp, { recursive: true, force: true }); });
 /** Globs users write, and names to try them on (picomatch gives the verdict python must give). */
 const GLOBS = ['**', '*.py', 'sub/*.py', '**/*.{py,cgi}', '[a-c]*', '!(*.txt)', '@(a|b).py', '?.py', '.*.py', 'sub/**',
   '*.{py,cgi}', '**/.git/**', 'x/**/y.py', '+(a|b).py', '*(x).py', '[!a]*', '[[:alpha:]]*', 'a{1..3}.py', '\\z.py',
-  'a\\d.py', '*.PY', '**/*', 'foo.{py,', '*.p?', 'sub/deep.py', '[]].py', '*', 'a{,3}.py', 'a{2}.py', '*.{py,cgi,}'];
+  'a\\d.py', '*.PY', '**/*', 'foo.{py,', '*.p?', 'sub/deep.py', '[]].py', '*', 'a{,3}.py', 'a{2}.py', '*.{py,cgi,}', 'a\\1', '(a)\\1', 'x\\8', 'a\\0b', '\\101.py'];
 const INPUTS = ['a.py', 'b.py', 'ab.py', 'x.py', 'd.txt', 'c.cgi', '.hidden.py', 'sub/deep.py', 'sub/.dot.py', '.git/config',
   'x/.git/config', 'x/y.py', 'x/m/n/y.py', 'sub/e.cgi', 'aa.py', 'xx.py', '!a', '\ufffd.py', '\u{1f600}.py', 'a2.py', 'a9.py',
   'z.py', 'A.PY', 'a.py\u2028', 'a\u2028.py', 'a.p\n', 'a.py\n', 'foo.{py,', 'caf\u00e9.py', 'dir/', ']].py', '].py', '[!a]x',
-  '*.py', 'sub', 'a.pyx', 'a3.py', 'a{2}.py', 'x.'];
+  '*.py', 'sub', 'a.pyx', 'a3.py', 'a{2}.py', 'x.', 'a\x01', 'a1', 'x8', 'aa', 'A.py', 'a\0b'];
 
 describe("the python worker's script router", () => {
   it('answers as resolveScript and ScriptCache, and as picomatch (route_test.py)', { timeout: 120_000 }, () => {
