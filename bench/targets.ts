@@ -55,7 +55,8 @@ export const TARGETS: readonly Target[] = [
     execWorker: 'node',
     path: '/hello.py',
   },
-  { id: 'python-exec-direct', label: 'python exec direct', backend: 'cgi-fpm', runtime: 'exec', dispatch: 'direct', path: '/hello.py' },
+  { id: 'python-exec-direct', label: 'python exec direct', backend: 'cgi-fpm', runtime: 'exec', dispatch: 'direct', keepAlive: false,
+    path: '/hello.py' },
   { id: 'python-fcgiwrap', label: 'python fcgiwrap', backend: 'fcgiwrap', path: '/hello.py' },
   {
     id: 'python-persistent',
@@ -114,7 +115,7 @@ export const TARGETS: readonly Target[] = [
   { id: 'php-fpm', label: 'php-fpm', backend: 'php-fpm', path: '/hello.php' },
   { id: 'sh-exec', label: 'sh exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.sh' },
   { id: 'sh-exec-node', label: 'sh exec, node worker', backend: 'cgi-fpm', runtime: 'exec', execWorker: 'node', path: '/hello.sh' },
-  { id: 'sh-exec-direct', label: 'sh exec direct', backend: 'cgi-fpm', runtime: 'exec', dispatch: 'direct', path: '/hello.sh' },
+  { id: 'sh-exec-direct', label: 'sh exec direct', backend: 'cgi-fpm', runtime: 'exec', dispatch: 'direct', keepAlive: false, path: '/hello.sh' },
   { id: 'sh-fcgiwrap', label: 'sh fcgiwrap', backend: 'fcgiwrap', path: '/hello.sh' },
 ];
 
