@@ -30,14 +30,14 @@ export const GATEWAY_INTERFACE = 'CGI/1.1';
  * §4.1.18 makes of a client's `Proxy:` header, and many HTTP clients read it as their proxy
  * ("httpoxy", CVE-2016-5385). Operators who need a proxy set lowercase `http_proxy` instead.
  */
-const NEVER_EXPORTED: ReadonlySet<string> = new Set(['HTTP_PROXY']);
+export const NEVER_EXPORTED: ReadonlySet<string> = new Set(['HTTP_PROXY']);
 
 /**
  * Meta-variables the server sets "if and only if" a body is attached; nginx's
  * `fastcgi_params` sends them empty on a GET, which breaks `int(os.environ['CONTENT_LENGTH'])`.
  * @see RFC 3875 §4.1.2 (CONTENT_LENGTH), §4.1.3 (CONTENT_TYPE)
  */
-const UNSET_WHEN_EMPTY: ReadonlySet<string> = new Set(['CONTENT_LENGTH', 'CONTENT_TYPE']);
+export const UNSET_WHEN_EMPTY: ReadonlySet<string> = new Set(['CONTENT_LENGTH', 'CONTENT_TYPE']);
 
 /**
  * The request meta-variables RFC 3875 defines. With `HTTP_*` (§4.1.18) these describe the
@@ -161,93 +161,19 @@ function environmentVariables(params: ParamSource, options: EnvironmentOptions):
   return vars;
 }
 
-/**
- * The request's variables as {@link buildEnvironment} gives them, without copying them into a
- * new environment: for a runtime that reads a few (the handler rebuilds the HTTP request). With
- * a pool `env` or `clearEnv` false, the environment is built and read.
- * @param params - the FastCGI params; @param options - as for {@link buildEnvironment}.
- * @returns the names and values of `buildEnvironment(params, options)` (`forEach`: one visit
- *   per name; without a pool `env`, in the params' order).
- */
-export function requestVariables(params: ParamSource, options: EnvironmentOptions): ParamSource {
-  if (!options.clearEnv || Object.keys(options.env).length > 0) return environmentSource(buildEnvironment(params, options));
-  return new RequestVariables(params, options);
-}
-
-/** A built environment read as a {@link ParamSource}. */
-export function environmentSource(env: CgiEnvironment): ParamSource {
-  return { get: (name) => env[name], forEach: (visit) => { Object.entries(env).forEach(([name, value]) => { visit(value, name); }); } };
-}
-
-const GATEWAY_NAMES = ['GATEWAY_INTERFACE', 'SERVER_SOFTWARE', 'SCRIPT_FILENAME', 'PATH_INFO'];
-/** {@link requestVariables} without a pool `env` or inherited variables: the params, filtered. */
-
-class RequestVariables implements ParamSource {
-  /** The params in one pass: first position, last value (as the environment keeps them). */
-  readonly #sentPairs = new Map<string, EnvValue>();
-  readonly #options: EnvironmentOptions;
-
-  constructor(params: ParamSource, options: EnvironmentOptions) {
-    params.forEach((value, name) => this.#sentPairs.set(name, value));
-    this.#options = options;
-  }
-
-  get(name: string): EnvValue | undefined {
-    const { pathInfo } = this.#options;
-    switch (name) {
-      case 'GATEWAY_INTERFACE':
-        return GATEWAY_INTERFACE;
-      case 'SERVER_SOFTWARE':
-        return this.#options.serverSoftware;
-      case 'SCRIPT_FILENAME':
-        return this.#options.scriptFilename;
-      case 'PATH_INFO':
-        if (pathInfo !== undefined) return pathInfo.length === 0 ? undefined : pathInfo;
-        break;
-      case 'SCRIPT_NAME':
-        if (pathInfo !== undefined) {
-          const sent = this.#sent(name);
-          const split = splitScriptName(sent, this.#sentPairs.get('PATH_INFO') ?? '', pathInfo);
-          return split ?? sent;
-        }
-        break;
-    }
-    return this.#sent(name);
-  }
-
-  forEach(visit: (value: EnvValue, name: string) => void): void {
-    for (const name of this.#sentPairs.keys()) {
-      const value = this.get(name);
-      if (value !== undefined) visit(value, name);
-    }
-    for (const name of GATEWAY_NAMES) {
-      const value = this.#sentPairs.has(name) ? undefined : this.get(name);
-      if (value !== undefined) visit(value, name);
-    }
-  }
-
-  /** A param as the environment has it: dropped when never exported, unrepresentable or unset when empty. */
-  #sent(name: string): EnvValue | undefined {
-    if (NEVER_EXPORTED.has(name) || !isEnvName(name) || !isAscii(name)) return undefined;
-    const value = this.#sentPairs.get(name);
-    if (value === undefined || hasNul(value)) return undefined;
-    if (value.length === 0 && UNSET_WHEN_EMPTY.has(name)) return undefined;
-    return value;
-  }
-}
-
 /** Sets one variable unless its name is never exported or cannot be represented. */
 function put(vars: Map<string, EnvValue>, name: string, value: EnvValue): void {
   if (NEVER_EXPORTED.has(name) || !isEnvName(name) || hasNul(value)) return;
   vars.set(name, value);
 }
 
-function hasNul(value: EnvValue): boolean {
+/** True when a value holds a NUL byte (it cannot be an environment string). */
+export function hasNul(value: EnvValue): boolean {
   return typeof value === 'string' ? value.includes('\0') : value.includes(0);
 }
 
 /** True for a name of US-ASCII characters only. */
-function isAscii(name: string): boolean {
+export function isAscii(name: string): boolean {
   for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return false;
   return true;
 }
@@ -258,7 +184,7 @@ function isMetaVariable(name: string): boolean {
 }
 
 /** True for a name `execve` can carry: non-empty, no `=`, no NUL. */
-function isEnvName(name: string): boolean {
+export function isEnvName(name: string): boolean {
   return name !== '' && !name.includes('=') && !name.includes('\0');
 }
 

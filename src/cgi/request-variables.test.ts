@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NameValueDecoder, encodeNameValuePairs } from '../fastcgi/name-value.ts';
-import { buildEnvironment, requestVariables, type EnvironmentOptions, type ParamSource } from './environment.ts';
+import { buildEnvironment, type EnvironmentOptions, type ParamSource } from './environment.ts';
+import { requestVariables } from './request-variables.ts';
 
 const base: EnvironmentOptions = { env: {}, clearEnv: true, inherited: {}, serverSoftware: 'cgi-fpm/0.1.0', scriptFilename: '/srv/cgi/app' };
 

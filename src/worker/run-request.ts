@@ -6,8 +6,9 @@
 import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
-  buildEnvironment, buildTextEnvironment, environmentSource, requestVariables, textEnvironment, type CgiEnvironment, type EnvironmentOptions, type ParamSource,
+  buildEnvironment, buildTextEnvironment, textEnvironment, type CgiEnvironment, type EnvironmentOptions, type ParamSource,
 } from '../cgi/environment.ts';
+import { environmentSource, requestVariables } from '../cgi/request-variables.ts';
 import type { CgiHead } from '../cgi/response.ts';
 import type { CgiOutput } from './cgi-output.ts';
 import type { RuntimeRequest } from './runtimes/types.ts';

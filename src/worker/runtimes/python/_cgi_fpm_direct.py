@@ -1,25 +1,19 @@
 """The python worker of a `dispatch = "direct"` pool: it accepts the web server's connections.
 
-This file implements, from the perspective of a python pool's worker that the supervisor
-spawned with the pool's listening socket as its fd LISTEN_FD (PHP-FPM's children do the same),
-what src/worker/direct.ts does for the Node direct worker, one request at a time (a runner runs
-one script at a time): while no request runs, one poll(2) waits on the listening socket AND
-on every connection it accepted (an idle kept-alive connection does not keep it from
-accepting); accept(2) is non-blocking (EAGAIN: another worker won the race). A request whose
-params are complete runs at once: its script is resolved here with the supervisor router's
-rules and refusals (`_cgi_fpm_route`; 403/404 with the router's log event and reason), the
-params the runner sees set as the relay sets them (resolved SCRIPT_FILENAME, PATH_INFO split
-off, SCRIPT_NAME trimmed), and it runs through the same Request as on fd 3. While it runs
-neither the listener nor the other connections are read: their requests wait in their sockets
-(a connection found readable meanwhile is held and queued, and read in that order once the
-request ended: none starves behind others that are always ready), and new connections in the
-kernel's backlog, for whichever worker is free first. `ping.path`
-is answered here, `listen.allowed_clients` and `listen.max_connections` applied here.
-The supervisor's heartbeat (`state`) is answered from the scoreboard at any time (scripts run
-in the runners: this loop is never busy). `stop`, and `pm.max_requests` reached (then
-`recycle` is said): stop accepting at once, finish the requests of the connections accepted,
-close kept-alive ones once idle (one that sent nothing yet gets FRESH_GRACE to send its
-request), send the last `state`, leave. Mixed in before worker.py's Worker. Stdlib only.
+This file implements, from the perspective of a python or exec pool's worker spawned with the
+pool's listening socket as its fd LISTEN_FD (as PHP-FPM's children), what src/worker/direct.ts
+does for the Node direct worker, one request at a time: while no request runs, one poll(2)
+waits on the listener AND every connection it accepted (an idle kept-alive one does not keep it
+from accepting); accept(2) is non-blocking (EAGAIN: another worker won). A request whose params
+are complete runs at once: its script resolved with the router's rules and refusals
+(`_cgi_fpm_route`), the params set as the relay sets them, its output held until its body ended
+(`_cgi_fpm_direct_hold`), run by the same Request as on fd 3. While it runs, the listener and the
+other connections are not read (one found readable is queued, and read in that order after: none
+starves). `ping.path`, `listen.allowed_clients` and `listen.max_connections` are applied here;
+the heartbeat's `state` is answered from the scoreboard at any time. `stop`, or `pm.max_requests`
+reached (`recycle` said): stop accepting, finish what was accepted, close idle kept-alive
+connections (one that sent nothing gets FRESH_GRACE), send the last `state`, leave. Mixed in
+before worker.py's Worker (or ExecWorker). Stdlib only.
 """
 
 import errno
@@ -29,7 +23,7 @@ import socket
 from _cgi_fpm_direct_board import ClientFilter, Scoreboard, listen_text, ping_records
 from _cgi_fpm_direct_client import Client
 from _cgi_fpm_direct_hold import HeldOutput
-from _cgi_fpm_environ import last_value
+from _cgi_fpm_environ import last_value, split_script_name
 from _cgi_fpm_log import text as _text
 from _cgi_fpm_route import Router
 
@@ -37,18 +31,6 @@ from _cgi_fpm_route import Router
 FRESH_GRACE = 10.0
 # How long accepting pauses after accept(2) failed for want of descriptors (EMFILE), in seconds.
 ACCEPT_RETRY = 0.1
-
-
-def split_script_name(script_name, sent_path_info, path_info):
-    """SCRIPT_NAME without the path-info the resolver split off SCRIPT_FILENAME, when the web
-    server sent no PATH_INFO (Apache's ProxyPassMatch); None to keep it (environment.ts
-    splitScriptName)."""
-    if sent_path_info or not path_info or script_name is None:
-        return None
-    cut = len(script_name) - len(path_info)
-    if cut <= 0 or not script_name.endswith(path_info):
-        return None
-    return script_name[:cut]
 
 
 class DirectRole:

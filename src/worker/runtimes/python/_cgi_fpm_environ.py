@@ -83,3 +83,15 @@ def last_value(pairs, name):
         if pairs[index][0] == name:
             return pairs[index][1]
     return None
+
+
+def split_script_name(script_name, sent_path_info, path_info):
+    """SCRIPT_NAME without the path-info the resolver split off SCRIPT_FILENAME, when the web
+    server sent no PATH_INFO (Apache's ProxyPassMatch); None to keep it (environment.ts
+    splitScriptName)."""
+    if sent_path_info or not path_info or script_name is None:
+        return None
+    cut = len(script_name) - len(path_info)
+    if cut <= 0 or not script_name.endswith(path_info):
+        return None
+    return script_name[:cut]

@@ -20,24 +20,8 @@ from _operator import is_
 
 from _cgi_fpm_noted import Noted
 from builtins import (
-    OSError,
-    ValueError,
-    all,
-    bytes,
-    dict,
-    getattr,
-    int,
-    isinstance,
-    len,
-    list,
-    map,
-    set,
-    setattr,
-    staticmethod,
-    str,
-    tuple,
-    type,
-    zip,
+    OSError, ValueError, all, bytes, dict, getattr, int, isinstance, len, list, map, set,
+    setattr, staticmethod, str, tuple, type, zip,
 )
 
 _chdir = os.chdir

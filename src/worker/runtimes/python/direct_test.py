@@ -1,8 +1,8 @@
 """Unit tests of the python worker's direct accept (`dispatch = "direct"`): the accept loop on a
 real listening unix socket, kept-alive connections, one request at a time, garbage, ping,
-refusals, stop, pm.max_requests, descriptors kept from runners, allowed_clients and the
-scoreboard. The worker's runners are replaced by a request that answers when the test says.
-Run by python-worker-units.test.ts (`python3 -m unittest direct_test` here); not shipped.
+refusals, stop, pm.max_requests, descriptors kept from runners. The worker's runners are
+replaced by a request that answers when the test says (direct_fakes_test.py); the scoreboard and
+allowed_clients are direct_board_test.py's. Run by python-worker-units.test.ts; not shipped.
 """
 
 import os
@@ -10,172 +10,8 @@ import socket
 import tempfile
 import unittest
 
-from _cgi_fpm_direct import DirectRole, split_script_name
-from _cgi_fpm_direct_board import ClientFilter, Scoreboard, listen_text
-from _cgi_fpm_fcgi import (
-    FCGI_BEGIN_REQUEST,
-    FCGI_END_REQUEST,
-    FCGI_KEEP_CONN,
-    FCGI_PARAMS,
-    FCGI_REQUEST_COMPLETE,
-    FCGI_STDIN,
-    FCGI_STDOUT,
-    RecordParser,
-    encode_pairs,
-    end_request,
-    record,
-    stream,
-    stream_end,
-)
-from _cgi_fpm_loop import Loop
-
-
-class Log:
-    def __init__(self):
-        self.lines = []
-
-    def enabled(self, level):
-        return True
-
-    def _add(self, level, fields, msg):
-        self.lines.append(dict(fields, level=level, msg=msg))
-
-    def debug(self, fields, msg):
-        self._add("debug", fields, msg)
-
-    def info(self, fields, msg):
-        self._add("info", fields, msg)
-
-    def warn(self, fields, msg):
-        self._add("warn", fields, msg)
-
-    def error(self, fields, msg):
-        self._add("error", fields, msg)
-
-
-class Ipc:
-    fd = -1
-
-    def __init__(self):
-        self.sent = []
-
-    def send(self, message):
-        self.sent.append(message)
-        return True
-
-
-class Route:
-    def __init__(self, ok, script_filename=b"", path_info=b"", status=200, event="", reason=""):
-        self.ok, self.script_filename, self.path_info = ok, script_filename, path_info
-        self.status, self.event, self.reason = status, event, reason
-
-
-class Router:
-    """Everything under /srv is a script (the rest of a path after `.py` its path-info); the rest is 404."""
-
-    def resolve(self, script_filename, path_info):
-        if not script_filename.startswith(b"/srv/"):
-            return Route(False, status=404, event="script not found", reason="no such file")
-        head, dot, tail = script_filename.partition(b".py")
-        return Route(True, head + dot, tail + path_info)
-
-
-class Request:
-    """Stands for the runner's request: records what it was given, ends when `answer()` is called."""
-
-    def __init__(self, server, request_id):
-        self.server = server
-        self.request_id = request_id
-        self.script = b""
-        self.pairs = None
-        self.body_bytes = b""
-        self.over = False
-        self.aborted = False
-        self.body_early = []
-        server.made.append(self)
-
-    def run(self, pairs):
-        self.pairs = dict(pairs)
-        self.script = self.pairs.get(b"SCRIPT_FILENAME", b"")
-
-    def body(self, content):
-        self.body_bytes += content
-
-    def abort(self):
-        self.aborted = True
-        self.answer(b"")
-
-    def fail(self, status, event, fields):
-        self.answer(b"Status: %d\r\n\r\n" % status)
-
-    def answer(self, data=b"Content-Type: text/plain\r\n\r\nok"):
-        if self.over:
-            return
-        self.over = True
-        connection = self.server.connection
-        connection.write(stream(FCGI_STDOUT, self.request_id, data))
-        connection.write([stream_end(FCGI_STDOUT, self.request_id), end_request(self.request_id, 0, FCGI_REQUEST_COMPLETE)])
-        self.server.request_ended(self)
-
-
-class Base:
-    """What DirectRole expects of the ChannelWorker and Worker it is mixed into."""
-
-    request_class = Request
-
-    def __init__(self, ipc, message, server_software):
-        self.pool = message["pool"]
-        self.ipc = ipc
-        self.loop = Loop()
-        self.log = Log()
-        self.current = None
-        self.leaving = False
-        self.connection = None
-        self.responder = None
-        self.runners = type("Runners", (), {"hold": None})()
-        self.made = []
-        self.closed = False
-
-    def use_connection(self, connection):
-        self.connection = connection
-
-    def check_memory(self):
-        pass
-
-    def memory_bytes(self):
-        return 1
-
-    def orphaned(self):
-        raise AssertionError("orphaned")
-
-    def _close(self):
-        self.close_channels()
-        self.closed = True
-        self.loop.stop()
-
-
-class Worker(DirectRole, Base):
-    pass
-
-
-def pool(**extra):
-    base = {
-        "name": "py", "root": "/srv", "match": [], "scriptGlobs": [],
-        "listen": {"address": {"kind": "unix", "path": "/x.sock"}, "maxConnections": 1000},
-        "status": {"pingPath": "/ping", "pingResponse": "pong"},
-    }
-    base.update(extra)
-    return base
-
-
-def request_bytes(request_id, params, body=b"", keep=False):
-    out = record(FCGI_BEGIN_REQUEST, request_id, bytes([0, 1, FCGI_KEEP_CONN if keep else 0, 0, 0, 0, 0, 0]))
-    out += stream(FCGI_PARAMS, request_id, encode_pairs(params)) + [stream_end(FCGI_PARAMS, request_id)]
-    out += stream(FCGI_STDIN, request_id, body) + [stream_end(FCGI_STDIN, request_id)]
-    return b"".join(bytes(b) for b in out)
-
-
-PARAMS = [(b"SCRIPT_FILENAME", b"/srv/a.py"), (b"SCRIPT_NAME", b"/a.py"), (b"REQUEST_METHOD", b"GET"), (b"REQUEST_URI", b"/a.py")]
+from _cgi_fpm_fcgi import FCGI_END_REQUEST, FCGI_STDOUT, RecordParser
+from direct_fakes_test import PARAMS, Ipc, Router, Worker, _without_ipc, pool, request_bytes
 
 
 class DirectAccept(unittest.TestCase):
@@ -397,59 +233,6 @@ class DirectAccept(unittest.TestCase):
         self.assertFalse(os.get_inheritable(worker.listen_fd))
         for client in worker.clients:
             self.assertFalse(os.get_inheritable(client.sock.fileno()))
-
-
-def _without_ipc(worker):
-    """serve_channels without the control channel (the test has none)."""
-
-    def serve():
-        os.set_inheritable(worker.listen_fd, False)
-        worker.listener = socket.socket(fileno=worker.listen_fd)
-        worker.listener.setblocking(False)
-        worker.accepting = True
-        worker._watch_listener()
-
-    return serve
-
-
-class Board(unittest.TestCase):
-    def test_the_scoreboard_counts_and_cuts_long_fields(self):
-        clock = [10.0]
-        board = Scoreboard(lambda: clock[0])
-        board.accepted += 1
-        board.started([(b"REQUEST_METHOD", b"POST"), (b"REQUEST_URI", b"/" + b"u" * 1000), (b"SCRIPT_FILENAME", b"/s.py")])
-        clock[0] = 10.25
-        state = board.state()
-        self.assertEqual(state["active"][0]["elapsedMs"], 250)
-        self.assertEqual(len(state["active"][0]["uri"]), 512)
-        clock[0] = 10.5
-        self.assertEqual(board.ended(), 1)
-        state = board.state()
-        self.assertEqual((state["active"], state["last"]["durationMs"], state["last"]["method"]), ([], 500, "POST"))
-
-    def test_allowed_clients_match_ranges_and_mapped_ipv4_and_log_once_a_minute(self):
-        log, clock = Log(), [0.0]
-        ranges = [{"family": "ipv4", "address": "127.0.0.0", "prefix": 8}, {"family": "ipv6", "address": "::1", "prefix": 128}]
-        allowed = ClientFilter(ranges, "127.0.0.1:9000", log, lambda: clock[0])
-        self.assertTrue(allowed.admit(("127.0.0.5", 4000)))
-        self.assertTrue(allowed.admit(("::ffff:127.0.0.9", 4000, 0, 0)))
-        self.assertTrue(allowed.admit(("::1", 4000, 0, 0)))
-        self.assertFalse(allowed.admit(("10.0.0.1", 4000)))
-        self.assertFalse(allowed.admit(("10.0.0.1", 4001)))
-        self.assertFalse(allowed.admit(""))  # a unix peer has no address
-        clock[0] = 61.0
-        self.assertFalse(allowed.admit(("10.0.0.1", 4002)))
-        refused = [x for x in log.lines if x["msg"] == "client refused" and x["remote"] == "10.0.0.1"]
-        self.assertEqual([x["refusedSinceLastLog"] for x in refused], [0, 1])
-        self.assertEqual(allowed.refused, 4)
-
-    def test_listen_text_and_split_script_name(self):
-        self.assertEqual(listen_text({"kind": "tcp", "host": "::1", "port": 9000}), "[::1]:9000")
-        self.assertEqual(listen_text({"kind": "unix", "path": "/run/a.sock"}), "unix:/run/a.sock")
-        self.assertEqual(split_script_name(b"/a.py/x", b"", b"/x"), b"/a.py")
-        self.assertIsNone(split_script_name(b"/a.py", b"/x", b"/x"))
-        self.assertIsNone(split_script_name(b"/x", b"", b"/x"))
-        self.assertIsNone(split_script_name(None, b"", b"/x"))
 
 
 if __name__ == "__main__":
