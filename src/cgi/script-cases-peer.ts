@@ -46,11 +46,17 @@ export const scriptCases = JSON.parse(
 ) as ScriptCases;
 
 /**
- * A fixture string as bytes: placeholders (`{tmp}`, `{root}`, `{dir}`) replaced, UTF-8, `%XX`
- * a byte (as python's `urllib.parse.unquote_to_bytes`).
+ * `{long}` in a fixture string: one path segment of 5000 bytes (a path past what a resolution
+ * keeps, 4096 bytes); route_test.py defines the same.
+ */
+export const LONG_SEGMENT = 'p'.repeat(5000);
+
+/**
+ * A fixture string as bytes: placeholders (`{tmp}`, `{root}`, `{dir}`, `{long}`) replaced,
+ * UTF-8, `%XX` a byte (as python's `urllib.parse.unquote_to_bytes`).
  */
 export function bytesOf(text: string, places: Readonly<Record<string, string>>): Buffer {
-  const filled = text.replace(/\{(\w+)\}/g, (whole, name: string) => places[name] ?? whole);
+  const filled = text.replace(/\{(\w+)\}/g, (whole, name: string) => (name === 'long' ? LONG_SEGMENT : places[name] ?? whole));
   const parts = filled.split(/%([0-9A-Fa-f]{2})/);
   return Buffer.concat(parts.map((part, i) => (i % 2 === 1 ? Buffer.from([Number.parseInt(part, 16)]) : Buffer.from(part))));
 }

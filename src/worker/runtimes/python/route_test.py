@@ -26,7 +26,12 @@ with open(_GLOBS_FILE, encoding="utf-8") as handle:
     GLOBS = json.load(handle)
 
 
+# `{long}` in a fixture string: one path segment of 5000 bytes (script-cases-peer.ts LONG_SEGMENT).
+LONG_SEGMENT = "p" * 5000
+
+
 def fill(text, places):
+    text = text.replace("{long}", LONG_SEGMENT)
     for name, value in places.items():
         text = text.replace("{%s}" % name, value)
     return text
