@@ -88,8 +88,12 @@ class ChannelWorker:
             self.orphaned()
             return
         for message in messages:
-            if message.get("type") == "stop":
-                self.leave()
+            self.control(message)
+
+    def control(self, message):
+        """One control message from the supervisor: `stop` (a role may answer more)."""
+        if message.get("type") == "stop":
+            self.leave()
 
     def _data(self, data):
         try:

@@ -84,17 +84,12 @@ class DirectRole:
             client.shut()
         self.clients.clear()
 
-    def _ipc_readable(self):
-        messages = self.ipc.read()
-        if messages is None:
-            self.orphaned()
-            return
-        for message in messages:
-            kind = message.get("type")
-            if kind == "state":
-                self.ipc.send(self.board.state())
-            elif kind == "stop":
-                self.leave()
+    def control(self, message):
+        """`state` (the heartbeat) answered from the scoreboard; `stop` as for any worker."""
+        if message.get("type") == "state":
+            self.ipc.send(self.board.state())
+        else:
+            super().control(message)
 
     def leave(self):
         """Stops accepting, finishes what was accepted, then leaves (the last `state` first)."""
