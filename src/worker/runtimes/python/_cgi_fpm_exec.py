@@ -64,6 +64,7 @@ class ExecRequest(StdinWriter, RequestEnd):
         self.timed_out = False
         self.timer = None
         self.kill_timer = None
+        self.stderr_timer = None
         self.ending = False
         self.over = False
 
@@ -192,8 +193,14 @@ class ExecRequest(StdinWriter, RequestEnd):
             piece = b""
         if piece:
             self.lines.push(piece)
-        else:
-            self._close_stderr()
+            return
+        self._close_stderr()
+        if self.ending:
+            # The script exited and its stdout ended first: the request waited for this end of
+            # file, not for the grace (a 100 ms wait whenever stderr's came a poll later).
+            if self.stderr_timer is not None:
+                self.stderr_timer.cancel()
+            self._finish()
 
     def _drain_stderr(self):
         """Reads what the script left in its stderr pipe (a loaded machine may not have polled
@@ -251,8 +258,11 @@ class ExecRequest(StdinWriter, RequestEnd):
             self.kill_timer.cancel()
         if self.server.kill_group_at_end:
             _kill_group(self.pid, _signal.SIGKILL)
+        self._drain_stderr()
         if self.stderr_fd >= 0:
-            self.server.loop.call_later(STDERR_GRACE, self._finish)
+            # Its end of file ends the request (_stderr_readable); a descendant that keeps it
+            # open (kill_group_at_end off, or a process that left the group) gets the grace.
+            self.stderr_timer = self.server.loop.call_later(STDERR_GRACE, self._finish)
         else:
             self._finish()
 

@@ -269,30 +269,10 @@ class Request(Scripts):
         line = server.log.lines[-1][2]
         self.assertEqual((line["status"], line["httpStatus"]), ("failed", 200))
 
-    def test_a_background_child_left_in_the_group_is_killed_at_the_end(self):
-        server = Server()
-        pidfile = os.path.join(self.dir, b"bg.pid")
-        text = "#!/bin/sh\nsleep 300 </dev/null >/dev/null 2>&1 &\necho $! > %s\nprintf 'Content-Type: text/plain\\n\\n'\n"
-        server.run(self.script(b"b.sh", text % pidfile.decode()))
-        with open(pidfile) as handle:
-            child = int(handle.read())
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(child):
-            time.sleep(0.02)
-        self.assertFalse(_alive(child))
-
     def test_a_script_the_worker_may_not_open_is_refused_before_it_runs(self):
         server = Server()
         server.run(os.path.join(self.dir, b"gone.sh"))
         self.assertTrue(server.stdout().startswith(b"Status: 404 Not Found\r\n"))
-
-
-def _alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
