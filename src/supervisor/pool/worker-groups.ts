@@ -10,6 +10,8 @@ import { killVerifiedGroup, readProcess, verifyGroup, type VerifiedGroup } from 
 export class WorkerGroups {
   readonly #pool: PoolConfig;
   readonly #log: Logger;
+  /** The uid the pool's workers run as (read once: `getuid` was a system call per request). */
+  readonly #uid: number;
   /** Process group of the CGI child the request on channel 0 started, if any. */
   #cgi: VerifiedGroup | undefined;
   /**
@@ -22,6 +24,7 @@ export class WorkerGroups {
   constructor(pool: PoolConfig, log: Logger) {
     this.#pool = pool;
     this.#log = log;
+    this.#uid = pool.user?.uid ?? process.getuid?.() ?? 0;
   }
 
   /** The persistent runtime's group leader (the python runner's pid), else 0. */
@@ -42,7 +45,7 @@ export class WorkerGroups {
     const { requestId, pgid, persistent } = message;
     const runtime = this.#pool.runtime;
     const group = runtime === 'exec' || runtime === 'python'
-      ? verifyGroup(workerPid, this.#pool.user?.uid ?? process.getuid?.() ?? 0, pgid)
+      ? verifyGroup(workerPid, this.#uid, pgid)
       : `a ${runtime} worker starts no process group`;
     if (typeof group === 'string') {
       // A group that already ended (a script that exits at once) is no claim to worry about.
