@@ -171,6 +171,11 @@ export interface CgiGroupMessage {
   readonly pgid: number;
   /** The group outlives the request (a python runner): kill it whenever the worker dies. */
   readonly persistent: boolean;
+  /**
+   * `"worker"`: every script of this worker runs in this group, for the worker's life (the python
+   * `exec` worker names it once, with `requestId` 0, instead of one group per request).
+   */
+  readonly scope?: 'worker';
 }
 
 /**

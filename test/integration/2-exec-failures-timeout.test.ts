@@ -9,7 +9,7 @@ import { nginxLikeParams } from './helpers/cgi-params.ts';
 import { encodeRequest } from './helpers/fastcgi-wire.ts';
 import { openRawConnection } from './helpers/fastcgi-client.ts';
 import { expectTimeout504, waitForEvent, waitForRequestLog } from './helpers/logs.ts';
-import { readProcStat, waitForProcessesGone } from './helpers/processes.ts';
+import { readProcStat, scriptsGroup, waitForProcessesGone } from './helpers/processes.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
@@ -65,9 +65,9 @@ describe('exec failures behind nginx', () => {
     const started = Date.now();
     const response = stack().request('/sleep-past-timeout.sh?timeout1');
     const [scriptPid, sleepPid] = await readPids(root, 'timeout1');
-    // The script leads its own process group, and the grandchild is in it.
-    expect(readProcStat(scriptPid)?.pgrp).toBe(scriptPid);
-    expect(readProcStat(sleepPid)?.pgrp).toBe(scriptPid);
+    // The script runs in its worker's group for scripts, and the grandchild is in it.
+    const group = scriptsGroup(scriptPid);
+    expect(readProcStat(sleepPid)?.pgrp).toBe(group);
 
     const res = await response;
     const elapsed = Date.now() - started;
@@ -77,7 +77,7 @@ describe('exec failures behind nginx', () => {
     // ...and because of it: the daemon's page (not nginx's 504 at fastcgi_read_timeout) and
     // its "request timeout" line for this script, which ran that long by the daemon's clock.
     await expectTimeout504(daemon, res, 'sleep-past-timeout.sh', since, TIMEOUT_MS);
-    await waitForProcessesGone([scriptPid, sleepPid], scriptPid, EVENT_TIMEOUT_MS);
+    await waitForProcessesGone([scriptPid, sleepPid], group, EVENT_TIMEOUT_MS);
 
     const next = await stack().request('/get-echo.py?after=timeout');
     expect(next.status).toBe(200);
@@ -97,9 +97,10 @@ describe('exec failures behind nginx', () => {
         ),
       );
       const [scriptPid, sleepPid] = await readPids(patientRoot, 'abort1');
-      expect(readProcStat(scriptPid)?.pgrp).toBe(scriptPid);
+      const group = scriptsGroup(scriptPid);
+      expect(readProcStat(sleepPid)?.pgrp).toBe(group);
       conn.destroy();
-      await waitForProcessesGone([scriptPid, sleepPid], scriptPid, EVENT_TIMEOUT_MS);
+      await waitForProcessesGone([scriptPid, sleepPid], group, EVENT_TIMEOUT_MS);
     } finally {
       conn.destroy();
     }

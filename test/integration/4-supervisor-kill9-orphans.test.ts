@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_GLOBAL, controlSocketIn, poolStatus } from './helpers/control.ts';
-import { childPids, processGroupMembers, readProcStat, waitForProcessesGone } from './helpers/processes.ts';
+import { childPids, processGroupMembers, readProcStat, scriptsGroup, waitForProcessesGone } from './helpers/processes.ts';
 import { defaultPool } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
@@ -44,12 +44,13 @@ describe('kill -9 of the supervisor with a request running and one queued', () =
       EVENT_TIMEOUT_MS,
       20,
     );
-    // The script is the worker's child, leading its own process group with the sleeper in it.
-    expect(readProcStat(script)).toMatchObject({ ppid: workers[0], pgrp: script });
-    expect(processGroupMembers(script).sort()).toEqual([script, sleeper].sort());
+    // The script is the worker's child, in the worker's group for scripts with the sleeper.
+    expect(readProcStat(script)).toMatchObject({ ppid: workers[0] });
+    const group = scriptsGroup(script);
+    expect(processGroupMembers(group).sort()).toEqual([script, sleeper].sort());
 
     process.kill(s.daemon.pid, 'SIGKILL');
-    await waitForProcessesGone([...workers, script, sleeper], script, EVENT_TIMEOUT_MS);
+    await waitForProcessesGone([...workers, script, sleeper], group, EVENT_TIMEOUT_MS);
     expect((await s.daemon.exited).signal).toBe('SIGKILL');
     // nginx answers both clients itself once the daemon is gone: 502, no hang.
     const answers = await Promise.all([running, waiting]);

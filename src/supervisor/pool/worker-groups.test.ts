@@ -41,6 +41,18 @@ describe('WorkerGroups', () => {
     expect(groups.runtimeLeaders).toEqual([]);
   });
 
+  it("keeps an exec worker's group for its scripts (scope worker) past every request's end, and kills it with the worker", async () => {
+    const groups = new WorkerGroups({ runtime: 'exec', name: 'sh' } as unknown as PoolConfig, log);
+    const scripts = await runner();
+    groups.claim({ requestId: 0, pgid: scripts.pid, persistent: false, scope: 'worker' }, process.pid, undefined);
+    groups.requestEnded();
+    // Not a runtime: no memory or CPU is read from it.
+    expect(groups.runtimeLeader).toBe(0);
+    const exit = once(scripts, 'exit');
+    groups.killAll(process.pid);
+    expect(await exit).toEqual([null, 'SIGKILL']);
+  });
+
   it('refuses a claim on a process that is not the worker\'s descendant, and kills nothing', () => {
     const groups = new WorkerGroups(pool, log);
     groups.claim({ requestId: 1, pgid: process.ppid, persistent: true }, process.pid, 1);

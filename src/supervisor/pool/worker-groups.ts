@@ -5,6 +5,7 @@
 import type { PoolConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log/logger.ts';
 import { killVerifiedGroup, readProcess, verifyGroup, type VerifiedGroup } from './process-groups.ts';
+import type { CgiGroupClaim } from './worker-messages.ts';
 
 /** The checked groups of one worker. */
 export class WorkerGroups {
@@ -14,6 +15,8 @@ export class WorkerGroups {
   readonly #uid: number;
   /** Process group of the CGI child the request on channel 0 started, if any. */
   #cgi: VerifiedGroup | undefined;
+  /** The group every CGI child of the worker runs in (a claim with `scope: "worker"`), if named. */
+  #scripts: VerifiedGroup | undefined;
   /**
    * Process groups of runtime children that live across requests (a python worker's runners,
    * one per interpreter), by pgid; the last one named runs the current request.
@@ -41,8 +44,8 @@ export class WorkerGroups {
    * A `cgi-group` message of worker `workerPid`; `channelRequestId` is the request id on its
    * first channel while one runs there (a per-request group is taken only for it).
    */
-  claim(message: { requestId?: unknown; pgid?: unknown; persistent?: unknown }, workerPid: number, channelRequestId: number | undefined): void {
-    const { requestId, pgid, persistent } = message;
+  claim(message: CgiGroupClaim, workerPid: number, channelRequestId: number | undefined): void {
+    const { requestId, pgid, persistent, scope } = message;
     const runtime = this.#pool.runtime;
     const group = runtime === 'exec' || runtime === 'python'
       ? verifyGroup(workerPid, this.#uid, pgid)
@@ -53,7 +56,8 @@ export class WorkerGroups {
       this.#log[level]({ workerPid, pgid: String(pgid), reason: group }, 'cgi group refused');
       return;
     }
-    if (persistent === true) {
+    if (scope === 'worker') this.#scripts = group;
+    else if (persistent === true) {
       // Runners that ended since are forgotten (their groups were killed with them or are empty).
       for (const [pgid, known] of this.#runtimes) {
         if (readProcess(pgid)?.startTime !== known.startTime) this.#runtimes.delete(pgid);
@@ -73,7 +77,7 @@ export class WorkerGroups {
 
   /** The worker is gone: every group it named is killed, each checked again first. */
   killAll(workerPid: number): void {
-    for (const group of [this.#cgi, ...this.#runtimes.values()]) {
+    for (const group of [this.#cgi, this.#scripts, ...this.#runtimes.values()]) {
       if (group === undefined) continue;
       // The leader must still be the process checked when it was named.
       if (killVerifiedGroup(group) === 'refused') {
@@ -81,6 +85,7 @@ export class WorkerGroups {
       }
     }
     this.#cgi = undefined;
+    this.#scripts = undefined;
     this.#runtime = undefined;
     this.#runtimes.clear();
   }

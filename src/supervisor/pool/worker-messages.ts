@@ -9,6 +9,7 @@ export interface CgiGroupClaim {
   readonly requestId?: unknown;
   readonly pgid?: unknown;
   readonly persistent?: unknown;
+  readonly scope?: unknown;
 }
 
 /** What a worker handle does with each message type. */

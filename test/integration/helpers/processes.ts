@@ -55,6 +55,23 @@ export function processGroupMembers(pgid: number): number[] {
     .map((p) => p.pid);
 }
 
+/**
+ * The process group of the CGI script `scriptPid` run by a python `exec` worker: one group for
+ * every script of that worker, led by a zombie child of the worker (never the worker's own group
+ * or the script's parent's), which keeps the id while the worker lives.
+ * @throws Error when the script is not in such a group
+ */
+export function scriptsGroup(scriptPid: number): number {
+  const script = readProcStat(scriptPid);
+  const leader = script === undefined ? undefined : readProcStat(script.pgrp);
+  const worker = script === undefined ? undefined : readProcStat(script.ppid);
+  if (script === undefined || leader === undefined || worker === undefined) throw new Error(`no script ${String(scriptPid)}`);
+  if (leader.ppid !== script.ppid || leader.state !== 'Z' || worker.pgrp === script.pgrp) {
+    throw new Error(`script ${String(scriptPid)} is not in its worker's group for scripts: ${JSON.stringify({ script, leader, worker })}`);
+  }
+  return script.pgrp;
+}
+
 /** The live direct children of `ppid`. */
 export function childPids(ppid: number): number[] {
   return listProcesses()

@@ -3,8 +3,8 @@ to its END_REQUEST.
 
 This file implements, from the perspective of the python worker of a `runtime = "exec"` pool,
 what serve.ts, exec.ts, exec-streams.ts and cgi-output.ts do for the Node worker: the script
-checked and started (_cgi_fpm_exec_spawn.py) in its own process group, reported to the
-supervisor; the body written to its stdin as it arrives while its stdout is read (never one
+checked and started (_cgi_fpm_exec_spawn.py) in the worker's process group for scripts
+(reported to the supervisor once, by the worker), or without one in its own, reported; the body written to its stdin as it arrives while its stdout is read (never one
 before the other), with backpressure both ways; stdout through the CGI head check into
 FCGI_STDOUT records; stderr logged by line (forwarded with `stderr = "forward"`); the request
 done once the script exited and its stdout reached end of file; `request_terminate_timeout`
@@ -14,6 +14,7 @@ and the web server's abort: SIGTERM to the group, SIGKILL and the pipes closed 2
 the request as failed (the supervisor closes the web server's connection). Stdlib only.
 """
 
+import errno
 import os
 import _signal
 import time
@@ -47,6 +48,7 @@ class ExecRequest(StdinWriter, RequestEnd):
         self.started = _monotonic()
         self.script = b""
         self.pid = None
+        self.pgid = None
         self.head = None
         self.parser = HeadParser()
         self.output_error = None
@@ -84,7 +86,16 @@ class ExecRequest(StdinWriter, RequestEnd):
             env = server.environments.build(pairs, script)
             via_fd = not path_swap_safe(script)
             cwd = os.path.dirname(script) or b"/"
-            self.pid = spawn(script, cwd, env, script_fd, pipes[0][0], pipes[1][1], pipes[2][1], via_fd)
+            ends = (script, cwd, env, script_fd, pipes[0][0], pipes[1][1], pipes[2][1], via_fd)
+            group = server.group
+            try:
+                self.pid = spawn(*ends, pgroup=group)
+            except OSError as error:
+                if group is None or error.errno not in (errno.EPERM, errno.ESRCH):
+                    raise
+                group = server.group_lost(error)  # then each script leads its own group again
+                self.pid = spawn(*ends, pgroup=group)
+            self.pgid = self.pid if group is None else group
         except (OSError, ValueError) as error:
             for pipe in pipes:
                 os.close(pipe[0])
@@ -101,7 +112,8 @@ class ExecRequest(StdinWriter, RequestEnd):
             os.set_blocking(fd, False)
         loop.add_reader(self.stdout_fd, self._stdout_readable)
         loop.add_reader(self.stderr_fd, self._stderr_readable)
-        server.report_group(self.request_id, self.pid)
+        if group is None:
+            server.report_group(self.request_id, self.pid)
         if server.terminate_timeout > 0:
             self.timer = loop.call_later(server.terminate_timeout, self.time_out)
         server.watcher.watch(self.pid, self._exited)
@@ -140,7 +152,7 @@ class ExecRequest(StdinWriter, RequestEnd):
     def kill_now(self):
         """The supervisor is gone: SIGKILL the script's group, reaped by the caller."""
         if self.pid is not None and not self.over:
-            _kill_group(self.pid, _signal.SIGKILL)
+            _kill_group(self.pgid, _signal.SIGKILL)
 
     # --- the script's stdout and stderr ------------------------------------------------------
 
@@ -240,11 +252,11 @@ class ExecRequest(StdinWriter, RequestEnd):
         must not hold the request), unless the request is done first."""
         if self.pid is None or self.ending or self.kill_timer is not None:
             return
-        _kill_group(self.pid, _signal.SIGTERM)
+        _kill_group(self.pgid, _signal.SIGTERM)
         self.kill_timer = self.server.loop.call_later(KILL_GRACE, self._kill)
 
     def _kill(self):
-        _kill_group(self.pid, _signal.SIGKILL)
+        _kill_group(self.pgid, _signal.SIGKILL)
         if self.stdout_fd >= 0:
             self.stdout_fd = _closed(self.server.loop, self.stdout_fd)
         self._close_stderr()
@@ -257,7 +269,7 @@ class ExecRequest(StdinWriter, RequestEnd):
         if self.kill_timer is not None:
             self.kill_timer.cancel()
         if self.server.kill_group_at_end:
-            _kill_group(self.pid, _signal.SIGKILL)
+            _kill_group(self.pgid, _signal.SIGKILL)
         self._drain_stderr()
         if self.stderr_fd >= 0:
             # Its end of file ends the request (_stderr_readable); a descendant that keeps it

@@ -6,8 +6,8 @@ request's meta-variables as its whole environment), what exec.ts, exec-command.t
 script-file.ts do for the Node worker: the script opened once and checked to be the file the
 supervisor resolved (issue 10: swap races), run through that descriptor (/proc/self/fd/3) when
 a directory on its path is writable by others, else by its path; started with posix_spawn(3)
-(glibc: clone(CLONE_VM|CLONE_VFORK), no copy of the worker's page tables) in a new session and
-process group, stdin, stdout and stderr on pipes, the environment and the file name as the
+(glibc: clone(CLONE_VM|CLONE_VFORK), no copy of the worker's page tables) in the worker's one
+process group for scripts (worker_group), stdin, stdout and stderr on pipes, the environment and the file name as the
 exact bytes the web server sent, and no other descriptor (every descriptor of the worker is
 close-on-exec). Stdlib only.
 """
@@ -143,12 +143,45 @@ def _home():
 _HOME = _home()
 
 
-def spawn(script, cwd, env, script_fd, stdin_fd, stdout_fd, stderr_fd, via_fd):
+def worker_group():
+    """The process group every script of this worker runs in, made once: a child that leads it
+    and exits at once, never reaped. While the worker lives the zombie keeps the group id its
+    own (no other process can get that pid) and the worker's next children may join it, so the
+    supervisor checks and learns one group per worker instead of one per request (a message
+    and a wake-up of the supervisor for each). Returns the pgid, or None (each script then
+    leads its own session, as before)."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:
+        try:
+            os.setpgid(0, 0)
+        finally:
+            os._exit(0)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass  # the child did it first
+    try:
+        if os.getpgid(pid) == pid:
+            return pid
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+    return None
+
+
+def spawn(script, cwd, env, script_fd, stdin_fd, stdout_fd, stderr_fd, via_fd, pgroup=None):
     """Starts `script` (bytes) with no arguments (RFC 3875 §4.4), `env` (bytes to bytes) as its
-    whole environment, in `cwd`, as the leader of a new session; the three descriptors become
-    its 0, 1, 2, and with `via_fd` the checked `script_fd` its 3 and the program
-    /proc/self/fd/3. Returns the pid. Raises OSError (ENOENT, EACCES, a bad cwd: the errno of
-    chdir or execve) or ValueError (a NUL byte in a name or value)."""
+    whole environment, in `cwd`, in process group `pgroup` (worker_group()'s), or without one
+    as the leader of a new session; the three descriptors become its 0, 1, 2, and with `via_fd`
+    the checked `script_fd` its 3 and the program /proc/self/fd/3. Returns the pid. Raises
+    OSError (ENOENT, EACCES, a bad cwd, the group gone: the errno of chdir, setpgid or execve)
+    or ValueError (a NUL byte in a name or value)."""
     program = SCRIPT_FD_PATH if via_fd else script
     actions = [
         (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
@@ -161,9 +194,8 @@ def spawn(script, cwd, env, script_fd, stdin_fd, stdout_fd, stderr_fd, via_fd):
     # directory around the spawn (two system calls) and the child inherits it.
     os.chdir(cwd)
     try:
-        return os.posix_spawn(
-            program, [program], env, file_actions=actions, setsid=True, setsigdef=_SIGDEF, setsigmask=()
-        )
+        group = {"setsid": True} if pgroup is None else {"setpgroup": pgroup}
+        return os.posix_spawn(program, [program], env, file_actions=actions, setsigdef=_SIGDEF, setsigmask=(), **group)
     finally:
         if _HOME >= 0:
             os.fchdir(_HOME)

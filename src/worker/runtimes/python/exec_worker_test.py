@@ -79,8 +79,9 @@ class Channel:
 class Server:
     """What an ExecRequest needs of its worker."""
 
-    def __init__(self, terminate_timeout=0.0, kill_group_at_end=True):
+    def __init__(self, terminate_timeout=0.0, kill_group_at_end=True, group=None):
         self.loop = Loop()
+        self.group = group
         self.watcher = ChildWatcher(self.loop)
         self.log = Log()
         self.environments = EnvironmentBuilder({"PATH": "/usr/bin:/bin"}, True, {}, "cgi-fpm/test")
@@ -94,6 +95,10 @@ class Server:
 
     def report_group(self, request_id, pgid):
         self.groups.append(pgid)
+
+    def group_lost(self, error):
+        self.log.warn({"pgid": self.group, "err": str(error)}, "cgi group lost")
+        self.group = None
 
     def request_ended(self, request):
         self.ended = request
