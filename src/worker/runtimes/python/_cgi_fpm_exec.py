@@ -2,16 +2,16 @@
 to its END_REQUEST.
 
 This file implements, from the perspective of the python worker of a `runtime = "exec"` pool,
-what serve.ts, exec.ts, exec-streams.ts and cgi-output.ts do for the Node worker: the script
-checked and started (_cgi_fpm_exec_spawn.py) in the worker's process group for scripts
-(reported to the supervisor once, by the worker), or without one in its own, reported; the body written to its stdin as it arrives while its stdout is read (never one
-before the other), with backpressure both ways; stdout through the CGI head check into
-FCGI_STDOUT records; stderr logged by line (forwarded with `stderr = "forward"`); the request
-done once the script exited and its stdout reached end of file; `request_terminate_timeout`
-and the web server's abort: SIGTERM to the group, SIGKILL and the pipes closed 2 s later;
-`exec.kill_group_at_end`: SIGKILL to what is left of the group once the request is done; the
-403/404/502/504 page when no header went out; a script killed by a signal after its head ends
-the request as failed (the supervisor closes the web server's connection). Stdlib only.
+what serve.ts and exec.ts do for the Node worker: the script checked and started
+(_cgi_fpm_exec_spawn.py) in the worker's process group for scripts (named to the supervisor
+once, by the worker), or without one in its own, named per request; the body written to its
+stdin as it arrives (_cgi_fpm_exec_stdin.py) while its stdout and stderr are read
+(_cgi_fpm_exec_output.py), never one before the other, with backpressure both ways; the request
+done once the script exited and its stdout reached end of file (and its stderr, or a grace);
+`request_terminate_timeout` and the web server's abort: SIGTERM to the group, SIGKILL and the
+pipes closed 2 s later; `exec.kill_group_at_end`: SIGKILL to what is left of the group once
+the request is done; the 403/404/502/504 page when no header went out and a script killed by a
+signal after its head ending the request as failed (_cgi_fpm_exec_end.py). Stdlib only.
 """
 
 import errno
@@ -21,16 +21,14 @@ import time
 
 from _cgi_fpm_environ import last_value
 from _cgi_fpm_exec_end import CHANNEL_REQUEST_FAILED, RequestEnd  # noqa: F401 (re-exported)
+from _cgi_fpm_exec_output import ExecOutput, _closed
 from _cgi_fpm_exec_spawn import Refused, open_script, path_swap_safe, spawn
 from _cgi_fpm_exec_stdin import StdinWriter
-from _cgi_fpm_fcgi import FCGI_STDERR, FCGI_STDOUT, stream
 from _cgi_fpm_frames import Lines
-from _cgi_fpm_head import CgiError, HeadParser, encode_head
+from _cgi_fpm_head import HeadParser
 from _cgi_fpm_log import text as _text
 
 _monotonic = time.monotonic
-# Bytes per read of the script's stdout and stderr (under glibc's mmap threshold).
-READ_BYTES = 64 * 1024
 # Body bytes waiting for the script's stdin past which the channel stops being read.
 STDIN_HIGH_WATER = 256 * 1024
 # Between SIGTERM and SIGKILL after an abort or a timeout, in seconds (exec.ts killGraceMs).
@@ -39,7 +37,7 @@ KILL_GRACE = 2.0
 STDERR_GRACE = 0.1
 
 
-class ExecRequest(StdinWriter, RequestEnd):
+class ExecRequest(ExecOutput, StdinWriter, RequestEnd):
     """One request: made at FCGI_BEGIN_REQUEST, started once its params are complete."""
 
     def __init__(self, server, request_id):
@@ -53,6 +51,9 @@ class ExecRequest(StdinWriter, RequestEnd):
         self.parser = HeadParser()
         self.output_error = None
         self.bytes = 0
+        self.held = []
+        self.held_bytes = 0
+        self.release_timer = None
         self.stderr_used = False
         self.lines = Lines(self._line)
         self.body_early = []
@@ -154,92 +155,6 @@ class ExecRequest(StdinWriter, RequestEnd):
         if self.pid is not None and not self.over:
             _kill_group(self.pgid, _signal.SIGKILL)
 
-    # --- the script's stdout and stderr ------------------------------------------------------
-
-    def _stdout_readable(self):
-        try:
-            piece = os.read(self.stdout_fd, READ_BYTES)
-        except BlockingIOError:
-            return
-        except OSError:
-            piece = b""
-        if not piece:
-            self.stdout_fd = _closed(self.server.loop, self.stdout_fd)
-            return self._maybe_done()
-        if self.output_error is not None or self.aborted or self.over:
-            return  # read and dropped: the script must never block on a full pipe
-        if self.head is None:
-            try:
-                head = self.parser.push(piece)
-                if head is None:
-                    return
-                encoded = encode_head(head)
-            except CgiError as error:
-                self.output_error = error
-                return
-            self.head = head
-            self._write_stdout(encoded)
-            piece = bytes(self.parser.rest)
-        self._write_stdout(piece)
-
-    def _write_stdout(self, data):
-        if not data:
-            return
-        self.bytes += len(data)
-        connection = self.server.connection
-        connection.write(stream(FCGI_STDOUT, self.request_id, data))
-        if connection.full and self.stdout_fd >= 0:
-            self.server.loop.remove_reader(self.stdout_fd)
-            connection.when_drained(self._resume_stdout)
-
-    def _resume_stdout(self):
-        if self.stdout_fd >= 0:
-            self.server.loop.add_reader(self.stdout_fd, self._stdout_readable)
-
-    def _stderr_readable(self):
-        try:
-            piece = os.read(self.stderr_fd, READ_BYTES)
-        except BlockingIOError:
-            return
-        except OSError:
-            piece = b""
-        if piece:
-            self.lines.push(piece)
-            return
-        self._close_stderr()
-        if self.ending:
-            # The script exited and its stdout ended first: the request waited for this end of
-            # file, not for the grace (a 100 ms wait whenever stderr's came a poll later).
-            if self.stderr_timer is not None:
-                self.stderr_timer.cancel()
-            self._finish()
-
-    def _drain_stderr(self):
-        """Reads what the script left in its stderr pipe (a loaded machine may not have polled
-        it yet), up to 1 MiB, without waiting."""
-        for _ in range(16):
-            if self.stderr_fd < 0:
-                return
-            try:
-                piece = os.read(self.stderr_fd, READ_BYTES)
-            except OSError:
-                return  # EAGAIN: nothing more now
-            if not piece:
-                return self._close_stderr()
-            self.lines.push(piece)
-
-    def _close_stderr(self):
-        if self.stderr_fd >= 0:
-            self.stderr_fd = _closed(self.server.loop, self.stderr_fd)
-            self.lines.end()
-
-    def _line(self, line):
-        server = self.server
-        server.log.warn({"script": _text(self.script), "line": line}, "cgi stderr")
-        if server.forward_stderr and not self.aborted and not self.over:
-            self.stderr_used = True
-            server.connection.write(stream(FCGI_STDERR, self.request_id, line.encode("utf-8") + b"\n"))
-
     # --- the end -----------------------------------------------------------------------------
 
     def _exited(self, exit_code, signal_number):
@@ -277,12 +192,6 @@ class ExecRequest(StdinWriter, RequestEnd):
             self.stderr_timer = self.server.loop.call_later(STDERR_GRACE, self._finish)
         else:
             self._finish()
-
-
-def _closed(loop, fd):
-    loop.forget(fd)
-    os.close(fd)
-    return -1
 
 
 def _kill_group(pgid, number):

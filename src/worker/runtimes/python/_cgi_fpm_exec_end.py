@@ -51,6 +51,10 @@ class RequestEnd:
         error = self.output_error or no_headers_error(signal_name, exit_code, self.parser.buffered)
         return self._conclude(502, "no cgi headers", dict(fields, code=error.code, err=str(error)))
 
+    def take_held(self):
+        """Output records held back, written with the end (ExecRequest holds some; none here)."""
+        return []
+
     def fail(self, status, event, fields):
         """Ends the request before it ran (a refused script, a failed spawn): the status, the
         log line's event (None: none) and its fields."""
@@ -90,7 +94,9 @@ class RequestEnd:
         if self.aborted:
             line["aborted"] = True
         server.log.info(line, "request")
-        records = [stream_end(FCGI_STDOUT, self.request_id)]
+        # What the hold kept goes out with the end (dropped after an abort: no output then).
+        held = self.take_held()
+        records = ([] if self.aborted else held) + [stream_end(FCGI_STDOUT, self.request_id)]
         if self.stderr_used:
             records.append(stream_end(FCGI_STDERR, self.request_id))
         records.append(end_request(self.request_id, 0, CHANNEL_REQUEST_FAILED if failed else FCGI_REQUEST_COMPLETE))

@@ -11,6 +11,8 @@ import time
 import unittest
 
 import _cgi_fpm_exec
+from _cgi_fpm_exec import ExecRequest
+from _cgi_fpm_fcgi import FCGI_END_REQUEST, RecordParser
 from exec_worker_test import Scripts, Server
 
 
@@ -58,6 +60,55 @@ class Ending(Scripts):
         finally:
             with open(pidfile) as handle:
                 os.kill(int(handle.read()), signal.SIGKILL)
+
+
+class Coalescing(Scripts):
+    """A short script's response leaves with its END_REQUEST in one write; a slow one's output
+    is not held until its end."""
+
+    def test_a_short_script_s_response_and_its_end_are_one_write(self):
+        server = Server()
+        server.run(self.script(b"h.sh", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nhello'\n"))
+        self.assertTrue(server.stdout().endswith(b"\r\n\r\nhello"))
+        self.assertEqual(len(server.connection.writes), 1)
+        parsed = RecordParser().feed(server.connection.writes[0])
+        self.assertEqual([kind for kind, _, _ in parsed][-1], FCGI_END_REQUEST)
+
+    def test_output_of_a_script_still_running_is_written_before_its_end(self):
+        # The script prints its head, then waits for a file the test makes only once the head
+        # reached the channel: held until the end, it would never come (run()'s bound).
+        server = Server()
+        gate = os.path.join(self.dir, b"gate")
+        text = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nfirst'\nwhile [ ! -e %s ]; do sleep 0.01; done\nprintf second\n"
+        request = ExecRequest(server, 1)
+        request.run([(b"SCRIPT_FILENAME", self.script(b"s.sh", text % gate.decode())), (b"REQUEST_METHOD", b"GET")])
+        request.body(b"")
+        deadline = time.monotonic() + 30
+        while b"first" not in server.stdout() and time.monotonic() < deadline:
+            server.loop.run_once()
+        self.assertIsNone(server.ended)
+        self.assertTrue(server.stdout().endswith(b"\r\n\r\nfirst"))
+        open(gate, "wb").close()
+        while server.ended is None and time.monotonic() < deadline:
+            server.loop.run_once()
+        self.assertTrue(server.stdout().endswith(b"firstsecond"))
+
+    def test_a_large_output_is_written_before_the_script_ends(self):
+        server = Server()
+        gate = os.path.join(self.dir, b"gate2")
+        text = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nhead -c 200000 /dev/zero\nwhile [ ! -e %s ]; do sleep 0.01; done\n"
+        request = ExecRequest(server, 1)
+        request.run([(b"SCRIPT_FILENAME", self.script(b"l.sh", text % gate.decode())), (b"REQUEST_METHOD", b"GET")])
+        request.body(b"")
+        deadline = time.monotonic() + 30
+        while len(server.stdout()) < 128 * 1024 and time.monotonic() < deadline:
+            server.loop.run_once()
+        self.assertIsNone(server.ended)
+        self.assertGreaterEqual(len(server.stdout()), 128 * 1024)
+        open(gate, "wb").close()
+        while server.ended is None and time.monotonic() < deadline:
+            server.loop.run_once()
+        self.assertEqual(server.stdout().partition(b"\r\n\r\n")[2], bytes(200000))
 
 
 def _alive(pid):

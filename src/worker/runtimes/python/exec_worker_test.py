@@ -58,10 +58,13 @@ class Channel:
 
     def __init__(self):
         self.data = []
+        self.writes = []
         self.paused = 0
 
     def write(self, buffers):
-        self.data.extend(bytes(b) for b in buffers)
+        buffers = [bytes(b) for b in buffers]
+        self.data.extend(buffers)
+        self.writes.append(b"".join(buffers))
 
     def when_drained(self, callback):
         callback()
