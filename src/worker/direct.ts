@@ -7,7 +7,6 @@
 // leaves — after the connections it accepted are served — when told to stop or once it reached
 // its `pm.max_requests`.
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import type { PoolConfig } from '../config/schema.ts';
 import { formatListenAddress } from '../config/listen.ts';
 import { cgiResponse } from '../cgi/error-page.ts';
@@ -31,6 +30,8 @@ export interface DirectDeps {
   readonly now: () => number;
   /** This worker's `pm.max_requests` (the supervisor's jitter applied); 0 = none. */
   readonly maxRequests: number;
+  /** Where held output spills (`[global] fastcgi_temp_path`, else the system's temporary directory). */
+  readonly tempPath: string;
   /** Called once the worker stopped accepting and every connection it took is closed. */
   readonly done: () => void;
   /** Called after each request ended (the worker checks `pm.max_memory`). */
@@ -140,7 +141,7 @@ export class DirectWorker {
     const connection = new FcgiResponderConnection(socket, {
       values: { FCGI_MAX_CONNS: String(Math.max(1, this.#pool.listen.maxConnections)), FCGI_MAX_REQS: String(this.#slots.length) },
       // The web server's own connection: a response waits for its body (fcgi-held-channel.ts).
-      holdOutputTempPath: tmpdir(),
+      holdOutputTempPath: this.#deps.tempPath,
     });
     const entry = { connection, used: false };
     this.#connections.set(socket, entry);
@@ -152,7 +153,7 @@ export class DirectWorker {
       this.#deps.log.error({ err: err.message }, 'protocol error');
     });
     connection.on('hold-failed', (err: Error) => {
-      this.#deps.log.error({ err: err.message, dir: tmpdir() }, 'output hold failed');
+      this.#deps.log.error({ err: err.message, dir: this.#deps.tempPath }, 'output hold failed');
     });
     // Leaving (stopped or used up): a kept-alive connection closes after its response.
     connection.on('idle', () => { if (this.#closed) this.#endSoon(socket); });

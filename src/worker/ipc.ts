@@ -81,6 +81,11 @@ export interface PoolMessage {
    * jitter); it counts its requests itself. 0 or absent: none.
    */
   readonly maxRequests?: number;
+  /**
+   * `dispatch = "direct"`: `[global] fastcgi_temp_path`, where the worker spills the output it
+   * holds until a request's body has ended; absent: the system's temporary directory.
+   */
+  readonly tempPath?: string;
 }
 
 /** Supervisor → worker: finish the request in flight (if any), then exit 0. */

@@ -5,6 +5,7 @@
 // FastCGI requests on its channel (fd 3) one at a time, says `ready`, and leaves when told to stop
 // or when the supervisor is gone — killing whatever its request started, so no CGI child outlives
 // the supervisor.
+import { tmpdir } from 'node:os';
 import { Socket } from 'node:net';
 import { ControlChannel, SUPERVISOR_LINE_MAX_BYTES } from './control-channel.ts';
 import { closeInheritedFds } from './inherited-fds.ts';
@@ -240,6 +241,7 @@ async function start(message: PoolMessage): Promise<void> {
 function serveDirect(message: PoolMessage, runtime: RuntimeHost, log: Logger): void {
   const direct = new DirectWorker(message.pool, {
     log, runtime, send, now: () => Date.now(), maxRequests: message.maxRequests ?? 0,
+    tempPath: message.tempPath ?? tmpdir(),
     afterRequest: () => { checkMemory(message.pool, runtime); },
     done: () => {
       // The scoreboard's last word: the supervisor's counts then include every request.

@@ -223,7 +223,7 @@ export class Supervisor implements ControlTarget, ReloadTarget {
       files: this.logFiles,
       worker: {
         spawn: this.deps.spawn, workerMain: this.deps.workerMain, env: this.deps.env,
-        logLevel: this.config.global.logLevel, pretty: this.deps.pretty,
+        logLevel: this.config.global.logLevel, pretty: this.deps.pretty, tempPath: this.config.global.fastcgiTempPath,
         listenSocket: () => this.listeners.get(formatListenAddress(config.listen.address))?.listener.held,
       },
     });

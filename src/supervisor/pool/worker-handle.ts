@@ -130,8 +130,9 @@ export class WorkerHandle {
       actions: { send: (m) => { this.send(m); }, kill: () => { this.kill('timeout'); } },
     });
     this.child.once('exit', (code, signal) => { this.onExit(code, signal); });
-    const { pool, logLevel, pretty, maxRequests } = options;
-    if (this.pid !== 0) this.send({ type: 'pool', pool: workerPool(pool), logLevel, pretty, ...(this.direct === undefined ? {} : { maxRequests }) });
+    const { pool, logLevel, pretty, maxRequests, tempPath } = options;
+    const direct = this.direct === undefined ? {} : { maxRequests, ...(tempPath === undefined ? {} : { tempPath }) };
+    if (this.pid !== 0) this.send({ type: 'pool', pool: workerPool(pool), logLevel, pretty, ...direct });
   }
 
   /** True once `pm.max_requests` is reached: the pool replaces the worker. */

@@ -48,6 +48,11 @@ export interface WorkerOptionsOf<W> {
   readonly now: () => number;
   /** This worker's `pm.max_requests` limit (jitter applied by the pool); 0 = none. */
   readonly maxRequests: number;
+  /**
+   * `[global] fastcgi_temp_path`: where a direct worker spills the output it holds (read when
+   * the worker starts); `undefined`: the system's temporary directory.
+   */
+  readonly tempPath?: string | undefined;
   /** `dispatch = "direct"`: the pool's listening socket, held for its workers (listen-holder.ts). */
   readonly listenSocket?: () => Socket | undefined;
 }

@@ -42,6 +42,8 @@ class DirectRole:
         pool = self.pool
         self.listen_fd = listen_fd
         self.max_requests = message.get("maxRequests") or 0
+        # `fastcgi_temp_path`: where held output spills (None: the system's temporary directory).
+        self.temp_path = message.get("tempPath")
         self.max_connections = (pool.get("listen") or {}).get("maxConnections") or 0
         self.ping_path = ((pool.get("status") or {}).get("pingPath") or "").encode("latin-1", "replace") or None
         self.ping_response = (pool.get("status") or {}).get("pingResponse") or "pong"
@@ -205,7 +207,7 @@ class DirectRole:
         self.current = request
         self.current_client = client
         # Until the body has ended, what the request writes is held (_cgi_fpm_direct_hold).
-        self.held = None if client.input_done else HeldOutput(client.connection)
+        self.held = None if client.input_done else HeldOutput(client.connection, self.temp_path)
         self.use_connection(client.connection if self.held is None else self.held)
         self.responder = client.responder
         self._watch_listener()

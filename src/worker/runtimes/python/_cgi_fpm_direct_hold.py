@@ -25,8 +25,9 @@ class HeldOutput:
     """Stands for the request's `Connection` (write, full, when_drained, when_flushed, pause,
     resume, hold, release, closed) while the hold lasts; `release(then)` ends it."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, temp_path=None):
         self._connection = connection
+        self._temp_path = temp_path
         self.holding = True
         self._releasing = False
         self._memory = []
@@ -113,7 +114,7 @@ class HeldOutput:
     def _spill(self):
         if self._file is None:
             # Unlinked at once (O_TMPFILE where the kernel has it): nothing left by a crash.
-            self._file = tempfile.TemporaryFile(prefix="cgi-fpm-hold-")
+            self._file = tempfile.TemporaryFile(prefix="cgi-fpm-hold-", dir=self._temp_path)
         self._file.write(b"".join(self._memory))
         self._memory = []
         self._memory_bytes = 0

@@ -5,6 +5,9 @@ connection's backpressure before later output and callbacks, and a drop discards
 Run by python-worker-units.test.ts; not shipped.
 """
 
+import os
+import shutil
+import tempfile
 import unittest
 
 from _cgi_fpm_direct_hold import HOLD_MEMORY_BYTES, HeldOutput
@@ -90,6 +93,19 @@ class HeldOutputTest(unittest.TestCase):
         self.assertEqual(set(data[len(expected):].split(b"late")), {b""})
         held.write([b"after"])
         self.assertTrue(connection.data().endswith(b"after"))
+
+    def test_spills_into_the_configured_temp_path(self):
+        # `fastcgi_temp_path` (the pool message's tempPath), not the system's temporary directory.
+        temp = tempfile.mkdtemp()
+        try:
+            held = HeldOutput(FakeConnection(), temp)
+            held.write([bytes(HOLD_MEMORY_BYTES + 1)])
+            self.assertIsNotNone(held._file)
+            where = os.readlink("/proc/self/fd/%d" % held._file.fileno())
+            self.assertTrue(where.startswith(os.path.realpath(temp) + "/"), where)
+            held.drop()
+        finally:
+            shutil.rmtree(temp)
 
     def test_release_with_nothing_held_passes_through_at_once(self):
         connection = FakeConnection()
