@@ -7,9 +7,9 @@ script-file.ts do for the Node worker: the script opened once and checked to be 
 supervisor resolved (issue 10: swap races), run through that descriptor (/proc/self/fd/3) when
 a directory on its path is writable by others, else by its path; started with posix_spawn(3)
 (glibc: clone(CLONE_VM|CLONE_VFORK), no copy of the worker's page tables) in the worker's one
-process group for scripts (worker_group), stdin, stdout and stderr on pipes, the environment and the file name as the
-exact bytes the web server sent, and no other descriptor (every descriptor of the worker is
-close-on-exec). Stdlib only.
+process group for scripts (worker_group), stdin, stdout and stderr on pipes, the environment
+and the file name as the exact bytes the web server sent, and no other descriptor (every
+descriptor of the worker is close-on-exec). Stdlib only.
 """
 
 import errno
