@@ -94,8 +94,9 @@ class ExecRequest(ExecOutput, StdinWriter, RequestEnd):
             except OSError as error:
                 if group is None or error.errno not in (errno.EPERM, errno.ESRCH):
                     raise
-                group = server.group_lost(error)  # then each script leads its own group again
-                self.pid = spawn(*ends, pgroup=group)
+                server.group_lost(error)  # from now on each script leads its own group
+                group = None
+                self.pid = spawn(*ends)
             self.pgid = self.pid if group is None else group
         except (OSError, ValueError) as error:
             for pipe in pipes:

@@ -30,12 +30,9 @@ class ExecOutput:
     """ExecRequest's output half."""
 
     def _stdout_readable(self):
-        try:
-            piece = os.read(self.stdout_fd, READ_BYTES)
-        except BlockingIOError:
+        piece = _read(self.stdout_fd)
+        if piece is None:
             return
-        except OSError:
-            piece = b""
         if not piece:
             self.stdout_fd = _closed(self.server.loop, self.stdout_fd)
             return self._maybe_done()
@@ -89,12 +86,9 @@ class ExecOutput:
             self.server.loop.add_reader(self.stdout_fd, self._stdout_readable)
 
     def _stderr_readable(self):
-        try:
-            piece = os.read(self.stderr_fd, READ_BYTES)
-        except BlockingIOError:
+        piece = _read(self.stderr_fd)
+        if piece is None:
             return
-        except OSError:
-            piece = b""
         if piece:
             self.lines.push(piece)
             return
@@ -112,10 +106,9 @@ class ExecOutput:
         for _ in range(16):
             if self.stderr_fd < 0:
                 return
-            try:
-                piece = os.read(self.stderr_fd, READ_BYTES)
-            except OSError:
-                return  # EAGAIN: nothing more now
+            piece = _read(self.stderr_fd)
+            if piece is None:
+                return  # nothing more now
             if not piece:
                 return self._close_stderr()
             self.lines.push(piece)
@@ -131,6 +124,16 @@ class ExecOutput:
         if server.forward_stderr and not self.aborted and not self.over:
             self.stderr_used = True
             server.connection.write(stream(FCGI_STDERR, self.request_id, line.encode("utf-8") + b"\n"))
+
+
+def _read(fd):
+    """A piece of a pipe: None when nothing is there now, b"" at its end (or a read error)."""
+    try:
+        return os.read(fd, READ_BYTES)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
 
 
 def _closed(loop, fd):

@@ -44,7 +44,6 @@ class ExecWorker(ChannelWorker):
         ever reap it): from now on each script leads its own group, named per request."""
         self.log.warn({"pgid": self.group, "err": str(error)}, "cgi group lost")
         self.group = None
-        return None
 
     def orphaned(self):
         """The supervisor is gone (even kill -9): the script of the request in flight goes too."""

@@ -77,38 +77,42 @@ class Coalescing(Scripts):
     def test_output_of_a_script_still_running_is_written_before_its_end(self):
         # The script prints its head, then waits for a file the test makes only once the head
         # reached the channel: held until the end, it would never come (run()'s bound).
-        server = Server()
-        gate = os.path.join(self.dir, b"gate")
-        text = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nfirst'\nwhile [ ! -e %s ]; do sleep 0.01; done\nprintf second\n"
-        request = ExecRequest(server, 1)
-        request.run([(b"SCRIPT_FILENAME", self.script(b"s.sh", text % gate.decode())), (b"REQUEST_METHOD", b"GET")])
-        request.body(b"")
-        deadline = time.monotonic() + 30
-        while b"first" not in server.stdout() and time.monotonic() < deadline:
-            server.loop.run_once()
-        self.assertIsNone(server.ended)
+        text = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nfirst'\nwhile [ ! -e GATE ]; do sleep 0.01; done\nprintf second\n"
+        server = self._gated(b"s.sh", text, lambda s: b"first" in s.stdout())
         self.assertTrue(server.stdout().endswith(b"\r\n\r\nfirst"))
-        open(gate, "wb").close()
-        while server.ended is None and time.monotonic() < deadline:
-            server.loop.run_once()
+        self._open_gate(server)
         self.assertTrue(server.stdout().endswith(b"firstsecond"))
 
     def test_a_large_output_is_written_before_the_script_ends(self):
-        server = Server()
-        gate = os.path.join(self.dir, b"gate2")
-        text = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nhead -c 200000 /dev/zero\nwhile [ ! -e %s ]; do sleep 0.01; done\n"
-        request = ExecRequest(server, 1)
-        request.run([(b"SCRIPT_FILENAME", self.script(b"l.sh", text % gate.decode())), (b"REQUEST_METHOD", b"GET")])
-        request.body(b"")
-        deadline = time.monotonic() + 30
-        while len(server.stdout()) < 128 * 1024 and time.monotonic() < deadline:
-            server.loop.run_once()
-        self.assertIsNone(server.ended)
+        text = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nhead -c 200000 /dev/zero\nwhile [ ! -e GATE ]; do sleep 0.01; done\n"
+        server = self._gated(b"l.sh", text, lambda s: len(s.stdout()) >= 128 * 1024)
         self.assertGreaterEqual(len(server.stdout()), 128 * 1024)
-        open(gate, "wb").close()
-        while server.ended is None and time.monotonic() < deadline:
-            server.loop.run_once()
+        self._open_gate(server)
         self.assertEqual(server.stdout().partition(b"\r\n\r\n")[2], bytes(200000))
+
+    def _gated(self, name, text, seen):
+        """Runs the script `text` (GATE: a file it waits for) until `seen(server)` holds, bounded
+        by 30 s; the request must still be running then."""
+        server = Server()
+        self.gate = os.path.join(self.dir, b"gate")
+        request = ExecRequest(server, 1)
+        script = self.script(name, text.replace("GATE", self.gate.decode()))
+        request.run([(b"SCRIPT_FILENAME", script), (b"REQUEST_METHOD", b"GET")])
+        request.body(b"")
+        self._until(server, lambda: seen(server))
+        self.assertIsNone(server.ended)
+        return server
+
+    def _open_gate(self, server):
+        """Makes the file the script waits for, then runs the request to its end (30 s bound)."""
+        open(self.gate, "wb").close()
+        self._until(server, lambda: server.ended is not None)
+
+    @staticmethod
+    def _until(server, probe):
+        deadline = time.monotonic() + 30
+        while not probe() and time.monotonic() < deadline:
+            server.loop.run_once()
 
 
 def _alive(pid):
