@@ -1,16 +1,17 @@
 // This file implements the servers behind the front from the perspective of the bench loop: a
-// cgi-fpm daemon per cgi-fpm target, one fcgiwrap, one PHP-FPM and one Apache with mod_wsgi,
-// each in its own cgroup when the machine allows; a server that does not start fails its
-// rows, not the run.
+// cgi-fpm daemon per cgi-fpm target, one fcgiwrap, one PHP-FPM, one Apache with mod_wsgi and
+// the Node floor, each in its own cgroup when the machine allows; a server that does not start
+// fails its rows, not the run.
 import { startApacheWsgi, wsgiGroup } from './apache-wsgi.ts';
 import { benchConfig, startCgiFpm } from './cgi-fpm.ts';
 import type { Cgroup, Cgroups } from './cgroups.ts';
 import type { Cleanup } from './cleanup.ts';
 import { startFcgiwrap } from './fcgiwrap.ts';
+import { startNodeFloor } from './node-floor.ts';
 import type { Interpreters } from './interpreters.ts';
 import type { RowContext } from './measure.ts';
 import { startPhpFpm } from './php-fpm.ts';
-import { apacheWatch, cgiFpmWatch, fcgiwrapWatch, phpFpmWatch, type ServerWatch } from './sides.ts';
+import { apacheWatch, cgiFpmWatch, fcgiwrapWatch, nodeFloorWatch, phpFpmWatch, type ServerWatch } from './sides.ts';
 import type { Target } from './targets.ts';
 import type { Tools } from './tools.ts';
 import type { Workspace } from './workspace.ts';
@@ -108,6 +109,11 @@ async function startServer(
       cleanup.add(key, () => fpm.child.stop());
       return { pid: fpm.child.pid, cgroup, problems: () => fpm.problems() };
     }
+    case 'node-floor': {
+      const child = await startNodeFloor(socketOf(first, workspace), workers, cgroup);
+      cleanup.add(key, () => child.stop());
+      return { pid: child.pid, cgroup, problems: () => child.output().split('\n').filter((l) => l.trim() !== '') };
+    }
     case 'mod_wsgi': {
       tool(setup, 'modWsgi');
       const sites = targets.map((target) => ({
@@ -157,6 +163,8 @@ function watchOf(target: Target, server: RunningServer): ServerWatch {
       return fcgiwrapWatch(server.pid, server.cgroup);
     case 'php-fpm':
       return phpFpmWatch(server.pid, server.cgroup);
+    case 'node-floor':
+      return nodeFloorWatch(server.pid, server.cgroup);
     case 'mod_wsgi':
       return apacheWatch(wsgiGroup(target))(server.pid, server.cgroup);
   }

@@ -1,7 +1,7 @@
 // This file implements who spends the CPU from the perspective of the report's "CPU per
 // request of each side": every process of a server is the front (nginx, Apache), the manager
 // (cgi-fpm's supervisor, PHP-FPM's master, fcgiwrap's parent), a worker (cgi-fpm workers,
-// PHP-FPM children, fcgiwrap children, mod_wsgi daemon processes) or a runtime child (python
+// PHP-FPM children, fcgiwrap children, mod_wsgi daemon processes, the Node floor's children) or a runtime child (python
 // runner, exec'd scripts), told by its place in the server's process tree.
 import type { Cgroup } from './cgroups.ts';
 import type { TreeMember } from './proc.ts';
@@ -66,14 +66,22 @@ export const fcgiwrapWatch: Make = (rootPid, cgroup) => ({
   remainder: 'runtime',
 });
 
+/** A master and the children it forked (PHP-FPM, the Node floor's cluster), named `name`. */
+function preforkWatch(name: string): Make {
+  return (rootPid, cgroup) => ({
+    name,
+    rootPid,
+    cgroup,
+    readsCommandLines: false,
+    side: ({ depth }) => (depth === 0 ? 'manager' : 'workers'),
+  });
+}
+
 /** PHP-FPM: the master and its pool's children. */
-export const phpFpmWatch: Make = (rootPid, cgroup) => ({
-  name: 'php-fpm',
-  rootPid,
-  cgroup,
-  readsCommandLines: false,
-  side: ({ depth }) => (depth === 0 ? 'manager' : 'workers'),
-});
+export const phpFpmWatch: Make = preforkWatch('php-fpm');
+
+/** The Node floor (peers/fcgi-floor.ts): the cluster's primary and its children. */
+export const nodeFloorWatch: Make = preforkWatch('node-floor');
 
 /**
  * Apache with mod_wsgi, for the target served by daemon group `group`: the parent and its MPM

@@ -3,8 +3,11 @@
 // (fcgiwrap, PHP-FPM, mod_wsgi daemon mode); each becomes one row, one port, one socket.
 import type { Isolation, Runtime } from '../src/config/schema.ts';
 
-/** Which server answers a target (behind nginx, or Apache for mod_wsgi). */
-export type Backend = 'cgi-fpm' | 'fcgiwrap' | 'php-fpm' | 'mod_wsgi';
+/**
+ * Which server answers a target (behind nginx, or Apache for mod_wsgi); `node-floor` is the
+ * calibration (peers/fcgi-floor.ts): Node answering a fixed response, nothing of cgi-fpm's.
+ */
+export type Backend = 'cgi-fpm' | 'fcgiwrap' | 'php-fpm' | 'mod_wsgi' | 'node-floor';
 
 /** The HTTP server wrk talks to. */
 export type Front = 'nginx' | 'apache';
@@ -113,6 +116,9 @@ export const TARGETS: readonly Target[] = [
     dispatch: 'direct', keepAlive: true, path: '/hello',
   },
   { id: 'php-fpm', label: 'php-fpm', backend: 'php-fpm', path: '/hello.php' },
+  // The ceiling of any Node worker here: two Node processes accepting on one socket, a fixed answer.
+  { id: 'node-floor', label: 'node floor (calibration)', backend: 'node-floor', keepAlive: false, path: '/hello' },
+  { id: 'node-floor-keepalive', label: 'node floor, keep-alive', backend: 'node-floor', keepAlive: true, path: '/hello' },
   { id: 'sh-exec', label: 'sh exec', backend: 'cgi-fpm', runtime: 'exec', path: '/hello.sh' },
   { id: 'sh-exec-node', label: 'sh exec, node worker', backend: 'cgi-fpm', runtime: 'exec', execWorker: 'node', path: '/hello.sh' },
   { id: 'sh-exec-direct', label: 'sh exec direct', backend: 'cgi-fpm', runtime: 'exec', dispatch: 'direct', keepAlive: false, path: '/hello.sh' },
@@ -158,6 +164,10 @@ export const RATIOS: readonly RatioSpec[] = [
   ratio('handler', 'php-fpm', 'handler / php-fpm', 1),
   ratio('handler-direct', 'php-fpm', 'handler direct / php-fpm', 1),
   ratio('handler-direct-keepalive', 'php-fpm', 'handler direct keep-alive / php-fpm', 1),
+  ratio('node-floor', 'php-fpm', 'node floor / php-fpm'),
+  ratio('node-floor-keepalive', 'php-fpm', 'node floor keep-alive / php-fpm'),
+  ratio('handler-direct', 'node-floor', 'handler direct / node floor'),
+  ratio('handler-direct-keepalive', 'node-floor-keepalive', 'handler direct keep-alive / node floor keep-alive'),
   ratio('node-persistent', 'python-wsgi-cgi', 'node persistent / mod_wsgi CGI', 1),
   ratio('node-direct', 'python-wsgi-cgi', 'node direct / mod_wsgi CGI', 1),
   ratio('node-direct-keepalive', 'python-wsgi-cgi', 'node direct keep-alive / mod_wsgi CGI', 1),
