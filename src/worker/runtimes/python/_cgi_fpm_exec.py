@@ -25,7 +25,6 @@ from _cgi_fpm_exec_output import ExecOutput, _closed
 from _cgi_fpm_exec_spawn import Refused, open_script, path_swap_safe, spawn
 from _cgi_fpm_exec_stdin import StdinWriter
 from _cgi_fpm_frames import Lines
-from _cgi_fpm_head import HeadParser
 from _cgi_fpm_log import text as _text
 
 _monotonic = time.monotonic
@@ -47,9 +46,7 @@ class ExecRequest(ExecOutput, StdinWriter, RequestEnd):
         self.script = b""
         self.pid = None
         self.pgid = None
-        self.head = None
-        self.parser = HeadParser()
-        self.output_error = None
+        self._start_head()
         self.bytes = 0
         self.held = []
         self.held_bytes = 0

@@ -13,7 +13,7 @@ whole response leaves with its END_REQUEST in one write; stderr logged by line (
 import os
 
 from _cgi_fpm_fcgi import FCGI_STDERR, FCGI_STDOUT, stream
-from _cgi_fpm_head import CgiError, encode_head
+from _cgi_fpm_head import HeadStep
 from _cgi_fpm_log import text as _text
 
 # Bytes per read of the script's stdout and stderr (under glibc's mmap threshold).
@@ -26,7 +26,7 @@ COALESCE_SECONDS = 0.01
 COALESCE_BYTES = 64 * 1024
 
 
-class ExecOutput:
+class ExecOutput(HeadStep):
     """ExecRequest's output half."""
 
     def _stdout_readable(self):
@@ -39,17 +39,12 @@ class ExecOutput:
         if self.output_error is not None or self.aborted or self.over:
             return  # read and dropped: the script must never block on a full pipe
         if self.head is None:
-            try:
-                head = self.parser.push(piece)
-                if head is None:
-                    return
-                encoded = encode_head(head)
-            except CgiError as error:
-                self.output_error = error
+            taken = self._take_head(piece)
+            if taken is None:
                 return
-            self.head = head
+            encoded, rest = taken
             self._write_stdout(encoded)
-            piece = bytes(self.parser.rest)
+            piece = bytes(rest)
         self._write_stdout(piece)
 
     def _write_stdout(self, data):

@@ -100,6 +100,32 @@ class HeadParser:
         return parse_head_lines(lines)
 
 
+
+class HeadStep:
+    """A request's CGI head step, shared by the python runtime's requests and the exec
+    worker's: the script's output goes through a HeadParser until its head is whole. Keeps
+    `head` (None until read) and `output_error` (the CgiError that refused the head)."""
+
+    def _start_head(self):
+        self.head = None
+        self.parser = HeadParser()
+        self.output_error = None
+
+    def _take_head(self, piece):
+        """Feeds `piece` to the head parser: (the encoded head, the body bytes that followed
+        it) once the head is whole; None while it is not, or when it was refused
+        (`output_error` set then)."""
+        try:
+            head = self.parser.push(piece)
+            if head is None:
+                return None
+            encoded = encode_head(head)
+        except CgiError as error:
+            self.output_error = error
+            return None
+        self.head = head
+        return encoded, self.parser.rest
+
 def _blank_line_end(data):
     """The index just past the first empty line (LF or CR LF at a line start), or -1."""
     if data[:1] == b"\n":

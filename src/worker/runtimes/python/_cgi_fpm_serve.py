@@ -16,7 +16,7 @@ import time
 from _cgi_fpm_environ import last_value
 from _cgi_fpm_exec_end import RequestEnd
 from _cgi_fpm_fcgi import FCGI_STDERR, FCGI_STDOUT, stream
-from _cgi_fpm_head import CgiError, HeadParser, encode_head
+from _cgi_fpm_head import HeadStep
 from _cgi_fpm_log import text as _text
 from _cgi_fpm_frames import REQUEST, STDIN, STDIN_END, Lines, frame
 from _cgi_fpm_runners import StartError
@@ -28,7 +28,7 @@ _monotonic = time.monotonic
 COALESCE_BYTES = 16 * 1024
 
 
-class Request(RequestEnd):
+class Request(RequestEnd, HeadStep):
     """One request: made at FCGI_BEGIN_REQUEST, run once its params are complete."""
 
     def __init__(self, server, request_id):
@@ -37,9 +37,7 @@ class Request(RequestEnd):
         self.started = _monotonic()
         self.script = b""
         self.runner = None
-        self.head = None
-        self.parser = HeadParser()
-        self.output_error = None
+        self._start_head()
         self.bytes = 0
         self.stderr_used = False
         self.body_ended = False
@@ -56,16 +54,10 @@ class Request(RequestEnd):
         if self.output_error is not None or self.aborted:
             return
         if self.head is None:
-            try:
-                head = self.parser.push(bytes(piece))
-                if head is None:
-                    return
-                encoded = encode_head(head)
-            except CgiError as error:
-                self.output_error = error
+            taken = self._take_head(bytes(piece))
+            if taken is None:
                 return
-            self.head = head
-            rest = self.parser.rest
+            encoded, rest = taken
             if len(rest) <= COALESCE_BYTES:
                 self._write_stdout(encoded + bytes(rest))
             else:
