@@ -5,6 +5,7 @@
 import { startApacheWsgi, wsgiGroup } from './apache-wsgi.ts';
 import { benchConfig, startCgiFpm } from './cgi-fpm.ts';
 import type { Cgroup, Cgroups } from './cgroups.ts';
+import type { Child } from './child.ts';
 import type { Cleanup } from './cleanup.ts';
 import { startFcgiwrap } from './fcgiwrap.ts';
 import { startNodeFloor } from './node-floor.ts';
@@ -64,6 +65,11 @@ function tool(setup: BackendSetup, name: Parameters<Tools['peer']>[0]): string {
   return found;
 }
 
+/** A child's output so far, its non-blank lines (fcgiwrap and the Node floor print only problems). */
+function outputLines(child: Child): string[] {
+  return child.output().split('\n').filter((l) => l.trim() !== '');
+}
+
 /** Starts the server `key` for `targets` (those that run on it) and registers its stop. */
 async function startServer(
   key: string,
@@ -91,12 +97,7 @@ async function startServer(
         cgroup,
       );
       cleanup.add(key, () => child.stop());
-      const lines = (): string[] =>
-        child
-          .output()
-          .split('\n')
-          .filter((l) => l.trim() !== '');
-      return { pid: child.pid, cgroup, problems: lines };
+      return { pid: child.pid, cgroup, problems: () => outputLines(child) };
     }
     case 'php-fpm': {
       const fpm = await startPhpFpm(
@@ -112,7 +113,7 @@ async function startServer(
     case 'node-floor': {
       const child = await startNodeFloor(socketOf(first, workspace), workers, cgroup);
       cleanup.add(key, () => child.stop());
-      return { pid: child.pid, cgroup, problems: () => child.output().split('\n').filter((l) => l.trim() !== '') };
+      return { pid: child.pid, cgroup, problems: () => outputLines(child) };
     }
     case 'mod_wsgi': {
       tool(setup, 'modWsgi');

@@ -3,10 +3,10 @@
 // write with its FCGI_END_REQUEST, and the connection ends after it unless FCGI_KEEP_CONN was
 // asked. Records are walked in place, nothing else is read: the least work a request can be.
 import type { Socket } from 'node:net';
-import { FCGI, encodeRecord, encodeStream } from '../../test/integration/helpers/fastcgi-wire.ts';
+import { FCGI, encodeRecord, encodeStream, walkRecords } from '../../test/integration/helpers/fastcgi-wire.ts';
 import { HELLO_BODY } from '../workspace.ts';
 
-/** A record header's bytes. */
+/** A record header's bytes (FCGI_BEGIN_REQUEST's flags follow it). */
 const HEADER_BYTES = 8;
 /** Bound on the unparsed bytes kept per connection (a request head of nginx's is far smaller). */
 const MAX_PENDING_BYTES = 1024 * 1024;
@@ -32,22 +32,16 @@ export function serveFloorConnection(socket: Socket): void {
   let keepConn = false;
   socket.on('error', () => undefined);
   socket.on('data', (chunk: Buffer) => {
-    let data = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (data.length >= HEADER_BYTES) {
-      const length = data.readUInt16BE(4);
-      const total = HEADER_BYTES + length + data.readUInt8(6);
-      if (data.length < total) break;
-      const type = data.readUInt8(1);
-      const requestId = data.readUInt16BE(2);
-      if (type === FCGI.FCGI_BEGIN_REQUEST) keepConn = (data.readUInt8(HEADER_BYTES + 2) & 1) === 1;
-      else if (type === FCGI.FCGI_STDIN && length === 0) {
+    pending = walkRecords(pending.length === 0 ? chunk : Buffer.concat([pending, chunk]), (record) => {
+      const type = record.readUInt8(1);
+      const requestId = record.readUInt16BE(2);
+      if (type === FCGI.FCGI_BEGIN_REQUEST) keepConn = (record.readUInt8(HEADER_BYTES + 2) & 1) === 1;
+      else if (type === FCGI.FCGI_STDIN && record.readUInt16BE(4) === 0) {
         const reply = requestId === 1 ? ANSWER_1 : answer(requestId);
         if (keepConn) socket.write(reply);
         else socket.end(reply);
       }
-      data = data.subarray(total);
-    }
-    pending = data;
+    });
     if (pending.length > MAX_PENDING_BYTES) socket.destroy();
   });
 }

@@ -3,7 +3,7 @@
 // request again as soon as the previous one's FCGI_END_REQUEST arrives, for a bounded time.
 // Replies are only walked record by record (no copies), so the client costs little CPU.
 import { createConnection, type Socket } from 'node:net';
-import { FCGI } from '../../test/integration/helpers/fastcgi-wire.ts';
+import { FCGI, walkRecords } from '../../test/integration/helpers/fastcgi-wire.ts';
 
 /** What a load run does. */
 export interface FcgiLoad {
@@ -37,23 +37,19 @@ export class ReplyWalker {
 
   /** Walks `chunk`; calls `onEnd(ok)` for each END_REQUEST. */
   push(chunk: Buffer, onEnd: (ok: boolean) => void): void {
-    let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    while (data.length >= 8) {
-      const length = data.readUInt16BE(4);
-      const total = 8 + length + data.readUInt8(6);
-      if (data.length < total) break;
-      const type = data.readUInt8(1);
+    const data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.#pending = walkRecords(data, (record) => {
+      const length = record.readUInt16BE(4);
+      const type = record.readUInt8(1);
       if (type === FCGI.FCGI_STDOUT && length > 0 && !this.#sawStdout) {
         this.#sawStdout = true;
-        this.#ok = !/^Status: [45]/.test(data.toString('latin1', 8, Math.min(8 + length, 24)));
+        this.#ok = !/^Status: [45]/.test(record.toString('latin1', 8, Math.min(8 + length, 24)));
       } else if (type === FCGI.FCGI_END_REQUEST) {
-        onEnd(this.#ok && length >= 5 && data.readUInt8(12) === 0);
+        onEnd(this.#ok && length >= 5 && record.readUInt8(12) === 0);
         this.#sawStdout = false;
         this.#ok = true;
       }
-      data = data.subarray(total);
-    }
-    this.#pending = data;
+    });
   }
 }
 

@@ -113,6 +113,23 @@ export function encodeRequest(
   ]);
 }
 
+/**
+ * Walks the whole records at the start of `data` without copying: `visit` gets each one as a
+ * slice (its 8-byte header, content and padding); returns what is left (a record not whole yet).
+ * For load loops that must cost little (the bench's client and its Node floor); tests that want
+ * records decoded use {@link RecordReader}.
+ */
+export function walkRecords(data: Buffer, visit: (record: Buffer) => void): Buffer {
+  let rest = data;
+  while (rest.length >= 8) {
+    const total = 8 + rest.readUInt16BE(4) + rest.readUInt8(6);
+    if (rest.length < total) break;
+    visit(rest.subarray(0, total));
+    rest = rest.subarray(total);
+  }
+  return rest;
+}
+
 /** Incremental record reader: push bytes, get every complete record (padding skipped). */
 export class RecordReader {
   #pending: Buffer = Buffer.alloc(0);
