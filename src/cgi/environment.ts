@@ -20,6 +20,12 @@ export type CgiEnvironment = Record<string, EnvValue>;
 export interface ParamSource {
   get(name: string): EnvValue | undefined;
   forEach(visit: (value: EnvValue, name: string) => void): void;
+  /**
+   * `forEach` limited to the names that begin with `prefix` (ASCII, e.g. `HTTP_`), for a caller
+   * that reads one family: a source that can skips the other names without decoding them.
+   * Absent: the caller filters `forEach`.
+   */
+  forEachNamed?(prefix: string, visit: (value: EnvValue, name: string) => void): void;
 }
 
 /** The name of the CGI revision cgi-fpm speaks. @see RFC 3875 §4.1.4 */

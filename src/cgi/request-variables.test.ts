@@ -54,4 +54,34 @@ describe('requestVariables', () => {
       expect(variables.get(name)).toStrictEqual(env[name]);
     }
   });
+
+  it.each([
+    ['no path-info', base],
+    ['path-info split off by the gateway', { ...base, pathInfo: '/x/y' }],
+  ])('visits one family of names (forEachNamed) as forEach does, in order: %s', (_name, options: EnvironmentOptions) => {
+    const source = pairsOf(params);
+    const variables = requestVariables(source, options);
+    for (const prefix of ['HTTP_', 'SCRIPT_', 'GATEWAY_', 'PATH_', 'NONE_']) {
+      const named: [string, unknown][] = [];
+      expect(typeof variables.forEachNamed).toBe('function');
+      variables.forEachNamed?.(prefix, (value, name) => named.push([name, value]));
+      const all: [string, unknown][] = [];
+      variables.forEach((value, name) => { if (name.startsWith(prefix)) all.push([name, value]); });
+      expect(named).toStrictEqual(all);
+    }
+    // The duplicate HTTP_ACCEPT once, where it first came, with its last value; HTTP_PROXY never.
+    const http: [string, unknown][] = [];
+    variables.forEachNamed?.('HTTP_', (value, name) => http.push([name, value]));
+    expect(http.map(([name]) => name)).toStrictEqual(['HTTP_HOST', 'HTTP_X_RAW', 'HTTP_ACCEPT']);
+    expect(http[2]?.[1]).toStrictEqual(Buffer.from('text/html'));
+  });
+});
+
+describe('NameValuePairs.forEachNamed', () => {
+  it('visits the pairs whose name begins with the prefix, duplicates and order kept, names shorter than it skipped', () => {
+    const source = pairsOf([['HTTP', 'short'], ['HTTP_A', '1'], ['X_HTTP_B', '2'], ['HTTP_A', '3'], ['HTTP_', 'empty name'], ['http_c', 'lower']]);
+    const seen: [string, string][] = [];
+    source.forEachNamed?.('HTTP_', (value, name) => seen.push([name, value.toString()]));
+    expect(seen).toStrictEqual([['HTTP_A', '1'], ['HTTP_A', '3'], ['HTTP_', 'empty name']]);
+  });
 });

@@ -25,15 +25,17 @@ export function environmentSource(env: CgiEnvironment): ParamSource {
 }
 
 const GATEWAY_NAMES = ['GATEWAY_INTERFACE', 'SERVER_SOFTWARE', 'SCRIPT_FILENAME', 'PATH_INFO'];
-/** {@link requestVariables} without a pool `env` or inherited variables: the params, filtered. */
 
+/**
+ * {@link requestVariables} without a pool `env` or inherited variables: the params, filtered,
+ * read where they are (no copy: a name is looked up in the params, a later duplicate winning).
+ */
 class RequestVariables implements ParamSource {
-  /** The params in one pass: first position, last value (as the environment keeps them). */
-  readonly #sentPairs = new Map<string, EnvValue>();
+  readonly #params: ParamSource;
   readonly #options: EnvironmentOptions;
 
   constructor(params: ParamSource, options: EnvironmentOptions) {
-    params.forEach((value, name) => this.#sentPairs.set(name, value));
+    this.#params = params;
     this.#options = options;
   }
 
@@ -52,7 +54,7 @@ class RequestVariables implements ParamSource {
       case 'SCRIPT_NAME':
         if (pathInfo !== undefined) {
           const sent = this.#sent(name);
-          const split = splitScriptName(sent, this.#sentPairs.get('PATH_INFO') ?? '', pathInfo);
+          const split = splitScriptName(sent, this.#params.get('PATH_INFO') ?? '', pathInfo);
           return split ?? sent;
         }
         break;
@@ -61,12 +63,28 @@ class RequestVariables implements ParamSource {
   }
 
   forEach(visit: (value: EnvValue, name: string) => void): void {
-    for (const name of this.#sentPairs.keys()) {
+    this.#visit('', visit);
+  }
+
+  forEachNamed(prefix: string, visit: (value: EnvValue, name: string) => void): void {
+    this.#visit(prefix, visit);
+  }
+
+  /** Each name beginning with `prefix` once, where it first came, with its value as `get` gives it. */
+  #visit(prefix: string, visit: (value: EnvValue, name: string) => void): void {
+    const seen = new Set<string>();
+    const each = (_value: EnvValue, name: string): void => {
+      if (seen.has(name)) return;
+      seen.add(name);
       const value = this.get(name);
       if (value !== undefined) visit(value, name);
-    }
+    };
+    const params = this.#params;
+    if (params.forEachNamed !== undefined) params.forEachNamed(prefix, each);
+    else params.forEach((value, name) => { if (name.startsWith(prefix)) each(value, name); });
     for (const name of GATEWAY_NAMES) {
-      const value = this.#sentPairs.has(name) ? undefined : this.get(name);
+      if (!name.startsWith(prefix) || seen.has(name)) continue;
+      const value = this.get(name);
       if (value !== undefined) visit(value, name);
     }
   }
@@ -74,7 +92,7 @@ class RequestVariables implements ParamSource {
   /** A param as the environment has it: dropped when never exported, unrepresentable or unset when empty. */
   #sent(name: string): EnvValue | undefined {
     if (NEVER_EXPORTED.has(name) || !isEnvName(name) || !isAscii(name)) return undefined;
-    const value = this.#sentPairs.get(name);
+    const value = this.#params.get(name);
     if (value === undefined || hasNul(value)) return undefined;
     if (value.length === 0 && UNSET_WHEN_EMPTY.has(name)) return undefined;
     return value;

@@ -93,6 +93,20 @@ export class NameValuePairs {
   }
 
   /**
+   * {@link NameValuePairs.forEach} for the pairs whose name begins with `prefix` (ASCII, e.g.
+   * `HTTP_`): the other names are compared byte for byte and never decoded.
+   */
+  forEachNamed(prefix: string, visit: (value: Buffer, name: string) => void): void {
+    const offsets = this.#offsets;
+    for (let i = 0; i < offsets.length; i += 3) {
+      const start = offsets[i] ?? 0;
+      const middle = offsets[i + 1] ?? 0;
+      if (middle - start < prefix.length || !this.#nameIs(start, prefix)) continue;
+      visit(this.bytes.subarray(middle, offsets[i + 2]), this.bytes.toString('latin1', start, middle));
+    }
+  }
+
+  /**
    * The pairs as text: names and values decoded as UTF-8 (bytes that are not UTF-8 become
    * U+FFFD), a later duplicate winning, in order of first appearance. For callers that want
    * text (GET_VALUES names, tests); the request path reads bytes.

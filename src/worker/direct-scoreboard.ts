@@ -5,19 +5,25 @@
 import type { ActiveRequestState, StateMessage } from './ipc.ts';
 import type { FcgiRequest } from './fcgi-connection.ts';
 
-/** What the scoreboard keeps of one request. */
+/**
+ * What the scoreboard keeps of one request: its start and its params, read (method, URI,
+ * script) only when a state message is made, not on every request.
+ */
 interface RequestEntry {
   readonly startedMs: number;
-  readonly method: string;
-  readonly uri: string;
-  readonly script: string;
+  readonly pairs: FcgiRequest['pairs'];
 }
 
 /** URIs and scripts longer than this are cut in a state message (it must stay one small line). */
 const FIELD_MAX_CHARS = 512;
 
-function param(req: FcgiRequest, name: string): string {
-  return (req.pairs.get(name)?.toString('latin1') ?? '').slice(0, FIELD_MAX_CHARS);
+function param(entry: RequestEntry, name: string): string {
+  return (entry.pairs.get(name)?.toString('latin1') ?? '').slice(0, FIELD_MAX_CHARS);
+}
+
+/** The request's method, URI and script, as a state message names them. */
+function described(entry: RequestEntry): { method: string; uri: string; script: string } {
+  return { method: param(entry, 'REQUEST_METHOD'), uri: param(entry, 'REQUEST_URI'), script: param(entry, 'SCRIPT_FILENAME') };
 }
 
 /** The counters of one direct worker since it started. */
@@ -42,10 +48,7 @@ export class Scoreboard {
 
   /** `req` started; `key` names it until {@link ended}. */
   started(key: object, req: FcgiRequest): void {
-    this.#active.set(key, {
-      startedMs: this.#now(), method: param(req, 'REQUEST_METHOD'), uri: param(req, 'REQUEST_URI'),
-      script: param(req, 'SCRIPT_FILENAME'),
-    });
+    this.#active.set(key, { startedMs: this.#now(), pairs: req.pairs });
   }
 
   /** The request started under `key` ended; returns the number of requests ended so far. */
@@ -61,14 +64,12 @@ export class Scoreboard {
   state(): StateMessage {
     const now = this.#now();
     const active: ActiveRequestState[] = [...this.#active.values()].map((e) => ({
-      elapsedMs: now - e.startedMs, method: e.method, uri: e.uri, script: e.script,
+      elapsedMs: now - e.startedMs, ...described(e),
     }));
     const last = this.#last;
     return {
       type: 'state', accepted: this.accepted, requests: this.requests, active,
-      ...(last === undefined ? {} : {
-        last: { method: last.entry.method, uri: last.entry.uri, script: last.entry.script, durationMs: last.durationMs },
-      }),
+      ...(last === undefined ? {} : { last: { ...described(last.entry), durationMs: last.durationMs } }),
     };
   }
 }

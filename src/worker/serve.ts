@@ -247,6 +247,7 @@ export class RequestServer {
     const { log } = this.deps;
     if (outcome.event !== undefined) log.error({ script, elapsedMs: ms, ...outcome.fields }, outcome.event);
     // An incomplete response logs status "failed" (the head's status kept as httpStatus).
+    if (!log.isLevelEnabled('info')) return;
     const status = outcome.failed === true ? { status: 'failed', httpStatus: outcome.status } : { status: outcome.status };
     log.info({ script, ...status, bytes, ms, aborted: aborted || undefined }, 'request');
   }

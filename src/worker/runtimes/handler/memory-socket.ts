@@ -42,7 +42,8 @@ export interface Receiver {
  */
 export class MemorySocket extends Duplex {
   #addresses: SocketAddresses = {};
-  #remoteFamily: string | undefined;
+  /** Worked out from `remoteAddress` on first read (`null`: not an IP address). */
+  #remoteFamily: string | null | undefined;
   #peer: MemorySocket | undefined;
   #receiver: Receiver | undefined;
   /** The peer's write callback, held until this end reads again. */
@@ -69,7 +70,12 @@ export class MemorySocket extends Duplex {
 
   /** `'IPv4'` or `'IPv6'` for an IP `remoteAddress`, else `undefined`. */
   get remoteFamily(): string | undefined {
-    return this.#remoteFamily;
+    if (this.#remoteFamily === undefined) {
+      const address = this.#addresses.remoteAddress;
+      const family = address === undefined ? 0 : isIP(address);
+      this.#remoteFamily = family === 0 ? null : `IPv${family}`;
+    }
+    return this.#remoteFamily ?? undefined;
   }
 
   /** @see SocketAddresses.localAddress */
@@ -93,8 +99,7 @@ export class MemorySocket extends Duplex {
    */
   setAddresses(addresses: SocketAddresses): void {
     this.#addresses = addresses;
-    const family = addresses.remoteAddress === undefined ? 0 : isIP(addresses.remoteAddress);
-    this.#remoteFamily = family === 0 ? undefined : `IPv${family}`;
+    this.#remoteFamily = undefined;
   }
 
   /**

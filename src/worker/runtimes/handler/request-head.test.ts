@@ -14,7 +14,8 @@ describe('requestHead', () => {
         HTTP_COOKIE: 'a=1; b=2',
       }),
     );
-    expect(head).toEqual({
+    const { remoteAddress, remotePort, localAddress, localPort, encrypted } = head.addresses;
+    expect({ ...head, addresses: { remoteAddress, remotePort, localAddress, localPort, encrypted } }).toEqual({
       method: 'POST',
       target: '/a/b?x=1',
       scheme: 'http',

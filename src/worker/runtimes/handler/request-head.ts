@@ -70,13 +70,13 @@ export function requestHead(environment: Env | ParamSource): HttpRequestHead {
   const scheme = env('REQUEST_SCHEME') === 'https' || env('HTTPS')?.toLowerCase() === 'on' ? 'https' : 'http';
   const headers: [string, string][] = [];
   const visit = (raw: EnvValue | undefined, name: string): void => {
-    if (!name.startsWith('HTTP_')) return;
     const value = wireValue(raw);
     const field = name.slice(5).toLowerCase().replaceAll('_', '-');
     if (value !== undefined && !NOT_FORWARDED.has(field)) pushField(headers, field, value);
   };
-  if (source !== undefined) source.forEach(visit);
-  else for (const name in environment) visit((environment as Env)[name], name);
+  if (source?.forEachNamed !== undefined) source.forEachNamed('HTTP_', visit);
+  else if (source !== undefined) source.forEach((raw, name) => { if (name.startsWith('HTTP_')) visit(raw, name); });
+  else for (const name in environment) if (name.startsWith('HTTP_')) visit((environment as Env)[name], name);
   const contentType = env('CONTENT_TYPE');
   if (contentType !== undefined) pushField(headers, 'content-type', contentType);
   const method = env('REQUEST_METHOD');
@@ -87,14 +87,43 @@ export function requestHead(environment: Env | ParamSource): HttpRequestHead {
     host: env('HTTP_HOST') ?? serverHost(env, scheme),
     headers,
     contentLength: parseLength(env('CONTENT_LENGTH')),
-    addresses: {
-      remoteAddress: env('REMOTE_ADDR'),
-      remotePort: parseLength(env('REMOTE_PORT')),
-      localAddress: env('SERVER_ADDR'),
-      localPort: parseLength(env('SERVER_PORT')),
-      encrypted: scheme === 'https',
-    },
+    addresses: new RequestAddresses(env, scheme === 'https'),
   };
+}
+
+/**
+ * The addresses of the connection's server end, read from the request's variables when a handler
+ * asks (`req.socket.remoteAddress`, Express's `req.ip`): most never do.
+ * @see RFC 3875 §4.1.8 (REMOTE_ADDR), §4.1.15 (SERVER_PORT)
+ */
+class RequestAddresses implements SocketAddresses {
+  readonly #env: (name: string) => string | undefined;
+  readonly encrypted: boolean;
+
+  constructor(env: (name: string) => string | undefined, encrypted: boolean) {
+    this.#env = env;
+    this.encrypted = encrypted;
+  }
+
+  /** `REMOTE_ADDR`. */
+  get remoteAddress(): string | undefined {
+    return this.#env('REMOTE_ADDR');
+  }
+
+  /** `REMOTE_PORT`, when it is a number. */
+  get remotePort(): number | undefined {
+    return parseLength(this.#env('REMOTE_PORT'));
+  }
+
+  /** `SERVER_ADDR`. */
+  get localAddress(): string | undefined {
+    return this.#env('SERVER_ADDR');
+  }
+
+  /** `SERVER_PORT`, when it is a number. */
+  get localPort(): number | undefined {
+    return parseLength(this.#env('SERVER_PORT'));
+  }
 }
 
 /** A `ParamSource` (`requestVariables`), not an environment object (whose values are never functions). */

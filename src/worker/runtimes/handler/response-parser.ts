@@ -130,22 +130,28 @@ export class ResponseParser {
       if (data.length > this.#maxHeadBytes) throw badResponse(`head over ${this.#maxHeadBytes} bytes`);
       return -1;
     }
-    const lines = data.toString('latin1', 0, end).split('\r\n');
-    const status = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
-    if (status === null) throw badResponse(`bad status line ${JSON.stringify(lines[0])}`);
+    // One string, its lines walked in place (no array of lines): this runs on every response.
+    const text = data.toString('latin1', 0, end);
+    let lineEnd = text.indexOf('\r\n');
+    if (lineEnd < 0) lineEnd = text.length;
+    const statusLine = text.slice(0, lineEnd);
+    const status = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
+    if (status === null) throw badResponse(`bad status line ${JSON.stringify(statusLine)}`);
     const statusCode = Number(status[1]);
     const fields: [string, string][] = [];
     let contentLength: number | undefined;
     let chunked = false;
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw badResponse(`bad field line ${JSON.stringify(line)}`);
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
+    for (let start = lineEnd + 2; start <= text.length; start = lineEnd + 2) {
+      lineEnd = text.indexOf('\r\n', start);
+      if (lineEnd < 0) lineEnd = text.length;
+      const colon = text.indexOf(':', start);
+      if (colon <= start || colon >= lineEnd) throw badResponse(`bad field line ${JSON.stringify(text.slice(start, lineEnd))}`);
+      const name = text.slice(start, colon);
+      const value = text.slice(colon + 1, lineEnd).trim();
       fields.push([name, value]);
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') contentLength = Number(value);
-      else if (lower === 'transfer-encoding') chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+      // Compared only when the length fits (most names are neither).
+      if (name.length === 14 && name.toLowerCase() === 'content-length') contentLength = Number(value);
+      else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
     }
     // Interim responses (100 Continue, 103 Early Hints) precede the final one.
     if (statusCode >= 100 && statusCode < 200 && statusCode !== 101) return end + 4;
