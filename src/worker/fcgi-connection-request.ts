@@ -195,7 +195,8 @@ export class ResponderRequest implements FcgiRequest {
     }
     this.#abortListeners.push(listener);
     return () => {
-      this.#abortListeners = this.#abortListeners.filter((l) => l !== listener);
+      const at = this.#abortListeners.indexOf(listener);
+      if (at >= 0) this.#abortListeners.splice(at, 1);
     };
   }
 

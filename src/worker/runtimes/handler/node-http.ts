@@ -14,8 +14,8 @@ import { onRunAbort, runAborted, type RuntimeHost, type RuntimeRequest, type Run
 import { ABORTED, answerFailure, FAILED, reportFailure, SUCCEEDED, writeHead } from './cgi-reply.ts';
 import type { NodeHttpHandler } from './load-handler.ts';
 import { requestHead, type HttpRequestHead } from './request-head.ts';
-import { ResponseParser, type ResponseHead } from './response-parser.ts';
-import { ServerConnections, type ServerConnection } from './server-connections.ts';
+import { ResponseParser, type ResponseEvents, type ResponseHead } from './response-parser.ts';
+import { ServerConnections, type Exchange, type ServerConnection } from './server-connections.ts';
 
 /**
  * Largest request head the server accepts, in bytes: above the FastCGI params bound (1 MiB),
@@ -146,67 +146,98 @@ function requestBytes(head: HttpRequestHead): Buffer {
  * backpressure (the server's writes wait while `req.stdout` is full).
  */
 function receive(connection: ServerConnection, call: Call, noBody: boolean): Promise<RuntimeResult> {
-  const { req } = call;
   return new Promise((resolve) => {
-    let settled = false;
-    let writing = 0;
-    let full = false;
-    let held: (() => void) | undefined;
-    const release = (): void => {
-      const done = held;
-      held = undefined;
-      done?.();
-    };
-    const settle = (result: RuntimeResult): void => {
-      if (settled) return;
-      settled = true;
-      req.stdout.off('drain', release);
-      connection.end();
-      release();
-      resolve(result);
-    };
-    const written = (): void => {
-      writing--;
-      if (parser.complete && writing === 0) settle(call.failed ? FAILED : SUCCEEDED);
-    };
-    const parser = new ResponseParser(
-      {
-        head: (head) => {
-          const failed = writeCgiHead(req, head);
-          if (failed !== undefined) settle(failed);
-        },
-        body: (chunk) => {
-          if (settled || req.stdout.destroyed || req.stdout.writableEnded) return;
-          writing++;
-          if (!req.stdout.write(chunk, written)) full = true;
-        },
-        end: () => {
-          if (writing === 0) settle(call.failed ? FAILED : SUCCEEDED);
-        },
-      },
-      { noBody, maxHeadBytes: DEFAULT_MAX_HEAD_BYTES },
-    );
-    connection.begin({
-      data: (chunk, done) => {
-        try {
-          parser.push(chunk);
-        } catch (err) {
-          settle(parser.headRead ? cutShort(call, err) : answerFailure(req, 500, 'response cannot be read', err));
-        }
-        if (settled || !full) {
-          done();
-          return;
-        }
-        full = false;
-        held = done;
-        req.stdout.once('drain', release);
-      },
-      closed: () => {
-        if (settled || parser.finish()) return;
-        settle(unanswered(call, parser.headRead));
-      },
-    });
+    connection.begin(new ResponseRelay(connection, call, noBody, resolve));
   });
+}
+
+/**
+ * One run's response on its way: the bytes of the connection (an {@link Exchange}) through the
+ * response parser (its {@link ResponseEvents}) into `req.stdout`. One object per run, its
+ * methods shared, rather than a closure per event.
+ */
+class ResponseRelay implements Exchange, ResponseEvents {
+  readonly #connection: ServerConnection;
+  readonly #call: Call;
+  readonly #resolve: (result: RuntimeResult) => void;
+  readonly #parser: ResponseParser;
+  #settled = false;
+  /** Body writes whose callback has not come yet. */
+  #writing = 0;
+  /** `req.stdout` asked to wait for 'drain'. */
+  #full = false;
+  /** The connection's next chunk, held until `req.stdout` drains. */
+  #held: (() => void) | undefined;
+
+  constructor(connection: ServerConnection, call: Call, noBody: boolean, resolve: (result: RuntimeResult) => void) {
+    this.#connection = connection;
+    this.#call = call;
+    this.#resolve = resolve;
+    this.#parser = new ResponseParser(this, { noBody, maxHeadBytes: DEFAULT_MAX_HEAD_BYTES });
+  }
+
+  /** {@inheritDoc ResponseEvents.head} */
+  head(head: ResponseHead): void {
+    const failed = writeCgiHead(this.#call.req, head);
+    if (failed !== undefined) this.#settle(failed);
+  }
+
+  /** {@inheritDoc ResponseEvents.body} */
+  body(chunk: Buffer): void {
+    const stdout = this.#call.req.stdout;
+    if (this.#settled || stdout.destroyed || stdout.writableEnded) return;
+    this.#writing++;
+    if (!stdout.write(chunk, this.#written)) this.#full = true;
+  }
+
+  /** {@inheritDoc ResponseEvents.end} */
+  end(): void {
+    if (this.#writing === 0) this.#settle(this.#call.failed ? FAILED : SUCCEEDED);
+  }
+
+  /** {@inheritDoc Exchange.data} */
+  data(chunk: Buffer, done: () => void): void {
+    const parser = this.#parser;
+    try {
+      parser.push(chunk);
+    } catch (err) {
+      const { req } = this.#call;
+      this.#settle(parser.headRead ? cutShort(this.#call, err) : answerFailure(req, 500, 'response cannot be read', err));
+    }
+    if (this.#settled || !this.#full) {
+      done();
+      return;
+    }
+    this.#full = false;
+    this.#held = done;
+    this.#call.req.stdout.once('drain', this.#release);
+  }
+
+  /** {@inheritDoc Exchange.closed} */
+  closed(): void {
+    if (this.#settled || this.#parser.finish()) return;
+    this.#settle(unanswered(this.#call, this.#parser.headRead));
+  }
+
+  readonly #written = (): void => {
+    this.#writing--;
+    if (this.#parser.complete && this.#writing === 0) this.#settle(this.#call.failed ? FAILED : SUCCEEDED);
+  };
+
+  readonly #release = (): void => {
+    const done = this.#held;
+    this.#held = undefined;
+    done?.();
+  };
+
+  #settle(result: RuntimeResult): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#call.req.stdout.off('drain', this.#release);
+    this.#connection.end();
+    this.#release();
+    this.#resolve(result);
+  }
 }
 
 /** Writes the head as CGI; returns the run's result when it cannot be. */
