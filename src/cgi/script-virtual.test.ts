@@ -47,4 +47,15 @@ describe('resolveVirtualScript (handler pools: paths, not files)', () => {
     });
     expect(resolveVirtualScript('', '', rules)).toMatchObject({ ok: false, status: 404 });
   });
+  it('gives the same answer for a path asked again: after more paths than are kept, and for a path too long to keep', () => {
+    const api = { ...rules, match: ['api/**', '*.json'] };
+    const verdict = (path: string): boolean => resolveVirtualScript(path, '', api).ok;
+    const paths = ['/srv/app/api/x', '/srv/app/web/x', '/srv/app/web/a.json', `/srv/app/api/${'y'.repeat(2000)}`, `/srv/app/web/${'y'.repeat(2000)}`];
+    const first = paths.map(verdict);
+    expect(first).toStrictEqual([true, false, true, true, false]);
+    for (let i = 0; i < 1500; i++) verdict(`/srv/app/${i % 2 === 0 ? 'api' : 'web'}/${i}`);
+    expect(paths.map(verdict)).toStrictEqual(first);
+    expect(verdict('/srv/app/web/1001')).toBe(false);
+    expect(verdict('/srv/app/api/1000')).toBe(true);
+  });
 });

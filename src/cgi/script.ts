@@ -235,11 +235,28 @@ function matcherFor(match: readonly string[]): (relative: string) => boolean {
   let matcher = matchers.get(match);
   if (matcher === undefined) {
     const tests = match.map((glob) => picomatch(glob, { basename: !glob.includes('/') }));
-    matcher = (relative) => tests.some((test) => test(relative));
+    // The answer for a path never changes (globs only, no file system): the last ones are kept,
+    // so a site's few script paths are matched once, not on every request.
+    const answers = new Map<string, boolean>();
+    matcher = (relative) => {
+      let matched = answers.get(relative);
+      if (matched === undefined) {
+        matched = tests.some((test) => test(relative));
+        if (relative.length > MATCH_ANSWER_PATH_MAX_CHARS) return matched;
+        if (answers.size >= MATCH_ANSWERS_KEPT) answers.clear();
+        answers.set(relative, matched);
+      }
+      return matched;
+    };
     matchers.set(match, matcher);
   }
   return matcher;
 }
+
+/** Match answers kept per `match` list (a site with more distinct paths starts over). */
+const MATCH_ANSWERS_KEPT = 1024;
+/** Longer paths are matched every time, not kept (the answers stay within ~1 MiB). */
+const MATCH_ANSWER_PATH_MAX_CHARS = 1024;
 
 function refused(reason: string): ScriptResolution {
   return { ok: false, status: 403, event: 'script refused', reason };
