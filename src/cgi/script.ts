@@ -3,7 +3,7 @@
 // `match` globs, executable bit. Paths are bytes from the web server to the file system (a file
 // name need not be UTF-8); only the glob match and log text decode them. Pure: the file system
 // is injected (`node:fs/promises` fits).
-import picomatch from 'picomatch';
+import { matcherFor } from './script-match.ts';
 
 /**
  * The file-system calls resolution needs, on paths as bytes; `node:fs/promises` satisfies it as
@@ -54,8 +54,6 @@ const AS_BUFFER = { encoding: 'buffer' } as const;
 /** Apache mod_proxy_fcgi's prefix on `SCRIPT_FILENAME` (unless `ProxyFCGIBackendType GENERIC`). */
 const PROXY_PREFIX = /^proxy:(?:fcgi|balancer):\/\/[^/]*/i;
 
-/** Compiled `match` lists, per list (pool configs are frozen and long-lived). */
-const matchers = new WeakMap<readonly string[], (relative: string) => boolean>();
 /** Pool roots as bytes, by root (a handful per daemon). */
 const rootBytes = new Map<string, Buffer>();
 
@@ -225,38 +223,6 @@ function relativeText(real: Buffer, root: Buffer): string {
   const start = root[root.length - 1] === SLASH ? root.length : root.length + 1;
   return real.toString('utf8', Math.min(start, real.length));
 }
-
-/**
- * One matcher for a `match` list. picomatch's `basename` option applies to every pattern it
- * is given (4.0.7 tests even `sub/*.py` against the basename), so each glob is compiled on
- * its own: without `/` against the basename, with `/` against the path relative to root.
- */
-function matcherFor(match: readonly string[]): (relative: string) => boolean {
-  let matcher = matchers.get(match);
-  if (matcher === undefined) {
-    const tests = match.map((glob) => picomatch(glob, { basename: !glob.includes('/') }));
-    // The answer for a path never changes (globs only, no file system): the last ones are kept,
-    // so a site's few script paths are matched once, not on every request.
-    const answers = new Map<string, boolean>();
-    matcher = (relative) => {
-      let matched = answers.get(relative);
-      if (matched === undefined) {
-        matched = tests.some((test) => test(relative));
-        if (relative.length > MATCH_ANSWER_PATH_MAX_CHARS) return matched;
-        if (answers.size >= MATCH_ANSWERS_KEPT) answers.clear();
-        answers.set(relative, matched);
-      }
-      return matched;
-    };
-    matchers.set(match, matcher);
-  }
-  return matcher;
-}
-
-/** Match answers kept per `match` list (a site with more distinct paths starts over). */
-const MATCH_ANSWERS_KEPT = 1024;
-/** Longer paths are matched every time, not kept (the answers stay within ~1 MiB). */
-const MATCH_ANSWER_PATH_MAX_CHARS = 1024;
 
 function refused(reason: string): ScriptResolution {
   return { ok: false, status: 403, event: 'script refused', reason };
