@@ -42,8 +42,6 @@ export interface Receiver {
  */
 export class MemorySocket extends Duplex {
   #addresses: SocketAddresses = {};
-  /** Worked out from `remoteAddress` on first read (`null`: not an IP address). */
-  #remoteFamily: string | null | undefined;
   #peer: MemorySocket | undefined;
   #receiver: Receiver | undefined;
   /** The peer's write callback, held until this end reads again. */
@@ -70,12 +68,9 @@ export class MemorySocket extends Duplex {
 
   /** `'IPv4'` or `'IPv6'` for an IP `remoteAddress`, else `undefined`. */
   get remoteFamily(): string | undefined {
-    if (this.#remoteFamily === undefined) {
-      const address = this.#addresses.remoteAddress;
-      const family = address === undefined ? 0 : isIP(address);
-      this.#remoteFamily = family === 0 ? null : `IPv${family}`;
-    }
-    return this.#remoteFamily ?? undefined;
+    const address = this.#addresses.remoteAddress;
+    const family = address === undefined ? 0 : isIP(address);
+    return family === 0 ? undefined : `IPv${family}`;
   }
 
   /** @see SocketAddresses.localAddress */
@@ -99,7 +94,6 @@ export class MemorySocket extends Duplex {
    */
   setAddresses(addresses: SocketAddresses): void {
     this.#addresses = addresses;
-    this.#remoteFamily = undefined;
   }
 
   /**
