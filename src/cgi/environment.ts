@@ -28,6 +28,16 @@ export interface ParamSource {
   forEachNamed?(prefix: string, visit: (value: EnvValue, name: string) => void): void;
 }
 
+/**
+ * Visits the names of `source` that begin with `prefix`, in its order: through its own
+ * `forEachNamed` when it has one, else its `forEach` filtered.
+ * @see ParamSource.forEachNamed
+ */
+export function forEachNamed(source: ParamSource, prefix: string, visit: (value: EnvValue, name: string) => void): void {
+  if (source.forEachNamed !== undefined) source.forEachNamed(prefix, visit);
+  else source.forEach((value, name) => { if (name.startsWith(prefix)) visit(value, name); });
+}
+
 /** The name of the CGI revision cgi-fpm speaks. @see RFC 3875 §4.1.4 */
 export const GATEWAY_INTERFACE = 'CGI/1.1';
 

@@ -2,7 +2,7 @@
 // runtime that reads a few of them (the handler rebuilds the HTTP request from them): the names
 // and values `buildEnvironment` would give (environment.ts), without building the environment.
 import {
-  buildEnvironment, GATEWAY_INTERFACE, hasNul, isAscii, isEnvName, NEVER_EXPORTED, splitScriptName, UNSET_WHEN_EMPTY,
+  buildEnvironment, forEachNamed, GATEWAY_INTERFACE, hasNul, isAscii, isEnvName, NEVER_EXPORTED, splitScriptName, UNSET_WHEN_EMPTY,
   type CgiEnvironment, type EnvironmentOptions, type EnvValue, type ParamSource,
 } from './environment.ts';
 
@@ -79,9 +79,7 @@ class RequestVariables implements ParamSource {
       const value = this.get(name);
       if (value !== undefined) visit(value, name);
     };
-    const params = this.#params;
-    if (params.forEachNamed !== undefined) params.forEachNamed(prefix, each);
-    else params.forEach((value, name) => { if (name.startsWith(prefix)) each(value, name); });
+    forEachNamed(this.#params, prefix, each);
     for (const name of GATEWAY_NAMES) {
       if (!name.startsWith(prefix) || seen.has(name)) continue;
       const value = this.get(name);

@@ -84,12 +84,7 @@ export class NameValuePairs {
    * itself); the value as a slice of the stream.
    */
   forEach(visit: (value: Buffer, name: string) => void): void {
-    const offsets = this.#offsets;
-    for (let i = 0; i < offsets.length; i += 3) {
-      const start = offsets[i] ?? 0;
-      const middle = offsets[i + 1] ?? 0;
-      visit(this.bytes.subarray(middle, offsets[i + 2]), this.bytes.toString('latin1', start, middle));
-    }
+    this.forEachNamed('', visit);
   }
 
   /**

@@ -3,7 +3,7 @@
 // header fields (from `HTTP_*`, `CONTENT_TYPE`, `CONTENT_LENGTH`), scheme and addresses.
 // Pure: the CGI environment in, plain values out.
 import { validateHeaderName, validateHeaderValue } from 'node:http';
-import type { EnvValue, ParamSource } from '../../../cgi/environment.ts';
+import { forEachNamed, type EnvValue, type ParamSource } from '../../../cgi/environment.ts';
 import type { SocketAddresses } from './memory-socket.ts';
 
 /** The CGI environment as the handler reads it: request values as bytes, the rest as text. */
@@ -74,8 +74,7 @@ export function requestHead(environment: Env | ParamSource): HttpRequestHead {
     const field = name.slice(5).toLowerCase().replaceAll('_', '-');
     if (value !== undefined && !NOT_FORWARDED.has(field)) pushField(headers, field, value);
   };
-  if (source?.forEachNamed !== undefined) source.forEachNamed('HTTP_', visit);
-  else if (source !== undefined) source.forEach((raw, name) => { if (name.startsWith('HTTP_')) visit(raw, name); });
+  if (source !== undefined) forEachNamed(source, 'HTTP_', visit);
   else for (const name in environment) if (name.startsWith('HTTP_')) visit((environment as Env)[name], name);
   const contentType = env('CONTENT_TYPE');
   if (contentType !== undefined) pushField(headers, 'content-type', contentType);
