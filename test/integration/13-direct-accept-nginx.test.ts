@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
 import { createTempDir } from './helpers/temp-dir.ts';
 import { writeConfigFile, type TomlDocument } from './helpers/config-file.ts';
-import { CONTROL_GLOBAL, controlSocketIn, poolStatus, type PoolStatus } from './helpers/control.ts';
+import { CONTROL_GLOBAL, controlSocketIn, heartbeatCounted, poolStatus, type PoolStatus } from './helpers/control.ts';
 import { fcgiKeepConnSequence } from './helpers/fastcgi-keep-conn.ts';
 import { reloadUnderLoad as reloadDirectUnderLoad } from './helpers/direct-reload.ts';
 import { runLoad } from './helpers/load.ts';
@@ -40,7 +40,6 @@ function helloPid(text: string): number {
   return Number(pid);
 }
 
-const servedTotal = (pool: PoolStatus): number => pool.processes.reduce((n, p) => n + p.requests, 0);
 
 /** Reloads to a changed pool (new workers) under a bounded load: no request may fail. */
 async function reloadUnderLoad(s: Stack): Promise<void> {
@@ -71,10 +70,7 @@ describe('a direct handler pool behind nginx (no upstream keep-alive)', () => {
     const s = stack();
     const control = controlSocketIn(s.dir);
     // The test before sent 20 requests (no upstream keep-alive: one connection each).
-    const counted = async (total: number): Promise<PoolStatus> => waitUntil(`the heartbeat counted ${total} requests`, async () => {
-      const now = await poolStatus(control, 'main');
-      return servedTotal(now) === total ? now : undefined;
-    }, EVENT_TIMEOUT_MS);
+    const counted = (total: number): Promise<PoolStatus> => heartbeatCounted(control, 'main', total);
     const before = await counted(20);
     expect(before.accepted).toBeGreaterThanOrEqual(20);
     const sent = 12;

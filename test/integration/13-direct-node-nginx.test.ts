@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeStack, type NodePool } from './3-node-stack.ts';
-import { CONTROL_GLOBAL, controlSocketIn, poolStatus, type PoolStatus } from './helpers/control.ts';
+import { CONTROL_GLOBAL, controlSocketIn, heartbeatCounted, poolStatus, type PoolStatus } from './helpers/control.ts';
 import { reloadUnderLoad } from './helpers/direct-reload.ts';
 import type { TomlDocument } from './helpers/config-file.ts';
 import { runLoad } from './helpers/load.ts';
@@ -54,7 +54,6 @@ function pidOf(text: string): number {
   return Number(pid);
 }
 
-const servedTotal = (pool: PoolStatus): number => pool.processes.reduce((n, p) => n + p.requests, 0);
 
 /** Mixed load: an asynchronous script (a 10 ms timer) and a synchronous one, every answer checked. */
 async function mixedLoad(s: Stack, clients: number, perClient: number): Promise<void> {
@@ -162,10 +161,7 @@ describe('the heartbeat of a direct node pool', () => {
     const control = controlSocketIn(s.dir);
     // The first test of this stack: nothing was sent before, so the totals to wait for are known
     // (no upstream keep-alive: one connection each).
-    const counted = async (total: number): Promise<PoolStatus> => waitUntil(`the heartbeat counted ${total} requests`, async () => {
-      const now = await poolStatus(control, 'node');
-      return servedTotal(now) === total ? now : undefined;
-    }, EVENT_TIMEOUT_MS);
+    const counted = (total: number): Promise<PoolStatus> => heartbeatCounted(control, 'node', total);
     const sent = 12;
     for (let i = 0; i < sent; i++) expect((await s.request(`/node/pid.js?count-${i}`)).status).toBe(200);
     const after = await counted(sent);

@@ -11,7 +11,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONTROL_GLOBAL, controlSocketIn, poolStatus, type PoolStatus } from './helpers/control.ts';
+import { CONTROL_GLOBAL, controlSocketIn, heartbeatCounted, poolStatus, type PoolStatus } from './helpers/control.ts';
 import { openRawConnection } from './helpers/fastcgi-client.ts';
 import { encodeRequest } from './helpers/fastcgi-wire.ts';
 import { fields, pythonDirectPool, reloadPythonDirect, workerOf } from './helpers/python-direct.ts';
@@ -19,7 +19,6 @@ import type { Stack } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
-const servedTotal = (pool: PoolStatus): number => pool.processes.reduce((n, p) => n + p.requests, 0);
 
 /** The `request` lines the pool's workers logged (not the supervisor's). */
 function workerRequestLines(s: Stack): Record<string, unknown>[] {
@@ -48,10 +47,7 @@ describe('a direct python pool behind nginx (no upstream keep-alive)', () => {
     const s = stack();
     const control = controlSocketIn(s.dir);
     // The first test of this stack: nothing was sent before.
-    const counted = async (total: number): Promise<PoolStatus> => waitUntil(`the heartbeat counted ${total} requests`, async () => {
-      const now = await poolStatus(control, 'main');
-      return servedTotal(now) === total ? now : undefined;
-    }, EVENT_TIMEOUT_MS);
+    const counted = (total: number): Promise<PoolStatus> => heartbeatCounted(control, 'main', total);
     const before = await counted(0);
     expect(before.accepted).toBe(0);
     const sent = 12;

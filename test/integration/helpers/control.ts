@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { DaemonStatus, PoolStatus } from '../../../src/supervisor/status.ts';
 import { runCli, type CliResult } from './cli.ts';
-import { EVENT_TIMEOUT_MS } from './wait.ts';
+import { EVENT_TIMEOUT_MS, waitUntil } from './wait.ts';
 
 export type { DaemonStatus, PoolStatus } from '../../../src/supervisor/status.ts';
 
@@ -82,6 +82,19 @@ export function poolOf(status: DaemonStatus, name: string): PoolStatus {
 /** One pool's status, read directly on the control socket. */
 export async function poolStatus(socketPath: string, name: string): Promise<PoolStatus> {
   return poolOf(await daemonStatus(socketPath), name);
+}
+
+/** Requests a pool's workers served, summed over the processes of its status (the heartbeat's counts). */
+export function servedTotal(pool: PoolStatus): number {
+  return pool.processes.reduce((n, p) => n + p.requests, 0);
+}
+
+/** Waits until the heartbeat's counts of pool `name` sum to `total`; resolves with that status. */
+export function heartbeatCounted(socketPath: string, name: string, total: number): Promise<PoolStatus> {
+  return waitUntil(`the heartbeat counted ${total} requests`, async () => {
+    const now = await poolStatus(socketPath, name);
+    return servedTotal(now) === total ? now : undefined;
+  }, EVENT_TIMEOUT_MS);
 }
 
 /** Workers of a pool that are alive (spawning, idle or busy). */
