@@ -2,13 +2,14 @@
 // spawning a pool's worker: python pools and (by default) exec pools get the python worker run
 // by `python.executable`; `exec.worker = "node"`, a python that is not found, and the other
 // runtimes get the Node worker.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testPoolConfig } from '../../config/pool-config-test-peer.ts';
 import type { PoolConfig } from '../../config/schema.ts';
-import { executableBy, PYTHON_WORKER_FLAGS, usesPythonWorker, workerCommand } from './worker-command.ts';
+import { executableBy, NODE_WORKER_FLAGS, PYTHON_WORKER_FLAGS, usesPythonWorker, workerCommand } from './worker-command.ts';
 
 const MAIN = '/opt/cgi-fpm/dist/worker/main.js';
 const PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -28,12 +29,19 @@ describe('workerCommand', () => {
 
   it('names a direct handler pool\'s listening socket (the fd after control) as the Node worker\'s second argument', () => {
     const direct = testPoolConfig({ runtime: 'handler', dispatch: 'direct' });
-    expect(workerCommand(direct, MAIN, 3, PATH)).toEqual({ file: process.execPath, args: [MAIN, '3', '4'] });
-    expect(workerCommand(testPoolConfig({ runtime: 'handler' }), MAIN, 4, PATH)).toEqual({ file: process.execPath, args: [MAIN, '4'] });
+    expect(workerCommand(direct, MAIN, 3, PATH)).toEqual({ file: process.execPath, args: [...NODE_WORKER_FLAGS, MAIN, '3', '4'] });
+    expect(workerCommand(testPoolConfig({ runtime: 'handler' }), MAIN, 4, PATH)).toEqual({ file: process.execPath, args: [...NODE_WORKER_FLAGS, MAIN, '4'] });
+  });
+
+  it('gives the Node worker flags this node accepts, the memory reducer off', () => {
+    const run = spawnSync(process.execPath, [...NODE_WORKER_FLAGS, '-e', 'process.stdout.write(process.execArgv[0])'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('--no-memory-reducer');
   });
 
   it('keeps the Node worker with exec.worker = "node", or when python.executable is not found', () => {
-    expect(workerCommand(exec('node'), MAIN, 4, PATH)).toEqual({ file: process.execPath, args: [MAIN, '4'] });
+    expect(workerCommand(exec('node'), MAIN, 4, PATH)).toEqual({ file: process.execPath, args: [...NODE_WORKER_FLAGS, MAIN, '4'] });
     expect(usesPythonWorker(exec(undefined, '/nonexistent/python3'), PATH)).toBe(false);
     expect(usesPythonWorker(exec(undefined, 'python9'), PATH)).toBe(false);
   });

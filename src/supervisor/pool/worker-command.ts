@@ -27,6 +27,19 @@ export interface WorkerCommand {
 export const PYTHON_WORKER_FLAGS = ['-E', '-S', '-B'] as const;
 
 /**
+ * The Node worker's V8 flags: `--no-memory-reducer`. V8's memory reducer runs up to three
+ * "reduce" mark-compacts once allocation slows after a busy phase (a worker going idle after a
+ * burst); they drop the maps that only the finished requests' objects had, and every optimized
+ * function that relied on one is thrown away ("weak objects"). The next burst then runs in the
+ * interpreter and recompiles: measured on a handler worker, ~110–160 deoptimized functions per
+ * worker and ~230 recompiled, the first 3 s after 130 s of idle at 202 µs of CPU per request
+ * against 109 µs hot (docs/PERFORMANCE.md "Idle costs a recompile"). A worker's memory is the
+ * process manager's to control, as in PHP-FPM (`pm = ondemand`, `pm.process_idle_timeout`,
+ * `pm.max_requests`); ordinary mark-compacts still run under load.
+ */
+export const NODE_WORKER_FLAGS = ['--no-memory-reducer'] as const;
+
+/**
  * The worker of `pool`.
  * @param workerMain - absolute path of the built Node worker entry (`dist/worker/main.js`);
  *   the python worker sits beside the built python runtime (`runtimes/python/worker.py`).
@@ -35,7 +48,7 @@ export const PYTHON_WORKER_FLAGS = ['-E', '-S', '-B'] as const;
  *   leaves `exec.worker` unset (the daemon's `PATH`, which the spawn searches too)
  * @returns for `runtime = "python"`, and `exec` with the python worker (see
  *   {@link usesPythonWorker}): `python.executable -E -S -B …/worker.py CONTROL_FD
- *   SERVER_SOFTWARE`; else `node …/main.js CONTROL_FD`; with `dispatch = "direct"`, the
+ *   SERVER_SOFTWARE`; else `node NODE_WORKER_FLAGS… …/main.js CONTROL_FD`; with `dispatch = "direct"`, the
  *   listening socket's fd (CONTROL_FD + 1) last.
  */
 export function workerCommand(
@@ -47,7 +60,7 @@ export function workerCommand(
     const script = join(dirname(workerMain), 'runtimes', 'python', 'worker.py');
     return { file: pool.python.executable, args: [...PYTHON_WORKER_FLAGS, script, String(controlFd), SERVER_SOFTWARE, ...listen] };
   }
-  return { file: process.execPath, args: [workerMain, String(controlFd), ...listen] };
+  return { file: process.execPath, args: [...NODE_WORKER_FLAGS, workerMain, String(controlFd), ...listen] };
 }
 
 /**
