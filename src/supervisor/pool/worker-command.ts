@@ -31,9 +31,9 @@ export const PYTHON_WORKER_FLAGS = ['-E', '-S', '-B'] as const;
  * "reduce" mark-compacts once allocation slows after a busy phase (a worker going idle after a
  * burst); they drop the maps that only the finished requests' objects had, and every optimized
  * function that relied on one is thrown away ("weak objects"). The next burst then runs in the
- * interpreter and recompiles: measured on a handler worker, ~110–160 deoptimized functions per
- * worker and ~230 recompiled, the first 3 s after 130 s of idle at 202 µs of CPU per request
- * against 109 µs hot (docs/PERFORMANCE.md "Idle costs a recompile"). A worker's memory is the
+ * interpreter and recompiles: measured on a handler pool's two workers, 107 functions
+ * deoptimized and 233 recompiled, the first 3 s after 130 s of idle at 202 µs of CPU per
+ * request against 109 µs hot (docs/PERFORMANCE.md "Idle costs a recompile"). A worker's memory is the
  * process manager's to control, as in PHP-FPM (`pm = ondemand`, `pm.process_idle_timeout`,
  * `pm.max_requests`); ordinary mark-compacts still run under load.
  */
