@@ -17,6 +17,7 @@ import type { Socket } from 'node:net';
 import { loadConfig } from '../../../config/load.ts';
 import { ControlChannel, WORKER_LINE_MAX_BYTES } from '../../control-channel.ts';
 import type { PoolConfig } from '../../../config/schema.ts';
+import { workerCommand } from '../../../supervisor/pool/worker-command.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
 const TICKS_PER_SECOND = 100;
@@ -58,7 +59,8 @@ async function memoryKbOf(pid: number): Promise<{ rssKb: number; pssKb: number }
 async function workerToReady(pool: PoolConfig): Promise<Sample> {
   const started = process.hrtime.bigint();
   // The control channel is the fd after the FastCGI channel (fd 4), as the supervisor forks it.
-  const child: ChildProcess = spawn(process.execPath, [WORKER_MAIN, '4'], { stdio: ['ignore', 'ignore', 'inherit', 'pipe', 'pipe'] });
+  const command = workerCommand(pool, WORKER_MAIN, 4);
+  const child: ChildProcess = spawn(command.file, command.args, { stdio: ['ignore', 'ignore', 'inherit', 'pipe', 'pipe'] });
   const message = await new Promise<{ type?: string }>((resolve) => {
     const control = new ControlChannel(child.stdio[4] as Socket, {
       message: (m) => { resolve(m as { type?: string }); },
