@@ -40,7 +40,6 @@ function helloPid(text: string): number {
   return Number(pid);
 }
 
-
 /** Reloads to a changed pool (new workers) under a bounded load: no request may fail. */
 async function reloadUnderLoad(s: Stack): Promise<void> {
   await reloadDirectUnderLoad(s, {

@@ -54,7 +54,6 @@ function pidOf(text: string): number {
   return Number(pid);
 }
 
-
 /** Mixed load: an asynchronous script (a 10 ms timer) and a synchronous one, every answer checked. */
 async function mixedLoad(s: Stack, clients: number, perClient: number): Promise<void> {
   const result = await runLoad({

@@ -19,7 +19,6 @@ import type { Stack } from './helpers/stack.ts';
 import { useStack } from './helpers/use-stack.ts';
 import { EVENT_TIMEOUT_MS, waitUntil } from './helpers/wait.ts';
 
-
 /** The `request` lines the pool's workers logged (not the supervisor's). */
 function workerRequestLines(s: Stack): Record<string, unknown>[] {
   return s.daemon.logs.filter((e) => e.msg === 'request' && e.pid !== s.daemon.pid && e.pool === 'main');
