@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger.ts';
 import { ClientFilter } from '../supervisor/listen/client-filter.ts';
 import { NO_CACHE } from '../supervisor/pages/status-page.ts';
 import { Scoreboard } from './direct-scoreboard.ts';
-import { FcgiResponderConnection, type FcgiRequest } from './fcgi-connection.ts';
+import { FcgiResponderConnection, type FcgiConnectionOptions, type FcgiRequest } from './fcgi-connection.ts';
 import type { StateMessage, WorkerMessage } from './ipc.ts';
 import { resolvePoolScript } from './resolve.ts';
 import type { RuntimeHost } from './runtimes/types.ts';
@@ -74,6 +74,8 @@ export class DirectWorker {
   /** Open connections and whether one sent a request yet (an idle fresh one may be about to). */
   readonly #connections = new Map<Socket, { connection: FcgiResponderConnection; used: boolean }>();
   readonly #filter: ClientFilter | undefined;
+  /** Every accepted connection's options: one object, resolved once (fcgi-connection-options.ts). */
+  readonly #connectionOptions: FcgiConnectionOptions;
   /** Not accepting any more: stopped, or `pm.max_requests` reached. */
   #closed = false;
   #stopping = false;
@@ -88,6 +90,11 @@ export class DirectWorker {
     this.#filter = pool.listen.address.kind === 'tcp' && pool.listen.allowedClients !== undefined
       ? new ClientFilter(address, pool.listen.allowedClients, deps.log, deps.now) : undefined;
     this.#slots = Array.from({ length: slotsOf(pool) }, () => this.#slot());
+    this.#connectionOptions = {
+      values: { FCGI_MAX_CONNS: String(Math.max(1, pool.listen.maxConnections)), FCGI_MAX_REQS: String(this.#slots.length) },
+      // The web server's own connection: a response waits for its body (fcgi-held-channel.ts).
+      holdOutputTempPath: deps.tempPath,
+    };
   }
 
   /** Starts accepting on `fd`; `listen.max_connections` bounds the connections it holds. */
@@ -138,11 +145,7 @@ export class DirectWorker {
     socket.unref();
     if (this.#filter !== undefined && !this.#filter.admit(socket)) return;
     this.scoreboard.accepted += 1;
-    const connection = new FcgiResponderConnection(socket, {
-      values: { FCGI_MAX_CONNS: String(Math.max(1, this.#pool.listen.maxConnections)), FCGI_MAX_REQS: String(this.#slots.length) },
-      // The web server's own connection: a response waits for its body (fcgi-held-channel.ts).
-      holdOutputTempPath: this.#deps.tempPath,
-    });
+    const connection = new FcgiResponderConnection(socket, this.#connectionOptions);
     const entry = { connection, used: false };
     this.#connections.set(socket, entry);
     connection.on('request', (req: FcgiRequest) => {

@@ -38,13 +38,27 @@ export interface ResolvedConnectionOptions {
   readonly holdOutputTempPath: string | undefined;
 }
 
+/** Resolutions by options object: a worker passes one object for all its connections. */
+const resolutions = new WeakMap<FcgiConnectionOptions, ResolvedConnectionOptions>();
+
 /**
- * Apply defaults and check the options.
+ * Apply defaults and check the options, once per options object: the same object passed again
+ * (for each connection a worker accepts) returns its first resolution, so a connection does not
+ * encode the `FCGI_GET_VALUES` answer again (~6 µs of a direct worker's ~190 per connection).
+ * An object changed after its first use is not read again.
  * @throws TypeError when `maxParamsBytes` or `stdinHighWaterMarkBytes` is not a positive integer
  * @throws RangeError when `values` do not fit one `FCGI_GET_VALUES_RESULT` record (65535 bytes)
  * @see FastCGI spec §4.1
  */
 export function resolveConnectionOptions(options: FcgiConnectionOptions): ResolvedConnectionOptions {
+  const known = resolutions.get(options);
+  if (known !== undefined) return known;
+  const resolved = resolve(options);
+  resolutions.set(options, resolved);
+  return resolved;
+}
+
+function resolve(options: FcgiConnectionOptions): ResolvedConnectionOptions {
   const values = {
     [GetValuesName.FCGI_MAX_CONNS]: '1',
     [GetValuesName.FCGI_MAX_REQS]: '1',

@@ -35,6 +35,9 @@ const LOG_FD = 2;
 /** Bound on the last connection's lingering close when leaving, in milliseconds. */
 const CLOSE_GRACE_MS = 2000;
 
+/** Every connection's options (one request at a time): one object, resolved once. */
+const CONNECTION_OPTIONS = { values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' } };
+
 /**
  * Serves `pool` on the listening socket inherited as fd 0 until SIGTERM or SIGINT (mod_fcgid
  * stops its processes with SIGTERM) or until the parent process is gone.
@@ -153,9 +156,7 @@ class StandaloneLoop {
     if (this.active !== undefined || this.stopping) return;
     const socket = this.waiting.shift();
     if (socket === undefined) return;
-    const connection = new FcgiResponderConnection(socket, {
-      values: { FCGI_MAX_CONNS: '1', FCGI_MAX_REQS: '1' },
-    });
+    const connection = new FcgiResponderConnection(socket, CONNECTION_OPTIONS);
     socket.ref();
     this.active = { socket, connection };
     connection.on('request', this.server.handle);
