@@ -26,12 +26,17 @@ import { createWorkspace } from './workspace.ts';
 /**
  * Issue 3's setting: 2 workers per pool, wrk's 2 threads and 8 connections, bounded runs; each
  * target measured for 4 × 2 s in interleaved rounds (8 s in all, as one 8 s run before).
+ * Each target is first loaded for 15 s, the same for every row: a Node process (the supervisor,
+ * a node or handler worker) reaches its steady cost only after 10–16 s of load (V8 optimizes
+ * the request path in waves; docs/PERFORMANCE.md, session 26), and with a 2 s warm-up the
+ * node rows' slices rose up to 3× from the first round to the last. PHP-FPM, mod_wsgi and
+ * fcgiwrap get the same 15 s.
  */
 const SETTINGS: Settings = {
   workers: 2,
   load: { threads: 2, connections: 8, durationS: 2, timeoutS: 10 },
   rounds: 4,
-  warmupS: 2,
+  warmupS: 15,
   probeTimeoutMs: 20_000,
 };
 
