@@ -33,9 +33,9 @@ export const PYTHON_WORKER_FLAGS = ['-E', '-S', '-B'] as const;
  * function that relied on one is thrown away ("weak objects"). The next burst then runs in the
  * interpreter and recompiles: measured on a handler pool's two workers, 107 functions
  * deoptimized and 233 recompiled, the first 3 s after 130 s of idle at 202 µs of CPU per
- * request against 109 µs hot (docs/PERFORMANCE.md "Idle costs a recompile"). A worker's memory is the
- * process manager's to control, as in PHP-FPM (`pm = ondemand`, `pm.process_idle_timeout`,
- * `pm.max_requests`); ordinary mark-compacts still run under load.
+ * request against 109 µs hot (docs/PERFORMANCE.md "Session 25: idle costs a recompile"). A
+ * worker's memory is the process manager's to control, as in PHP-FPM (`pm = ondemand`,
+ * `pm.process_idle_timeout`, `pm.max_requests`); ordinary mark-compacts still run under load.
  */
 export const NODE_WORKER_FLAGS = ['--no-memory-reducer'] as const;
 
